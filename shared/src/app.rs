@@ -1,0 +1,150 @@
+//! Configuration and the one builder every entry point uses: the Lambdas,
+//! the local portal and the tests all get their [`Deps`] from here.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::authz::Authz;
+use crate::clock::{Clock, IdGen, RandomIds, SystemClock};
+use crate::http::principal::{Auth, LocalTokens};
+use crate::mail::Mailer;
+use crate::mail::outbox::Outbox;
+use crate::mail::ses::SesMailer;
+use crate::store::Table;
+use crate::store::dynamo::DynamoTable;
+use crate::store::sqlite::SqliteTable;
+
+/// Everything an operation may touch. Built once per cold start.
+pub struct Deps {
+    pub table: Arc<dyn Table>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub authz: Arc<Authz>,
+    pub auth: Auth,
+    /// The local outbox, when mail goes there (serves `/_local/outbox`).
+    pub outbox: Option<Arc<Outbox>>,
+}
+
+pub type AppState = Arc<Deps>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Which adapters to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite + file outbox in the data folder (the local portal's default).
+    Embedded,
+    /// DynamoDB + SES (endpoints from the standard `AWS_ENDPOINT_URL_*` variables).
+    Aws,
+}
+
+/// Settings read from the environment. Names are documented in the README.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub backend: Backend,
+    /// `PORTICO_DATA_DIR`, default `./.portico`.
+    pub data_dir: PathBuf,
+    /// `PORTICO_TABLE`: the DynamoDB table (required for the AWS backend).
+    pub table: Option<String>,
+    /// `PORTICO_MAIL_FROM`: the sender of every email.
+    pub mail_from: String,
+}
+
+impl Config {
+    pub fn from_env(default_backend: Backend) -> Result<Self, ConfigError> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let backend = match var("PORTICO_BACKEND").as_deref() {
+            None => default_backend,
+            Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws,
+            Some(other) => {
+                return Err(ConfigError::Invalid(format!(
+                    "PORTICO_BACKEND must be embedded or aws, not {other:?}"
+                )));
+            }
+        };
+        let cfg = Self {
+            backend,
+            data_dir: var("PORTICO_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".portico")),
+            table: var("PORTICO_TABLE"),
+            mail_from: var("PORTICO_MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.example.com>".into()),
+        };
+        if cfg.backend == Backend::Aws && cfg.table.is_none() {
+            return Err(ConfigError::Missing("PORTICO_TABLE"));
+        }
+        Ok(cfg)
+    }
+}
+
+impl Deps {
+    /// The Lambda functions' dependencies: AWS adapters, identity from the API
+    /// Gateway JWT authorizer.
+    pub async fn for_lambda() -> Result<Self, ConfigError> {
+        let cfg = Config::from_env(Backend::Aws)?;
+        Self::build(&cfg, Auth::ApiGateway).await
+    }
+
+    /// Builds the adapters `cfg` asks for.
+    pub async fn build(cfg: &Config, auth: Auth) -> Result<Self, ConfigError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let ids: Arc<dyn IdGen> = Arc::new(RandomIds);
+        let authz = Arc::new(Authz::new().map_err(|e| ConfigError::Invalid(e.to_string()))?);
+        match cfg.backend {
+            Backend::Embedded => {
+                let table =
+                    SqliteTable::open(&cfg.data_dir, clock.clone()).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+                let outbox = Arc::new(
+                    Outbox::new(
+                        &cfg.data_dir.join("outbox"),
+                        cfg.mail_from.clone(),
+                        clock.clone(),
+                        ids.clone(),
+                    )
+                    .map_err(|e| ConfigError::Invalid(e.to_string()))?,
+                );
+                Ok(Self {
+                    table: Arc::new(table),
+                    mailer: outbox.clone(),
+                    clock,
+                    ids,
+                    authz,
+                    auth,
+                    outbox: Some(outbox),
+                })
+            }
+            Backend::Aws => {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let table_name = cfg.table.clone().ok_or(ConfigError::Missing("PORTICO_TABLE"))?;
+                Ok(Self {
+                    table: Arc::new(DynamoTable::new(
+                        aws_sdk_dynamodb::Client::new(&sdk),
+                        table_name,
+                        clock.clone(),
+                    )),
+                    mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk), cfg.mail_from.clone())),
+                    clock,
+                    ids,
+                    authz,
+                    auth,
+                    outbox: None,
+                })
+            }
+        }
+    }
+
+    /// The local portal's token verifier, with its secret kept in the data folder.
+    pub fn local_auth(cfg: &Config) -> Result<Auth, ConfigError> {
+        Ok(Auth::LocalToken(Arc::new(
+            LocalTokens::load_or_create(&cfg.data_dir).map_err(|e| ConfigError::Invalid(e.to_string()))?,
+        )))
+    }
+}

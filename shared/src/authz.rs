@@ -1,0 +1,191 @@
+//! Authorization, decided in one place: Cedar policies
+//! (`policies/portico.cedar`) over a schema (`policies/portico.cedarschema`),
+//! evaluated in-process. Operations ask [`Authz::require`]; nothing else
+//! decides who may do what.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
+    RestrictedExpression, Schema,
+};
+
+use crate::domain::{EmailAddress, OrgId, OrgKind, Organization, Role, UserId};
+use crate::error::AppError;
+
+pub const POLICIES: &str = include_str!("../policies/portico.cedar");
+pub const SCHEMA: &str = include_str!("../policies/portico.cedarschema");
+
+/// Who is making a request: established by `http::principal` from the API
+/// Gateway JWT authorizer's claims or from a local token, then the user item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub email: EmailAddress,
+    pub org_id: OrgId,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn org_kind(&self) -> OrgKind {
+        self.role.org_kind()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CreateOrganization,
+    ViewOrganization,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::CreateOrganization => "CreateOrganization",
+            Action::ViewOrganization => "ViewOrganization",
+        }
+    }
+}
+
+/// What authorization needs to know about an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrgFacts {
+    pub id: OrgId,
+    pub kind: OrgKind,
+    pub partner_of_record: Option<OrgId>,
+}
+
+impl From<&Organization> for OrgFacts {
+    fn from(o: &Organization) -> Self {
+        Self {
+            id: o.id,
+            kind: o.kind,
+            partner_of_record: o.partner_of_record,
+        }
+    }
+}
+
+pub struct Authz {
+    policies: PolicySet,
+    schema: Schema,
+    authorizer: Authorizer,
+    org_type: EntityTypeName,
+    user_type: EntityTypeName,
+    action_type: EntityTypeName,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("authorization policies do not load: {0}")]
+pub struct PolicyLoadError(String);
+
+impl Authz {
+    /// Parses the bundled schema and policies (once per cold start).
+    pub fn new() -> Result<Self, PolicyLoadError> {
+        let err = |e: &dyn std::fmt::Display| PolicyLoadError(e.to_string());
+        let (schema, _warnings) = Schema::from_cedarschema_str(SCHEMA).map_err(|e| err(&e))?;
+        let policies = PolicySet::from_str(POLICIES).map_err(|e| err(&e))?;
+        let ty = |n: &str| EntityTypeName::from_str(n).map_err(|e| err(&e));
+        Ok(Self {
+            policies,
+            schema,
+            authorizer: Authorizer::new(),
+            org_type: ty("Portico::Organization")?,
+            user_type: ty("Portico::User")?,
+            action_type: ty("Portico::Action")?,
+        })
+    }
+
+    fn org_uid(&self, id: OrgId) -> EntityUid {
+        EntityUid::from_type_name_and_id(self.org_type.clone(), EntityId::new(id.to_string()))
+    }
+
+    fn org_entity(&self, o: &OrgFacts) -> Result<Entity, AppError> {
+        let mut attrs = HashMap::from([(
+            "kind".to_string(),
+            RestrictedExpression::new_string(o.kind.as_str().into()),
+        )]);
+        if let Some(p) = o.partner_of_record {
+            attrs.insert(
+                "partnerOfRecord".into(),
+                RestrictedExpression::new_entity_uid(self.org_uid(p)),
+            );
+        }
+        Entity::new(self.org_uid(o.id), attrs, HashSet::new()).map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// The decision, with no side effects.
+    pub fn is_allowed(&self, p: &Principal, action: Action, resource: &OrgFacts) -> Result<bool, AppError> {
+        let internal = |e: &dyn std::fmt::Display| AppError::Internal(format!("authorization: {e}"));
+        let principal_uid =
+            EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(p.user_id.to_string()));
+        let own_org = OrgFacts {
+            id: p.org_id,
+            kind: p.org_kind(),
+            partner_of_record: None,
+        };
+        let user = Entity::new(
+            principal_uid.clone(),
+            HashMap::from([
+                (
+                    "role".to_string(),
+                    RestrictedExpression::new_string(p.role.as_str().into()),
+                ),
+                (
+                    "org".to_string(),
+                    RestrictedExpression::new_entity_uid(self.org_uid(p.org_id)),
+                ),
+            ]),
+            HashSet::new(),
+        )
+        .map_err(|e| internal(&e))?;
+        let mut entities = vec![user, self.org_entity(resource)?];
+        if resource.id != p.org_id {
+            entities.push(self.org_entity(&own_org)?);
+        }
+        let entities = Entities::from_entities(entities, Some(&self.schema)).map_err(|e| internal(&e))?;
+        let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new(action.name()));
+        let request = Request::new(
+            principal_uid,
+            action_uid,
+            self.org_uid(resource.id),
+            Context::empty(),
+            Some(&self.schema),
+        )
+        .map_err(|e| internal(&e))?;
+        let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
+        let errors: Vec<String> = response.diagnostics().errors().map(|e| e.to_string()).collect();
+        if !errors.is_empty() {
+            tracing::warn!(?errors, "policy evaluation errors (treated as deny)");
+        }
+        Ok(response.decision() == Decision::Allow)
+    }
+
+    /// Allow, or the refusal the caller should see. Hidden resources answer
+    /// `NotFound`, so a refusal never confirms that something exists.
+    pub fn require(&self, p: &Principal, action: Action, resource: &OrgFacts) -> Result<(), AppError> {
+        if self.is_allowed(p, action, resource)? {
+            return Ok(());
+        }
+        tracing::info!(actor = %p.user_id, action = action.name(), resource = %resource.id, "denied");
+        Err(match action {
+            Action::ViewOrganization => AppError::NotFound,
+            Action::CreateOrganization => AppError::Forbidden,
+        })
+    }
+
+    /// Strict validation of the policies against the schema (used by tests and at start-up checks).
+    pub fn validate(&self) -> Result<(), String> {
+        let v = cedar_policy::Validator::new(self.schema.clone());
+        let result = v.validate(&self.policies, cedar_policy::ValidationMode::Strict);
+        if result.validation_passed() {
+            Ok(())
+        } else {
+            Err(result
+                .validation_errors()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "))
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! One error type for every operation, and its RFC 9457 problem+json form.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+
+/// Problem `type` URIs are `urn:portico:problem:<code>`; the code is stable.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:portico:problem:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input that parses but breaks a rule (400).
+    #[error("{0}")]
+    Invalid(String),
+    /// The body is not acceptable JSON for this route (400/413/415/422).
+    #[error("{detail}")]
+    BadBody {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
+    #[error("authentication required")]
+    Unauthenticated(&'static str),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("no such route")]
+    NoRoute,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A write lost a race or would break uniqueness (409).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("mail: {0}")]
+    Mail(#[from] crate::mail::MailError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        AppError::Invalid(detail.into())
+    }
+
+    /// The sentence a client sees.
+    pub fn detail(&self) -> String {
+        match self {
+            AppError::Invalid(d) | AppError::Conflict(d) => d.clone(),
+            AppError::BadBody { detail, .. } => detail.clone(),
+            AppError::Unauthenticated(why) => (*why).to_string(),
+            AppError::Forbidden => "You are not allowed to do this.".into(),
+            AppError::NotFound => "No such resource, or it is not visible to you.".into(),
+            AppError::NoRoute => "No such route.".into(),
+            AppError::MethodNotAllowed => "This route does not accept that method.".into(),
+            AppError::Store(StoreError::BadCursor) => "The page cursor is not valid for this listing.".into(),
+            AppError::Store(StoreError::ConditionFailed { .. }) | AppError::Store(StoreError::Conflict) => {
+                "The resource changed while you were working on it; reload and retry.".into()
+            }
+            AppError::Store(StoreError::TooManyWrites(_)) => "The request would change too many items at once.".into(),
+            AppError::Store(_) | AppError::Mail(_) => "A backing service is unavailable; retry shortly.".into(),
+            AppError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AppError::BadBody { status, .. } => *status,
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound | AppError::NoRoute => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Store(StoreError::BadCursor) => StatusCode::BAD_REQUEST,
+            AppError::Store(StoreError::ConditionFailed { .. }) | AppError::Store(StoreError::Conflict) => {
+                StatusCode::CONFLICT
+            }
+            AppError::Store(StoreError::TooManyWrites(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Store(_) | AppError::Mail(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code, the tail of the problem `type`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid-input",
+            AppError::BadBody { code, .. } => code,
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not-found",
+            AppError::NoRoute => "no-such-route",
+            AppError::MethodNotAllowed => "method-not-allowed",
+            AppError::Conflict(_) => "conflict",
+            AppError::Store(StoreError::BadCursor) => "invalid-cursor",
+            AppError::Store(StoreError::ConditionFailed { .. }) | AppError::Store(StoreError::Conflict) => {
+                "concurrent-modification"
+            }
+            AppError::Store(StoreError::TooManyWrites(_)) => "too-many-writes",
+            AppError::Store(_) | AppError::Mail(_) => "service-unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status();
+        Problem {
+            r#type: format!("{PROBLEM_TYPE_PREFIX}{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: self.detail(),
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct Problem {
+    /// `urn:portico:problem:<code>`, stable per kind of problem.
+    pub r#type: String,
+    pub title: String,
+    pub status: u16,
+    /// A human sentence saying what went wrong and, where possible, what to do.
+    pub detail: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // The cause chain goes to the log, never to the client.
+            tracing::error!(error = %self, code = self.code(), "request failed");
+        } else {
+            tracing::debug!(code = self.code(), status = status.as_u16(), "request refused");
+        }
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut resp = (status, body).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let AppError::Unauthenticated(_) = self {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// A failed scheduled run, as the Lambda runtime reports it.
+impl From<AppError> for lambda_runtime::Diagnostic {
+    fn from(e: AppError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.code().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}

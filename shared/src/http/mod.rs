@@ -1,0 +1,182 @@
+//! HTTP plumbing shared by every function and the local portal: routers per
+//! function, problem+json for every error, body limits, principal
+//! extraction, and the OpenAPI document generated from the same routes.
+
+pub mod local;
+pub mod organizations;
+pub mod principal;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use crate::error::{AppError, PROBLEM_TYPE_PREFIX, Problem};
+
+/// Request bodies over this size get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Portico's Lambda functions that serve HTTP. Each owns some routes; the
+/// local portal mounts them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    Organizations,
+    Invite,
+    SelfRegister,
+    GrantPartnerRole,
+    ToggleSetting,
+}
+
+impl Function {
+    pub const ALL: [Function; 5] = [
+        Function::Organizations,
+        Function::Invite,
+        Function::SelfRegister,
+        Function::GrantPartnerRole,
+        Function::ToggleSetting,
+    ];
+
+    /// The function's crate and SAM resource name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Organizations => "organizations",
+            Function::Invite => "invite",
+            Function::SelfRegister => "self-register",
+            Function::GrantPartnerRole => "grant-partner-role",
+            Function::ToggleSetting => "toggle-setting",
+        }
+    }
+
+    /// The function's routes with their OpenAPI descriptions. Functions whose
+    /// operations later issues build have none yet.
+    fn api(self) -> OpenApiRouter<AppState> {
+        match self {
+            Function::Organizations => organizations::routes(),
+            Function::Invite | Function::SelfRegister | Function::GrantPartnerRole | Function::ToggleSetting => {
+                OpenApiRouter::new()
+            }
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Portico API", description = "Partner access portal: organisations, users, settings, activity."),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn api_for(functions: &[Function]) -> OpenApiRouter<AppState> {
+    functions
+        .iter()
+        .fold(OpenApiRouter::with_openapi(ApiDoc::openapi()), |r, f| r.merge(f.api()))
+}
+
+/// The OpenAPI 3.1 document of every route of every function.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_for(&Function::ALL).split_for_parts().1
+}
+
+/// The router one Lambda function runs.
+pub fn function_router(function: Function, state: AppState) -> Router {
+    finish(api_for(&[function]).split_for_parts().0, state)
+}
+
+/// Every function's routes in one router (the local portal), plus `/openapi.json`.
+pub fn portal_router(state: AppState) -> Router {
+    let (router, doc) = api_for(&Function::ALL).split_for_parts();
+    let router = router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { axum::Json(doc) }),
+        )
+        .merge(local::routes());
+    finish(router, state)
+}
+
+/// The layers every router shares: 404/405 problems, the body limit, and a
+/// last pass that turns any non-problem error response into problem+json.
+fn finish(router: Router<AppState>, state: AppState) -> Router {
+    router
+        .fallback(|| async { AppError::NoRoute })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(ensure_problem))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            AppError::Internal("handler panicked".into()).into_response()
+        }))
+        .with_state(state)
+}
+
+fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad-request",
+        StatusCode::NOT_FOUND => "no-such-route",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid-body",
+        s if s.is_server_error() => "internal",
+        _ => "bad-request",
+    }
+}
+
+/// Extractor rejections (JSON syntax, unknown or missing fields, wrong
+/// types, bad path or query parameters, oversized bodies) come back from
+/// axum as text/plain; this rewrites them as RFC 9457 problems.
+async fn ensure_problem(resp: Response) -> Response {
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let detail = if status.is_server_error() || text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_string()
+    } else {
+        text.trim().to_string()
+    };
+    let problem = Problem {
+        r#type: format!("{PROBLEM_TYPE_PREFIX}{}", code_for(status)),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail,
+    };
+    let mut out = Response::from_parts(parts, Body::from(serde_json::to_vec(&problem).unwrap_or_default()));
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    out.headers_mut().remove(header::CONTENT_LENGTH);
+    out
+}

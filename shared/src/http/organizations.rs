@@ -1,0 +1,87 @@
+//! Routes of the `organizations` function.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::authz::Principal;
+use crate::domain::{OrgId, Organization};
+use crate::error::{AppError, Problem};
+use crate::http::principal::SourceIp;
+use crate::ops::organizations::{self, CreateOrganization, ListOrganizations, OrganizationPage};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_organization, list_organizations))
+        .routes(routes!(get_organization))
+}
+
+/// Create a partner organisation, or a customer organisation linked to its partner of record (platform admins).
+#[utoipa::path(
+    post, path = "/organizations", tag = "organizations",
+    request_body = CreateOrganization,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Organization),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Name taken or concurrent change", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Body does not match the schema", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_organization(
+    State(deps): State<AppState>,
+    principal: Principal,
+    SourceIp(source_ip): SourceIp,
+    Json(input): Json<CreateOrganization>,
+) -> Result<(StatusCode, Json<Organization>), AppError> {
+    let actor = Actor { principal, source_ip };
+    let org = organizations::create(&deps, &actor, input).await?;
+    Ok((StatusCode::CREATED, Json(org)))
+}
+
+/// The organisations you may see: all (platform admins), your linked customers (partners), your own (customers).
+#[utoipa::path(
+    get, path = "/organizations", tag = "organizations",
+    params(ListOrganizations),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page", body = OrganizationPage),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_organizations(
+    State(deps): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ListOrganizations>,
+) -> Result<Json<OrganizationPage>, AppError> {
+    Ok(Json(organizations::list(&deps, &principal, q).await?))
+}
+
+/// One organisation (404 when it does not exist or is not visible to you).
+#[utoipa::path(
+    get, path = "/organizations/{id}", tag = "organizations",
+    params(("id" = String, Path, description = "Organisation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organisation", body = Organization),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found or not visible", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_organization(
+    State(deps): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Organization>, AppError> {
+    let id = OrgId::parse(&id)?;
+    Ok(Json(organizations::get(&deps, &principal, id).await?))
+}

@@ -1,0 +1,25 @@
+//! Portico's core crate: everything the Lambda functions, the local portal and
+//! the tests share. See `docs/architecture.md` for the shape.
+//!
+//! - [`domain`]: entities and rules, no I/O.
+//! - [`authz`]: who may do what, decided in one place (Cedar).
+//! - [`ops`]: one module per operation: load -> decide -> one transactional write.
+//! - [`store`]: the `Table` port, single-table keys, and its two adapters.
+//! - [`mail`]: the `Mailer` port, SES and the local outbox.
+//! - [`http`]: problem+json, principal extraction, routers, OpenAPI.
+//! - [`app`]: configuration and the one builder every entry point uses.
+
+pub mod app;
+pub mod audit;
+pub mod authz;
+pub mod clock;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod mail;
+pub mod ops;
+pub mod portal;
+pub mod seed;
+pub mod store;
+pub mod telemetry;

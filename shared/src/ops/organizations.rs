@@ -1,0 +1,195 @@
+//! Platform administration of organisations: create partners and customers
+//! (linked to their partner of record), read one, list what you may see.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::Deps;
+use crate::audit::{ActionType, Actor, Target};
+use crate::authz::{Action, OrgFacts, Principal};
+use crate::domain::{OrgId, OrgKind, OrgName, Organization};
+use crate::error::AppError;
+use crate::ops::{Change, on_condition};
+use crate::store::{Cond, Cursor, Index, Item, Query, SkCond, StoreError, Write, keys};
+
+/// Body of `POST /organizations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOrganization {
+    pub name: OrgName,
+    /// `partner` or `customer` (the platform organisation exists from the start).
+    pub kind: OrgKind,
+    /// Required for a customer: the partner organisation it belongs to.
+    #[serde(default)]
+    pub partner_of_record: Option<OrgId>,
+}
+
+/// Query of `GET /organizations`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListOrganizations {
+    /// Only organisations of this kind.
+    pub kind: Option<OrgKind>,
+    /// Page size, 1 to 100 (default 50).
+    pub limit: Option<u32>,
+    /// `nextCursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationPage {
+    pub items: Vec<Organization>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+pub(crate) fn org_item(o: &Organization) -> Result<Item, StoreError> {
+    let folded = o.name.folded();
+    let mut item = Item::new(keys::org(o.id), keys::ORG, o.version, o)?
+        .with_gsi1(keys::ALL_ORGS, keys::org_listing_sk(o.kind, &folded, o.id));
+    if let Some(p) = o.partner_of_record {
+        item = item.with_gsi2(keys::partner_customers(p), keys::customer_listing_sk(&folded, o.id));
+    }
+    Ok(item)
+}
+
+fn name_guard(o: &Organization) -> Result<Item, StoreError> {
+    Item::new(
+        keys::org_name(&o.name.folded()),
+        keys::ORG_NAME,
+        1,
+        &serde_json::json!({ "orgId": o.id }),
+    )
+}
+
+async fn load(deps: &Deps, id: OrgId) -> Result<Option<Organization>, AppError> {
+    match deps.table.get(&keys::org(id)).await? {
+        Some(item) => Ok(Some(item.decode()?)),
+        None => Ok(None),
+    }
+}
+
+/// Creates a partner or customer organisation. Round trips: 1 write, plus 1
+/// read of the partner of record for a customer.
+#[tracing::instrument(skip_all, fields(actor = %actor.principal.user_id, kind = ?input.kind))]
+pub async fn create(deps: &Deps, actor: &Actor, input: CreateOrganization) -> Result<Organization, AppError> {
+    if input.kind == OrgKind::Platform {
+        return Err(AppError::invalid(
+            "kind must be partner or customer; the platform organisation exists already",
+        ));
+    }
+    let org = Organization::new(
+        OrgId(deps.ids.new_id()),
+        input.name,
+        input.kind,
+        input.partner_of_record,
+        deps.clock.now(),
+    )?;
+    deps.authz
+        .require(&actor.principal, Action::CreateOrganization, &OrgFacts::from(&org))?;
+
+    let mut change = Change::new(
+        deps,
+        actor,
+        org.id,
+        ActionType::CreateOrganization,
+        Target {
+            kind: "organization".into(),
+            id: org.id.to_string(),
+        },
+        format!("Created {} organisation \"{}\"", org.kind.as_str(), org.name.as_str()),
+    )
+    .after(serde_json::to_value(&org).map_err(|e| AppError::Internal(e.to_string()))?)
+    .write(Write::Put {
+        item: org_item(&org)?,
+        cond: Cond::MustNotExist,
+    })
+    .write(Write::Put {
+        item: name_guard(&org)?,
+        cond: Cond::MustNotExist,
+    });
+
+    if let Some(partner_id) = org.partner_of_record {
+        let partner = load(deps, partner_id)
+            .await?
+            .filter(|p| p.kind == OrgKind::Partner)
+            .ok_or_else(|| AppError::invalid("partnerOfRecord is not a partner organisation"))?;
+        // The partner must still be as we read it when the customer is linked.
+        change = change.write(Write::Check {
+            key: keys::org(partner.id),
+            cond: Cond::VersionIs(partner.version),
+        });
+    }
+
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| match i {
+            1 => Some(AppError::Conflict(format!(
+                "An organisation named \"{}\" exists already.",
+                org.name.as_str()
+            ))),
+            _ => None,
+        })
+    })?;
+    tracing::info!(org = %org.id, "organisation created");
+    Ok(org)
+}
+
+/// One organisation, if the caller may see it (otherwise 404). 1 read.
+pub async fn get(deps: &Deps, principal: &Principal, id: OrgId) -> Result<Organization, AppError> {
+    let org = load(deps, id).await?.ok_or(AppError::NotFound)?;
+    deps.authz
+        .require(principal, Action::ViewOrganization, &OrgFacts::from(&org))?;
+    Ok(org)
+}
+
+/// The organisations the caller may see, sorted by kind then name: every
+/// organisation for platform admins; the linked customers for partners; its
+/// own organisation for a customer. 1 query per page.
+pub async fn list(deps: &Deps, principal: &Principal, q: ListOrganizations) -> Result<OrganizationPage, AppError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid("limit must be between 1 and 100"));
+    }
+    let cursor = q.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let query = match principal.org_kind() {
+        OrgKind::Platform => {
+            let sk = q
+                .kind
+                .map(|k| SkCond::BeginsWith(keys::org_kind_prefix(k)))
+                .unwrap_or(SkCond::Any);
+            Some(Query::partition(Index::Gsi1, keys::ALL_ORGS).sk(sk))
+        }
+        OrgKind::Partner => matches!(q.kind, None | Some(OrgKind::Customer))
+            .then(|| Query::partition(Index::Gsi2, keys::partner_customers(principal.org_id))),
+        OrgKind::Customer => None,
+    };
+    let Some(query) = query else {
+        // A customer sees only itself.
+        let own = load(deps, principal.org_id)
+            .await?
+            .filter(|o| q.kind.is_none_or(|k| k == o.kind));
+        return Ok(OrganizationPage {
+            items: own.into_iter().collect(),
+            next_cursor: None,
+        });
+    };
+    let page = deps.table.query(&query.limit(limit).after(cursor)).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for item in &page.items {
+        let org: Organization = item.decode()?;
+        // Defence in depth: the listing shows nothing authorization would refuse.
+        if deps
+            .authz
+            .is_allowed(principal, Action::ViewOrganization, &OrgFacts::from(&org))?
+        {
+            items.push(org);
+        }
+    }
+    Ok(OrganizationPage {
+        items,
+        next_cursor: page.next.map(|c| c.as_str().to_string()),
+    })
+}

@@ -1,0 +1,70 @@
+//! The local portal: every function's router in one axum server, the
+//! scheduled jobs on timers, the embedded store and outbox by default.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::{AppState, Backend, Config, Deps};
+use crate::http::principal::Auth;
+use crate::jobs::{self, Job};
+
+/// `PORTICO_BIND`, default `127.0.0.1:8080`.
+pub fn bind_addr() -> Result<SocketAddr, String> {
+    std::env::var("PORTICO_BIND")
+        .unwrap_or_else(|_| "127.0.0.1:8080".into())
+        .parse()
+        .map_err(|e| format!("PORTICO_BIND: {e}"))
+}
+
+/// Reads the configuration, seeds demo data on first start, prints how to
+/// sign in, runs the jobs on timers and serves until Ctrl-C.
+pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
+    let cfg = Config::from_env(Backend::Embedded)?;
+    let auth = Deps::local_auth(&cfg)?;
+    let deps: AppState = Arc::new(Deps::build(&cfg, auth.clone()).await?);
+    let users = crate::seed::demo(&deps).await?;
+    let addr = bind_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+
+    println!(
+        "\nPortico local portal on {base}  (data in {}, {:?} backend)",
+        cfg.data_dir.display(),
+        cfg.backend
+    );
+    println!("  API description: {base}/openapi.json    outbox: {base}/_local/outbox");
+    if let Auth::LocalToken(tokens) = &auth {
+        println!("  Demo users; send the token as `Authorization: Bearer <token>` (valid 12 hours):");
+        for u in &users {
+            println!(
+                "    {:<24} {:<32} {}",
+                u.role.as_str(),
+                u.email,
+                tokens.issue(u.id, 12)?
+            );
+        }
+    }
+    println!();
+
+    for (job, every) in [(Job::SuspendInactive, 24 * 3600), (Job::VerifyConnection, 3600)] {
+        let deps = deps.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(every));
+            loop {
+                tick.tick().await;
+                if let Err(e) = jobs::run(&deps, job).await {
+                    tracing::error!(?job, error = %e, "scheduled job failed");
+                }
+            }
+        });
+    }
+
+    let app = crate::http::portal_router(deps);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

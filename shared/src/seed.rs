@@ -1,0 +1,118 @@
+//! Demo data for the local portal's first start: the platform with one
+//! admin, one partner with a Partner Manager, two customers linked to it.
+
+use serde::Serialize;
+
+use crate::app::Deps;
+use crate::domain::{EmailAddress, OrgId, OrgKind, OrgName, Organization, Role, User, UserId, UserStatus};
+use crate::error::AppError;
+use crate::ops::organizations::org_item;
+use crate::store::{Cond, Item, Key, StoreError, Write, keys};
+
+/// The demo users the local portal prints sign-in tokens for.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoUser {
+    pub id: UserId,
+    pub email: String,
+    pub role: Role,
+}
+
+pub fn user_item(u: &User) -> Result<Item, StoreError> {
+    Ok(Item::new(keys::user(u.id), keys::USER, u.version, u)?.with_gsi1(keys::org_users(u.org_id), u.email.as_str()))
+}
+
+pub fn email_guard(u: &User) -> Result<Item, StoreError> {
+    Item::new(
+        keys::user_email(&u.email),
+        keys::USER_EMAIL,
+        1,
+        &serde_json::json!({ "userId": u.id }),
+    )
+}
+
+const MARKER_PK: &str = "SEED#demo";
+
+/// Writes the demo data once (all or nothing) and returns its users; on
+/// later starts reads them back.
+pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
+    let marker = Key::new(MARKER_PK, "SEED");
+    if let Some(item) = deps.table.get(&marker).await? {
+        return Ok(item
+            .decode::<Vec<(UserId, String, Role)>>()?
+            .into_iter()
+            .map(|(id, email, role)| DemoUser { id, email, role })
+            .collect());
+    }
+    let now = deps.clock.now();
+    let name = |s: &str| OrgName::parse(s);
+    let org = |n: &str, kind, partner| Organization::new(OrgId(deps.ids.new_id()), name(n)?, kind, partner, now);
+    let platform = org("Portico Platform", OrgKind::Platform, None)?;
+    let partner = org("Northwind Partners", OrgKind::Partner, None)?;
+    let customers = [
+        org("Contoso Ltd", OrgKind::Customer, Some(partner.id))?,
+        org("Fabrikam Inc", OrgKind::Customer, Some(partner.id))?,
+    ];
+    let user = |org: &Organization, email: &str, display: &str, role| -> Result<User, AppError> {
+        Ok(User {
+            id: UserId(deps.ids.new_id()),
+            org_id: org.id,
+            email: EmailAddress::parse(email)?,
+            display_name: display.into(),
+            role,
+            status: UserStatus::Active,
+            created_at: now,
+            version: 1,
+        })
+    };
+    let users = [
+        user(&platform, "admin@portico.example.com", "Pat Admin", Role::PlatformAdmin)?,
+        user(
+            &partner,
+            "manager@northwind.example.com",
+            "Nora Manager",
+            Role::PartnerManager,
+        )?,
+        user(&partner, "user@northwind.example.com", "Nico User", Role::PartnerUser)?,
+        user(
+            &customers[0],
+            "owner@contoso.example.com",
+            "Cora Owner",
+            Role::CustomerAccountOwner,
+        )?,
+    ];
+    let listed: Vec<(UserId, String, Role)> = users.iter().map(|u| (u.id, u.email.to_string(), u.role)).collect();
+    let mut writes = vec![Write::Put {
+        item: Item::new(marker, "Seed", 1, &listed)?,
+        cond: Cond::MustNotExist,
+    }];
+    for o in [&platform, &partner, &customers[0], &customers[1]] {
+        writes.push(Write::Put {
+            item: org_item(o)?,
+            cond: Cond::MustNotExist,
+        });
+        writes.push(Write::Put {
+            item: Item::new(
+                keys::org_name(&o.name.folded()),
+                keys::ORG_NAME,
+                1,
+                &serde_json::json!({ "orgId": o.id }),
+            )?,
+            cond: Cond::MustNotExist,
+        });
+    }
+    for u in &users {
+        writes.push(Write::Put {
+            item: user_item(u)?,
+            cond: Cond::MustNotExist,
+        });
+        writes.push(Write::Put {
+            item: email_guard(u)?,
+            cond: Cond::MustNotExist,
+        });
+    }
+    deps.table.transact(writes).await?;
+    Ok(listed
+        .into_iter()
+        .map(|(id, email, role)| DemoUser { id, email, role })
+        .collect())
+}

@@ -1,0 +1,284 @@
+//! DynamoDB adapter (aws-sdk-dynamodb + serde_dynamo). No SDK type leaves
+//! this module. The table itself is created by infrastructure (SAM) or, for
+//! DynamoDB Local, by the test harness, never here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+
+use super::{Cond, Cursor, CursorKey, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
+use crate::clock::Clock;
+
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl DynamoTable {
+    pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            clock,
+        }
+    }
+    fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+}
+
+type Attrs = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn key_attrs(k: &Key) -> Attrs {
+    HashMap::from([("pk".to_string(), s(&k.pk)), ("sk".to_string(), s(&k.sk))])
+}
+
+fn decode(attrs: Attrs) -> Result<Item, StoreError> {
+    serde_dynamo::from_item(attrs).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+fn sdk_unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    // The display of an SdkError is terse; the source chain carries the service's message.
+    let mut msg = e.to_string();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(cause) = src {
+        msg.push_str(": ");
+        msg.push_str(&cause.to_string());
+        src = cause.source();
+    }
+    StoreError::Unavailable(msg)
+}
+
+/// Condition expression for a write; expired items count as absent.
+fn condition(cond: Cond, now: i64) -> Option<(String, HashMap<String, String>, Attrs)> {
+    let names = HashMap::from([
+        ("#pk".to_string(), "pk".to_string()),
+        ("#ttl".to_string(), "ttl".to_string()),
+    ]);
+    let now_v = HashMap::from([(":now".to_string(), AttributeValue::N(now.to_string()))]);
+    let live = "(attribute_not_exists(#ttl) OR #ttl > :now)";
+    match cond {
+        Cond::None => None,
+        Cond::MustNotExist => Some((format!("attribute_not_exists(#pk) OR #ttl <= :now"), names, now_v)),
+        Cond::MustExist => Some((format!("attribute_exists(#pk) AND {live}"), names, now_v)),
+        Cond::VersionIs(v) => {
+            let mut names = names;
+            names.insert("#v".into(), "version".into());
+            let mut vals = now_v;
+            vals.insert(":v".into(), AttributeValue::N(v.to_string()));
+            Some((format!("#v = :v AND {live}"), names, vals))
+        }
+    }
+}
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_unavailable)?;
+        match out.item {
+            Some(attrs) => {
+                let item = decode(attrs)?;
+                Ok((!item.is_expired(self.now())).then_some(item))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        let (index_name, ipk, isk) = match q.index {
+            Index::Primary => (None, "pk", "sk"),
+            Index::Gsi1 => (Some("gsi1"), "gsi1pk", "gsi1sk"),
+            Index::Gsi2 => (Some("gsi2"), "gsi2pk", "gsi2sk"),
+        };
+        let mut names = HashMap::from([
+            ("#pk".to_string(), ipk.to_string()),
+            ("#ttl".to_string(), "ttl".to_string()),
+        ]);
+        let mut values = HashMap::from([
+            (":pk".to_string(), s(&q.pk)),
+            (":now".to_string(), AttributeValue::N(self.now().to_string())),
+        ]);
+        let mut kce = "#pk = :pk".to_string();
+        let mut sk_name = || {
+            names.insert("#sk".to_string(), isk.to_string());
+        };
+        match &q.sk {
+            SkCond::Any => {}
+            SkCond::BeginsWith(p) => {
+                sk_name();
+                kce.push_str(" AND begins_with(#sk, :a)");
+                values.insert(":a".into(), s(p));
+            }
+            SkCond::Between(a, b) => {
+                sk_name();
+                kce.push_str(" AND #sk BETWEEN :a AND :b");
+                values.insert(":a".into(), s(a));
+                values.insert(":b".into(), s(b));
+            }
+            SkCond::Gte(a) => {
+                sk_name();
+                kce.push_str(" AND #sk >= :a");
+                values.insert(":a".into(), s(a));
+            }
+            SkCond::Lte(b) => {
+                sk_name();
+                kce.push_str(" AND #sk <= :b");
+                values.insert(":b".into(), s(b));
+            }
+        }
+        let start = match &q.cursor {
+            None => None,
+            Some(c) => {
+                let k = c.for_query(q)?;
+                let mut m = key_attrs(&Key::new(k.pk, k.sk));
+                if let (Some(p), Some(sk)) = (k.ipk, k.isk) {
+                    m.insert(ipk.to_string(), s(p));
+                    m.insert(isk.to_string(), s(sk));
+                }
+                Some(m)
+            }
+        };
+        let limit = q.limit.clamp(1, super::MAX_PAGE);
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(kce)
+            .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(q.forward)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start);
+        match index_name {
+            Some(n) => req = req.index_name(n),
+            None => req = req.consistent_read(true),
+        }
+        let out = req.send().await.map_err(sdk_unavailable)?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(lek) => {
+                let get = |n: &str| match lek.get(n) {
+                    Some(AttributeValue::S(v)) => Some(v.clone()),
+                    _ => None,
+                };
+                let (pk, sk) = (
+                    get("pk").ok_or(StoreError::BadCursor)?,
+                    get("sk").ok_or(StoreError::BadCursor)?,
+                );
+                let (ipk_v, isk_v) = match q.index {
+                    Index::Primary => (None, None),
+                    _ => (get(ipk), get(isk)),
+                };
+                Some(Cursor::encode(&CursorKey {
+                    pk,
+                    sk,
+                    ipk: ipk_v,
+                    isk: isk_v,
+                }))
+            }
+            None => None,
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        super::check_transaction(&writes)?;
+        let now = self.now();
+        let mut items = Vec::with_capacity(writes.len());
+        for w in &writes {
+            let cond = condition(w.cond(), now);
+            let built = match w {
+                Write::Put { item, .. } => {
+                    let attrs: Attrs = serde_dynamo::to_item(item).map_err(|e| StoreError::Decode(e.to_string()))?;
+                    let mut b = Put::builder().table_name(&self.table).set_item(Some(attrs));
+                    if let Some((expr, names, values)) = cond {
+                        b = b
+                            .condition_expression(expr)
+                            .set_expression_attribute_names(Some(names))
+                            .set_expression_attribute_values(Some(values));
+                    }
+                    TransactWriteItem::builder().put(b.build().map_err(|e| StoreError::Unavailable(e.to_string()))?)
+                }
+                Write::Delete { key, .. } => {
+                    let mut b = Delete::builder().table_name(&self.table).set_key(Some(key_attrs(key)));
+                    if let Some((expr, names, values)) = cond {
+                        b = b
+                            .condition_expression(expr)
+                            .set_expression_attribute_names(Some(names))
+                            .set_expression_attribute_values(Some(values));
+                    }
+                    TransactWriteItem::builder().delete(b.build().map_err(|e| StoreError::Unavailable(e.to_string()))?)
+                }
+                Write::Check { key, .. } => {
+                    let (expr, names, values) = cond.unwrap_or_else(|| {
+                        (
+                            "attribute_not_exists(#pk) OR attribute_exists(#pk)".into(),
+                            HashMap::from([("#pk".into(), "pk".into())]),
+                            HashMap::new(),
+                        )
+                    });
+                    let values = (!values.is_empty()).then_some(values);
+                    let b = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attrs(key)))
+                        .condition_expression(expr)
+                        .set_expression_attribute_names(Some(names))
+                        .set_expression_attribute_values(values);
+                    TransactWriteItem::builder()
+                        .condition_check(b.build().map_err(|e| StoreError::Unavailable(e.to_string()))?)
+                }
+            };
+            items.push(built.build());
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                TransactWriteItemsError::TransactionCanceledException(c) => {
+                    let reasons = c.cancellation_reasons();
+                    if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+                        Err(StoreError::ConditionFailed { index })
+                    } else if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                        Err(StoreError::Conflict)
+                    } else {
+                        Err(StoreError::Unavailable(format!(
+                            "transaction cancelled: {:?}",
+                            reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
+                        )))
+                    }
+                }
+                TransactWriteItemsError::TransactionInProgressException(_) => Err(StoreError::Conflict),
+                other => Err(StoreError::Unavailable(other.to_string())),
+            },
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The `Table` port: the few DynamoDB operations the core uses, in core types.
+//! Adapters: [`dynamo::DynamoTable`] (aws-sdk-dynamodb + serde_dynamo) and
+//! [`sqlite::SqliteTable`] (embedded). One contract suite
+//! (`tests/tests/table_contract.rs`) runs the same cases on both.
+
+pub mod dynamo;
+pub mod keys;
+pub mod schema;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Most writes one transaction may carry (DynamoDB's TransactWriteItems limit).
+pub const MAX_TRANSACTION_WRITES: usize = 100;
+/// Most items one query page may return.
+pub const MAX_PAGE: u32 = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
+/// One stored item. `data` holds the entity (a JSON object); the other fields
+/// are the keys and bookkeeping every item shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub pk: String,
+    pub sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi2sk: Option<String>,
+    /// Epoch seconds after which the item is treated as absent (and TTL removes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+    pub version: u64,
+    /// The entity type, e.g. `Organization`.
+    pub entity: String,
+    pub data: serde_json::Value,
+}
+
+impl Item {
+    pub fn new(key: Key, entity: &str, version: u64, data: &impl Serialize) -> Result<Self, StoreError> {
+        let data = serde_json::to_value(data).map_err(|e| StoreError::Decode(e.to_string()))?;
+        Ok(Self {
+            pk: key.pk,
+            sk: key.sk,
+            gsi1pk: None,
+            gsi1sk: None,
+            gsi2pk: None,
+            gsi2sk: None,
+            ttl: None,
+            version,
+            entity: entity.to_string(),
+            data,
+        })
+    }
+    pub fn with_gsi1(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        self.gsi1pk = Some(pk.into());
+        self.gsi1sk = Some(sk.into());
+        self
+    }
+    pub fn with_gsi2(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        self.gsi2pk = Some(pk.into());
+        self.gsi2sk = Some(sk.into());
+        self
+    }
+    pub fn with_ttl(mut self, epoch_seconds: i64) -> Self {
+        self.ttl = Some(epoch_seconds);
+        self
+    }
+    pub fn key(&self) -> Key {
+        Key::new(self.pk.clone(), self.sk.clone())
+    }
+    /// Decode the entity; a stored item that does not decode is an error, never skipped.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
+        serde_json::from_value(self.data.clone())
+            .map_err(|e| StoreError::Decode(format!("{} {}/{}: {e}", self.entity, self.pk, self.sk)))
+    }
+    pub fn is_expired(&self, now_epoch: i64) -> bool {
+        self.ttl.is_some_and(|t| t <= now_epoch)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Index {
+    /// The table's own key (pk, sk).
+    Primary,
+    Gsi1,
+    Gsi2,
+}
+
+/// Condition on the sort key of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkCond {
+    Any,
+    BeginsWith(String),
+    /// Inclusive on both ends.
+    Between(String, String),
+    Gte(String),
+    Lte(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub index: Index,
+    pub pk: String,
+    pub sk: SkCond,
+    pub limit: u32,
+    pub cursor: Option<Cursor>,
+    /// Ascending sort-key order when true.
+    pub forward: bool,
+}
+
+impl Query {
+    pub fn partition(index: Index, pk: impl Into<String>) -> Self {
+        Self {
+            index,
+            pk: pk.into(),
+            sk: SkCond::Any,
+            limit: 100,
+            cursor: None,
+            forward: true,
+        }
+    }
+    pub fn sk(mut self, sk: SkCond) -> Self {
+        self.sk = sk;
+        self
+    }
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit.clamp(1, MAX_PAGE);
+        self
+    }
+    pub fn after(mut self, cursor: Option<Cursor>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+    pub fn backward(mut self) -> Self {
+        self.forward = false;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Present when more items may follow; pass it back to resume exactly after the last item.
+    pub next: Option<Cursor>,
+}
+
+/// An opaque page cursor: the key attributes of the last item read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CursorKey {
+    pub pk: String,
+    pub sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isk: Option<String>,
+}
+
+impl Cursor {
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        if s.is_empty() || s.len() > 2048 {
+            return Err(StoreError::BadCursor);
+        }
+        let c = Cursor(s.to_string());
+        c.decode()?;
+        Ok(c)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub(crate) fn encode(k: &CursorKey) -> Self {
+        Cursor(URL_SAFE_NO_PAD.encode(serde_json::to_vec(k).unwrap_or_default()))
+    }
+    pub(crate) fn decode(&self) -> Result<CursorKey, StoreError> {
+        let bytes = URL_SAFE_NO_PAD.decode(&self.0).map_err(|_| StoreError::BadCursor)?;
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)
+    }
+    /// The cursor's key, checked against the query it is used with.
+    pub(crate) fn for_query(&self, q: &Query) -> Result<CursorKey, StoreError> {
+        let k = self.decode()?;
+        let ok = match q.index {
+            Index::Primary => k.pk == q.pk && k.ipk.is_none(),
+            Index::Gsi1 | Index::Gsi2 => k.ipk.as_deref() == Some(q.pk.as_str()) && k.isk.is_some(),
+        };
+        if ok { Ok(k) } else { Err(StoreError::BadCursor) }
+    }
+}
+
+/// A condition one write in a transaction must meet. An item whose TTL has
+/// passed counts as absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cond {
+    None,
+    MustNotExist,
+    MustExist,
+    VersionIs(u64),
+}
+
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put {
+        item: Item,
+        cond: Cond,
+    },
+    Delete {
+        key: Key,
+        cond: Cond,
+    },
+    /// Writes nothing; fails the transaction unless `cond` holds.
+    Check {
+        key: Key,
+        cond: Cond,
+    },
+}
+
+impl Write {
+    pub fn key(&self) -> Key {
+        match self {
+            Write::Put { item, .. } => item.key(),
+            Write::Delete { key, .. } | Write::Check { key, .. } => key.clone(),
+        }
+    }
+    pub fn cond(&self) -> Cond {
+        match self {
+            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => *cond,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write at this position in the transaction failed its condition; nothing was written.
+    #[error("condition failed on write {index}")]
+    ConditionFailed { index: usize },
+    /// Another transaction touched the same items at the same time; nothing was written; retryable.
+    #[error("transaction conflict")]
+    Conflict,
+    #[error("transaction of {0} writes is over the limit")]
+    TooManyWrites(usize),
+    #[error("bad cursor")]
+    BadCursor,
+    #[error("stored item does not decode: {0}")]
+    Decode(String),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Table: Send + Sync {
+    /// A consistent read of one item; expired items are absent.
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// One page of a partition of the table or of an index, sorted by sort key.
+    async fn query(&self, q: &Query) -> Result<Page, StoreError>;
+    /// All writes or none.
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), StoreError> {
+    if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
+        return Err(StoreError::TooManyWrites(writes.len()));
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Embedded adapter: one SQLite file in the data folder. Same behaviour as
+//! DynamoDB for everything the `Table` port promises.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as SqlValue};
+
+use super::{Cond, Cursor, CursorKey, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
+use crate::clock::Clock;
+
+pub struct SqliteTable {
+    conn: Mutex<Connection>,
+    clock: Arc<dyn Clock>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    gsi1pk TEXT, gsi1sk TEXT,
+    gsi2pk TEXT, gsi2sk TEXT,
+    ttl INTEGER,
+    version INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
+";
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl SqliteTable {
+    /// Opens (creating if needed) `portico.sqlite3` in `dir`.
+    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let conn = Connection::open(dir.join("portico.sqlite3")).map_err(unavailable)?;
+        Self::init(conn, clock)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn in_memory(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(unavailable)?, clock)
+    }
+
+    fn init(conn: Connection, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
+        conn.pragma_update(None, "busy_timeout", 5000).map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            clock,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+}
+
+const COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl, version, entity, data";
+
+fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Item, String)> {
+    let data: String = row.get(9)?;
+    let version: i64 = row.get(7)?;
+    Ok((
+        Item {
+            pk: row.get(0)?,
+            sk: row.get(1)?,
+            gsi1pk: row.get(2)?,
+            gsi1sk: row.get(3)?,
+            gsi2pk: row.get(4)?,
+            gsi2sk: row.get(5)?,
+            ttl: row.get(6)?,
+            version: u64::try_from(version).unwrap_or_default(),
+            entity: row.get(8)?,
+            data: serde_json::Value::Null,
+        },
+        data,
+    ))
+}
+
+fn finish(pair: (Item, String)) -> Result<Item, StoreError> {
+    let (mut item, data) = pair;
+    item.data = serde_json::from_str(&data).map_err(|e| StoreError::Decode(e.to_string()))?;
+    Ok(item)
+}
+
+fn current(conn: &Connection, key: &Key, now: i64) -> Result<Option<(u64, Option<i64>)>, StoreError> {
+    let row: Option<(i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT version, ttl FROM items WHERE pk = ?1 AND sk = ?2",
+            [&key.pk, &key.sk],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    Ok(row
+        .filter(|(_, ttl)| ttl.is_none_or(|t| t > now))
+        .map(|(v, ttl)| (u64::try_from(v).unwrap_or_default(), ttl)))
+}
+
+fn holds(cond: Cond, existing: Option<(u64, Option<i64>)>) -> bool {
+    match cond {
+        Cond::None => true,
+        Cond::MustNotExist => existing.is_none(),
+        Cond::MustExist => existing.is_some(),
+        Cond::VersionIs(v) => existing.is_some_and(|(cur, _)| cur == v),
+    }
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let now = self.now();
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"),
+                [&key.pk, &key.sk],
+                row_to_item,
+            )
+            .optional()
+            .map_err(unavailable)?;
+        match row {
+            Some(pair) if !pair.0.is_expired(now) => finish(pair).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        let now = self.now();
+        let (ipk, isk) = match q.index {
+            Index::Primary => ("pk", "sk"),
+            Index::Gsi1 => ("gsi1pk", "gsi1sk"),
+            Index::Gsi2 => ("gsi2pk", "gsi2sk"),
+        };
+        // Order: the index sort key, then the table key (ties on an index sort key).
+        let (cmp, dir) = if q.forward { (">", "ASC") } else { ("<", "DESC") };
+        let mut sql = format!("SELECT {COLUMNS} FROM items WHERE {ipk} = ?");
+        let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.pk.clone())];
+        match &q.sk {
+            SkCond::Any => {}
+            SkCond::BeginsWith(p) => {
+                sql.push_str(&format!(" AND substr({isk}, 1, length(?)) = ?"));
+                args.push(SqlValue::Text(p.clone()));
+                args.push(SqlValue::Text(p.clone()));
+            }
+            SkCond::Between(a, b) => {
+                sql.push_str(&format!(" AND {isk} >= ? AND {isk} <= ?"));
+                args.push(SqlValue::Text(a.clone()));
+                args.push(SqlValue::Text(b.clone()));
+            }
+            SkCond::Gte(a) => {
+                sql.push_str(&format!(" AND {isk} >= ?"));
+                args.push(SqlValue::Text(a.clone()));
+            }
+            SkCond::Lte(b) => {
+                sql.push_str(&format!(" AND {isk} <= ?"));
+                args.push(SqlValue::Text(b.clone()));
+            }
+        }
+        if let Some(c) = &q.cursor {
+            let k = c.for_query(q)?;
+            match q.index {
+                Index::Primary => {
+                    sql.push_str(&format!(" AND sk {cmp} ?"));
+                    args.push(SqlValue::Text(k.sk));
+                }
+                Index::Gsi1 | Index::Gsi2 => {
+                    sql.push_str(&format!(" AND ({isk}, pk, sk) {cmp} (?, ?, ?)"));
+                    args.push(SqlValue::Text(k.isk.unwrap_or_default()));
+                    args.push(SqlValue::Text(k.pk));
+                    args.push(SqlValue::Text(k.sk));
+                }
+            }
+        }
+        sql.push_str(" AND (ttl IS NULL OR ttl > ?)");
+        args.push(SqlValue::Integer(now));
+        match q.index {
+            Index::Primary => sql.push_str(&format!(" ORDER BY sk {dir}")),
+            _ => sql.push_str(&format!(" ORDER BY {isk} {dir}, pk {dir}, sk {dir}")),
+        }
+        // One more than asked tells whether another page exists.
+        sql.push_str(" LIMIT ?");
+        let limit = q.limit.clamp(1, super::MAX_PAGE);
+        args.push(SqlValue::Integer(i64::from(limit) + 1));
+
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&sql).map_err(unavailable)?;
+        let rows = stmt
+            .query_map(params_from_iter(args), row_to_item)
+            .map_err(unavailable)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        let mut items = rows.into_iter().map(finish).collect::<Result<Vec<_>, _>>()?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next = if more {
+            items.last().map(|last| {
+                let (ipk, isk) = match q.index {
+                    Index::Primary => (None, None),
+                    Index::Gsi1 => (last.gsi1pk.clone(), last.gsi1sk.clone()),
+                    Index::Gsi2 => (last.gsi2pk.clone(), last.gsi2sk.clone()),
+                };
+                Cursor::encode(&CursorKey {
+                    pk: last.pk.clone(),
+                    sk: last.sk.clone(),
+                    ipk,
+                    isk,
+                })
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        super::check_transaction(&writes)?;
+        let now = self.now();
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        for (index, w) in writes.iter().enumerate() {
+            if !holds(w.cond(), current(&tx, &w.key(), now)?) {
+                return Err(StoreError::ConditionFailed { index });
+            }
+        }
+        for w in &writes {
+            match w {
+                Write::Put { item, .. } => {
+                    let data = serde_json::to_string(&item.data).map_err(|e| StoreError::Decode(e.to_string()))?;
+                    tx.execute(
+                        &format!(
+                            "INSERT OR REPLACE INTO items ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                        ),
+                        rusqlite::params![
+                            item.pk,
+                            item.sk,
+                            item.gsi1pk,
+                            item.gsi1sk,
+                            item.gsi2pk,
+                            item.gsi2sk,
+                            item.ttl,
+                            i64::try_from(item.version).unwrap_or(i64::MAX),
+                            item.entity,
+                            data
+                        ],
+                    )
+                    .map_err(unavailable)?;
+                }
+                Write::Delete { key, .. } => {
+                    tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", [&key.pk, &key.sk])
+                        .map_err(unavailable)?;
+                }
+                Write::Check { .. } => {}
+            }
+        }
+        tx.commit().map_err(unavailable)
+    }
+}
