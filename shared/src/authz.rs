@@ -24,13 +24,8 @@ pub struct Principal {
     pub user_id: UserId,
     pub email: EmailAddress,
     pub org_id: OrgId,
+    pub org_kind: OrgKind,
     pub role: Role,
-}
-
-impl Principal {
-    pub fn org_kind(&self) -> OrgKind {
-        self.role.org_kind()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +116,7 @@ impl Authz {
             EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(p.user_id.to_string()));
         let own_org = OrgFacts {
             id: p.org_id,
-            kind: p.org_kind(),
+            kind: p.org_kind,
             partner_of_record: None,
         };
         let user = Entity::new(

@@ -47,6 +47,9 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
+        if raw.chars().any(char::is_control) {
+            return Err(AppError::invalid("email address contains a control character"));
+        }
         let s = raw.trim();
         if s.is_empty() || s.len() > 254 {
             return Err(AppError::invalid("email address must be 1 to 254 characters"));
@@ -234,6 +237,8 @@ impl Organization {
 pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
+    /// The kind of the user's organisation (copied when the user is created).
+    pub org_kind: OrgKind,
     pub email: EmailAddress,
     pub display_name: String,
     pub role: Role,

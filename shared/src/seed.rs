@@ -56,6 +56,7 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
         Ok(User {
             id: UserId(deps.ids.new_id()),
             org_id: org.id,
+            org_kind: org.kind,
             email: EmailAddress::parse(email)?,
             display_name: display.into(),
             role,

@@ -150,6 +150,7 @@ impl FromRequestParts<AppState> for Principal {
             user_id: user.id,
             email: user.email,
             org_id: user.org_id,
+            org_kind: user.org_kind,
             role: user.role,
         })
     }

@@ -154,7 +154,7 @@ pub async fn list(deps: &Deps, principal: &Principal, q: ListOrganizations) -> R
         return Err(AppError::invalid("limit must be between 1 and 100"));
     }
     let cursor = q.cursor.as_deref().map(Cursor::parse).transpose()?;
-    let query = match principal.org_kind() {
+    let query = match principal.org_kind {
         OrgKind::Platform => {
             let sk = q
                 .kind
@@ -167,7 +167,7 @@ pub async fn list(deps: &Deps, principal: &Principal, q: ListOrganizations) -> R
         OrgKind::Customer => None,
     };
     let Some(query) = query else {
-        // A customer sees only itself.
+        // A customer sees only itself; so does a partner asking for partners.
         let own = load(deps, principal.org_id)
             .await?
             .filter(|o| q.kind.is_none_or(|k| k == o.kind));

@@ -48,15 +48,8 @@ fn decode(attrs: Attrs) -> Result<Item, StoreError> {
 }
 
 fn sdk_unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    // The display of an SdkError is terse; the source chain carries the service's message.
-    let mut msg = e.to_string();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-    while let Some(cause) = src {
-        msg.push_str(": ");
-        msg.push_str(&cause.to_string());
-        src = cause.source();
-    }
-    StoreError::Unavailable(msg)
+    // The display of an SdkError is terse; the context carries the service's message.
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
 }
 
 /// Condition expression for a write; expired items count as absent.
@@ -73,6 +66,7 @@ fn condition(cond: Cond, now: i64) -> Option<(String, HashMap<String, String>, A
         Cond::MustExist => Some((format!("attribute_exists(#pk) AND {live}"), names, now_v)),
         Cond::VersionIs(v) => {
             let mut names = names;
+            names.remove("#pk");
             names.insert("#v".into(), "version".into());
             let mut vals = now_v;
             vals.insert(":v".into(), AttributeValue::N(v.to_string()));
@@ -277,7 +271,9 @@ impl Table for DynamoTable {
                     }
                 }
                 TransactWriteItemsError::TransactionInProgressException(_) => Err(StoreError::Conflict),
-                other => Err(StoreError::Unavailable(other.to_string())),
+                other => Err(StoreError::Unavailable(
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&other).to_string(),
+                )),
             },
         }
     }

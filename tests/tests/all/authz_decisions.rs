@@ -1,0 +1,98 @@
+//! Authorization decisions, table-driven, straight from the Cedar policies.
+
+use portico_core::authz::{Action, Authz, OrgFacts, Principal};
+use portico_core::domain::{EmailAddress, OrgId, OrgKind, Role, UserId};
+use uuid::Uuid;
+
+fn id(n: u128) -> OrgId {
+    OrgId(Uuid::from_u128(n))
+}
+
+const PLATFORM: u128 = 1;
+const PARTNER_A: u128 = 2;
+const PARTNER_B: u128 = 3;
+const CUSTOMER_OF_A: u128 = 4;
+const CUSTOMER_OF_B: u128 = 5;
+
+fn who(role: Role, org: u128) -> Principal {
+    Principal {
+        user_id: UserId(Uuid::from_u128(1000 + org)),
+        email: EmailAddress::parse("someone@example.com").unwrap(),
+        org_id: id(org),
+        org_kind: match org {
+            PLATFORM => OrgKind::Platform,
+            PARTNER_A | PARTNER_B => OrgKind::Partner,
+            _ => OrgKind::Customer,
+        },
+        role,
+    }
+}
+
+fn org(n: u128) -> OrgFacts {
+    match n {
+        PLATFORM => OrgFacts {
+            id: id(n),
+            kind: OrgKind::Platform,
+            partner_of_record: None,
+        },
+        PARTNER_A | PARTNER_B => OrgFacts {
+            id: id(n),
+            kind: OrgKind::Partner,
+            partner_of_record: None,
+        },
+        CUSTOMER_OF_A => OrgFacts {
+            id: id(n),
+            kind: OrgKind::Customer,
+            partner_of_record: Some(id(PARTNER_A)),
+        },
+        _ => OrgFacts {
+            id: id(n),
+            kind: OrgKind::Customer,
+            partner_of_record: Some(id(PARTNER_B)),
+        },
+    }
+}
+
+#[test]
+fn policies_validate_against_the_schema() {
+    Authz::new().unwrap().validate().expect("strict validation");
+}
+
+#[test]
+fn decision_table() {
+    use Action::*;
+    use Role::*;
+    let authz = Authz::new().unwrap();
+    #[rustfmt::skip]
+    let table: &[(Role, u128, Action, u128, bool)] = &[
+        // role, principal's org, action, resource org, allowed
+        (PlatformAdmin, PLATFORM, CreateOrganization, PARTNER_A, true),
+        (PlatformAdmin, PLATFORM, CreateOrganization, CUSTOMER_OF_A, true),
+        (PlatformAdmin, PLATFORM, ViewOrganization, CUSTOMER_OF_B, true),
+        (PlatformAdmin, PLATFORM, ViewOrganization, PARTNER_B, true),
+        // A "platform_admin" role outside the platform organisation is worth nothing.
+        (PlatformAdmin, PARTNER_A, ViewOrganization, CUSTOMER_OF_B, false),
+        (PlatformAdmin, PARTNER_A, CreateOrganization, PARTNER_B, false),
+        (PartnerManager, PARTNER_A, CreateOrganization, CUSTOMER_OF_A, false),
+        (PartnerManager, PARTNER_A, CreateOrganization, PARTNER_B, false),
+        (PartnerManager, PARTNER_A, ViewOrganization, PARTNER_A, true),
+        (PartnerManager, PARTNER_A, ViewOrganization, CUSTOMER_OF_A, true),
+        (PartnerManager, PARTNER_A, ViewOrganization, CUSTOMER_OF_B, false),
+        (PartnerManager, PARTNER_A, ViewOrganization, PARTNER_B, false),
+        (PartnerManager, PARTNER_A, ViewOrganization, PLATFORM, false),
+        (PartnerUser, PARTNER_A, ViewOrganization, CUSTOMER_OF_A, true),
+        (PartnerUser, PARTNER_A, ViewOrganization, CUSTOMER_OF_B, false),
+        (PartnerUser, PARTNER_B, ViewOrganization, CUSTOMER_OF_B, true),
+        (PartnerUser, PARTNER_A, CreateOrganization, CUSTOMER_OF_A, false),
+        (CustomerAccountOwner, CUSTOMER_OF_A, ViewOrganization, CUSTOMER_OF_A, true),
+        (CustomerAccountOwner, CUSTOMER_OF_A, ViewOrganization, PARTNER_A, false),
+        (CustomerAccountOwner, CUSTOMER_OF_A, ViewOrganization, CUSTOMER_OF_B, false),
+        (CustomerAccountOwner, CUSTOMER_OF_A, CreateOrganization, CUSTOMER_OF_A, false),
+        (CustomerUser, CUSTOMER_OF_B, ViewOrganization, CUSTOMER_OF_B, true),
+        (CustomerUser, CUSTOMER_OF_B, ViewOrganization, CUSTOMER_OF_A, false),
+    ];
+    for &(role, from, action, resource, allowed) in table {
+        let got = authz.is_allowed(&who(role, from), action, &org(resource)).unwrap();
+        assert_eq!(got, allowed, "{role:?} of org {from} {action:?} on org {resource}");
+    }
+}

@@ -1,0 +1,129 @@
+//! `infra/template.yaml` agrees with the code: the table definition, and a
+//! function resource per function crate.
+
+use portico_core::store::schema::TABLE;
+use serde_yaml_ng::Value;
+
+pub fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).expect("infra/template.yaml");
+    serde_yaml_ng::from_str(&text).expect("template parses as YAML")
+}
+
+fn resources_of(t: &Value, ty: &str) -> Vec<(String, Value)> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(ty))
+        .map(|(k, r)| (k.as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+fn pairs(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
+    let mut v: Vec<_> = list
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| (e[a].as_str().unwrap().to_string(), e[b].as_str().unwrap().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_table_in_the_template_matches_the_table_definition() {
+    let t = template();
+    let tables = resources_of(&t, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 1, "one table");
+    let p = &tables[0].1["Properties"];
+    assert_eq!(
+        pairs(&p["KeySchema"], "AttributeName", "KeyType"),
+        vec![
+            (TABLE.hash.0.to_string(), "HASH".to_string()),
+            (TABLE.range.0.to_string(), "RANGE".to_string())
+        ]
+    );
+    let mut attrs = vec![TABLE.hash, TABLE.range];
+    for g in TABLE.gsis {
+        attrs.extend([g.hash, g.range]);
+    }
+    let mut attrs: Vec<_> = attrs.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    attrs.sort();
+    attrs.dedup();
+    assert_eq!(
+        pairs(&p["AttributeDefinitions"], "AttributeName", "AttributeType"),
+        attrs
+    );
+
+    let gsis = p["GlobalSecondaryIndexes"].as_sequence().expect("GSIs");
+    assert_eq!(gsis.len(), TABLE.gsis.len());
+    for g in TABLE.gsis {
+        let found = gsis
+            .iter()
+            .find(|x| x["IndexName"].as_str() == Some(g.name))
+            .unwrap_or_else(|| panic!("GSI {}", g.name));
+        assert_eq!(
+            pairs(&found["KeySchema"], "AttributeName", "KeyType"),
+            vec![
+                (g.hash.0.to_string(), "HASH".to_string()),
+                (g.range.0.to_string(), "RANGE".to_string())
+            ],
+            "{}",
+            g.name
+        );
+        assert_eq!(
+            found["Projection"]["ProjectionType"].as_str(),
+            Some("ALL"),
+            "{}",
+            g.name
+        );
+    }
+    assert_eq!(
+        p["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some(TABLE.ttl_attribute)
+    );
+    assert_eq!(p["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
+    assert_eq!(p["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(p["SSESpecification"]["SSEEnabled"].as_bool(), Some(true));
+}
+
+#[test]
+fn every_function_crate_has_a_function_in_the_template() {
+    let t = template();
+    let functions = resources_of(&t, "AWS::Serverless::Function");
+    let binaries: Vec<String> = functions
+        .iter()
+        .map(|(name, f)| {
+            assert_eq!(
+                f["Metadata"]["BuildMethod"].as_str(),
+                Some("rust-cargolambda"),
+                "{name}"
+            );
+            f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} names its binary"))
+                .to_string()
+        })
+        .collect();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let mut crates: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "portal")
+        .collect();
+    crates.sort();
+    let mut binaries = binaries;
+    binaries.sort();
+    assert_eq!(
+        binaries, crates,
+        "one Lambda per function crate (the portal is local only)"
+    );
+    for f in portico_core::http::Function::ALL {
+        assert!(crates.contains(&f.name().to_string()), "{} has a crate", f.name());
+    }
+}

@@ -1,0 +1,10 @@
+//! One integration binary (faster to link than one per file).
+
+mod authz_decisions;
+mod bad_input;
+mod events;
+mod infra;
+mod mail_contract;
+mod openapi;
+mod organizations;
+mod table_contract;
