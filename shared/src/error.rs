@@ -63,6 +63,9 @@ impl AppError {
                 "The resource changed while you were working on it; reload and retry.".into()
             }
             AppError::Store(StoreError::TooManyWrites(_)) => "The request would change too many items at once.".into(),
+            AppError::Store(StoreError::DuplicateKey(_)) => {
+                "Something went wrong on our side; it has been logged.".into()
+            }
             AppError::Store(_) | AppError::Mail(_) => "A backing service is unavailable; retry shortly.".into(),
             AppError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
         }
@@ -82,6 +85,7 @@ impl AppError {
                 StatusCode::CONFLICT
             }
             AppError::Store(StoreError::TooManyWrites(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Store(StoreError::DuplicateKey(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Store(_) | AppError::Mail(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,6 +107,7 @@ impl AppError {
                 "concurrent-modification"
             }
             AppError::Store(StoreError::TooManyWrites(_)) => "too-many-writes",
+            AppError::Store(StoreError::DuplicateKey(_)) => "internal",
             AppError::Store(_) | AppError::Mail(_) => "service-unavailable",
             AppError::Internal(_) => "internal",
         }

@@ -156,10 +156,13 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// Wraps a table, e.g. to inject faults.
+pub type TableWrapper = Box<dyn FnOnce(Arc<dyn Table>) -> Arc<dyn Table> + Send>;
+
 pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Wraps the table (to inject faults).
-    pub wrap: Option<Box<dyn FnOnce(Arc<dyn Table>) -> Arc<dyn Table> + Send>>,
+    pub wrap: Option<TableWrapper>,
     /// Prefix of the sequential ids (random unless set; `events/` samples use 0).
     pub ids_prefix: Option<u32>,
     /// How requests authenticate (local bearer tokens unless set).

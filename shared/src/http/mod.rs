@@ -125,10 +125,26 @@ fn finish(router: Router<AppState>, state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(ensure_problem))
+        .layer(axum::middleware::from_fn(log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             AppError::Internal("handler panicked".into()).into_response()
         }))
         .with_state(state)
+}
+
+/// One line per request: method, route template, status, duration. Never the
+/// query string, headers or body (they may carry tokens or personal data).
+async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "<unmatched>".into());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(%method, %route, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    resp
 }
 
 fn code_for(status: StatusCode) -> &'static str {

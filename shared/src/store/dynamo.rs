@@ -62,7 +62,7 @@ fn condition(cond: Cond, now: i64) -> Option<(String, HashMap<String, String>, A
     let live = "(attribute_not_exists(#ttl) OR #ttl > :now)";
     match cond {
         Cond::None => None,
-        Cond::MustNotExist => Some((format!("attribute_not_exists(#pk) OR #ttl <= :now"), names, now_v)),
+        Cond::MustNotExist => Some(("attribute_not_exists(#pk) OR #ttl <= :now".to_string(), names, now_v)),
         Cond::MustExist => Some((format!("attribute_exists(#pk) AND {live}"), names, now_v)),
         Cond::VersionIs(v) => {
             let mut names = names;

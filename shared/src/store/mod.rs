@@ -220,6 +220,7 @@ pub enum Cond {
 }
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // short-lived, at most 100 per transaction
 pub enum Write {
     Put {
         item: Item,
@@ -262,6 +263,9 @@ pub enum StoreError {
     TooManyWrites(usize),
     #[error("bad cursor")]
     BadCursor,
+    /// The transaction touches one item twice (DynamoDB refuses that too).
+    #[error("transaction writes {0} more than once")]
+    DuplicateKey(String),
     #[error("stored item does not decode: {0}")]
     Decode(String),
     #[error("store unavailable: {0}")]
@@ -281,6 +285,13 @@ pub trait Table: Send + Sync {
 pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
         return Err(StoreError::TooManyWrites(writes.len()));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(writes.len());
+    for w in writes {
+        let key = w.key();
+        if !seen.insert(key.clone()) {
+            return Err(StoreError::DuplicateKey(format!("{}/{}", key.pk, key.sk)));
+        }
     }
     Ok(())
 }

@@ -36,8 +36,10 @@ async fn malformed_requests_get_problems() {
         .unwrap();
     let big = format!("{{\"name\":\"{}\",\"kind\":\"partner\"}}", "x".repeat(70 * 1024));
     let json = "application/json";
+    /// what, method, path, token, content type, body, expected status
+    type Case<'a> = (&'a str, Method, &'a str, Option<&'a str>, Option<&'a str>, String, u16);
     #[rustfmt::skip]
-    let cases: Vec<(&str, Method, &str, Option<&str>, Option<&str>, String, u16)> = vec![
+    let cases: Vec<Case> = vec![
         // what, method, path, token, content type, body, status
         ("malformed JSON", Method::POST, "/organizations", Some(&admin), Some(json), "{\"name\":".into(), 400),
         ("not JSON at all", Method::POST, "/organizations", Some(&admin), Some(json), "name=x".into(), 400),

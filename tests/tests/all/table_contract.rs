@@ -334,6 +334,15 @@ pub async fn oversized_transactions_are_refused(b: Backend) {
         .collect();
     assert!(matches!(t.transact(writes).await, Err(StoreError::TooManyWrites(101))));
     assert!(matches!(t.transact(vec![]).await, Err(StoreError::TooManyWrites(0))));
+    let twice = vec![
+        put(item("O", "a", 1, 1), Cond::None),
+        Write::Delete {
+            key: Key::new("O", "a"),
+            cond: Cond::None,
+        },
+    ];
+    assert!(matches!(t.transact(twice).await, Err(StoreError::DuplicateKey(_))));
+    assert!(t.get(&Key::new("O", "a")).await.unwrap().is_none());
 }
 
 macro_rules! contract {
