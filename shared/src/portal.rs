@@ -35,15 +35,16 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("  API description: {base}/openapi.json    outbox: {base}/_local/outbox");
     if let Auth::LocalToken(tokens) = &auth {
+        let env_file = cfg.data_dir.join("demo-tokens.env");
+        let mut env = String::new();
         println!("  Demo users; send the token as `Authorization: Bearer <token>` (valid 12 hours):");
         for u in &users {
-            println!(
-                "    {:<24} {:<32} {}",
-                u.role.as_str(),
-                u.email,
-                tokens.issue(u.id, 12)?
-            );
+            let token = tokens.issue(u.id, 12)?;
+            println!("    {:<24} {:<32} {token}", u.role.as_str(), u.email);
+            env.push_str(&format!("{}_TOKEN={token}\n", u.role.as_str().to_uppercase()));
         }
+        write_private(&env_file, &env)?;
+        println!("  The same tokens as shell variables: source {}", env_file.display());
     }
     println!();
 
@@ -66,5 +67,16 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    Ok(())
+}
+
+/// Writes a file only its owner can read (the demo tokens).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
     Ok(())
 }
