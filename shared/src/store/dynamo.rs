@@ -204,46 +204,50 @@ impl Table for DynamoTable {
         let now = self.now();
         let mut items = Vec::with_capacity(writes.len());
         for w in &writes {
-            let cond = condition(w.cond(), now);
+            // A check with no condition still needs one; the others may go without.
+            let cond = condition(w.cond(), now).or_else(|| {
+                matches!(w, Write::Check { .. }).then(|| {
+                    let names = HashMap::from([("#pk".to_string(), "pk".to_string())]);
+                    (
+                        "attribute_not_exists(#pk) OR attribute_exists(#pk)".to_string(),
+                        names,
+                        HashMap::new(),
+                    )
+                })
+            });
+            let (expr, names, values) = match cond {
+                Some((e, n, v)) => (Some(e), Some(n), (!v.is_empty()).then_some(v)),
+                None => (None, None, None),
+            };
+            let unavailable = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(e.to_string());
             let built = match w {
                 Write::Put { item, .. } => {
                     let attrs: Attrs = serde_dynamo::to_item(item).map_err(|e| StoreError::Decode(e.to_string()))?;
-                    let mut b = Put::builder().table_name(&self.table).set_item(Some(attrs));
-                    if let Some((expr, names, values)) = cond {
-                        b = b
-                            .condition_expression(expr)
-                            .set_expression_attribute_names(Some(names))
-                            .set_expression_attribute_values(Some(values));
-                    }
-                    TransactWriteItem::builder().put(b.build().map_err(|e| StoreError::Unavailable(e.to_string()))?)
+                    let b = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(attrs))
+                        .set_condition_expression(expr)
+                        .set_expression_attribute_names(names)
+                        .set_expression_attribute_values(values);
+                    TransactWriteItem::builder().put(b.build().map_err(unavailable)?)
                 }
                 Write::Delete { key, .. } => {
-                    let mut b = Delete::builder().table_name(&self.table).set_key(Some(key_attrs(key)));
-                    if let Some((expr, names, values)) = cond {
-                        b = b
-                            .condition_expression(expr)
-                            .set_expression_attribute_names(Some(names))
-                            .set_expression_attribute_values(Some(values));
-                    }
-                    TransactWriteItem::builder().delete(b.build().map_err(|e| StoreError::Unavailable(e.to_string()))?)
+                    let b = Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attrs(key)))
+                        .set_condition_expression(expr)
+                        .set_expression_attribute_names(names)
+                        .set_expression_attribute_values(values);
+                    TransactWriteItem::builder().delete(b.build().map_err(unavailable)?)
                 }
                 Write::Check { key, .. } => {
-                    let (expr, names, values) = cond.unwrap_or_else(|| {
-                        (
-                            "attribute_not_exists(#pk) OR attribute_exists(#pk)".into(),
-                            HashMap::from([("#pk".into(), "pk".into())]),
-                            HashMap::new(),
-                        )
-                    });
-                    let values = (!values.is_empty()).then_some(values);
                     let b = ConditionCheck::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_attrs(key)))
-                        .condition_expression(expr)
-                        .set_expression_attribute_names(Some(names))
+                        .set_condition_expression(expr)
+                        .set_expression_attribute_names(names)
                         .set_expression_attribute_values(values);
-                    TransactWriteItem::builder()
-                        .condition_check(b.build().map_err(|e| StoreError::Unavailable(e.to_string()))?)
+                    TransactWriteItem::builder().condition_check(b.build().map_err(unavailable)?)
                 }
             };
             items.push(built.build());

@@ -136,3 +136,41 @@ macro_rules! contract {
 
 contract!(local_outbox, outbox());
 contract!(ses_on_moto, ses());
+
+/// The local portal lists what the outbox holds, newest first, with links.
+#[tokio::test]
+async fn the_local_portal_lists_the_outbox_with_links() {
+    let app = portico_tests::TestApp::spawn(portico_tests::Backend::Sqlite).await;
+    let to = format!("{}@customer.example.com", unique_name("dee"));
+    for i in 0..2 {
+        app.deps
+            .mailer
+            .send(&mail(&to, &format!("https://portal.example.com/setup?token=t{i}")))
+            .await
+            .unwrap();
+        // File names carry milliseconds: keep the two apart.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let listed: serde_json::Value = app
+        .http
+        .get(app.url("/_local/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["to"], to.as_str());
+    assert_eq!(listed[0]["subject"], "Set up your Portico password");
+    assert_eq!(
+        listed[0]["links"],
+        serde_json::json!(["https://portal.example.com/setup?token=t1"]),
+        "newest first"
+    );
+    assert_eq!(
+        listed[1]["links"],
+        serde_json::json!(["https://portal.example.com/setup?token=t0"])
+    );
+}
