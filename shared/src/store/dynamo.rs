@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem};
 
 use super::{Cond, Cursor, CursorKey, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
 use crate::clock::Clock;
@@ -94,6 +94,64 @@ impl Table for DynamoTable {
             }
             None => Ok(None),
         }
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        if keys.len() > super::MAX_BATCH_GET {
+            return Err(StoreError::TooManyReads(keys.len()));
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // BatchGetItem refuses duplicate keys: ask for each key once.
+        let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
+        for k in keys {
+            if !unique.contains(&k) {
+                unique.push(k);
+            }
+        }
+        let mut pending: Vec<Attrs> = unique.iter().map(|k| key_attrs(k)).collect();
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        // Unprocessed keys (throttling) are retried; normally this is one round trip.
+        for attempt in 0..5u32 {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(sdk_unavailable)?;
+            for attrs in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let item = decode(attrs)?;
+                found.insert(item.key(), item);
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable("batch read throttled".into()));
+        }
+        let now = self.now();
+        Ok(keys
+            .iter()
+            .map(|k| found.get(k).filter(|i| !i.is_expired(now)).cloned())
+            .collect())
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {

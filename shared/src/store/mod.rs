@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Most writes one transaction may carry (DynamoDB's TransactWriteItems limit).
 pub const MAX_TRANSACTION_WRITES: usize = 100;
+/// Most keys one `get_many` may read (DynamoDB's BatchGetItem limit).
+pub const MAX_BATCH_GET: usize = 100;
 /// Most items one query page may return.
 pub const MAX_PAGE: u32 = 1000;
 
@@ -261,6 +263,8 @@ pub enum StoreError {
     Conflict,
     #[error("transaction of {0} writes is over the limit")]
     TooManyWrites(usize),
+    #[error("batch of {0} reads is over the limit")]
+    TooManyReads(usize),
     #[error("bad cursor")]
     BadCursor,
     /// The transaction touches one item twice (DynamoDB refuses that too).
@@ -276,6 +280,9 @@ pub enum StoreError {
 pub trait Table: Send + Sync {
     /// A consistent read of one item; expired items are absent.
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// Consistent reads of several items in one round trip (at most
+    /// [`MAX_BATCH_GET`] keys), answered in the order of `keys`.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
     /// One page of a partition of the table or of an index, sorted by sort key.
     async fn query(&self, q: &Query) -> Result<Page, StoreError>;
     /// All writes or none.

@@ -137,6 +137,29 @@ impl Table for SqliteTable {
         }
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        if keys.len() > super::MAX_BATCH_GET {
+            return Err(StoreError::TooManyReads(keys.len()));
+        }
+        let now = self.now();
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"))
+            .map_err(unavailable)?;
+        keys.iter()
+            .map(|key| {
+                match stmt
+                    .query_row([&key.pk, &key.sk], row_to_item)
+                    .optional()
+                    .map_err(unavailable)?
+                {
+                    Some(pair) if !pair.0.is_expired(now) => finish(pair).map(Some),
+                    _ => Ok(None),
+                }
+            })
+            .collect()
+    }
+
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         let now = self.now();
         let (ipk, isk) = match q.index {

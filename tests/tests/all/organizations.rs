@@ -251,6 +251,9 @@ impl Table for FailingCondition {
     async fn get(&self, key: &Key) -> Result<Option<portico_core::store::Item>, StoreError> {
         self.0.get(key).await
     }
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<portico_core::store::Item>>, StoreError> {
+        self.0.get_many(keys).await
+    }
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         self.0.query(q).await
     }

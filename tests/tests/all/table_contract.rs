@@ -345,6 +345,41 @@ pub async fn oversized_transactions_are_refused(b: Backend) {
     assert!(t.get(&Key::new("O", "a")).await.unwrap().is_none());
 }
 
+pub async fn get_many_reads_in_key_order(b: Backend) {
+    let t = table(b).await;
+    let now = SystemClock.now().timestamp();
+    t.transact(vec![
+        put(item("M", "a", 1, 1), Cond::None),
+        put(item("M", "b", 1, 2), Cond::None),
+        put(item("M", "gone", 1, 3).with_ttl(now - 1), Cond::None),
+    ])
+    .await
+    .unwrap();
+    let keys = [
+        Key::new("M", "b"),
+        Key::new("M", "missing"),
+        Key::new("M", "a"),
+        Key::new("M", "gone"),
+        Key::new("M", "b"),
+    ];
+    let got = t.get_many(&keys).await.unwrap();
+    let ns: Vec<Option<i64>> = got
+        .iter()
+        .map(|i| i.as_ref().and_then(|i| i.data["n"].as_i64()))
+        .collect();
+    assert_eq!(
+        ns,
+        [Some(2), None, Some(1), None, Some(2)],
+        "in order, missing and expired as None, repeats allowed"
+    );
+    assert!(t.get_many(&[]).await.unwrap().is_empty());
+    let too_many: Vec<Key> = (0..101).map(|i| Key::new("M", i.to_string())).collect();
+    assert!(matches!(
+        t.get_many(&too_many).await,
+        Err(StoreError::TooManyReads(101))
+    ));
+}
+
 macro_rules! contract {
     ($backend_mod:ident, $backend:expr) => {
         mod $backend_mod {
@@ -384,6 +419,10 @@ macro_rules! contract {
             #[tokio::test]
             async fn items_round_trip() {
                 super::items_round_trip($backend).await
+            }
+            #[tokio::test]
+            async fn get_many_reads_in_key_order() {
+                super::get_many_reads_in_key_order($backend).await
             }
             #[tokio::test]
             async fn oversized_transactions_are_refused() {
