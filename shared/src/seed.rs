@@ -13,6 +13,7 @@ use crate::store::{Cond, Item, Key, StoreError, Write, keys};
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoUser {
     pub id: UserId,
+    pub org_id: OrgId,
     pub email: String,
     pub role: Role,
 }
@@ -38,9 +39,14 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
     let marker = Key::new(MARKER_PK, "SEED");
     if let Some(item) = deps.table.get(&marker).await? {
         return Ok(item
-            .decode::<Vec<(UserId, String, Role)>>()?
+            .decode::<Vec<(UserId, OrgId, String, Role)>>()?
             .into_iter()
-            .map(|(id, email, role)| DemoUser { id, email, role })
+            .map(|(id, org_id, email, role)| DemoUser {
+                id,
+                org_id,
+                email,
+                role,
+            })
             .collect());
     }
     let now = deps.clock.now();
@@ -81,7 +87,10 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
             Role::CustomerAccountOwner,
         )?,
     ];
-    let listed: Vec<(UserId, String, Role)> = users.iter().map(|u| (u.id, u.email.to_string(), u.role)).collect();
+    let listed: Vec<(UserId, OrgId, String, Role)> = users
+        .iter()
+        .map(|u| (u.id, u.org_id, u.email.to_string(), u.role))
+        .collect();
     let mut writes = vec![Write::Put {
         item: Item::new(marker, "Seed", 1, &listed)?,
         cond: Cond::MustNotExist,
@@ -114,6 +123,11 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
     deps.table.transact(writes).await?;
     Ok(listed
         .into_iter()
-        .map(|(id, email, role)| DemoUser { id, email, role })
+        .map(|(id, org_id, email, role)| DemoUser {
+            id,
+            org_id,
+            email,
+            role,
+        })
         .collect())
 }

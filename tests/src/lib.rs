@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
 use portico_core::app::{AppState, Deps};
 use portico_core::authz::Authz;
 use portico_core::clock::{Clock, IdGen, SequentialIds, SystemClock};
-use portico_core::domain::{Role, UserId};
+use portico_core::domain::{OrgId, Role, UserId};
 use portico_core::http::principal::{Auth, LocalTokens};
 use portico_core::mail::outbox::Outbox;
 use portico_core::store::Table;
@@ -151,6 +151,7 @@ pub struct TestApp {
     pub ids: Arc<SequentialIds>,
     pub tokens: HashMap<Role, String>,
     pub users: HashMap<Role, UserId>,
+    pub orgs: HashMap<Role, OrgId>,
     pub local_tokens: Arc<LocalTokens>,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -198,8 +199,9 @@ impl TestApp {
         });
         let tokens = users
             .iter()
-            .map(|u| (u.role, local_tokens.issue(u.id, 1).expect("token")))
+            .map(|u| (u.role, local_tokens.issue(u.id, u.org_id, 60).expect("token")))
             .collect();
+        let orgs = users.iter().map(|u| (u.role, u.org_id)).collect();
         let users = users.iter().map(|u| (u.role, u.id)).collect();
         Self {
             base,
@@ -207,6 +209,7 @@ impl TestApp {
             ids,
             tokens,
             users,
+            orgs,
             local_tokens,
             http: reqwest::Client::new(),
             _dir: dir,

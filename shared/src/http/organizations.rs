@@ -7,11 +7,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::audit::Actor;
-use crate::authz::Principal;
 use crate::domain::{OrgId, Organization};
 use crate::error::{AppError, Problem};
-use crate::http::principal::SourceIp;
+use crate::http::principal::Caller;
 use crate::ops::organizations::{self, CreateOrganization, ListOrganizations, OrganizationPage};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -37,12 +35,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 )]
 async fn create_organization(
     State(deps): State<AppState>,
-    principal: Principal,
-    SourceIp(source_ip): SourceIp,
+    caller: Caller,
     Json(input): Json<CreateOrganization>,
 ) -> Result<(StatusCode, Json<Organization>), AppError> {
-    let actor = Actor { principal, source_ip };
-    let org = organizations::create(&deps, &actor, input).await?;
+    let org = organizations::create(&deps, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(org)))
 }
 
@@ -59,10 +55,10 @@ async fn create_organization(
 )]
 async fn list_organizations(
     State(deps): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Query(q): Query<ListOrganizations>,
 ) -> Result<Json<OrganizationPage>, AppError> {
-    Ok(Json(organizations::list(&deps, &principal, q).await?))
+    Ok(Json(organizations::list(&deps, &caller, q).await?))
 }
 
 /// One organisation (404 when it does not exist or is not visible to you).
@@ -79,9 +75,9 @@ async fn list_organizations(
 )]
 async fn get_organization(
     State(deps): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Organization>, AppError> {
     let id = OrgId::parse(&id)?;
-    Ok(Json(organizations::get(&deps, &principal, id).await?))
+    Ok(Json(organizations::get(&deps, &caller, id).await?))
 }

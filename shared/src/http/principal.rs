@@ -1,7 +1,7 @@
-//! Who is calling. In Lambda: the `sub` claim the API Gateway JWT authorizer
+//! Who is calling. In Lambda: the claims the API Gateway JWT authorizer
 //! verified (from the request context). Locally: a bearer token the local
-//! portal signed. Either way the user item is then read and the same
-//! [`Principal`] comes out; a user who is not active is refused.
+//! portal signed. Either way the same [`Caller`] comes out, and
+//! `ops::authenticate` reads the user to make the `Principal`.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -17,10 +17,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::authz::Principal;
-use crate::domain::{User, UserId, UserStatus};
+use crate::domain::{OrgId, UserId};
 use crate::error::AppError;
-use crate::store::keys;
 
 /// How requests prove who they are.
 #[derive(Clone)]
@@ -37,14 +35,18 @@ const LOCAL_AUDIENCE: &str = "portico";
 #[derive(Debug, Serialize, Deserialize)]
 struct LocalClaims {
     sub: String,
+    org: String,
     iss: String,
     aud: String,
     iat: i64,
     exp: i64,
+    /// When the user last proved password (and MFA): "fresh sign-in" checks use it.
+    auth_time: i64,
 }
 
-/// HS256 development tokens for the local portal. The secret lives in the data
-/// folder (created on first start, readable by its owner only).
+/// HS256 tokens for the local portal, standing in for Cognito's ID tokens.
+/// The secret lives in the data folder (created on first start, readable by
+/// its owner only).
 pub struct LocalTokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -79,27 +81,29 @@ impl LocalTokens {
         Ok(Self::from_secret(&secret))
     }
 
-    /// A token for `user`, valid for `hours`.
-    pub fn issue(&self, user: UserId, hours: i64) -> Result<String, AppError> {
+    /// A token for `user` of `org`, valid for `minutes`, signed in at `auth_time`.
+    pub fn issue(&self, user: UserId, org: OrgId, minutes: i64) -> Result<String, AppError> {
         let now = Utc::now().timestamp();
         let claims = LocalClaims {
             sub: user.to_string(),
+            org: org.to_string(),
             iss: LOCAL_ISSUER.into(),
             aud: LOCAL_AUDIENCE.into(),
             iat: now,
-            exp: now + hours * 3600,
+            exp: now + minutes * 60,
+            auth_time: now,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("token signing: {e}")))
     }
 
-    fn verify(&self, token: &str) -> Result<String, AppError> {
+    fn verify(&self, token: &str) -> Result<LocalClaims, AppError> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_issuer(&[LOCAL_ISSUER]);
         v.set_audience(&[LOCAL_AUDIENCE]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         jsonwebtoken::decode::<LocalClaims>(token, &self.decoding, &v)
-            .map(|d| d.claims.sub)
+            .map(|d| d.claims)
             .map_err(|_| AppError::Unauthenticated("The bearer token is not valid or has expired."))
     }
 }
@@ -113,45 +117,64 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn gateway_subject(parts: &Parts) -> Option<String> {
-    match parts.extensions.get::<RequestContext>()? {
-        RequestContext::ApiGatewayV2(ctx) => ctx.authorizer.as_ref()?.jwt.as_ref()?.claims.get("sub").cloned(),
-        _ => None,
-    }
+/// Claim names in Cognito ID tokens: Portico's user id is the Cognito
+/// username; the organisation is a read-only custom attribute.
+pub const CLAIM_USER: &str = "cognito:username";
+pub const CLAIM_ORG: &str = "custom:org";
+
+/// What the request proves about its caller, before anything is read: the
+/// user and organisation its verified token names, and where it came from.
+/// [`crate::ops::authenticate`] turns it into a [`crate::authz::Principal`]
+/// with one read.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub source_ip: String,
+    /// When the caller last signed in (epoch seconds), if the token says.
+    pub auth_time: Option<i64>,
 }
 
-/// The subject (user id) the request proves.
-fn subject(parts: &Parts, auth: &Auth) -> Result<UserId, AppError> {
-    let sub = match auth {
-        Auth::ApiGateway => gateway_subject(parts).ok_or(AppError::Unauthenticated(
-            "Sign in first: no verified identity came with the request.",
-        ))?,
-        Auth::LocalToken(tokens) => {
-            let token = bearer(parts).ok_or(AppError::Unauthenticated("Send an Authorization: Bearer token."))?;
-            tokens.verify(token)?
-        }
-    };
-    UserId::parse(&sub).map_err(|_| AppError::Unauthenticated("The token's subject is not a Portico user."))
+fn unauthenticated_subject() -> AppError {
+    AppError::Unauthenticated("The token does not name a Portico user.")
 }
 
-impl FromRequestParts<AppState> for Principal {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let id = subject(parts, &state.auth)?;
-        let user: User = match state.table.get(&keys::user(id)).await? {
-            Some(item) => item.decode()?,
-            None => return Err(AppError::Unauthenticated("The token's subject is not a Portico user.")),
+        let SourceIp(source_ip) = SourceIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|e| match e {});
+        let (user, org, auth_time) = match &state.auth {
+            Auth::ApiGateway => {
+                let claims = match parts.extensions.get::<RequestContext>() {
+                    Some(RequestContext::ApiGatewayV2(ctx)) => {
+                        ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|j| &j.claims)
+                    }
+                    _ => None,
+                }
+                .ok_or(AppError::Unauthenticated(
+                    "Sign in first: no verified identity came with the request.",
+                ))?;
+                let get = |k: &str| claims.get(k).cloned().ok_or_else(unauthenticated_subject);
+                (
+                    get(CLAIM_USER)?,
+                    get(CLAIM_ORG)?,
+                    claims.get("auth_time").and_then(|t| t.parse().ok()),
+                )
+            }
+            Auth::LocalToken(tokens) => {
+                let token = bearer(parts).ok_or(AppError::Unauthenticated("Send an Authorization: Bearer token."))?;
+                let c = tokens.verify(token)?;
+                (c.sub, c.org, Some(c.auth_time))
+            }
         };
-        if user.status != UserStatus::Active {
-            return Err(AppError::Unauthenticated("This account is not active."));
-        }
-        Ok(Principal {
-            user_id: user.id,
-            email: user.email,
-            org_id: user.org_id,
-            org_kind: user.org_kind,
-            role: user.role,
+        Ok(Caller {
+            user_id: UserId::parse(&user).map_err(|_| unauthenticated_subject())?,
+            org_id: OrgId::parse(&org).map_err(|_| unauthenticated_subject())?,
+            source_ip,
+            auth_time,
         })
     }
 }

@@ -6,9 +6,54 @@ pub mod organizations;
 
 use crate::app::Deps;
 use crate::audit::{ActionType, ActivityEvent, Actor, Target};
-use crate::domain::{EventId, OrgId};
+use crate::authz::Principal;
+use crate::domain::{EventId, OrgId, Organization, User, UserStatus};
 use crate::error::AppError;
-use crate::store::{Cond, StoreError, Write};
+use crate::http::principal::Caller;
+use crate::store::{Cond, Item, Key, StoreError, Write, keys};
+
+/// Turns a caller into an actor with one read round trip: the user, their
+/// organisation and the `extra` items the operation needs, in one
+/// `get_many`. Refuses users who are missing, not active, or not of the
+/// organisation their token names.
+pub async fn authenticate<const N: usize>(
+    deps: &Deps,
+    caller: &Caller,
+    extra: [Key; N],
+) -> Result<(Actor, [Option<Item>; N]), AppError> {
+    let not_a_user = || AppError::Unauthenticated("The token does not name a Portico user.");
+    let mut wanted = Vec::with_capacity(N + 2);
+    wanted.push(keys::user(caller.user_id));
+    wanted.push(keys::org(caller.org_id));
+    wanted.extend(extra);
+    let mut items = deps.table.get_many(&wanted).await?.into_iter();
+    let user: User = items.next().flatten().ok_or_else(not_a_user)?.decode()?;
+    let org: Organization = items.next().flatten().ok_or_else(not_a_user)?.decode()?;
+    if user.org_id != org.id {
+        return Err(not_a_user());
+    }
+    if user.status != UserStatus::Active {
+        return Err(AppError::Unauthenticated("This account is not active."));
+    }
+    let rest: [Option<Item>; N] = items
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
+    let principal = Principal {
+        user_id: user.id,
+        email: user.email,
+        org_id: org.id,
+        org_kind: org.kind,
+        role: user.role,
+    };
+    Ok((
+        Actor {
+            principal,
+            source_ip: caller.source_ip.clone(),
+        },
+        rest,
+    ))
+}
 
 /// A change and its activity event, committed together or not at all.
 pub struct Change {

@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::Deps;
-use crate::audit::{ActionType, Actor, Target};
-use crate::authz::{Action, OrgFacts, Principal};
+use crate::audit::{ActionType, Target};
+use crate::authz::{Action, OrgFacts};
 use crate::domain::{OrgId, OrgKind, OrgName, Organization};
 use crate::error::AppError;
-use crate::ops::{Change, on_condition};
+use crate::http::principal::Caller;
+use crate::ops::{Change, authenticate, on_condition};
 use crate::store::{Cond, Cursor, Index, Item, Query, SkCond, StoreError, Write, keys};
 
 /// Body of `POST /organizations`.
@@ -65,22 +66,18 @@ fn name_guard(o: &Organization) -> Result<Item, StoreError> {
     )
 }
 
-async fn load(deps: &Deps, id: OrgId) -> Result<Option<Organization>, AppError> {
-    match deps.table.get(&keys::org(id)).await? {
-        Some(item) => Ok(Some(item.decode()?)),
-        None => Ok(None),
-    }
-}
-
-/// Creates a partner or customer organisation. Round trips: 1 write, plus 1
-/// read of the partner of record for a customer.
-#[tracing::instrument(skip_all, fields(actor = %actor.principal.user_id, kind = ?input.kind))]
-pub async fn create(deps: &Deps, actor: &Actor, input: CreateOrganization) -> Result<Organization, AppError> {
+/// Creates a partner or customer organisation. Round trips: 1 read (the
+/// caller, and the partner of record for a customer), 1 write.
+#[tracing::instrument(skip_all, fields(actor = %caller.user_id, kind = ?input.kind))]
+pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> Result<Organization, AppError> {
     if input.kind == OrgKind::Platform {
         return Err(AppError::invalid(
             "kind must be partner or customer; the platform organisation exists already",
         ));
     }
+    let partner_key = keys::org(input.partner_of_record.unwrap_or(caller.org_id));
+    let (actor, [partner]) = authenticate(deps, caller, [partner_key]).await?;
+    let actor = &actor;
     let org = Organization::new(
         OrgId(deps.ids.new_id()),
         input.name,
@@ -112,9 +109,10 @@ pub async fn create(deps: &Deps, actor: &Actor, input: CreateOrganization) -> Re
         cond: Cond::MustNotExist,
     });
 
-    if let Some(partner_id) = org.partner_of_record {
-        let partner = load(deps, partner_id)
-            .await?
+    if org.partner_of_record.is_some() {
+        let partner = partner
+            .map(|i| i.decode::<Organization>())
+            .transpose()?
             .filter(|p| p.kind == OrgKind::Partner)
             .ok_or_else(|| AppError::invalid("partnerOfRecord is not a partner organisation"))?;
         // The partner must still be as we read it when the customer is linked.
@@ -138,22 +136,26 @@ pub async fn create(deps: &Deps, actor: &Actor, input: CreateOrganization) -> Re
 }
 
 /// One organisation, if the caller may see it (otherwise 404). 1 read.
-pub async fn get(deps: &Deps, principal: &Principal, id: OrgId) -> Result<Organization, AppError> {
-    let org = load(deps, id).await?.ok_or(AppError::NotFound)?;
+pub async fn get(deps: &Deps, caller: &Caller, id: OrgId) -> Result<Organization, AppError> {
+    let (actor, [org]) = authenticate(deps, caller, [keys::org(id)]).await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
     deps.authz
-        .require(principal, Action::ViewOrganization, &OrgFacts::from(&org))?;
+        .require(&actor.principal, Action::ViewOrganization, &OrgFacts::from(&org))?;
     Ok(org)
 }
 
 /// The organisations the caller may see, sorted by kind then name: every
 /// organisation for platform admins; the linked customers for partners; its
-/// own organisation for a customer. 1 query per page.
-pub async fn list(deps: &Deps, principal: &Principal, q: ListOrganizations) -> Result<OrganizationPage, AppError> {
+/// own organisation for a customer. 1 read (the caller, with their own
+/// organisation) + 1 query per page.
+pub async fn list(deps: &Deps, caller: &Caller, q: ListOrganizations) -> Result<OrganizationPage, AppError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(AppError::invalid("limit must be between 1 and 100"));
     }
     let cursor = q.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let (actor, [own]) = authenticate(deps, caller, [keys::org(caller.org_id)]).await?;
+    let principal = &actor.principal;
     let query = match principal.org_kind {
         OrgKind::Platform => {
             let sk = q
@@ -168,9 +170,12 @@ pub async fn list(deps: &Deps, principal: &Principal, q: ListOrganizations) -> R
     };
     let Some(query) = query else {
         // A customer sees only itself; so does a partner asking for partners.
-        let own = load(deps, principal.org_id)
-            .await?
-            .filter(|o| q.kind.is_none_or(|k| k == o.kind));
+        let mut own = own.map(|i| i.decode::<Organization>()).transpose()?;
+        own = own.filter(|o| q.kind.is_none_or(|k| k == o.kind));
+        if let Some(o) = &own {
+            deps.authz
+                .require(principal, Action::ViewOrganization, &OrgFacts::from(o))?;
+        }
         return Ok(OrganizationPage {
             items: own.into_iter().collect(),
             next_cursor: None,

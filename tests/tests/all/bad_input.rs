@@ -32,7 +32,7 @@ async fn malformed_requests_get_problems() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let admin = app.token(Role::PlatformAdmin).to_string();
     let other_secret = LocalTokens::from_secret(&[7u8; 32])
-        .issue(app.users[&Role::PlatformAdmin], 1)
+        .issue(app.users[&Role::PlatformAdmin], app.orgs[&Role::PlatformAdmin], 60)
         .unwrap();
     let big = format!("{{\"name\":\"{}\",\"kind\":\"partner\"}}", "x".repeat(70 * 1024));
     let json = "application/json";
