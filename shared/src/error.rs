@@ -85,9 +85,12 @@ impl AppError {
                 StatusCode::CONFLICT
             }
             AppError::Store(StoreError::TooManyWrites(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Store(StoreError::DuplicateKey(_) | StoreError::TooManyReads(_)) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            AppError::Store(
+                StoreError::DuplicateKey(_)
+                | StoreError::TooManyReads(_)
+                | StoreError::InvalidKey(_)
+                | StoreError::Decode(_),
+            ) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Store(_) | AppError::Mail(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,7 +112,12 @@ impl AppError {
                 "concurrent-modification"
             }
             AppError::Store(StoreError::TooManyWrites(_)) => "too-many-writes",
-            AppError::Store(StoreError::DuplicateKey(_) | StoreError::TooManyReads(_)) => "internal",
+            AppError::Store(
+                StoreError::DuplicateKey(_)
+                | StoreError::TooManyReads(_)
+                | StoreError::InvalidKey(_)
+                | StoreError::Decode(_),
+            ) => "internal",
             AppError::Store(_) | AppError::Mail(_) => "service-unavailable",
             AppError::Internal(_) => "internal",
         }

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem};
 
-use super::{Cond, Cursor, CursorKey, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
+use super::{Cond, Cursor, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
 use crate::clock::Clock;
 
 pub struct DynamoTable {
@@ -196,7 +196,7 @@ impl Table for DynamoTable {
                 values.insert(":b".into(), s(b));
             }
         }
-        let start = match &q.cursor {
+        let mut start = match &q.cursor {
             None => None,
             Some(c) => {
                 let k = c.for_query(q)?;
@@ -208,51 +208,43 @@ impl Table for DynamoTable {
                 Some(m)
             }
         };
-        let limit = q.limit.clamp(1, super::MAX_PAGE);
-        let mut req = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression(kce)
-            .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .scan_index_forward(q.forward)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start);
-        match index_name {
-            Some(n) => req = req.index_name(n),
-            None => req = req.consistent_read(true),
-        }
-        let out = req.send().await.map_err(sdk_unavailable)?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(lek) => {
-                let get = |n: &str| match lek.get(n) {
-                    Some(AttributeValue::S(v)) => Some(v.clone()),
-                    _ => None,
-                };
-                let (pk, sk) = (
-                    get("pk").ok_or(StoreError::BadCursor)?,
-                    get("sk").ok_or(StoreError::BadCursor)?,
-                );
-                let (ipk_v, isk_v) = match q.index {
-                    Index::Primary => (None, None),
-                    _ => (get(ipk), get(isk)),
-                };
-                Some(Cursor::encode(&CursorKey {
-                    pk,
-                    sk,
-                    ipk: ipk_v,
-                    isk: isk_v,
-                }))
+        let limit = q.limit.clamp(1, super::MAX_PAGE) as usize;
+        // DynamoDB applies `Limit` before the TTL filter and may stop short, so
+        // read until the page is full plus one item (which says whether
+        // another page exists) or the partition ends. Usually one round trip.
+        let mut items: Vec<Item> = Vec::with_capacity(limit + 1);
+        loop {
+            let want = limit + 1 - items.len();
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(&kce)
+                .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(q.forward)
+                .limit(i32::try_from(want).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            match index_name {
+                Some(n) => req = req.index_name(n),
+                None => req = req.consistent_read(true),
             }
-            None => None,
+            let out = req.send().await.map_err(sdk_unavailable)?;
+            for attrs in out.items.unwrap_or_default() {
+                items.push(decode(attrs)?);
+            }
+            match out.last_evaluated_key {
+                Some(lek) if items.len() <= limit => start = Some(lek),
+                _ => break,
+            }
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more {
+            items.last().map(|last| Cursor::after(last, q.index))
+        } else {
+            None
         };
         Ok(Page { items, next })
     }

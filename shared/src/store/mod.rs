@@ -196,18 +196,48 @@ impl Cursor {
     pub(crate) fn encode(k: &CursorKey) -> Self {
         Cursor(URL_SAFE_NO_PAD.encode(serde_json::to_vec(k).unwrap_or_default()))
     }
+    /// The cursor that resumes right after `item` in a query of `index`.
+    pub(crate) fn after(item: &Item, index: Index) -> Self {
+        let (ipk, isk) = match index {
+            Index::Primary => (None, None),
+            Index::Gsi1 => (item.gsi1pk.clone(), item.gsi1sk.clone()),
+            Index::Gsi2 => (item.gsi2pk.clone(), item.gsi2sk.clone()),
+        };
+        Cursor::encode(&CursorKey {
+            pk: item.pk.clone(),
+            sk: item.sk.clone(),
+            ipk,
+            isk,
+        })
+    }
     pub(crate) fn decode(&self) -> Result<CursorKey, StoreError> {
         let bytes = URL_SAFE_NO_PAD.decode(&self.0).map_err(|_| StoreError::BadCursor)?;
         serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)
     }
-    /// The cursor's key, checked against the query it is used with.
+    /// The cursor's key, checked against the query it is used with: same
+    /// partition, same index, non-empty keys, and a sort key inside the
+    /// query's sort-key condition (DynamoDB refuses a start key outside it).
     pub(crate) fn for_query(&self, q: &Query) -> Result<CursorKey, StoreError> {
         let k = self.decode()?;
-        let ok = match q.index {
-            Index::Primary => k.pk == q.pk && k.ipk.is_none(),
-            Index::Gsi1 | Index::Gsi2 => k.ipk.as_deref() == Some(q.pk.as_str()) && k.isk.is_some(),
+        let sort_key = match q.index {
+            Index::Primary => (k.pk == q.pk && k.ipk.is_none() && k.isk.is_none()).then_some(&k.sk),
+            Index::Gsi1 | Index::Gsi2 => (k.ipk.as_deref() == Some(q.pk.as_str()))
+                .then_some(k.isk.as_ref())
+                .flatten(),
+        }
+        .ok_or(StoreError::BadCursor)?;
+        let inside = match &q.sk {
+            SkCond::Any => true,
+            SkCond::BeginsWith(p) => sort_key.starts_with(p.as_str()),
+            SkCond::Between(a, b) => a <= sort_key && sort_key <= b,
+            SkCond::Gte(a) => a <= sort_key,
+            SkCond::Lte(b) => sort_key <= b,
         };
-        if ok { Ok(k) } else { Err(StoreError::BadCursor) }
+        if inside && !k.pk.is_empty() && !k.sk.is_empty() && !sort_key.is_empty() {
+            Ok(k)
+        } else {
+            Err(StoreError::BadCursor)
+        }
     }
 }
 
@@ -267,6 +297,9 @@ pub enum StoreError {
     TooManyReads(usize),
     #[error("bad cursor")]
     BadCursor,
+    /// A key or index key is empty, or an index key lacks its pair.
+    #[error("invalid key on {0}")]
+    InvalidKey(String),
     /// The transaction touches one item twice (DynamoDB refuses that too).
     #[error("transaction writes {0} more than once")]
     DuplicateKey(String),
@@ -296,6 +329,21 @@ pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::with_capacity(writes.len());
     for w in writes {
         let key = w.key();
+        let index_keys = match w {
+            Write::Put { item, .. } => vec![&item.gsi1pk, &item.gsi1sk, &item.gsi2pk, &item.gsi2sk],
+            _ => vec![],
+        };
+        // DynamoDB refuses empty key strings, and an index key without its
+        // pair would be indexed by SQLite but not by DynamoDB.
+        let pairs_ok = match w {
+            Write::Put { item, .. } => {
+                item.gsi1pk.is_some() == item.gsi1sk.is_some() && item.gsi2pk.is_some() == item.gsi2sk.is_some()
+            }
+            _ => true,
+        };
+        if key.pk.is_empty() || key.sk.is_empty() || index_keys.iter().any(|k| k.as_deref() == Some("")) || !pairs_ok {
+            return Err(StoreError::InvalidKey(format!("{}/{}", key.pk, key.sk)));
+        }
         if !seen.insert(key.clone()) {
             return Err(StoreError::DuplicateKey(format!("{}/{}", key.pk, key.sk)));
         }

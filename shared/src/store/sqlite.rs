@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as SqlValue};
 
-use super::{Cond, Cursor, CursorKey, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
+use super::{Cond, Cursor, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
 use crate::clock::Clock;
 
 pub struct SqliteTable {
@@ -169,7 +169,7 @@ impl Table for SqliteTable {
         };
         // Order: the index sort key, then the table key (ties on an index sort key).
         let (cmp, dir) = if q.forward { (">", "ASC") } else { ("<", "DESC") };
-        let mut sql = format!("SELECT {COLUMNS} FROM items WHERE {ipk} = ?");
+        let mut sql = format!("SELECT {COLUMNS} FROM items WHERE {ipk} = ? AND {isk} IS NOT NULL");
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(q.pk.clone())];
         match &q.sk {
             SkCond::Any => {}
@@ -229,19 +229,7 @@ impl Table for SqliteTable {
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
         let next = if more {
-            items.last().map(|last| {
-                let (ipk, isk) = match q.index {
-                    Index::Primary => (None, None),
-                    Index::Gsi1 => (last.gsi1pk.clone(), last.gsi1sk.clone()),
-                    Index::Gsi2 => (last.gsi2pk.clone(), last.gsi2sk.clone()),
-                };
-                Cursor::encode(&CursorKey {
-                    pk: last.pk.clone(),
-                    sk: last.sk.clone(),
-                    ipk,
-                    isk,
-                })
-            })
+            items.last().map(|last| Cursor::after(last, q.index))
         } else {
             None
         };

@@ -310,10 +310,50 @@ pub async fn bad_cursors_are_refused(b: Backend) {
         .unwrap_err();
     assert!(matches!(err, StoreError::BadCursor), "{err:?}");
     let err = t
-        .query(&Query::partition(Index::Gsi1, "Q").after(Some(cursor)))
+        .query(&Query::partition(Index::Gsi1, "Q").after(Some(cursor.clone())))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::BadCursor), "{err:?}");
+    // Nor a query of the same partition with a sort-key condition it falls outside.
+    let other = Query::partition(Index::Primary, "Q").sk(SkCond::BeginsWith("other#".into()));
+    let err = t.query(&other.after(Some(cursor))).await.unwrap_err();
+    assert!(matches!(err, StoreError::BadCursor), "{err:?}");
+    // Forged cursors with empty keys.
+    use base64::Engine;
+    for forged in [
+        r#"{"pk":"","sk":""}"#,
+        r#"{"pk":"Q","sk":""}"#,
+        r#"{"pk":"","sk":"","ipk":"G","isk":"x"}"#,
+    ] {
+        let c = Cursor::parse(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged)).unwrap();
+        let q = if forged.contains("ipk") {
+            Query::partition(Index::Gsi1, "G")
+        } else {
+            Query::partition(Index::Primary, "Q")
+        };
+        let err = t.query(&q.after(Some(c))).await.unwrap_err();
+        assert!(matches!(err, StoreError::BadCursor), "{forged}: {err:?}");
+    }
+}
+
+pub async fn empty_and_unpaired_keys_are_refused(b: Backend) {
+    let t = table(b).await;
+    for bad in [
+        item("", "a", 1, 1),
+        item("P", "", 1, 1),
+        item("P", "a", 1, 1).with_gsi1("", "x"),
+        item("P", "a", 1, 1).with_gsi2("y", ""),
+    ] {
+        let err = t.transact(vec![put(bad.clone(), Cond::None)]).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidKey(_)), "{bad:?}: {err:?}");
+    }
+    let mut half = item("P", "a", 1, 1);
+    half.gsi1pk = Some("G".into());
+    assert!(matches!(
+        t.transact(vec![put(half, Cond::None)]).await,
+        Err(StoreError::InvalidKey(_))
+    ));
+    assert!(t.get(&Key::new("P", "a")).await.unwrap().is_none());
 }
 
 pub async fn items_round_trip(b: Backend) {
@@ -419,6 +459,10 @@ macro_rules! contract {
             #[tokio::test]
             async fn items_round_trip() {
                 super::items_round_trip($backend).await
+            }
+            #[tokio::test]
+            async fn empty_and_unpaired_keys_are_refused() {
+                super::empty_and_unpaired_keys_are_refused($backend).await
             }
             #[tokio::test]
             async fn get_many_reads_in_key_order() {
