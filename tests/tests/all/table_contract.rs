@@ -33,10 +33,14 @@ async fn collect(t: &dyn Table, q: Query) -> (Vec<Item>, usize) {
     loop {
         let page = t.query(&q.clone().after(cursor)).await.unwrap();
         pages += 1;
-        assert!(
-            page.items.len() <= q.limit as usize,
-            "a page holds at most `limit` items"
-        );
+        if page.next.is_some() {
+            assert_eq!(page.items.len(), q.limit as usize, "every page but the last is full");
+        } else {
+            assert!(
+                page.items.len() <= q.limit as usize,
+                "a page holds at most `limit` items"
+            );
+        }
         out.extend(page.items);
         match page.next {
             Some(c) => cursor = Some(Cursor::parse(c.as_str()).unwrap()),
@@ -174,9 +178,12 @@ pub async fn prefix_queries_are_sorted_and_paged_and_the_cursor_resumes_exactly(
     let sks: Vec<_> = items.iter().map(|i| i.sk.clone()).collect();
     let expected: Vec<_> = (0..25).map(|i| format!("item#{i:02}")).collect();
     assert_eq!(sks, expected, "every item once, in order, across pages");
-    assert!(
-        pages >= 3,
-        "25 items in pages of 10 take at least 3 pages, took {pages}"
+    assert_eq!(pages, 3, "25 items in pages of 10: 3 pages, the last without a cursor");
+    let (exact, pages) = collect(t.as_ref(), q.clone().limit(5)).await;
+    assert_eq!(
+        (exact.len(), pages),
+        (25, 5),
+        "an exactly full last page carries no cursor"
     );
 
     let (back, _) = collect(t.as_ref(), q.backward()).await;
@@ -295,6 +302,18 @@ pub async fn expired_items_are_absent(b: Backend) {
         .await
         .unwrap();
     assert_eq!(t.get(&Key::new("T", "old")).await.unwrap().unwrap().data["n"], 4);
+
+    // Expired items between live ones do not shorten pages.
+    let mut writes = Vec::new();
+    for i in 0..20 {
+        let it = item("TP", &format!("{i:02}"), 1, i);
+        writes.push(put(if i % 2 == 0 { it.with_ttl(now - 5) } else { it }, Cond::None));
+    }
+    t.transact(writes).await.unwrap();
+    let (live, pages) = collect(t.as_ref(), Query::partition(Index::Primary, "TP").limit(3)).await;
+    let sks: Vec<_> = live.iter().map(|i| i.sk.as_str()).collect();
+    assert_eq!(sks, ["01", "03", "05", "07", "09", "11", "13", "15", "17", "19"]);
+    assert_eq!(pages, 4, "10 live items in full pages of 3");
 }
 
 pub async fn bad_cursors_are_refused(b: Backend) {
