@@ -15,6 +15,7 @@ pub mod authz;
 pub mod clock;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod jobs;
 pub mod mail;

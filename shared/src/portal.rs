@@ -43,7 +43,7 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
             println!("    {:<24} {:<32} {token}", u.role.as_str(), u.email);
             env.push_str(&format!("{}_TOKEN={token}\n", u.role.as_str().to_uppercase()));
         }
-        write_private(&env_file, &env)?;
+        crate::files::write_private(&env_file, env.as_bytes())?;
         println!("  The same tokens as shell variables: source {}", env_file.display());
     }
     println!();
@@ -67,16 +67,5 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
-    Ok(())
-}
-
-/// Writes a file only its owner can read (the demo tokens).
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
     Ok(())
 }

@@ -72,12 +72,7 @@ impl LocalTokens {
         }
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
-        std::fs::write(&path, b64.encode(secret))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        }
+        crate::files::write_private(&path, b64.encode(secret).as_bytes())?;
         Ok(Self::from_secret(&secret))
     }
 

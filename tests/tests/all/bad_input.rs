@@ -27,13 +27,25 @@ async fn assert_problem(resp: reqwest::Response, expected: u16, what: &str) -> V
     problem
 }
 
-#[tokio::test]
-async fn malformed_requests_get_problems() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn malformed_requests_get_problems(b: Backend) {
+    let app = TestApp::spawn(b).await;
     let admin = app.token(Role::PlatformAdmin).to_string();
     let other_secret = LocalTokens::from_secret(&[7u8; 32])
         .issue(app.users[&Role::PlatformAdmin], app.orgs[&Role::PlatformAdmin], 60)
         .unwrap();
+    // A genuine cursor, replayed on a listing it does not belong to.
+    let page: Value = app
+        .http
+        .get(app.url("/organizations?limit=1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let partner_cursor = page["nextCursor"].as_str().expect("more than one page").to_string();
+    let cross_kind = format!("/organizations?kind=partner&cursor={partner_cursor}");
     let big = format!("{{\"name\":\"{}\",\"kind\":\"partner\"}}", "x".repeat(70 * 1024));
     let json = "application/json";
     /// what, method, path, token, content type, body, expected status
@@ -61,6 +73,7 @@ async fn malformed_requests_get_problems() {
         ("negative limit", Method::GET, "/organizations?limit=-1", Some(&admin), None, String::new(), 400),
         ("garbage cursor", Method::GET, "/organizations?cursor=%%%", Some(&admin), None, String::new(), 400),
         ("forged cursor", Method::GET, "/organizations?cursor=eyJwayI6IngiLCJzayI6InkifQ", Some(&admin), None, String::new(), 400),
+        ("cursor of another listing", Method::GET, &cross_kind, Some(&admin), None, String::new(), 400),
         ("unknown query parameter", Method::GET, "/organizations?orgId=x", Some(&admin), None, String::new(), 400),
         ("unknown kind filter", Method::GET, "/organizations?kind=vendor", Some(&admin), None, String::new(), 400),
         ("malformed id", Method::GET, "/organizations/not-a-uuid", Some(&admin), None, String::new(), 400),
@@ -88,9 +101,8 @@ async fn malformed_requests_get_problems() {
 
 /// Every route in the OpenAPI document, called without credentials and with
 /// credentials but a nonsense body, answers with a 4xx problem.
-#[tokio::test]
-async fn every_documented_route_refuses_bad_input_with_a_problem() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+async fn every_documented_route_refuses_bad_input_with_a_problem(b: Backend) {
+    let app = TestApp::spawn(b).await;
     let doc = serde_json::to_value(portico_core::http::openapi()).unwrap();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -121,3 +133,21 @@ async fn every_documented_route_refuses_bad_input_with_a_problem() {
     }
     assert!(checked >= 3, "the document lists the routes ({checked})");
 }
+
+macro_rules! on_backend {
+    ($name:ident, $backend:expr) => {
+        mod $name {
+            #[tokio::test]
+            async fn malformed_requests_get_problems() {
+                super::malformed_requests_get_problems($backend).await
+            }
+            #[tokio::test]
+            async fn every_documented_route_refuses_bad_input_with_a_problem() {
+                super::every_documented_route_refuses_bad_input_with_a_problem($backend).await
+            }
+        }
+    };
+}
+
+on_backend!(embedded_sqlite, portico_tests::Backend::Sqlite);
+on_backend!(dynamodb_local, portico_tests::Backend::Dynamo);
