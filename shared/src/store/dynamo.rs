@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
 
 use super::{Cond, Cursor, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
 use crate::clock::Clock;
@@ -289,6 +291,30 @@ impl Table for DynamoTable {
                         .set_expression_attribute_names(names)
                         .set_expression_attribute_values(values);
                     TransactWriteItem::builder().delete(b.build().map_err(unavailable)?)
+                }
+                Write::Patch { key, set, .. } => {
+                    let mut names = names.unwrap_or_default();
+                    let mut values = values.unwrap_or_default();
+                    names.insert("#data".into(), "data".into());
+                    names.insert("#version".into(), "version".into());
+                    values.insert(":one".into(), AttributeValue::N("1".into()));
+                    let mut sets = Vec::with_capacity(set.len() + 1);
+                    for (i, (field, value)) in set.iter().enumerate() {
+                        names.insert(format!("#f{i}"), field.clone());
+                        let v =
+                            serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Decode(e.to_string()))?;
+                        values.insert(format!(":f{i}"), v);
+                        sets.push(format!("#data.#f{i} = :f{i}"));
+                    }
+                    sets.push("#version = #version + :one".into());
+                    let b = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attrs(key)))
+                        .update_expression(format!("SET {}", sets.join(", ")))
+                        .set_condition_expression(expr)
+                        .set_expression_attribute_names(Some(names))
+                        .set_expression_attribute_values(Some(values));
+                    TransactWriteItem::builder().update(b.build().map_err(unavailable)?)
                 }
                 Write::Check { key, .. } => {
                     let b = ConditionCheck::builder()

@@ -267,18 +267,40 @@ pub enum Write {
         key: Key,
         cond: Cond,
     },
+    /// Sets top-level fields of an existing item's `data` and adds 1 to its
+    /// `version`. The item must exist (and be live) whatever `cond` says.
+    Patch {
+        key: Key,
+        set: serde_json::Map<String, serde_json::Value>,
+        cond: Cond,
+    },
 }
 
 impl Write {
     pub fn key(&self) -> Key {
         match self {
             Write::Put { item, .. } => item.key(),
-            Write::Delete { key, .. } | Write::Check { key, .. } => key.clone(),
+            Write::Delete { key, .. } | Write::Check { key, .. } | Write::Patch { key, .. } => key.clone(),
         }
     }
+    /// The condition the write must meet (a patch always needs its item).
     pub fn cond(&self) -> Cond {
         match self {
-            Write::Put { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => *cond,
+            Write::Patch {
+                cond: Cond::None | Cond::MustNotExist,
+                ..
+            } => Cond::MustExist,
+            Write::Put { cond, .. }
+            | Write::Delete { cond, .. }
+            | Write::Check { cond, .. }
+            | Write::Patch { cond, .. } => *cond,
+        }
+    }
+    /// A patch setting `fields` (serialised) on the item at `key`.
+    pub fn patch(key: Key, fields: &impl Serialize, cond: Cond) -> Result<Self, StoreError> {
+        match serde_json::to_value(fields).map_err(|e| StoreError::Decode(e.to_string()))? {
+            serde_json::Value::Object(set) => Ok(Write::Patch { key, set, cond }),
+            _ => Err(StoreError::Decode("a patch sets the fields of an object".into())),
         }
     }
 }
@@ -335,12 +357,22 @@ pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), StoreError> {
         };
         // DynamoDB refuses empty key strings, and an index key without its
         // pair would be indexed by SQLite but not by DynamoDB.
-        let pairs_ok = match w {
-            Write::Put { item, .. } => {
-                item.gsi1pk.is_some() == item.gsi1sk.is_some() && item.gsi2pk.is_some() == item.gsi2sk.is_some()
+        let fields_ok = match w {
+            Write::Patch { set, .. } => {
+                !set.is_empty()
+                    && set
+                        .keys()
+                        .all(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
             }
             _ => true,
         };
+        let pairs_ok = fields_ok
+            && match w {
+                Write::Put { item, .. } => {
+                    item.gsi1pk.is_some() == item.gsi1sk.is_some() && item.gsi2pk.is_some() == item.gsi2sk.is_some()
+                }
+                _ => true,
+            };
         if key.pk.is_empty() || key.sk.is_empty() || index_keys.iter().any(|k| k.as_deref() == Some("")) || !pairs_ok {
             return Err(StoreError::InvalidKey(format!("{}/{}", key.pk, key.sk)));
         }

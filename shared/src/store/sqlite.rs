@@ -276,6 +276,24 @@ impl Table for SqliteTable {
                         .map_err(unavailable)?;
                 }
                 Write::Check { .. } => {}
+                Write::Patch { key, set, .. } => {
+                    // Field names are checked to be [A-Za-z0-9_] by check_transaction.
+                    let paths: Vec<String> = (0..set.len())
+                        .map(|i| format!("'$.' || ?{}, json(?{})", 3 + 2 * i, 4 + 2 * i))
+                        .collect();
+                    let sql = format!(
+                        "UPDATE items SET data = json_set(data, {}), version = version + 1 WHERE pk = ?1 AND sk = ?2",
+                        paths.join(", ")
+                    );
+                    let mut args: Vec<SqlValue> = vec![SqlValue::Text(key.pk.clone()), SqlValue::Text(key.sk.clone())];
+                    for (field, value) in set {
+                        args.push(SqlValue::Text(field.clone()));
+                        args.push(SqlValue::Text(
+                            serde_json::to_string(value).map_err(|e| StoreError::Decode(e.to_string()))?,
+                        ));
+                    }
+                    tx.execute(&sql, params_from_iter(args)).map_err(unavailable)?;
+                }
             }
         }
         tx.commit().map_err(unavailable)

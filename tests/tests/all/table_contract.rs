@@ -404,6 +404,52 @@ pub async fn oversized_transactions_are_refused(b: Backend) {
     assert!(t.get(&Key::new("O", "a")).await.unwrap().is_none());
 }
 
+pub async fn patches_set_fields_and_bump_the_version(b: Backend) {
+    let t = table(b).await;
+    let now = SystemClock.now().timestamp();
+    t.transact(vec![
+        put(item("PA", "a", 1, 1).with_gsi1("G", "a"), Cond::None),
+        put(item("PA", "old", 1, 1).with_ttl(now - 1), Cond::None),
+    ])
+    .await
+    .unwrap();
+    let set = json!({ "n": 7, "state": "accepted", "nested": { "k": [1, 2] }, "gone": null });
+    t.transact(vec![
+        Write::patch(Key::new("PA", "a"), &set, Cond::VersionIs(1)).unwrap(),
+    ])
+    .await
+    .unwrap();
+    let got = t.get(&Key::new("PA", "a")).await.unwrap().unwrap();
+    assert_eq!(got.version, 2);
+    assert_eq!(got.data["n"], 7);
+    assert_eq!(got.data["state"], "accepted");
+    assert_eq!(got.data["nested"]["k"], json!([1, 2]));
+    assert_eq!(got.data["gone"], serde_json::Value::Null);
+    assert_eq!(got.data["name"], "PA/a", "other fields stay");
+    assert_eq!(got.gsi1sk.as_deref(), Some("a"), "keys stay");
+    // Stale version, missing item, expired item: refused, nothing written.
+    for (key, cond) in [
+        ("a", Cond::VersionIs(1)),
+        ("missing", Cond::None),
+        ("old", Cond::None),
+        ("missing", Cond::MustNotExist),
+    ] {
+        let w = Write::patch(Key::new("PA", key), &json!({ "n": 9 }), cond).unwrap();
+        let err = t.transact(vec![w]).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::ConditionFailed { index: 0 }),
+            "{key} {cond:?}: {err:?}"
+        );
+    }
+    assert!(
+        t.get(&Key::new("PA", "missing")).await.unwrap().is_none(),
+        "a patch never creates an item"
+    );
+    assert_eq!(t.get(&Key::new("PA", "a")).await.unwrap().unwrap().data["n"], 7);
+    let bad = Write::patch(Key::new("PA", "a"), &json!({ "bad field": 1 }), Cond::None).unwrap();
+    assert!(matches!(t.transact(vec![bad]).await, Err(StoreError::InvalidKey(_))));
+}
+
 pub async fn get_many_reads_in_key_order(b: Backend) {
     let t = table(b).await;
     let now = SystemClock.now().timestamp();
@@ -482,6 +528,10 @@ macro_rules! contract {
             #[tokio::test]
             async fn empty_and_unpaired_keys_are_refused() {
                 super::empty_and_unpaired_keys_are_refused($backend).await
+            }
+            #[tokio::test]
+            async fn patches_set_fields_and_bump_the_version() {
+                super::patches_set_fields_and_bump_the_version($backend).await
             }
             #[tokio::test]
             async fn get_many_reads_in_key_order() {
