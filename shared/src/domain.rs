@@ -37,6 +37,8 @@ macro_rules! id_type {
 id_type!(OrgId, "an organisation");
 id_type!(UserId, "a user");
 id_type!(EventId, "an activity event");
+id_type!(InvitationId, "an invitation");
+id_type!(RequestId, "a user request");
 
 /// An email address, validated and normalised (lower case) once.
 /// Rejects anything that could inject mail headers (CR, LF, other controls).
@@ -195,6 +197,9 @@ pub struct Organization {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_of_record: Option<OrgId>,
     pub created_at: DateTime<Utc>,
+    /// For customers: whether their users must use MFA (platform and partner users always must).
+    #[serde(default = "yes")]
+    pub mfa_required: bool,
     pub version: u64,
 }
 
@@ -226,6 +231,7 @@ impl Organization {
             kind,
             partner_of_record,
             created_at: now,
+            mfa_required: true,
             version: 1,
         })
     }
@@ -244,7 +250,128 @@ pub struct User {
     pub role: Role,
     pub status: UserStatus,
     pub created_at: DateTime<Utc>,
+    /// Whether sign-in must pass a TOTP code (always for platform and partner users).
+    #[serde(default = "yes")]
+    pub mfa_required: bool,
+    /// Whether the user has enrolled an authenticator app.
+    #[serde(default)]
+    pub mfa_enrolled: bool,
+    /// When the user last confirmed their email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_confirmed_at: Option<DateTime<Utc>>,
     pub version: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl User {
+    /// A new user who has yet to set a password. MFA is required for
+    /// platform and partner users, and for customers whose organisation
+    /// requires it.
+    pub fn invited(
+        id: UserId,
+        org: &Organization,
+        email: EmailAddress,
+        display_name: DisplayName,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<Self, AppError> {
+        if role.org_kind() != org.kind {
+            return Err(AppError::invalid(format!(
+                "a {} organisation cannot have a user with role {}",
+                org.kind.as_str(),
+                role.as_str()
+            )));
+        }
+        Ok(Self {
+            id,
+            org_id: org.id,
+            org_kind: org.kind,
+            email,
+            display_name: display_name.0,
+            role,
+            status: UserStatus::Pending,
+            created_at: now,
+            mfa_required: org.kind != OrgKind::Customer || org.mfa_required,
+            mfa_enrolled: false,
+            email_confirmed_at: None,
+            version: 1,
+        })
+    }
+}
+
+/// A person's name as shown in Portico: 1 to 100 printable characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "Nora Manager")]
+pub struct DisplayName(pub(crate) String);
+
+impl DisplayName {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let s = raw.trim();
+        if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
+            return Err(AppError::invalid("display name must be 1 to 100 printable characters"));
+        }
+        Ok(Self(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for DisplayName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DisplayName::parse(&s).map_err(|e| serde::de::Error::custom(e.detail()))
+    }
+}
+
+/// A new password that meets the rules: at least 12 characters, at most
+/// 256, not the email address (or its local part), not a common password.
+/// Never serialised, never printed.
+pub struct Password(String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// Common passwords of 12 characters or more (the rule on length already
+/// refuses the shorter ones).
+const COMMON_PASSWORDS: &[&str] = &[
+    "123456789012", "1234567890123", "12345678901234", "123456789123", "111111111111", "000000000000",
+    "passwordpassword", "password1234", "password12345", "password123456", "password1!", "qwertyuiopasdf",
+    "qwertyuiop123", "qwerty123456", "1q2w3e4r5t6y", "1qaz2wsx3edc", "iloveyou1234", "letmein12345",
+    "welcome12345", "administrator", "changeme1234", "trustno1trustno1", "abcdefghijkl", "abc123456789",
+    "aaaaaaaaaaaa", "football1234", "baseball1234", "superman1234", "princess1234", "sunshine1234",
+    "correcthorsebatterystaple", "p@ssw0rd1234", "passw0rd1234", "portico12345", "portico123456",
+];
+
+impl Password {
+    pub fn parse(raw: &str, email: &EmailAddress) -> Result<Self, AppError> {
+        let n = raw.chars().count();
+        if n < 12 {
+            return Err(AppError::invalid("password must be at least 12 characters long"));
+        }
+        if n > 256 {
+            return Err(AppError::invalid("password must be at most 256 characters long"));
+        }
+        let lower = raw.to_lowercase();
+        let local = email.as_str().split('@').next().unwrap_or_default();
+        if lower == email.as_str() || lower == local {
+            return Err(AppError::invalid("password must not be your email address"));
+        }
+        if COMMON_PASSWORDS.contains(&lower.as_str()) {
+            return Err(AppError::invalid("password is too common; choose another"));
+        }
+        Ok(Self(raw.to_string()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,26 @@ pub enum AppError {
     Mail(#[from] crate::mail::MailError),
     #[error("internal: {0}")]
     Internal(String),
+    /// The link's token matches no live link (never issued, or replaced by a newer one).
+    #[error("link not valid")]
+    LinkInvalid,
+    #[error("link expired")]
+    LinkExpired,
+    #[error("link already used")]
+    LinkUsed,
+    /// Email and password do not match a user who may sign in (one answer for every cause).
+    #[error("sign-in failed")]
+    SignInFailed,
+    #[error("the code was not accepted")]
+    CodeRejected,
+    #[error("too many attempts")]
+    Locked,
+    #[error("MFA enrolment required")]
+    MfaEnrolmentRequired,
+    #[error("email confirmation required")]
+    EmailConfirmationRequired,
+    #[error("identity: {0}")]
+    Identity(String),
 }
 
 impl AppError {
@@ -68,6 +88,15 @@ impl AppError {
             }
             AppError::Store(_) | AppError::Mail(_) => "A backing service is unavailable; retry shortly.".into(),
             AppError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),
+            AppError::LinkInvalid => "This link is not valid: it may have been replaced by a newer one. Ask for a new link with POST /password/forgot (or ask whoever invited you to resend the invitation).".into(),
+            AppError::LinkExpired => "This link has expired. Ask for a new link with POST /password/forgot (or ask whoever invited you to resend the invitation).".into(),
+            AppError::LinkUsed => "This link has been used already. Sign in, or ask for a new link with POST /password/forgot.".into(),
+            AppError::SignInFailed => "The email address or password is not right, or the account cannot sign in.".into(),
+            AppError::CodeRejected => "The code was not accepted: it is wrong, expired, or was used already. Use the next code your app shows.".into(),
+            AppError::Locked => "Too many wrong codes: sign-in is locked for 15 minutes.".into(),
+            AppError::MfaEnrolmentRequired => "Set up an authenticator app first: sign in again to enrol.".into(),
+            AppError::EmailConfirmationRequired => "Confirm your email address: we sent you a link (valid 24 hours). Requests from your organisation's trusted networks need no confirmation.".into(),
+            AppError::Identity(_) => "The sign-in service is unavailable; retry shortly.".into(),
         }
     }
 
@@ -93,6 +122,12 @@ impl AppError {
             ) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Store(_) | AppError::Mail(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::LinkInvalid => StatusCode::NOT_FOUND,
+            AppError::LinkExpired | AppError::LinkUsed => StatusCode::GONE,
+            AppError::SignInFailed | AppError::CodeRejected => StatusCode::UNAUTHORIZED,
+            AppError::Locked => StatusCode::TOO_MANY_REQUESTS,
+            AppError::MfaEnrolmentRequired | AppError::EmailConfirmationRequired => StatusCode::FORBIDDEN,
+            AppError::Identity(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -120,6 +155,15 @@ impl AppError {
             ) => "internal",
             AppError::Store(_) | AppError::Mail(_) => "service-unavailable",
             AppError::Internal(_) => "internal",
+            AppError::LinkInvalid => "link-invalid",
+            AppError::LinkExpired => "link-expired",
+            AppError::LinkUsed => "link-used",
+            AppError::SignInFailed => "sign-in-failed",
+            AppError::CodeRejected => "code-rejected",
+            AppError::Locked => "locked",
+            AppError::MfaEnrolmentRequired => "mfa-enrolment-required",
+            AppError::EmailConfirmationRequired => "email-confirmation-required",
+            AppError::Identity(_) => "identity-unavailable",
         }
     }
 

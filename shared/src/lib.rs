@@ -9,6 +9,7 @@
 //! - [`http`]: problem+json, principal extraction, routers, OpenAPI.
 //! - [`app`]: configuration and the one builder every entry point uses.
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod authz;
@@ -17,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod identity;
 pub mod jobs;
 pub mod mail;
 pub mod ops;

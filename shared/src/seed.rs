@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::app::Deps;
-use crate::domain::{EmailAddress, OrgId, OrgKind, OrgName, Organization, Role, User, UserId, UserStatus};
+use crate::domain::{DisplayName, EmailAddress, OrgId, OrgKind, OrgName, Organization, Role, User, UserId, UserStatus};
 use crate::error::AppError;
 use crate::ops::organizations::org_item;
 use crate::store::{Cond, Item, Key, StoreError, Write, keys};
@@ -22,13 +22,9 @@ pub fn user_item(u: &User) -> Result<Item, StoreError> {
     Ok(Item::new(keys::user(u.id), keys::USER, u.version, u)?.with_gsi1(keys::org_users(u.org_id), u.email.as_str()))
 }
 
-pub fn email_guard(u: &User) -> Result<Item, StoreError> {
-    Item::new(
-        keys::user_email(&u.email),
-        keys::USER_EMAIL,
-        1,
-        &serde_json::json!({ "userId": u.id }),
-    )
+pub fn login_item(u: &User) -> Result<Item, StoreError> {
+    let login = crate::accounts::Login { user_id: u.id, org_id: u.org_id, setup_link: None };
+    Item::new(keys::login(&u.email), keys::LOGIN, 1, &login)
 }
 
 const MARKER_PK: &str = "SEED#demo";
@@ -58,18 +54,15 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
         org("Contoso Ltd", OrgKind::Customer, Some(partner.id))?,
         org("Fabrikam Inc", OrgKind::Customer, Some(partner.id))?,
     ];
+    // Demo users are set up already: active, MFA counted as enrolled, email
+    // confirmed; they sign in with the tokens the portal prints.
     let user = |org: &Organization, email: &str, display: &str, role| -> Result<User, AppError> {
-        Ok(User {
-            id: UserId(deps.ids.new_id()),
-            org_id: org.id,
-            org_kind: org.kind,
-            email: EmailAddress::parse(email)?,
-            display_name: display.into(),
-            role,
-            status: UserStatus::Active,
-            created_at: now,
-            version: 1,
-        })
+        let mut u =
+            User::invited(UserId(deps.ids.new_id()), org, EmailAddress::parse(email)?, DisplayName::parse(display)?, role, now)?;
+        u.status = UserStatus::Active;
+        u.mfa_enrolled = true;
+        u.email_confirmed_at = Some(now);
+        Ok(u)
     };
     let users = [
         user(&platform, "admin@portico.example.com", "Pat Admin", Role::PlatformAdmin)?,
@@ -116,7 +109,7 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
             cond: Cond::MustNotExist,
         });
         writes.push(Write::Put {
-            item: email_guard(u)?,
+            item: login_item(u)?,
             cond: Cond::MustNotExist,
         });
     }

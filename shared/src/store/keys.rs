@@ -1,7 +1,7 @@
 //! Single-table keys: every entity's key is built here and nowhere else.
 //! The access patterns these serve are listed in `docs/access-patterns.md`.
 
-use crate::domain::{EmailAddress, OrgId, OrgKind, UserId};
+use crate::domain::{EmailAddress, InvitationId, OrgId, OrgKind, RequestId, UserId};
 use crate::store::Key;
 
 pub const ORG: &str = "Organization";
@@ -9,6 +9,12 @@ pub const ORG_NAME: &str = "OrganizationName";
 pub const USER: &str = "User";
 pub const USER_EMAIL: &str = "UserEmail";
 pub const EVENT: &str = "ActivityEvent";
+pub const LINK: &str = "Link";
+pub const INVITATION: &str = "Invitation";
+pub const USER_REQUEST: &str = "UserRequest";
+pub const LOGIN: &str = "Login";
+pub const RECOVERY_CODES: &str = "RecoveryCodes";
+pub const GUARD: &str = "Guard";
 
 pub fn org(id: OrgId) -> Key {
     Key::new(format!("ORG#{id}"), "ORG")
@@ -40,9 +46,55 @@ pub fn user(id: UserId) -> Key {
     Key::new(format!("USER#{id}"), "USER")
 }
 
-/// Uniqueness guard for a sign-in email.
-pub fn user_email(email: &EmailAddress) -> Key {
+/// The login record of a sign-in email (also its uniqueness guard).
+pub fn login(email: &EmailAddress) -> Key {
     Key::new(format!("EMAIL#{email}"), "EMAIL")
+}
+
+/// An emailed link, by the SHA-256 of its token.
+pub fn link(token_hash_hex: &str) -> Key {
+    Key::new(format!("LINK#{token_hash_hex}"), "LINK")
+}
+
+pub fn invitation(id: InvitationId) -> Key {
+    Key::new(format!("INVITE#{id}"), "INVITE")
+}
+
+/// GSI1: an organisation's invitations, newest first.
+pub fn org_invitations(org: OrgId) -> String {
+    format!("ORG#{org}#INVITES")
+}
+
+pub fn user_request(id: RequestId) -> Key {
+    Key::new(format!("USERREQ#{id}"), "USERREQ")
+}
+
+/// GSI1: an organisation's user requests, newest first.
+pub fn org_user_requests(org: OrgId) -> String {
+    format!("ORG#{org}#USERREQS")
+}
+
+/// GSI2 (sparse): the user requests waiting for the platform.
+pub const PENDING_USER_REQUESTS: &str = "USERREQS#PENDING";
+
+/// A user's recovery codes (hashes).
+pub fn recovery_codes(user: UserId) -> Key {
+    Key::new(format!("USER#{user}"), "RECOVERY")
+}
+
+/// A TOTP code accepted for a user: a second use within its lifetime is refused.
+pub fn totp_used(user: UserId, code_hash_hex: &str) -> Key {
+    Key::new(format!("TOTPUSED#{user}#{code_hash_hex}"), "TOTPUSED")
+}
+
+/// Rate limit of one kind of email to one address.
+pub fn mail_throttle(kind: &str, email: &EmailAddress) -> Key {
+    Key::new(format!("THROTTLE#{kind}#{email}"), "THROTTLE")
+}
+
+/// Sort key that lists newest first in an ascending index: (far future - time)#id.
+pub fn newest_first(at: chrono::DateTime<chrono::Utc>, id: impl std::fmt::Display) -> String {
+    format!("{:015}#{id}", 9_999_999_999_999i64 - at.timestamp_millis())
 }
 
 /// GSI1: the users of an organisation, sorted by email.

@@ -1,0 +1,236 @@
+//! Entities of getting people in: invitations, user requests, emailed links
+//! and the login record. No I/O here.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::domain::{EmailAddress, InvitationId, OrgId, RequestId, Role, UserId};
+use crate::error::AppError;
+use crate::store::{Item, Key, StoreError, keys};
+
+/// The raw token of an emailed link: 256 bits from the OS CSPRNG, base64url.
+/// It exists only in the email and in the request that redeems it; the table
+/// holds its SHA-256. Never logged (its `Debug` is redacted).
+pub struct LinkToken(String);
+
+impl std::fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkToken(<redacted>)")
+    }
+}
+
+impl LinkToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        // ThreadRng: ChaCha12 seeded from the OS, reseeded periodically (a CSPRNG).
+        rand::rng().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+    /// A token as received; only its shape is checked here.
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let ok = raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok { Ok(Self(raw.to_string())) } else { Err(AppError::LinkInvalid) }
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// The key its link is stored under.
+    pub fn key(&self) -> Key {
+        keys::link(&hex::encode(Sha256::digest(self.0.as_bytes())))
+    }
+}
+
+/// What an emailed link lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    /// Set the first password of an invited user (partner manager invitation).
+    Invitation,
+    /// Set a password: after approval, on request ("forgot password").
+    PasswordSetup,
+    /// Create a customer organisation linked to the inviting partner.
+    CustomerInvitation,
+    /// Re-confirm the email address (every rolling 24 hours for partner users).
+    EmailConfirmation,
+}
+
+/// A stored link: keyed by the token's hash, single use, expiring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Link {
+    pub purpose: LinkPurpose,
+    /// Who it is for (absent for a customer invitation: that user does not exist yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    pub org_id: OrgId,
+    pub email: EmailAddress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_id: Option<InvitationId>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Link {
+    /// The item; TTL removes it a day after expiry (the redemption checks expiry itself).
+    pub fn item(&self, token: &LinkToken) -> Result<Item, StoreError> {
+        Ok(Item::new(token.key(), keys::LINK, 1, self)?.with_ttl((self.expires_at + Duration::days(1)).timestamp()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationKind {
+    /// A platform admin invites a new partner organisation's first Partner Manager.
+    PartnerManager,
+    /// A partner invites a customer to create its own organisation.
+    Customer,
+}
+
+/// As stored; `expired` is derived from `expiresAt` when read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Expired,
+    Revoked,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub kind: InvitationKind,
+    /// The organisation whose invitation list shows it: the new partner, or the inviting partner.
+    pub org_id: OrgId,
+    pub email: EmailAddress,
+    /// The invited user, when the invitation is for an existing (pending) user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    pub invited_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub state: InvitationState,
+    /// The customer organisation an accepted customer invitation created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_org_id: Option<OrgId>,
+    /// Key of the live link (hash of its token; never shown to clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_key: Option<Key>,
+    pub version: u64,
+}
+
+/// An invitation as clients see it: the state as of now, no link key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationView {
+    pub id: InvitationId,
+    pub kind: InvitationKind,
+    pub org_id: OrgId,
+    pub email: EmailAddress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    pub invited_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub state: InvitationState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_org_id: Option<OrgId>,
+}
+
+impl Invitation {
+    /// The state a reader sees at `now`.
+    pub fn state_at(&self, now: DateTime<Utc>) -> InvitationState {
+        match self.state {
+            InvitationState::Pending if self.expires_at <= now => InvitationState::Expired,
+            s => s,
+        }
+    }
+    pub fn view(&self, now: DateTime<Utc>) -> InvitationView {
+        InvitationView {
+            id: self.id,
+            kind: self.kind,
+            org_id: self.org_id,
+            email: self.email.clone(),
+            user_id: self.user_id,
+            invited_by: self.invited_by,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            state: self.state_at(now),
+            created_org_id: self.created_org_id,
+        }
+    }
+    pub fn item(&self) -> Result<Item, StoreError> {
+        Ok(Item::new(keys::invitation(self.id), keys::INVITATION, self.version, self)?
+            .with_gsi1(keys::org_invitations(self.org_id), keys::newest_first(self.created_at, self.id)))
+    }
+}
+
+/// Bounds and default of an invitation's lifetime.
+pub const INVITATION_DEFAULT_HOURS: i64 = 7 * 24;
+pub const INVITATION_MIN_HOURS: i64 = 1;
+pub const INVITATION_MAX_HOURS: i64 = 30 * 24;
+/// The Password Setup link's lifetime (seed 000: "verify within 60 minutes").
+pub const PASSWORD_SETUP_MINUTES: i64 = 60;
+
+pub fn invitation_lifetime(hours: Option<i64>) -> Result<Duration, AppError> {
+    let h = hours.unwrap_or(INVITATION_DEFAULT_HOURS);
+    if !(INVITATION_MIN_HOURS..=INVITATION_MAX_HOURS).contains(&h) {
+        return Err(AppError::invalid("expiresInHours must be between 1 and 720 (30 days)"));
+    }
+    Ok(Duration::hours(h))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+/// A Partner Manager's request that the platform add a user to their partner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRequest {
+    pub id: RequestId,
+    pub org_id: OrgId,
+    pub email: EmailAddress,
+    pub display_name: String,
+    pub role: Role,
+    pub requested_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub state: RequestState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    pub version: u64,
+}
+
+impl UserRequest {
+    pub fn item(&self) -> Result<Item, StoreError> {
+        let mut item = Item::new(keys::user_request(self.id), keys::USER_REQUEST, self.version, self)?
+            .with_gsi1(keys::org_user_requests(self.org_id), keys::newest_first(self.created_at, self.id));
+        if self.state == RequestState::Pending {
+            // Sparse: only pending requests are in the platform's queue.
+            item = item.with_gsi2(keys::PENDING_USER_REQUESTS, keys::newest_first(self.created_at, self.id));
+        }
+        Ok(item)
+    }
+}
+
+/// What sign-in needs, keyed by email so that one read finds it: which user,
+/// which organisation, whether MFA is required, the live password-setup link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Login {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_link: Option<Key>,
+}

@@ -1,0 +1,306 @@
+//! The local identity: what Cognito does, for the local portal and tests.
+//! Passwords are argon2id hashes; TOTP is RFC 6238 (totp-rs: SHA-1, 6
+//! digits, 30 s, one step of skew); 5 wrong codes lock sign-in for 15
+//! minutes. It keeps its records in a table of its own (the same SQLite
+//! file locally), as Cognito keeps its users apart from Portico's table.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::Argon2;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use totp_rs::{Algorithm, Builder, Secret, Totp};
+
+use super::{Identity, IdentityError, IdentityUser, SignIn, Tokens, TotpSetup};
+use crate::accounts::LinkToken;
+use crate::clock::Clock;
+use crate::domain::{OrgId, Password, UserId};
+use crate::http::principal::LocalTokens;
+use crate::store::{Cond, Item, Key, StoreError, Table, Write};
+
+pub const MAX_FAILED_CODES: u32 = 5;
+pub const LOCK_MINUTES: i64 = 15;
+const SESSION_MINUTES: i64 = 5;
+const TOKEN_MINUTES: i64 = 60;
+
+pub struct LocalIdentity {
+    table: Arc<dyn Table>,
+    tokens: Arc<LocalTokens>,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    org_id: OrgId,
+    password_hash: String,
+    #[serde(default)]
+    totp_secret: Option<String>,
+    #[serde(default)]
+    pending_secret: Option<String>,
+    #[serde(default)]
+    failed_codes: u32,
+    #[serde(default)]
+    locked_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    disabled: bool,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SessionKind {
+    Mfa,
+    Setup,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Session {
+    user_id: UserId,
+    kind: SessionKind,
+    expires_at: DateTime<Utc>,
+}
+
+fn record_key(user: UserId) -> Key {
+    Key::new(format!("IDENTITY#{user}"), "IDENTITY")
+}
+
+fn session_key(session: &str) -> Key {
+    Key::new(format!("IDSESSION#{}", hex::encode(Sha256::digest(session.as_bytes()))), "IDSESSION")
+}
+
+fn store(e: StoreError) -> IdentityError {
+    IdentityError::Unavailable(e.to_string())
+}
+
+fn totp(secret_b32: &str, account: &str) -> Result<Totp, IdentityError> {
+    let secret = Secret::try_from_base32(secret_b32).map_err(|_| IdentityError::Unavailable("stored TOTP secret".into()))?;
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(secret)
+        .with_account_name(account.to_string())
+        .with_issuer(Some("Portico"))
+        .build()
+        .map_err(|e| IdentityError::Unavailable(format!("TOTP: {e}")))
+}
+
+impl LocalIdentity {
+    pub fn new(table: Arc<dyn Table>, tokens: Arc<LocalTokens>, clock: Arc<dyn Clock>) -> Self {
+        Self { table, tokens, clock }
+    }
+
+    async fn load(&self, user: UserId) -> Result<Option<(Record, u64)>, IdentityError> {
+        match self.table.get(&record_key(user)).await.map_err(store)? {
+            Some(item) => Ok(Some((item.decode().map_err(store)?, item.version))),
+            None => Ok(None),
+        }
+    }
+
+    async fn save(&self, user: UserId, record: &Record, version: Option<u64>) -> Result<(), IdentityError> {
+        let (next, cond) = match version {
+            Some(v) => (v + 1, Cond::VersionIs(v)),
+            None => (1, Cond::MustNotExist),
+        };
+        let item = Item::new(record_key(user), "LocalIdentity", next, record).map_err(store)?;
+        match self.table.transact(vec![Write::Put { item, cond }]).await {
+            Ok(()) => Ok(()),
+            // Lost a race with another sign-in step: the caller retries the step.
+            Err(StoreError::ConditionFailed { .. }) => Err(IdentityError::SessionExpired),
+            Err(e) => Err(store(e)),
+        }
+    }
+
+    async fn new_session(&self, user: UserId, kind: SessionKind) -> Result<String, IdentityError> {
+        let token = LinkToken::generate();
+        let expires_at = self.clock.now() + Duration::minutes(SESSION_MINUTES);
+        let item = Item::new(session_key(token.expose()), "LocalIdentitySession", 1, &Session { user_id: user, kind, expires_at })
+            .map_err(store)?
+            .with_ttl(expires_at.timestamp());
+        self.table.transact(vec![Write::Put { item, cond: Cond::MustNotExist }]).await.map_err(store)?;
+        Ok(token.expose().to_string())
+    }
+
+    async fn session(&self, session: &str, kind: SessionKind) -> Result<Session, IdentityError> {
+        let s: Session = match self.table.get(&session_key(session)).await.map_err(store)? {
+            Some(item) => item.decode().map_err(store)?,
+            None => return Err(IdentityError::SessionExpired),
+        };
+        if s.kind != kind || s.expires_at <= self.clock.now() {
+            return Err(IdentityError::SessionExpired);
+        }
+        Ok(s)
+    }
+
+    async fn end_session(&self, session: &str) -> Result<(), IdentityError> {
+        let w = Write::Delete { key: session_key(session), cond: Cond::MustExist };
+        match self.table.transact(vec![w]).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(IdentityError::SessionExpired),
+            Err(e) => Err(store(e)),
+        }
+    }
+
+    fn tokens(&self, user: UserId, org: OrgId) -> Result<Tokens, IdentityError> {
+        let id_token =
+            self.tokens.issue(user, org, TOKEN_MINUTES).map_err(|e| IdentityError::Unavailable(e.to_string()))?;
+        Ok(Tokens { user_id: user, id_token, expires_in: TOKEN_MINUTES * 60, access_token: None })
+    }
+
+    /// Checks a code against `secret`, counting failures towards the lock.
+    /// Returns the record and its version after any reset of the count.
+    async fn check_code(&self, user: UserId, secret: &str, code: &str) -> Result<(Record, u64), IdentityError> {
+        let (mut rec, version) = self.load(user).await?.ok_or(IdentityError::SessionExpired)?;
+        let now = self.clock.now();
+        if rec.locked_until.is_some_and(|t| t > now) {
+            return Err(IdentityError::Locked);
+        }
+        let ok = super::code_shape(code)
+            && totp(secret, &rec.email)?.check(code, u64::try_from(now.timestamp()).unwrap_or_default()).is_some();
+        if ok {
+            if rec.failed_codes == 0 && rec.locked_until.is_none() {
+                return Ok((rec, version));
+            }
+            rec.failed_codes = 0;
+            rec.locked_until = None;
+            self.save(user, &rec, Some(version)).await?;
+            return Ok((rec, version + 1));
+        }
+        rec.failed_codes += 1;
+        let locked = rec.failed_codes >= MAX_FAILED_CODES;
+        if locked {
+            rec.failed_codes = 0;
+            rec.locked_until = Some(now + Duration::minutes(LOCK_MINUTES));
+        }
+        self.save(user, &rec, Some(version)).await?;
+        Err(if locked { IdentityError::Locked } else { IdentityError::CodeMismatch })
+    }
+
+    /// The current code for a secret (tests and the local portal's helper).
+    pub fn code_at(secret_b32: &str, at: DateTime<Utc>) -> Result<String, IdentityError> {
+        Ok(totp(secret_b32, "portico")?.generate(u64::try_from(at.timestamp()).unwrap_or_default()).to_string())
+    }
+}
+
+#[async_trait]
+impl Identity for LocalIdentity {
+    async fn set_password(&self, user: IdentityUser<'_>, password: &Password) -> Result<(), IdentityError> {
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map_err(|e| IdentityError::Unavailable(format!("argon2: {e}")))?
+            .to_string();
+        match self.load(user.id).await? {
+            Some((mut rec, version)) => {
+                rec.password_hash = hash;
+                self.save(user.id, &rec, Some(version)).await
+            }
+            None => {
+                let rec = Record {
+                    org_id: user.org_id,
+                    password_hash: hash,
+                    totp_secret: None,
+                    pending_secret: None,
+                    failed_codes: 0,
+                    locked_until: None,
+                    disabled: false,
+                    email: user.email.to_string(),
+                };
+                self.save(user.id, &rec, None).await
+            }
+        }
+    }
+
+    async fn sign_in(&self, user: UserId, password: &str) -> Result<SignIn, IdentityError> {
+        let Some((rec, _)) = self.load(user).await? else {
+            return Err(IdentityError::BadCredentials);
+        };
+        let parsed = PasswordHash::new(&rec.password_hash).map_err(|_| IdentityError::Unavailable("stored hash".into()))?;
+        if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() || rec.disabled {
+            return Err(IdentityError::BadCredentials);
+        }
+        if rec.locked_until.is_some_and(|t| t > self.clock.now()) {
+            return Err(IdentityError::Locked);
+        }
+        if rec.totp_secret.is_some() {
+            Ok(SignIn::MfaCode { session: self.new_session(user, SessionKind::Mfa).await? })
+        } else {
+            Ok(SignIn::Done(self.tokens(user, rec.org_id)?))
+        }
+    }
+
+    async fn enrolment_session(&self, tokens: &Tokens) -> Result<String, IdentityError> {
+        self.new_session(tokens.user_id, SessionKind::Setup).await
+    }
+
+    async fn begin_totp(&self, session: &str) -> Result<TotpSetup, IdentityError> {
+        let s = self.session(session, SessionKind::Setup).await?;
+        let (mut rec, version) = self.load(s.user_id).await?.ok_or(IdentityError::SessionExpired)?;
+        let secret = Secret::generate().to_base32();
+        rec.pending_secret = Some(secret.clone());
+        self.save(s.user_id, &rec, Some(version)).await?;
+        Ok(TotpSetup { secret, session: session.to_string() })
+    }
+
+    async fn confirm_totp(&self, session: &str, code: &str) -> Result<Tokens, IdentityError> {
+        let s = self.session(session, SessionKind::Setup).await?;
+        let (rec, _) = self.load(s.user_id).await?.ok_or(IdentityError::SessionExpired)?;
+        let pending = rec.pending_secret.clone().ok_or(IdentityError::SessionExpired)?;
+        let (mut rec, version) = self.check_code(s.user_id, &pending, code).await?;
+        rec.totp_secret = Some(pending);
+        rec.pending_secret = None;
+        self.save(s.user_id, &rec, Some(version)).await?;
+        self.end_session(session).await?;
+        self.tokens(s.user_id, rec.org_id)
+    }
+
+    async fn answer_mfa(&self, session: &str, code: &str) -> Result<Tokens, IdentityError> {
+        let s = self.session(session, SessionKind::Mfa).await?;
+        let (rec, _) = self.load(s.user_id).await?.ok_or(IdentityError::SessionExpired)?;
+        let secret = rec.totp_secret.clone().ok_or(IdentityError::SessionExpired)?;
+        let (rec, _) = self.check_code(s.user_id, &secret, code).await?;
+        self.end_session(session).await?;
+        self.tokens(s.user_id, rec.org_id)
+    }
+
+    async fn reset_mfa(&self, user: UserId) -> Result<(), IdentityError> {
+        let (mut rec, version) = self.load(user).await?.ok_or(IdentityError::BadCredentials)?;
+        rec.totp_secret = None;
+        rec.pending_secret = None;
+        self.save(user, &rec, Some(version)).await
+    }
+
+    async fn disable(&self, user: UserId) -> Result<(), IdentityError> {
+        self.set_disabled(user, true).await
+    }
+
+    async fn enable(&self, user: UserId) -> Result<(), IdentityError> {
+        self.set_disabled(user, false).await
+    }
+
+    async fn sign_out_everywhere(&self, _user: UserId) -> Result<(), IdentityError> {
+        // Local tokens are short-lived and every request re-reads the user's
+        // state, as with Cognito's ID tokens after a global sign-out.
+        Ok(())
+    }
+}
+
+impl LocalIdentity {
+    async fn set_disabled(&self, user: UserId, disabled: bool) -> Result<(), IdentityError> {
+        match self.load(user).await? {
+            Some((mut rec, version)) => {
+                rec.disabled = disabled;
+                self.save(user, &rec, Some(version)).await
+            }
+            // No password yet: nothing to disable.
+            None => Ok(()),
+        }
+    }
+}

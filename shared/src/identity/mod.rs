@@ -1,0 +1,100 @@
+//! The `Identity` port: passwords, TOTP and tokens. Adapters: Cognito
+//! ([`cognito::CognitoIdentity`]) and the local identity
+//! ([`local::LocalIdentity`]: argon2id, RFC 6238 TOTP, lockout). Portico's
+//! own rules (who must use MFA, recovery codes, code replay, links) live in
+//! `ops::session`, above the port, so both adapters get them.
+//!
+//! Sessions are opaque strings an adapter hands out for the next step of a
+//! sign-in; Portico passes them through the client and never looks inside.
+
+// pub mod cognito;
+pub mod local;
+
+use async_trait::async_trait;
+
+use crate::domain::{EmailAddress, OrgId, Password, UserId};
+
+/// Who an identity is for.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityUser<'a> {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: &'a EmailAddress,
+}
+
+/// What a completed sign-in yields. `id_token` is the bearer token clients
+/// send (Cognito's ID token, or the local portal's signed token).
+pub struct Tokens {
+    pub user_id: UserId,
+    pub id_token: String,
+    pub expires_in: i64,
+    /// Cognito's access token, kept by the adapter for self-service calls; never sent to clients.
+    pub access_token: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("user_id", &self.user_id).finish_non_exhaustive()
+    }
+}
+
+/// The next step after a password.
+#[derive(Debug)]
+pub enum SignIn {
+    /// Answer with a TOTP code: [`Identity::answer_mfa`].
+    MfaCode { session: String },
+    /// Enrol an authenticator first: [`Identity::begin_totp`].
+    MfaSetup { session: String },
+    /// Signed in; no MFA is enrolled at the identity.
+    Done(Tokens),
+}
+
+pub struct TotpSetup {
+    /// Base32 secret for the authenticator app.
+    pub secret: String,
+    /// The session to confirm with.
+    pub session: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("wrong credentials")]
+    BadCredentials,
+    #[error("code mismatch")]
+    CodeMismatch,
+    #[error("locked")]
+    Locked,
+    #[error("session expired or unknown")]
+    SessionExpired,
+    #[error("password refused by the identity provider: {0}")]
+    PasswordRefused(String),
+    #[error("identity provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Identity: Send + Sync {
+    /// Creates the identity if needed and sets its permanent password.
+    async fn set_password(&self, user: IdentityUser<'_>, password: &Password) -> Result<(), IdentityError>;
+    /// Checks the password; says what comes next.
+    async fn sign_in(&self, user: UserId, password: &str) -> Result<SignIn, IdentityError>;
+    /// A session to enrol an authenticator, for a user whose sign-in returned `Done`.
+    async fn enrolment_session(&self, tokens: &Tokens) -> Result<String, IdentityError>;
+    /// Starts TOTP enrolment: a new secret.
+    async fn begin_totp(&self, session: &str) -> Result<TotpSetup, IdentityError>;
+    /// Confirms enrolment with a current code; TOTP is then required at sign-in.
+    async fn confirm_totp(&self, session: &str, code: &str) -> Result<Tokens, IdentityError>;
+    /// Answers the MFA challenge of a sign-in.
+    async fn answer_mfa(&self, session: &str, code: &str) -> Result<Tokens, IdentityError>;
+    /// Forgets the user's authenticator (after a recovery code was used).
+    async fn reset_mfa(&self, user: UserId) -> Result<(), IdentityError>;
+    async fn disable(&self, user: UserId) -> Result<(), IdentityError>;
+    async fn enable(&self, user: UserId) -> Result<(), IdentityError>;
+    /// Revokes the user's sessions everywhere.
+    async fn sign_out_everywhere(&self, user: UserId) -> Result<(), IdentityError>;
+}
+
+/// Checks a TOTP code's shape: 6 digits.
+pub fn code_shape(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
