@@ -34,7 +34,11 @@ impl LinkToken {
     /// A token as received; only its shape is checked here.
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let ok = raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok { Ok(Self(raw.to_string())) } else { Err(AppError::LinkInvalid) }
+        if ok {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(AppError::LinkInvalid)
+        }
     }
     pub fn expose(&self) -> &str {
         &self.0
@@ -55,8 +59,20 @@ pub enum LinkPurpose {
     PasswordSetup,
     /// Create a customer organisation linked to the inviting partner.
     CustomerInvitation,
+    /// Reset the password of a user who has set one before ("forgot password").
+    PasswordReset,
     /// Re-confirm the email address (every rolling 24 hours for partner users).
     EmailConfirmation,
+}
+
+impl LinkPurpose {
+    /// Whether redeeming it sets a password.
+    pub fn sets_password(self) -> bool {
+        matches!(
+            self,
+            LinkPurpose::Invitation | LinkPurpose::PasswordSetup | LinkPurpose::PasswordReset
+        )
+    }
 }
 
 /// A stored link: keyed by the token's hash, single use, expiring.
@@ -69,9 +85,15 @@ pub struct Link {
     pub user_id: Option<UserId>,
     pub org_id: OrgId,
     pub email: EmailAddress,
+    /// The user's role (absent for a customer invitation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation_id: Option<InvitationId>,
     pub expires_at: DateTime<Utc>,
+    /// Set when redeemed: a second use is told "already used".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<DateTime<Utc>>,
 }
 
 impl Link {
@@ -107,6 +129,9 @@ pub struct Invitation {
     pub kind: InvitationKind,
     /// The organisation whose invitation list shows it: the new partner, or the inviting partner.
     pub org_id: OrgId,
+    /// That organisation's name (for the emails) and kind (for authorization).
+    pub org_name: String,
+    pub org_kind: crate::domain::OrgKind,
     pub email: EmailAddress,
     /// The invited user, when the invitation is for an existing (pending) user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,8 +190,12 @@ impl Invitation {
         }
     }
     pub fn item(&self) -> Result<Item, StoreError> {
-        Ok(Item::new(keys::invitation(self.id), keys::INVITATION, self.version, self)?
-            .with_gsi1(keys::org_invitations(self.org_id), keys::newest_first(self.created_at, self.id)))
+        Ok(
+            Item::new(keys::invitation(self.id), keys::INVITATION, self.version, self)?.with_gsi1(
+                keys::org_invitations(self.org_id),
+                keys::newest_first(self.created_at, self.id),
+            ),
+        )
     }
 }
 
@@ -214,11 +243,16 @@ pub struct UserRequest {
 
 impl UserRequest {
     pub fn item(&self) -> Result<Item, StoreError> {
-        let mut item = Item::new(keys::user_request(self.id), keys::USER_REQUEST, self.version, self)?
-            .with_gsi1(keys::org_user_requests(self.org_id), keys::newest_first(self.created_at, self.id));
+        let mut item = Item::new(keys::user_request(self.id), keys::USER_REQUEST, self.version, self)?.with_gsi1(
+            keys::org_user_requests(self.org_id),
+            keys::newest_first(self.created_at, self.id),
+        );
         if self.state == RequestState::Pending {
             // Sparse: only pending requests are in the platform's queue.
-            item = item.with_gsi2(keys::PENDING_USER_REQUESTS, keys::newest_first(self.created_at, self.id));
+            item = item.with_gsi2(
+                keys::PENDING_USER_REQUESTS,
+                keys::newest_first(self.created_at, self.id),
+            );
         }
         Ok(item)
     }
@@ -231,6 +265,70 @@ impl UserRequest {
 pub struct Login {
     pub user_id: UserId,
     pub org_id: OrgId,
+    pub role: Role,
+    pub org_kind: crate::domain::OrgKind,
+    pub mfa_required: bool,
+    /// Whether the user has set a password (a later link is a reset).
+    #[serde(default)]
+    pub activated: bool,
+    /// The live password link, killed when another is issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_link: Option<Key>,
+}
+
+impl Login {
+    pub fn of(u: &crate::domain::User) -> Self {
+        Self {
+            user_id: u.id,
+            org_id: u.org_id,
+            role: u.role,
+            org_kind: u.org_kind,
+            mfa_required: u.mfa_required,
+            activated: u.status != crate::domain::UserStatus::Pending,
+            setup_link: None,
+        }
+    }
+    pub fn item(&self, email: &EmailAddress) -> Result<Item, StoreError> {
+        Item::new(keys::login(email), keys::LOGIN, 1, self)
+    }
+}
+
+/// Hashes of a user's unused recovery codes, keyed by email so that a
+/// sign-in reads them with the login record in one round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodes {
+    pub user_id: UserId,
+    pub hashes: Vec<String>,
+}
+
+/// Ten fresh recovery codes (80 bits each, shown once) and their hashes.
+pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let codes: Vec<String> = (0..10)
+        .map(|_| {
+            let mut bytes = [0u8; 16];
+            rng.fill_bytes(&mut bytes);
+            let chars: String = bytes.iter().map(|b| ALPHABET[usize::from(*b) % 32] as char).collect();
+            format!("{}-{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12], &chars[12..16])
+        })
+        .collect();
+    let hashes = codes.iter().map(|c| hash_recovery_code(c)).collect();
+    (codes, hashes)
+}
+
+/// Recovery codes are compared case-insensitively and without dashes or spaces.
+pub fn hash_recovery_code(code: &str) -> String {
+    let norm: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    hex::encode(Sha256::digest(norm.as_bytes()))
+}
+
+/// SHA-256 of a string, hex (TOTP replay keys).
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
 }

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use crate::authz::Authz;
 use crate::clock::{Clock, IdGen, RandomIds, SystemClock};
 use crate::http::principal::{Auth, LocalTokens};
+use crate::identity::Identity;
+use crate::identity::cognito::CognitoIdentity;
+use crate::identity::local::LocalIdentity;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::mail::ses::SesMailer;
@@ -24,6 +27,28 @@ pub struct Deps {
     pub auth: Auth,
     /// The local outbox, when mail goes there (serves `/_local/outbox`).
     pub outbox: Option<Arc<Outbox>>,
+    pub identity: Arc<dyn Identity>,
+    /// Settings that shape links and emails.
+    pub settings: Settings,
+}
+
+/// Settings operations read (from `Config`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base URL of the web app that emailed links open (`PORTICO_PUBLIC_URL`);
+    /// never taken from a request's Host header.
+    pub public_url: String,
+    /// The product's name in emails.
+    pub product_name: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            product_name: "Portico".into(),
+        }
+    }
 }
 
 pub type AppState = Arc<Deps>;
@@ -55,6 +80,11 @@ pub struct Config {
     pub table: Option<String>,
     /// `PORTICO_MAIL_FROM`: the sender of every email.
     pub mail_from: String,
+    /// `PORTICO_PUBLIC_URL`: base of emailed links.
+    pub public_url: String,
+    /// `PORTICO_USER_POOL_ID`, `PORTICO_USER_POOL_CLIENT_ID`: Cognito (AWS backend).
+    pub user_pool_id: Option<String>,
+    pub user_pool_client_id: Option<String>,
 }
 
 impl Config {
@@ -77,7 +107,16 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from(".portico")),
             table: var("PORTICO_TABLE"),
             mail_from: var("PORTICO_MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.example.com>".into()),
+            public_url: var("PORTICO_PUBLIC_URL")
+                .unwrap_or_else(|| Settings::default().public_url)
+                .trim_end_matches('/')
+                .to_string(),
+            user_pool_id: var("PORTICO_USER_POOL_ID"),
+            user_pool_client_id: var("PORTICO_USER_POOL_CLIENT_ID"),
         };
+        if !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid("PORTICO_PUBLIC_URL must be an http(s) URL".into()));
+        }
         if cfg.backend == Backend::Aws && cfg.table.is_none() {
             return Err(ConfigError::Missing("PORTICO_TABLE"));
         }
@@ -98,10 +137,15 @@ impl Deps {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let ids: Arc<dyn IdGen> = Arc::new(RandomIds);
         let authz = Arc::new(Authz::new().map_err(|e| ConfigError::Invalid(e.to_string()))?);
+        let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(e.to_string());
+        let settings = Settings {
+            public_url: cfg.public_url.clone(),
+            product_name: "Portico".into(),
+        };
         match cfg.backend {
             Backend::Embedded => {
-                let table =
-                    SqliteTable::open(&cfg.data_dir, clock.clone()).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+                let table: Arc<dyn Table> =
+                    Arc::new(SqliteTable::open(&cfg.data_dir, clock.clone()).map_err(|e| invalid(&e))?);
                 let outbox = Arc::new(
                     Outbox::new(
                         &cfg.data_dir.join("outbox"),
@@ -109,21 +153,36 @@ impl Deps {
                         clock.clone(),
                         ids.clone(),
                     )
-                    .map_err(|e| ConfigError::Invalid(e.to_string()))?,
+                    .map_err(|e| invalid(&e))?,
                 );
+                let tokens = match &auth {
+                    Auth::LocalToken(t) => t.clone(),
+                    _ => Arc::new(LocalTokens::load_or_create(&cfg.data_dir).map_err(|e| invalid(&e))?),
+                };
+                let identity = Arc::new(LocalIdentity::new(table.clone(), tokens, clock.clone()));
                 Ok(Self {
-                    table: Arc::new(table),
+                    table,
                     mailer: outbox.clone(),
                     clock,
                     ids,
                     authz,
                     auth,
                     outbox: Some(outbox),
+                    identity,
+                    settings,
                 })
             }
             Backend::Aws => {
                 let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                 let table_name = cfg.table.clone().ok_or(ConfigError::Missing("PORTICO_TABLE"))?;
+                let pool = cfg
+                    .user_pool_id
+                    .clone()
+                    .ok_or(ConfigError::Missing("PORTICO_USER_POOL_ID"))?;
+                let client = cfg
+                    .user_pool_client_id
+                    .clone()
+                    .ok_or(ConfigError::Missing("PORTICO_USER_POOL_CLIENT_ID"))?;
                 Ok(Self {
                     table: Arc::new(DynamoTable::new(
                         aws_sdk_dynamodb::Client::new(&sdk),
@@ -136,6 +195,12 @@ impl Deps {
                     authz,
                     auth,
                     outbox: None,
+                    identity: Arc::new(CognitoIdentity::new(
+                        aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+                        pool,
+                        client,
+                    )),
+                    settings,
                 })
             }
         }

@@ -40,6 +40,9 @@ pub enum ActionType {
     /// An organisation was created (platform administration, self-registration).
     #[serde(rename = "Create Organization")]
     CreateOrganization,
+    /// A user completed sign-in (password and, where required, a TOTP code).
+    #[serde(rename = "Sign In")]
+    SignIn,
 }
 
 /// What an event is about.

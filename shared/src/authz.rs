@@ -32,6 +32,12 @@ pub struct Principal {
 pub enum Action {
     CreateOrganization,
     ViewOrganization,
+    InvitePartner,
+    InviteCustomer,
+    ManageInvitations,
+    RequestUser,
+    ViewUserRequests,
+    AddUser,
 }
 
 impl Action {
@@ -39,6 +45,12 @@ impl Action {
         match self {
             Action::CreateOrganization => "CreateOrganization",
             Action::ViewOrganization => "ViewOrganization",
+            Action::InvitePartner => "InvitePartner",
+            Action::InviteCustomer => "InviteCustomer",
+            Action::ManageInvitations => "ManageInvitations",
+            Action::RequestUser => "RequestUser",
+            Action::ViewUserRequests => "ViewUserRequests",
+            Action::AddUser => "AddUser",
         }
     }
 }
@@ -165,7 +177,11 @@ impl Authz {
         tracing::info!(actor = %p.user_id, action = action.name(), resource = %resource.id, "denied");
         Err(match action {
             Action::ViewOrganization => AppError::NotFound,
-            Action::CreateOrganization => AppError::Forbidden,
+            // The resource does not exist yet: nothing to hide.
+            Action::CreateOrganization | Action::InvitePartner => AppError::Forbidden,
+            // Refuse, but never confirm that an organisation the caller cannot see exists.
+            _ if self.is_allowed(p, Action::ViewOrganization, resource)? => AppError::Forbidden,
+            _ => AppError::NotFound,
         })
     }
 

@@ -272,7 +272,7 @@ impl User {
     /// requires it.
     pub fn invited(
         id: UserId,
-        org: &Organization,
+        org: &OrgRef,
         email: EmailAddress,
         display_name: DisplayName,
         role: Role,
@@ -299,6 +299,24 @@ impl User {
             email_confirmed_at: None,
             version: 1,
         })
+    }
+}
+
+/// What a user's creation needs to know about their organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrgRef {
+    pub id: OrgId,
+    pub kind: OrgKind,
+    pub mfa_required: bool,
+}
+
+impl From<&Organization> for OrgRef {
+    fn from(o: &Organization) -> Self {
+        Self {
+            id: o.id,
+            kind: o.kind,
+            mfa_required: o.mfa_required,
+        }
     }
 }
 
@@ -342,12 +360,41 @@ impl fmt::Debug for Password {
 /// Common passwords of 12 characters or more (the rule on length already
 /// refuses the shorter ones).
 const COMMON_PASSWORDS: &[&str] = &[
-    "123456789012", "1234567890123", "12345678901234", "123456789123", "111111111111", "000000000000",
-    "passwordpassword", "password1234", "password12345", "password123456", "password1!", "qwertyuiopasdf",
-    "qwertyuiop123", "qwerty123456", "1q2w3e4r5t6y", "1qaz2wsx3edc", "iloveyou1234", "letmein12345",
-    "welcome12345", "administrator", "changeme1234", "trustno1trustno1", "abcdefghijkl", "abc123456789",
-    "aaaaaaaaaaaa", "football1234", "baseball1234", "superman1234", "princess1234", "sunshine1234",
-    "correcthorsebatterystaple", "p@ssw0rd1234", "passw0rd1234", "portico12345", "portico123456",
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456789123",
+    "111111111111",
+    "000000000000",
+    "passwordpassword",
+    "password1234",
+    "password12345",
+    "password123456",
+    "password1!",
+    "qwertyuiopasdf",
+    "qwertyuiop123",
+    "qwerty123456",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "iloveyou1234",
+    "letmein12345",
+    "welcome12345",
+    "administrator",
+    "changeme1234",
+    "trustno1trustno1",
+    "abcdefghijkl",
+    "abc123456789",
+    "aaaaaaaaaaaa",
+    "football1234",
+    "baseball1234",
+    "superman1234",
+    "princess1234",
+    "sunshine1234",
+    "correcthorsebatterystaple",
+    "p@ssw0rd1234",
+    "passw0rd1234",
+    "portico12345",
+    "portico123456",
 ];
 
 impl Password {

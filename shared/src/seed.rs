@@ -23,7 +23,7 @@ pub fn user_item(u: &User) -> Result<Item, StoreError> {
 }
 
 pub fn login_item(u: &User) -> Result<Item, StoreError> {
-    let login = crate::accounts::Login { user_id: u.id, org_id: u.org_id, setup_link: None };
+    let login = crate::accounts::Login::of(u);
     Item::new(keys::login(&u.email), keys::LOGIN, 1, &login)
 }
 
@@ -57,8 +57,14 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
     // Demo users are set up already: active, MFA counted as enrolled, email
     // confirmed; they sign in with the tokens the portal prints.
     let user = |org: &Organization, email: &str, display: &str, role| -> Result<User, AppError> {
-        let mut u =
-            User::invited(UserId(deps.ids.new_id()), org, EmailAddress::parse(email)?, DisplayName::parse(display)?, role, now)?;
+        let mut u = User::invited(
+            UserId(deps.ids.new_id()),
+            &org.into(),
+            EmailAddress::parse(email)?,
+            DisplayName::parse(display)?,
+            role,
+            now,
+        )?;
         u.status = UserStatus::Active;
         u.mfa_enrolled = true;
         u.email_confirmed_at = Some(now);

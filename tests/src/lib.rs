@@ -14,7 +14,16 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
-use portico_core::app::{AppState, Deps};
+use portico_core::app::{AppState, Deps, Settings};
+use portico_core::http::principal::JwtVerifier;
+use portico_core::identity::Identity;
+use portico_core::identity::cognito::CognitoIdentity;
+use portico_core::identity::local::LocalIdentity;
+use portico_core::mail::Mailer;
+use portico_core::mail::ses::SesMailer;
+
+/// The sender verified on moto's SES.
+pub const TEST_SENDER: &str = "no-reply@portico.example.com";
 use portico_core::authz::Authz;
 use portico_core::clock::{Clock, IdGen, SequentialIds, SystemClock};
 use portico_core::domain::{OrgId, Role, UserId};
@@ -225,6 +234,123 @@ impl TestApp {
     }
 }
 
+/// A fresh Cognito user pool and app client on moto, shaped like the
+/// template's: usernames are Portico user ids, `custom:org` read-only, MFA
+/// optional (Portico enforces it), software tokens on.
+pub async fn moto_user_pool() -> (aws_sdk_cognitoidentityprovider::Client, String, String) {
+    use aws_sdk_cognitoidentityprovider::types::{
+        AttributeDataType, ExplicitAuthFlowsType, PasswordPolicyType, SchemaAttributeType, SoftwareTokenMfaConfigType,
+        UserPoolMfaType, UserPoolPolicyType,
+    };
+    let client = aws_sdk_cognitoidentityprovider::Client::new(&sdk_config(&moto_endpoint()).await);
+    let pool = client
+        .create_user_pool()
+        .pool_name(unique_name("portico-users"))
+        .mfa_configuration(UserPoolMfaType::Optional)
+        .policies(
+            UserPoolPolicyType::builder()
+                .password_policy(
+                    PasswordPolicyType::builder()
+                        .minimum_length(12)
+                        .require_lowercase(false)
+                        .require_uppercase(false)
+                        .require_numbers(false)
+                        .require_symbols(false)
+                        .build(),
+                )
+                .build(),
+        )
+        .schema(
+            SchemaAttributeType::builder()
+                .name("org")
+                .attribute_data_type(AttributeDataType::String)
+                .mutable(false)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create user pool on moto");
+    let pool_id = pool.user_pool.and_then(|p| p.id).expect("pool id");
+    client
+        .set_user_pool_mfa_config()
+        .user_pool_id(&pool_id)
+        .mfa_configuration(UserPoolMfaType::Optional)
+        .software_token_mfa_configuration(SoftwareTokenMfaConfigType::builder().enabled(true).build())
+        .send()
+        .await
+        .expect("pool MFA config");
+    let app = client
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("portico-web")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("pool client");
+    let client_id = app.user_pool_client.and_then(|c| c.client_id).expect("client id");
+    (client, pool_id, client_id)
+}
+
+/// The sent mail to `to` on moto's SES, as (subject, body text) pairs.
+pub async fn moto_mail_to(to: &str) -> Vec<(String, String)> {
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+        .await
+        .expect("moto data")
+        .json()
+        .await
+        .expect("moto data json");
+    fn walk(v: &serde_json::Value, to: &str, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                let dest = m.get("destinations").map(|d| d.to_string()).unwrap_or_default();
+                if m.contains_key("subject") && dest.contains(to) {
+                    out.push((
+                        m["subject"].as_str().unwrap_or_default().to_string(),
+                        m.get("body").map(|b| b.to_string()).unwrap_or_default(),
+                    ));
+                } else {
+                    m.values().for_each(|c| walk(c, to, out));
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|c| walk(c, to, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&data["ses"], to, &mut found);
+    found
+}
+
+impl TestApp {
+    /// The links of the emails sent to `to`, oldest first (outbox or moto).
+    pub async fn links_to(&self, to: &str) -> Vec<String> {
+        match &self.deps.outbox {
+            Some(outbox) => {
+                let mut msgs = outbox.latest(1000).expect("outbox");
+                msgs.reverse();
+                msgs.into_iter().filter(|m| m.to == to).flat_map(|m| m.links).collect()
+            }
+            None => moto_mail_to(to)
+                .await
+                .into_iter()
+                .flat_map(|(_, body)| {
+                    let body = body.replace("\\n", " ").replace("\\\"", " ");
+                    portico_core::mail::links(&body)
+                })
+                .map(|l| l.trim_end_matches(['\\', '"']).to_string())
+                .collect(),
+        }
+    }
+
+    /// The token of the last link emailed to `to`.
+    pub async fn last_token_to(&self, to: &str) -> String {
+        let links = self.links_to(to).await;
+        let last = links.last().unwrap_or_else(|| panic!("no email with a link to {to}"));
+        last.split("token=").nth(1).expect("a token in the link").to_string()
+    }
+}
+
 /// Dependencies as the app builds them, on a fresh table, with sequential ids
 /// and local tokens. Returns the pieces tests inspect.
 pub async fn test_deps(
@@ -235,6 +361,7 @@ pub async fn test_deps(
     let clock = opts.clock;
     let ids = Arc::new(SequentialIds::new(opts.ids_prefix.unwrap_or_else(rand_prefix)));
     let mut table = fresh_table(backend, clock.clone()).await;
+    let base_table = table.clone();
     if let Some(wrap) = opts.wrap {
         table = wrap(table);
     }
@@ -251,18 +378,57 @@ pub async fn test_deps(
     let local_tokens = Arc::new(LocalTokens::from_secret(
         uuid::Uuid::new_v4().as_bytes().repeat(2).as_slice(),
     ));
+    // Embedded: the local identity (its own table handle, as Cognito is apart
+    // from Portico's table) and the outbox. AWS: Cognito and SES on moto.
+    let (identity, mailer, outbox, bearer): (Arc<dyn Identity>, Arc<dyn Mailer>, Option<Arc<Outbox>>, Auth) =
+        match backend {
+            Backend::Sqlite => (
+                Arc::new(LocalIdentity::new(base_table, local_tokens.clone(), clock.clone())),
+                outbox.clone(),
+                Some(outbox),
+                Auth::LocalToken(local_tokens.clone()),
+            ),
+            Backend::Dynamo => {
+                let (cognito, pool_id, client_id) = moto_user_pool().await;
+                let moto = moto_endpoint();
+                let jwt = JwtVerifier::fetch(
+                    &format!("{moto}/{pool_id}/.well-known/jwks.json"),
+                    format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"),
+                    client_id.clone(),
+                )
+                .await
+                .expect("moto JWKS");
+                let ses = aws_sdk_ses::Client::new(&sdk_config(&moto).await);
+                ses.verify_email_identity()
+                    .email_address(TEST_SENDER)
+                    .send()
+                    .await
+                    .expect("verify sender on moto");
+                (
+                    Arc::new(CognitoIdentity::new(cognito, pool_id, client_id)),
+                    Arc::new(SesMailer::new(ses, TEST_SENDER)),
+                    None,
+                    Auth::Both(local_tokens.clone(), Arc::new(jwt)),
+                )
+            }
+        };
     let deps = Arc::new(Deps {
         table,
-        mailer: outbox.clone(),
+        mailer,
         clock,
         ids: ids_dyn,
         authz: Arc::new(Authz::new().expect("policies")),
         auth: if opts.api_gateway_auth {
             Auth::ApiGateway
         } else {
-            Auth::LocalToken(local_tokens.clone())
+            bearer
         },
-        outbox: Some(outbox),
+        outbox,
+        identity,
+        settings: Settings {
+            public_url: "https://portal.example.com".into(),
+            product_name: "Portico".into(),
+        },
     });
     (deps, ids, local_tokens, dir)
 }

@@ -2,9 +2,11 @@
 //! function, problem+json for every error, body limits, principal
 //! extraction, and the OpenAPI document generated from the same routes.
 
+pub mod invite;
 pub mod local;
 pub mod organizations;
 pub mod principal;
+pub mod session;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -29,12 +31,14 @@ pub enum Function {
     SelfRegister,
     GrantPartnerRole,
     ToggleSetting,
+    Session,
 }
 
 impl Function {
-    pub const ALL: [Function; 5] = [
+    pub const ALL: [Function; 6] = [
         Function::Organizations,
         Function::Invite,
+        Function::Session,
         Function::SelfRegister,
         Function::GrantPartnerRole,
         Function::ToggleSetting,
@@ -48,6 +52,7 @@ impl Function {
             Function::SelfRegister => "self-register",
             Function::GrantPartnerRole => "grant-partner-role",
             Function::ToggleSetting => "toggle-setting",
+            Function::Session => "session",
         }
     }
 
@@ -56,9 +61,9 @@ impl Function {
     fn api(self) -> OpenApiRouter<AppState> {
         match self {
             Function::Organizations => organizations::routes(),
-            Function::Invite | Function::SelfRegister | Function::GrantPartnerRole | Function::ToggleSetting => {
-                OpenApiRouter::new()
-            }
+            Function::Invite => invite::routes(),
+            Function::Session => session::routes(),
+            Function::SelfRegister | Function::GrantPartnerRole | Function::ToggleSetting => OpenApiRouter::new(),
         }
     }
 }

@@ -27,6 +27,67 @@ pub enum Auth {
     ApiGateway,
     /// Verify a bearer token signed by the local portal.
     LocalToken(Arc<LocalTokens>),
+    /// Verify a bearer Cognito ID token against the pool's keys, as API
+    /// Gateway's JWT authorizer does (the local portal on the AWS backend, tests on moto).
+    Jwt(Arc<JwtVerifier>),
+    /// Either: RS256 tokens go to the JWT verifier, HS256 ones to the local
+    /// tokens (the local portal on the AWS backend, whose demo users hold local tokens).
+    Both(Arc<LocalTokens>, Arc<JwtVerifier>),
+}
+
+/// RS256 ID-token verification against a JWKS (issuer, audience, `token_use=id`).
+pub struct JwtVerifier {
+    keys: std::collections::HashMap<String, DecodingKey>,
+    issuer: String,
+    audience: String,
+}
+
+impl JwtVerifier {
+    pub fn from_jwks(jwks: &str, issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, String> {
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(jwks).map_err(|e| format!("JWKS: {e}"))?;
+        let mut keys = std::collections::HashMap::new();
+        for jwk in &set.keys {
+            let kid = jwk.common.key_id.clone().unwrap_or_default();
+            keys.insert(kid, DecodingKey::from_jwk(jwk).map_err(|e| format!("JWKS key: {e}"))?);
+        }
+        Ok(Self {
+            keys,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        })
+    }
+
+    /// Fetches the pool's JWKS (`<issuer>/.well-known/jwks.json`, or `jwks_url`).
+    pub async fn fetch(jwks_url: &str, issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, String> {
+        let body = reqwest::get(jwks_url)
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("JWKS fetch: {e}"))?
+            .text()
+            .await
+            .map_err(|e| format!("JWKS read: {e}"))?;
+        Self::from_jwks(&body, issuer, audience)
+    }
+
+    fn verify(&self, token: &str) -> Result<std::collections::HashMap<String, serde_json::Value>, AppError> {
+        let bad = || AppError::Unauthenticated("The bearer token is not valid or has expired.");
+        let header = jsonwebtoken::decode_header(token).map_err(|_| bad())?;
+        let key = self
+            .keys
+            .get(header.kid.as_deref().unwrap_or_default())
+            .ok_or_else(bad)?;
+        let mut v = Validation::new(Algorithm::RS256);
+        v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[&self.audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud"]);
+        let claims = jsonwebtoken::decode::<std::collections::HashMap<String, serde_json::Value>>(token, key, &v)
+            .map_err(|_| bad())?
+            .claims;
+        if claims.get("token_use").and_then(|t| t.as_str()) != Some("id") {
+            return Err(bad());
+        }
+        Ok(claims)
+    }
 }
 
 const LOCAL_ISSUER: &str = "portico-local";
@@ -164,6 +225,17 @@ impl FromRequestParts<AppState> for Caller {
                 let c = tokens.verify(token)?;
                 (c.sub, c.org, Some(c.auth_time))
             }
+            Auth::Jwt(verifier) => jwt_claims(parts, verifier)?,
+            Auth::Both(tokens, verifier) => {
+                let token = bearer(parts).ok_or(AppError::Unauthenticated("Send an Authorization: Bearer token."))?;
+                let rs256 = jsonwebtoken::decode_header(token).is_ok_and(|h| h.alg == Algorithm::RS256);
+                if rs256 {
+                    jwt_claims(parts, verifier)?
+                } else {
+                    let c = tokens.verify(token)?;
+                    (c.sub, c.org, Some(c.auth_time))
+                }
+            }
         };
         Ok(Caller {
             user_id: UserId::parse(&user).map_err(|_| unauthenticated_subject())?,
@@ -172,6 +244,23 @@ impl FromRequestParts<AppState> for Caller {
             auth_time,
         })
     }
+}
+
+fn jwt_claims(parts: &Parts, verifier: &JwtVerifier) -> Result<(String, String, Option<i64>), AppError> {
+    let token = bearer(parts).ok_or(AppError::Unauthenticated("Send an Authorization: Bearer token."))?;
+    let claims = verifier.verify(token)?;
+    let get = |k: &str| {
+        claims
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(unauthenticated_subject)
+    };
+    Ok((
+        get(CLAIM_USER)?,
+        get(CLAIM_ORG)?,
+        claims.get("auth_time").and_then(|t| t.as_i64()),
+    ))
 }
 
 /// The caller's source IP: API Gateway's `sourceIp` in Lambda, the socket's

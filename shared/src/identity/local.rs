@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,10 @@ fn record_key(user: UserId) -> Key {
 }
 
 fn session_key(session: &str) -> Key {
-    Key::new(format!("IDSESSION#{}", hex::encode(Sha256::digest(session.as_bytes()))), "IDSESSION")
+    Key::new(
+        format!("IDSESSION#{}", hex::encode(Sha256::digest(session.as_bytes()))),
+        "IDSESSION",
+    )
 }
 
 fn store(e: StoreError) -> IdentityError {
@@ -79,7 +82,8 @@ fn store(e: StoreError) -> IdentityError {
 }
 
 fn totp(secret_b32: &str, account: &str) -> Result<Totp, IdentityError> {
-    let secret = Secret::try_from_base32(secret_b32).map_err(|_| IdentityError::Unavailable("stored TOTP secret".into()))?;
+    let secret =
+        Secret::try_from_base32(secret_b32).map_err(|_| IdentityError::Unavailable("stored TOTP secret".into()))?;
     Builder::new()
         .with_algorithm(Algorithm::SHA1)
         .with_digits(6)
@@ -121,10 +125,25 @@ impl LocalIdentity {
     async fn new_session(&self, user: UserId, kind: SessionKind) -> Result<String, IdentityError> {
         let token = LinkToken::generate();
         let expires_at = self.clock.now() + Duration::minutes(SESSION_MINUTES);
-        let item = Item::new(session_key(token.expose()), "LocalIdentitySession", 1, &Session { user_id: user, kind, expires_at })
-            .map_err(store)?
-            .with_ttl(expires_at.timestamp());
-        self.table.transact(vec![Write::Put { item, cond: Cond::MustNotExist }]).await.map_err(store)?;
+        let item = Item::new(
+            session_key(token.expose()),
+            "LocalIdentitySession",
+            1,
+            &Session {
+                user_id: user,
+                kind,
+                expires_at,
+            },
+        )
+        .map_err(store)?
+        .with_ttl(expires_at.timestamp());
+        self.table
+            .transact(vec![Write::Put {
+                item,
+                cond: Cond::MustNotExist,
+            }])
+            .await
+            .map_err(store)?;
         Ok(token.expose().to_string())
     }
 
@@ -140,7 +159,10 @@ impl LocalIdentity {
     }
 
     async fn end_session(&self, session: &str) -> Result<(), IdentityError> {
-        let w = Write::Delete { key: session_key(session), cond: Cond::MustExist };
+        let w = Write::Delete {
+            key: session_key(session),
+            cond: Cond::MustExist,
+        };
         match self.table.transact(vec![w]).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed { .. }) => Err(IdentityError::SessionExpired),
@@ -149,9 +171,16 @@ impl LocalIdentity {
     }
 
     fn tokens(&self, user: UserId, org: OrgId) -> Result<Tokens, IdentityError> {
-        let id_token =
-            self.tokens.issue(user, org, TOKEN_MINUTES).map_err(|e| IdentityError::Unavailable(e.to_string()))?;
-        Ok(Tokens { user_id: user, id_token, expires_in: TOKEN_MINUTES * 60, access_token: None })
+        let id_token = self
+            .tokens
+            .issue(user, org, TOKEN_MINUTES)
+            .map_err(|e| IdentityError::Unavailable(e.to_string()))?;
+        Ok(Tokens {
+            user_id: user,
+            id_token,
+            expires_in: TOKEN_MINUTES * 60,
+            access_token: None,
+        })
     }
 
     /// Checks a code against `secret`, counting failures towards the lock.
@@ -163,7 +192,9 @@ impl LocalIdentity {
             return Err(IdentityError::Locked);
         }
         let ok = super::code_shape(code)
-            && totp(secret, &rec.email)?.check(code, u64::try_from(now.timestamp()).unwrap_or_default()).is_some();
+            && totp(secret, &rec.email)?
+                .check(code, u64::try_from(now.timestamp()).unwrap_or_default())
+                .is_some();
         if ok {
             if rec.failed_codes == 0 && rec.locked_until.is_none() {
                 return Ok((rec, version));
@@ -180,12 +211,18 @@ impl LocalIdentity {
             rec.locked_until = Some(now + Duration::minutes(LOCK_MINUTES));
         }
         self.save(user, &rec, Some(version)).await?;
-        Err(if locked { IdentityError::Locked } else { IdentityError::CodeMismatch })
+        Err(if locked {
+            IdentityError::Locked
+        } else {
+            IdentityError::CodeMismatch
+        })
     }
 
     /// The current code for a secret (tests and the local portal's helper).
     pub fn code_at(secret_b32: &str, at: DateTime<Utc>) -> Result<String, IdentityError> {
-        Ok(totp(secret_b32, "portico")?.generate(u64::try_from(at.timestamp()).unwrap_or_default()).to_string())
+        Ok(totp(secret_b32, "portico")?
+            .generate(u64::try_from(at.timestamp()).unwrap_or_default())
+            .to_string())
     }
 }
 
@@ -222,7 +259,8 @@ impl Identity for LocalIdentity {
         let Some((rec, _)) = self.load(user).await? else {
             return Err(IdentityError::BadCredentials);
         };
-        let parsed = PasswordHash::new(&rec.password_hash).map_err(|_| IdentityError::Unavailable("stored hash".into()))?;
+        let parsed =
+            PasswordHash::new(&rec.password_hash).map_err(|_| IdentityError::Unavailable("stored hash".into()))?;
         if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() || rec.disabled {
             return Err(IdentityError::BadCredentials);
         }
@@ -230,7 +268,9 @@ impl Identity for LocalIdentity {
             return Err(IdentityError::Locked);
         }
         if rec.totp_secret.is_some() {
-            Ok(SignIn::MfaCode { session: self.new_session(user, SessionKind::Mfa).await? })
+            Ok(SignIn::MfaCode {
+                session: self.new_session(user, SessionKind::Mfa).await?,
+            })
         } else {
             Ok(SignIn::Done(self.tokens(user, rec.org_id)?))
         }
@@ -246,7 +286,10 @@ impl Identity for LocalIdentity {
         let secret = Secret::generate().to_base32();
         rec.pending_secret = Some(secret.clone());
         self.save(s.user_id, &rec, Some(version)).await?;
-        Ok(TotpSetup { secret, session: session.to_string() })
+        Ok(TotpSetup {
+            secret,
+            session: session.to_string(),
+        })
     }
 
     async fn confirm_totp(&self, session: &str, code: &str) -> Result<Tokens, IdentityError> {

@@ -7,7 +7,7 @@
 //! Sessions are opaque strings an adapter hands out for the next step of a
 //! sign-in; Portico passes them through the client and never looks inside.
 
-// pub mod cognito;
+pub mod cognito;
 pub mod local;
 
 use async_trait::async_trait;
@@ -34,7 +34,9 @@ pub struct Tokens {
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens").field("user_id", &self.user_id).finish_non_exhaustive()
+        f.debug_struct("Tokens")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
     }
 }
 

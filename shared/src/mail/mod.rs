@@ -3,6 +3,7 @@
 
 pub mod outbox;
 pub mod ses;
+pub mod templates;
 
 use async_trait::async_trait;
 use serde::Serialize;

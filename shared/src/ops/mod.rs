@@ -2,7 +2,9 @@
 //! write set (the change and its activity event), commit it in one
 //! transaction.
 
+pub mod accounts;
 pub mod organizations;
+pub mod session;
 
 use crate::app::Deps;
 use crate::audit::{ActionType, ActivityEvent, Actor, Target};
@@ -12,15 +14,32 @@ use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::store::{Cond, Item, Key, StoreError, Write, keys};
 
+/// An authenticated request: who, from where, and their organisation.
+pub struct Authenticated {
+    pub actor: Actor,
+    pub user: User,
+    pub org: Organization,
+}
+
 /// Turns a caller into an actor with one read round trip: the user, their
 /// organisation and the `extra` items the operation needs, in one
-/// `get_many`. Refuses users who are missing, not active, or not of the
-/// organisation their token names.
+/// `get_many`. Refuses users who are missing, not active, not of the
+/// organisation their token names, or who must enrol MFA first.
 pub async fn authenticate<const N: usize>(
     deps: &Deps,
     caller: &Caller,
     extra: [Key; N],
 ) -> Result<(Actor, [Option<Item>; N]), AppError> {
+    let (a, items) = authenticate_full(deps, caller, extra).await?;
+    Ok((a.actor, items))
+}
+
+/// [`authenticate`], keeping the user and organisation records.
+pub async fn authenticate_full<const N: usize>(
+    deps: &Deps,
+    caller: &Caller,
+    extra: [Key; N],
+) -> Result<(Authenticated, [Option<Item>; N]), AppError> {
     let not_a_user = || AppError::Unauthenticated("The token does not name a Portico user.");
     let mut wanted = Vec::with_capacity(N + 2);
     wanted.push(keys::user(caller.user_id));
@@ -35,24 +54,25 @@ pub async fn authenticate<const N: usize>(
     if user.status != UserStatus::Active {
         return Err(AppError::Unauthenticated("This account is not active."));
     }
+    if user.mfa_required && !user.mfa_enrolled {
+        return Err(AppError::MfaEnrolmentRequired);
+    }
     let rest: [Option<Item>; N] = items
         .collect::<Vec<_>>()
         .try_into()
         .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
     let principal = Principal {
         user_id: user.id,
-        email: user.email,
+        email: user.email.clone(),
         org_id: org.id,
         org_kind: org.kind,
         role: user.role,
     };
-    Ok((
-        Actor {
-            principal,
-            source_ip: caller.source_ip.clone(),
-        },
-        rest,
-    ))
+    let actor = Actor {
+        principal,
+        source_ip: caller.source_ip.clone(),
+    };
+    Ok((Authenticated { actor, user, org }, rest))
 }
 
 /// A change and its activity event, committed together or not at all.

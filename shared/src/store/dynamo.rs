@@ -306,7 +306,10 @@ impl Table for DynamoTable {
                         values.insert(format!(":f{i}"), v);
                         sets.push(format!("#data.#f{i} = :f{i}"));
                     }
+                    // The entity's own `version` field follows the item's (both from the old value).
+                    names.insert("#dversion".into(), "version".into());
                     sets.push("#version = #version + :one".into());
+                    sets.push("#data.#dversion = #version + :one".into());
                     let b = Update::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_attrs(key)))

@@ -77,9 +77,9 @@ pub fn org_user_requests(org: OrgId) -> String {
 /// GSI2 (sparse): the user requests waiting for the platform.
 pub const PENDING_USER_REQUESTS: &str = "USERREQS#PENDING";
 
-/// A user's recovery codes (hashes).
-pub fn recovery_codes(user: UserId) -> Key {
-    Key::new(format!("USER#{user}"), "RECOVERY")
+/// A user's recovery codes (hashes), beside the login record of their email.
+pub fn recovery_codes(email: &EmailAddress) -> Key {
+    Key::new(format!("EMAIL#{email}"), "RECOVERY")
 }
 
 /// A TOTP code accepted for a user: a second use within its lifetime is refused.

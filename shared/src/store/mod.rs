@@ -268,7 +268,9 @@ pub enum Write {
         cond: Cond,
     },
     /// Sets top-level fields of an existing item's `data` and adds 1 to its
-    /// `version`. The item must exist (and be live) whatever `cond` says.
+    /// `version` (and sets `data.version` to the same, so entities that carry
+    /// their version stay in step). The item must exist (and be live)
+    /// whatever `cond` says.
     Patch {
         key: Key,
         set: serde_json::Map<String, serde_json::Value>,

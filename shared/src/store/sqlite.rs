@@ -282,7 +282,7 @@ impl Table for SqliteTable {
                         .map(|i| format!("'$.' || ?{}, json(?{})", 3 + 2 * i, 4 + 2 * i))
                         .collect();
                     let sql = format!(
-                        "UPDATE items SET data = json_set(data, {}), version = version + 1 WHERE pk = ?1 AND sk = ?2",
+                        "UPDATE items SET data = json_set(data, {}, '$.version', version + 1), version = version + 1 WHERE pk = ?1 AND sk = ?2",
                         paths.join(", ")
                     );
                     let mut args: Vec<SqlValue> = vec![SqlValue::Text(key.pk.clone()), SqlValue::Text(key.sk.clone())];

@@ -1,5 +1,6 @@
 //! One integration binary (faster to link than one per file).
 
+mod accounts;
 mod authz_decisions;
 mod bad_input;
 mod events;

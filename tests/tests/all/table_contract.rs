@@ -421,6 +421,7 @@ pub async fn patches_set_fields_and_bump_the_version(b: Backend) {
     .unwrap();
     let got = t.get(&Key::new("PA", "a")).await.unwrap().unwrap();
     assert_eq!(got.version, 2);
+    assert_eq!(got.data["version"], 2, "the entity's version follows the item's");
     assert_eq!(got.data["n"], 7);
     assert_eq!(got.data["state"], "accepted");
     assert_eq!(got.data["nested"]["k"], json!([1, 2]));

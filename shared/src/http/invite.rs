@@ -1,0 +1,235 @@
+//! Routes of the `invite` function: invitations, user requests, direct adds,
+//! and accepting a customer invitation.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::accounts::{InvitationView, UserRequest};
+use crate::app::AppState;
+use crate::domain::{InvitationId, OrgId, RequestId};
+use crate::error::{AppError, Problem};
+use crate::http::principal::{Caller, SourceIp};
+use crate::ops::accounts::{
+    self, AcceptCustomerInvitation, CustomerCreated, Decision, InvitationPage, InvitationSent, InviteCustomer,
+    InvitePartner, NewUser, PageQuery, Resend, UserAdded, UserRequestPage,
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(invite_partner))
+        .routes(routes!(invite_customer))
+        .routes(routes!(list_invitations))
+        .routes(routes!(revoke_invitation))
+        .routes(routes!(resend_invitation))
+        .routes(routes!(accept_customer_invitation))
+        .routes(routes!(request_user, list_user_requests))
+        .routes(routes!(decide_user_request))
+        .routes(routes!(add_user))
+}
+
+/// Invite a new partner organisation's first Partner Manager (platform admins).
+#[utoipa::path(post, path = "/invitations/partner", tag = "invitations", request_body = InvitePartner, security(("bearer" = [])),
+    responses(
+        (status = 201, body = InvitationSent),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email or organisation name taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn invite_partner(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Json(input): Json<InvitePartner>,
+) -> Result<(StatusCode, Json<InvitationSent>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(accounts::invite_partner(&deps, &caller, input).await?),
+    ))
+}
+
+/// Invite a customer to create its organisation, linked to your partner (Partner Managers).
+#[utoipa::path(post, path = "/invitations/customer", tag = "invitations", request_body = InviteCustomer, security(("bearer" = [])),
+    responses(
+        (status = 201, body = InvitationSent),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn invite_customer(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Json(input): Json<InviteCustomer>,
+) -> Result<(StatusCode, Json<InvitationSent>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(accounts::invite_customer(&deps, &caller, input).await?),
+    ))
+}
+
+/// An organisation's invitations, newest first, with their state (pending, accepted, expired, revoked).
+#[utoipa::path(get, path = "/organizations/{id}/invitations", tag = "invitations", params(("id" = String, Path), PageQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = InvitationPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_invitations(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<InvitationPage>, AppError> {
+    Ok(Json(
+        accounts::list_invitations(&deps, &caller, OrgId::parse(&id)?, q).await?,
+    ))
+}
+
+/// Revoke an invitation; its link stops working.
+#[utoipa::path(post, path = "/invitations/{id}/revoke", tag = "invitations", params(("id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = InvitationView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn revoke_invitation(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<InvitationView>, AppError> {
+    Ok(Json(
+        accounts::revoke_invitation(&deps, &caller, InvitationId::parse(&id)?).await?,
+    ))
+}
+
+/// Send an invitation again with a new link; the old link stops working.
+#[utoipa::path(post, path = "/invitations/{id}/resend", tag = "invitations", params(("id" = String, Path)), request_body = Resend, security(("bearer" = [])),
+    responses(
+        (status = 200, body = InvitationSent),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn resend_invitation(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(input): Json<Resend>,
+) -> Result<Json<InvitationSent>, AppError> {
+    Ok(Json(
+        accounts::resend_invitation(&deps, &caller, InvitationId::parse(&id)?, input).await?,
+    ))
+}
+
+/// Accept a partner's invitation: create your customer organisation and its first Account Owner (no sign-in; the emailed token).
+#[utoipa::path(post, path = "/invitations/accept", tag = "invitations", request_body = AcceptCustomerInvitation,
+    responses(
+        (status = 201, body = CustomerCreated),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or replaced link", body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Expired or used link", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn accept_customer_invitation(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Json(input): Json<AcceptCustomerInvitation>,
+) -> Result<(StatusCode, Json<CustomerCreated>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(accounts::accept_customer_invitation(&deps, &ip, input).await?),
+    ))
+}
+
+/// Ask the platform to add a user to your partner (Partner Managers).
+#[utoipa::path(post, path = "/user-requests", tag = "users", request_body = NewUser, security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserRequest),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn request_user(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Json(input): Json<NewUser>,
+) -> Result<(StatusCode, Json<UserRequest>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(accounts::request_user(&deps, &caller, input).await?),
+    ))
+}
+
+/// User requests: the pending queue (platform admins) or your organisation's requests (Partner Managers).
+#[utoipa::path(get, path = "/user-requests", tag = "users", params(PageQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserRequestPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_user_requests(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<UserRequestPage>, AppError> {
+    Ok(Json(accounts::list_user_requests(&deps, &caller, q).await?))
+}
+
+/// Approve (creates the user, sends the Password Setup email) or reject a user request (platform admins).
+#[utoipa::path(post, path = "/user-requests/{id}/decision", tag = "users", params(("id" = String, Path)), request_body = Decision, security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserRequest),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn decide_user_request(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(d): Json<Decision>,
+) -> Result<Json<UserRequest>, AppError> {
+    Ok(Json(
+        accounts::decide_user_request(&deps, &caller, RequestId::parse(&id)?, d).await?,
+    ))
+}
+
+/// Add a user to an organisation directly and send the Password Setup email (platform admins; manual setup).
+#[utoipa::path(post, path = "/organizations/{id}/users", tag = "users", params(("id" = String, Path)), request_body = NewUser, security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserAdded),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn add_user(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(input): Json<NewUser>,
+) -> Result<(StatusCode, Json<UserAdded>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(accounts::add_user(&deps, &caller, OrgId::parse(&id)?, input).await?),
+    ))
+}

@@ -1,0 +1,128 @@
+//! Routes of the `session` function: sign-in, MFA, recovery, and the
+//! password links. None needs a token (they are how one gets a token).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::error::{AppError, Problem};
+use crate::http::principal::SourceIp;
+use crate::ops::accounts::{self, Forgot, PasswordSet, SetPassword};
+use crate::ops::session::{
+    self, Enrolled, Enrolment, EnrolmentConfirm, EnrolmentStart, MfaAnswer, Recover, SignInRequest, SignInStep,
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in))
+        .routes(routes!(answer_mfa))
+        .routes(routes!(begin_enrolment))
+        .routes(routes!(confirm_enrolment))
+        .routes(routes!(recover))
+        .routes(routes!(set_password))
+        .routes(routes!(forgot_password))
+}
+
+/// Sign in with email and password; the answer says the next step (a TOTP code, enrolment) or carries the token.
+#[utoipa::path(post, path = "/session", tag = "session", request_body = SignInRequest,
+    responses(
+        (status = 200, body = SignInStep),
+        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Locked after too many wrong codes", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn sign_in(State(deps): State<AppState>, Json(input): Json<SignInRequest>) -> Result<Json<SignInStep>, AppError> {
+    Ok(Json(session::sign_in(&deps, input).await?))
+}
+
+/// Answer the MFA step with a code from the authenticator app.
+#[utoipa::path(post, path = "/session/mfa", tag = "session", request_body = MfaAnswer,
+    responses(
+        (status = 200, body = SignInStep),
+        (status = 401, description = "Wrong, expired or reused code", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn answer_mfa(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Json(input): Json<MfaAnswer>,
+) -> Result<Json<SignInStep>, AppError> {
+    Ok(Json(session::answer_mfa(&deps, &ip, input).await?))
+}
+
+/// Start enrolling an authenticator app: the secret, its otpauth:// URI and a QR code.
+#[utoipa::path(post, path = "/session/mfa-setup", tag = "session", request_body = EnrolmentStart,
+    responses(
+        (status = 200, body = Enrolment),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn begin_enrolment(
+    State(deps): State<AppState>,
+    Json(input): Json<EnrolmentStart>,
+) -> Result<Json<Enrolment>, AppError> {
+    Ok(Json(session::begin_enrolment(&deps, input).await?))
+}
+
+/// Confirm the app with a current code: signed in, with ten recovery codes shown once.
+#[utoipa::path(post, path = "/session/mfa-setup/confirm", tag = "session", request_body = EnrolmentConfirm,
+    responses(
+        (status = 200, body = Enrolled),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn confirm_enrolment(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Json(input): Json<EnrolmentConfirm>,
+) -> Result<Json<Enrolled>, AppError> {
+    Ok(Json(session::confirm_enrolment(&deps, &ip, input).await?))
+}
+
+/// Sign in with a recovery code instead of a TOTP code (once per code); a new app must be enrolled next.
+#[utoipa::path(post, path = "/session/recover", tag = "session", request_body = Recover,
+    responses(
+        (status = 200, body = SignInStep),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn recover(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Json(input): Json<Recover>,
+) -> Result<Json<SignInStep>, AppError> {
+    Ok(Json(session::recover(&deps, &ip, input).await?))
+}
+
+/// Set a password with the token of an invitation, Password Setup or reset link (single use).
+#[utoipa::path(post, path = "/password/setup", tag = "session", request_body = SetPassword,
+    responses(
+        (status = 200, body = PasswordSet),
+        (status = 400, description = "Password breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or replaced link", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Expired or used link", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_password(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Json(input): Json<SetPassword>,
+) -> Result<Json<PasswordSet>, AppError> {
+    Ok(Json(accounts::set_password(&deps, &ip, input).await?))
+}
+
+/// Ask for a new password link. The answer is the same whether or not the address has an account.
+#[utoipa::path(post, path = "/password/forgot", tag = "session", request_body = Forgot,
+    responses(
+        (status = 202, description = "If the address has an account, a link is on its way"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn forgot_password(State(deps): State<AppState>, Json(input): Json<Forgot>) -> Result<StatusCode, AppError> {
+    accounts::forgot_password(&deps, input).await?;
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,425 @@
+//! Sign-in: password, then a TOTP code (or enrolment of an authenticator
+//! where it is required and missing), recovery codes. Portico's rules sit
+//! here, above the Identity port: who must use MFA, recovery codes, and a
+//! TOTP code is never accepted twice (a conditional, expiring write per
+//! accepted code), whichever identity verified it.
+
+use chrono::Duration;
+use qrcode::QrCode;
+use qrcode::render::svg;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::{Login, RecoveryCodes, hash_recovery_code, new_recovery_codes, sha256_hex};
+use crate::app::Deps;
+use crate::audit::{ActionType, Actor, Target};
+use crate::authz::Principal;
+use crate::domain::{EmailAddress, User, UserStatus};
+use crate::error::AppError;
+use crate::identity::{IdentityError, SignIn, Tokens, code_shape};
+use crate::mail::templates;
+use crate::ops::Change;
+use crate::store::{Cond, Item, StoreError, Write, keys};
+
+/// How long an accepted TOTP code is remembered (its own lifetime with skew is 90 s).
+const USED_CODE_SECONDS: i64 = 180;
+
+/// Body of `POST /session`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInRequest {
+    pub email: EmailAddress,
+    pub password: String,
+}
+
+/// What to do next, or the token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "step")]
+pub enum SignInStep {
+    /// Send a code from the authenticator app: `POST /session/mfa`.
+    Mfa { session: String },
+    /// Set up an authenticator app first: `POST /session/mfa-setup`.
+    MfaSetup { session: String },
+    /// Signed in: send `token` as `Authorization: Bearer <token>`.
+    Done {
+        token: String,
+        #[serde(rename = "expiresIn")]
+        expires_in: i64,
+    },
+}
+
+fn identity_error(e: IdentityError) -> AppError {
+    match e {
+        IdentityError::BadCredentials => AppError::SignInFailed,
+        IdentityError::CodeMismatch | IdentityError::SessionExpired => AppError::CodeRejected,
+        IdentityError::Locked => AppError::Locked,
+        IdentityError::PasswordRefused(why) => AppError::invalid(why),
+        IdentityError::Unavailable(why) => AppError::Identity(why),
+    }
+}
+
+fn actor_of(user: &User, source_ip: &str) -> Actor {
+    Actor {
+        principal: Principal {
+            user_id: user.id,
+            email: user.email.clone(),
+            org_id: user.org_id,
+            org_kind: user.org_kind,
+            role: user.role,
+        },
+        source_ip: source_ip.to_string(),
+    }
+}
+
+fn target(user: &User) -> Target {
+    Target {
+        kind: "user".into(),
+        id: user.id.to_string(),
+    }
+}
+
+/// A sign-in that the identity finished without MFA: done, or enrolment first.
+async fn after_password(deps: &Deps, login: &Login, tokens: Tokens) -> Result<SignInStep, AppError> {
+    if login.mfa_required {
+        let session = deps.identity.enrolment_session(&tokens).await.map_err(identity_error)?;
+        return Ok(SignInStep::MfaSetup { session });
+    }
+    Ok(SignInStep::Done {
+        token: tokens.id_token,
+        expires_in: tokens.expires_in,
+    })
+}
+
+/// Step 1: email and password. 1 read (the login record).
+pub async fn sign_in(deps: &Deps, input: SignInRequest) -> Result<SignInStep, AppError> {
+    let login: Login = match deps.table.get(&keys::login(&input.email)).await? {
+        Some(item) => item.decode()?,
+        None => return Err(AppError::SignInFailed),
+    };
+    if !login.activated {
+        return Err(AppError::SignInFailed);
+    }
+    match deps
+        .identity
+        .sign_in(login.user_id, &input.password)
+        .await
+        .map_err(identity_error)?
+    {
+        SignIn::MfaCode { session } => Ok(SignInStep::Mfa { session }),
+        SignIn::MfaSetup { session } => Ok(SignInStep::MfaSetup { session }),
+        SignIn::Done(tokens) => after_password(deps, &login, tokens).await,
+    }
+}
+
+/// Body of `POST /session/mfa`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MfaAnswer {
+    pub session: String,
+    /// The 6-digit code from the authenticator app.
+    pub code: String,
+}
+
+/// The write that makes a code single-use for this user.
+fn code_used(user: &User, code: &str, deps: &Deps) -> Result<Write, AppError> {
+    let ttl = (deps.clock.now() + Duration::seconds(USED_CODE_SECONDS)).timestamp();
+    let item = Item::new(
+        keys::totp_used(user.id, &sha256_hex(code)),
+        keys::GUARD,
+        1,
+        &serde_json::json!({}),
+    )?
+    .with_ttl(ttl);
+    Ok(Write::Put {
+        item,
+        cond: Cond::MustNotExist,
+    })
+}
+
+async fn load_user(deps: &Deps, tokens: &Tokens) -> Result<User, AppError> {
+    let user: User = deps
+        .table
+        .get(&keys::user(tokens.user_id))
+        .await?
+        .ok_or(AppError::SignInFailed)?
+        .decode()?;
+    if user.status != UserStatus::Active {
+        return Err(AppError::SignInFailed);
+    }
+    Ok(user)
+}
+
+/// Step 2: the TOTP code. 1 read (the user), 1 write (code used + event).
+pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Result<SignInStep, AppError> {
+    if !code_shape(&input.code) {
+        return Err(AppError::CodeRejected);
+    }
+    let tokens = deps
+        .identity
+        .answer_mfa(&input.session, &input.code)
+        .await
+        .map_err(identity_error)?;
+    let user = load_user(deps, &tokens).await?;
+    let actor = actor_of(&user, source_ip);
+    Change::new(
+        deps,
+        &actor,
+        user.org_id,
+        ActionType::SignIn,
+        target(&user),
+        format!("{} signed in", user.email),
+    )
+    .write(code_used(&user, &input.code, deps)?)
+    .commit(deps)
+    .await
+    .map_err(|e| match e {
+        // The same code again: a replay, refused even though the identity accepted it.
+        StoreError::ConditionFailed { index: 0 } => AppError::CodeRejected,
+        other => other.into(),
+    })?;
+    Ok(SignInStep::Done {
+        token: tokens.id_token,
+        expires_in: tokens.expires_in,
+    })
+}
+
+/// Body of `POST /session/mfa-setup`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrolmentStart {
+    pub session: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolment {
+    /// The base32 secret, for typing into the app.
+    pub secret: String,
+    /// `otpauth://totp/...`, for apps that take a link.
+    pub otpauth_uri: String,
+    /// The same URI as a QR code (SVG), for scanning.
+    pub qr_svg: String,
+    /// Confirm with `POST /session/mfa-setup/confirm`.
+    pub session: String,
+}
+
+/// Enrolment, step 1: a new secret, its otpauth URI and QR code. No table access.
+pub async fn begin_enrolment(deps: &Deps, input: EnrolmentStart) -> Result<Enrolment, AppError> {
+    let setup = deps.identity.begin_totp(&input.session).await.map_err(identity_error)?;
+    let label = format!("{}:{}", deps.settings.product_name, "account");
+    let otpauth_uri = format!(
+        "otpauth://totp/{}?secret={}&issuer={}&algorithm=SHA1&digits=6&period=30",
+        urlencode(&label),
+        setup.secret,
+        urlencode(&deps.settings.product_name)
+    );
+    let qr_svg = QrCode::new(otpauth_uri.as_bytes())
+        .map_err(|e| AppError::Internal(format!("QR code: {e}")))?
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(Enrolment {
+        secret: setup.secret,
+        otpauth_uri,
+        qr_svg,
+        session: setup.session,
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Body of `POST /session/mfa-setup/confirm`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrolmentConfirm {
+    pub session: String,
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolled {
+    pub token: String,
+    pub expires_in: i64,
+    /// Ten one-time recovery codes, shown this once; each can stand in for a code once.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Enrolment, step 2: a current code confirms the app. 1 read (the user), 1
+/// write (MFA on, recovery codes, code used, event); then a notice email.
+pub async fn confirm_enrolment(deps: &Deps, source_ip: &str, input: EnrolmentConfirm) -> Result<Enrolled, AppError> {
+    if !code_shape(&input.code) {
+        return Err(AppError::CodeRejected);
+    }
+    let tokens = deps
+        .identity
+        .confirm_totp(&input.session, &input.code)
+        .await
+        .map_err(identity_error)?;
+    let user = load_user(deps, &tokens).await?;
+    let (codes, hashes) = new_recovery_codes();
+    let recovery = Item::new(
+        keys::recovery_codes(&user.email),
+        keys::RECOVERY_CODES,
+        1,
+        &RecoveryCodes {
+            user_id: user.id,
+            hashes,
+        },
+    )?;
+    let actor = actor_of(&user, source_ip);
+    let first = !user.mfa_enrolled;
+    Change::new(
+        deps,
+        &actor,
+        user.org_id,
+        ActionType::UpdateUserProfile,
+        target(&user),
+        format!("{} enrolled an authenticator app", user.email),
+    )
+    .write(code_used(&user, &input.code, deps)?)
+    .write(Write::patch(
+        keys::user(user.id),
+        &serde_json::json!({ "mfaEnrolled": true }),
+        Cond::VersionIs(user.version),
+    )?)
+    .write(Write::Put {
+        item: recovery,
+        cond: Cond::None,
+    })
+    .commit(deps)
+    .await
+    .map_err(|e| match e {
+        StoreError::ConditionFailed { index: 0 } => AppError::CodeRejected,
+        other => other.into(),
+    })?;
+    let (subject, what) = if first {
+        (
+            "your account is ready",
+            "You set your password and an authenticator app: your account is ready to use.",
+        )
+    } else {
+        (
+            "your authenticator app changed",
+            "A new authenticator app was set up for your account; the old one no longer works.",
+        )
+    };
+    let _ = deps
+        .mailer
+        .send(&templates::notice(&user.email, subject, what, &deps.settings))
+        .await;
+    Ok(Enrolled {
+        token: tokens.id_token,
+        expires_in: tokens.expires_in,
+        recovery_codes: codes,
+    })
+}
+
+/// Body of `POST /session/recover`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Recover {
+    pub email: EmailAddress,
+    pub password: String,
+    pub recovery_code: String,
+}
+
+/// A recovery code stands in for a TOTP code once: with the right password
+/// it clears the authenticator, and sign-in continues with enrolling a new
+/// one. 1 read (login and codes), 1 write (code spent, MFA off, event).
+pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<SignInStep, AppError> {
+    let items = deps
+        .table
+        .get_many(&[keys::login(&input.email), keys::recovery_codes(&input.email)])
+        .await?;
+    let (Some(login_item), Some(codes_item)) = (&items[0], &items[1]) else {
+        return Err(AppError::SignInFailed);
+    };
+    let login: Login = login_item.decode()?;
+    let codes: RecoveryCodes = codes_item.decode()?;
+    // The password first: a recovery code alone changes nothing.
+    match deps
+        .identity
+        .sign_in(login.user_id, &input.password)
+        .await
+        .map_err(identity_error)?
+    {
+        SignIn::MfaCode { .. } | SignIn::MfaSetup { .. } | SignIn::Done(_) => {}
+    }
+    let hash = hash_recovery_code(&input.recovery_code);
+    let remaining: Vec<String> = codes.hashes.iter().filter(|h| **h != hash).cloned().collect();
+    if remaining.len() == codes.hashes.len() {
+        return Err(AppError::CodeRejected);
+    }
+    let actor = Actor {
+        principal: Principal {
+            user_id: login.user_id,
+            email: input.email.clone(),
+            org_id: login.org_id,
+            org_kind: login.org_kind,
+            role: login.role,
+        },
+        source_ip: source_ip.to_string(),
+    };
+    Change::new(
+        deps,
+        &actor,
+        login.org_id,
+        ActionType::UpdateUserProfile,
+        Target {
+            kind: "user".into(),
+            id: login.user_id.to_string(),
+        },
+        format!(
+            "{} signed in with a recovery code; the authenticator app was reset",
+            input.email
+        ),
+    )
+    .write(Write::patch(
+        keys::recovery_codes(&input.email),
+        &serde_json::json!({ "hashes": remaining }),
+        Cond::VersionIs(codes_item.version),
+    )?)
+    .write(Write::patch(
+        keys::user(login.user_id),
+        &serde_json::json!({ "mfaEnrolled": false }),
+        Cond::MustExist,
+    )?)
+    .commit(deps)
+    .await
+    .map_err(|e| match e {
+        // Spent concurrently: single use.
+        StoreError::ConditionFailed { index: 0 } => AppError::CodeRejected,
+        other => other.into(),
+    })?;
+    deps.identity.reset_mfa(login.user_id).await.map_err(identity_error)?;
+    let _ = deps
+        .mailer
+        .send(&templates::notice(
+            &input.email,
+            "a recovery code was used",
+            "Someone signed in to your account with a recovery code and is setting up a new authenticator app.",
+            &deps.settings,
+        ))
+        .await;
+    match deps
+        .identity
+        .sign_in(login.user_id, &input.password)
+        .await
+        .map_err(identity_error)?
+    {
+        SignIn::Done(tokens) => {
+            let session = deps.identity.enrolment_session(&tokens).await.map_err(identity_error)?;
+            Ok(SignInStep::MfaSetup { session })
+        }
+        SignIn::MfaSetup { session } => Ok(SignInStep::MfaSetup { session }),
+        SignIn::MfaCode { .. } => Err(AppError::Identity("the authenticator was not reset".into())),
+    }
+}
