@@ -40,6 +40,10 @@ pub struct Settings {
     pub public_url: String,
     /// The product's name in emails.
     pub product_name: String,
+    /// The local portal only: a reverse proxy whose `X-Forwarded-For` is
+    /// believed (`PORTICO_TRUSTED_PROXY`). In Lambda the source IP always
+    /// comes from API Gateway's request context.
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -47,6 +51,7 @@ impl Default for Settings {
         Self {
             public_url: "http://127.0.0.1:8080".into(),
             product_name: "Portico".into(),
+            trusted_proxy: None,
         }
     }
 }
@@ -85,6 +90,8 @@ pub struct Config {
     /// `PORTICO_USER_POOL_ID`, `PORTICO_USER_POOL_CLIENT_ID`: Cognito (AWS backend).
     pub user_pool_id: Option<String>,
     pub user_pool_client_id: Option<String>,
+    /// `PORTICO_TRUSTED_PROXY`: see [`Settings::trusted_proxy`].
+    pub trusted_proxy: Option<std::net::IpAddr>,
 }
 
 impl Config {
@@ -113,6 +120,13 @@ impl Config {
                 .to_string(),
             user_pool_id: var("PORTICO_USER_POOL_ID"),
             user_pool_client_id: var("PORTICO_USER_POOL_CLIENT_ID"),
+            trusted_proxy: match var("PORTICO_TRUSTED_PROXY") {
+                None => None,
+                Some(v) => Some(
+                    v.parse()
+                        .map_err(|_| ConfigError::Invalid("PORTICO_TRUSTED_PROXY must be an IP address".into()))?,
+                ),
+            },
         };
         if !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")) {
             return Err(ConfigError::Invalid("PORTICO_PUBLIC_URL must be an http(s) URL".into()));
@@ -141,6 +155,7 @@ impl Deps {
         let settings = Settings {
             public_url: cfg.public_url.clone(),
             product_name: "Portico".into(),
+            trusted_proxy: cfg.trusted_proxy,
         };
         match cfg.backend {
             Backend::Embedded => {

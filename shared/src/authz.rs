@@ -38,6 +38,7 @@ pub enum Action {
     RequestUser,
     ViewUserRequests,
     AddUser,
+    ManageTrustedRanges,
 }
 
 impl Action {
@@ -51,6 +52,7 @@ impl Action {
             Action::RequestUser => "RequestUser",
             Action::ViewUserRequests => "ViewUserRequests",
             Action::AddUser => "AddUser",
+            Action::ManageTrustedRanges => "ManageTrustedRanges",
         }
     }
 }

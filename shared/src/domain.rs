@@ -200,7 +200,41 @@ pub struct Organization {
     /// For customers: whether their users must use MFA (platform and partner users always must).
     #[serde(default = "yes")]
     pub mfa_required: bool,
+    /// For partners: source networks (CIDR) from which users need not
+    /// re-confirm their email every 24 hours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_ranges: Vec<String>,
     pub version: u64,
+}
+
+/// Partner users re-confirm their email this often (seed 000), unless they
+/// come from one of their partner's trusted networks.
+pub const EMAIL_CONFIRMATION_HOURS: i64 = 24;
+
+/// A trusted source network: an IPv4 or IPv6 CIDR block, parsed once.
+pub fn parse_trusted_range(raw: &str) -> Result<ipnet::IpNet, AppError> {
+    let s = raw.trim();
+    let net: ipnet::IpNet = s
+        .parse()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| AppError::invalid(format!("{raw:?} is not an IPv4 or IPv6 CIDR block")))?;
+    if net.prefix_len() == 0 {
+        return Err(AppError::invalid(format!("{raw:?} would trust every address")));
+    }
+    Ok(net.trunc())
+}
+
+impl Organization {
+    /// Whether `ip` is inside one of the trusted ranges.
+    pub fn trusts(&self, ip: &str) -> bool {
+        let Ok(ip) = ip.parse::<std::net::IpAddr>() else {
+            return false;
+        };
+        self.trusted_ranges
+            .iter()
+            .filter_map(|r| parse_trusted_range(r).ok())
+            .any(|n| n.contains(&ip))
+    }
 }
 
 impl Organization {
@@ -232,6 +266,7 @@ impl Organization {
             partner_of_record,
             created_at: now,
             mfa_required: true,
+            trusted_ranges: Vec::new(),
             version: 1,
         })
     }
@@ -451,6 +486,38 @@ mod tests {
         assert!(OrgName::parse(&"x".repeat(101)).is_err());
         assert!(OrgName::parse("Acme\u{7}").is_err());
         assert_eq!(OrgName::parse("  Acme Ltd ").unwrap().as_str(), "Acme Ltd");
+    }
+
+    #[test]
+    fn trusted_ranges_parse_and_match_both_families() {
+        assert_eq!(
+            parse_trusted_range(" 203.0.113.7/24 ").unwrap().to_string(),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            parse_trusted_range("2001:db8::1/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(
+            parse_trusted_range("198.51.100.9").unwrap().to_string(),
+            "198.51.100.9/32"
+        );
+        for bad in ["", "10.0.0.0/33", "0.0.0.0/0", "::/0", "example.com", "10.0.0.0/8/8"] {
+            assert!(parse_trusted_range(bad).is_err(), "{bad:?}");
+        }
+        let mut o = Organization::new(
+            OrgId(Uuid::nil()),
+            OrgName::parse("Acme").unwrap(),
+            OrgKind::Partner,
+            None,
+            Utc::now(),
+        )
+        .unwrap();
+        o.trusted_ranges = vec!["203.0.113.0/24".into(), "2001:db8::/32".into()];
+        assert!(o.trusts("203.0.113.200"));
+        assert!(o.trusts("2001:db8:0:1::5"));
+        assert!(!o.trusts("203.0.114.1"));
+        assert!(!o.trusts("unknown"));
     }
 
     #[test]

@@ -428,6 +428,7 @@ pub async fn test_deps(
         settings: Settings {
             public_url: "https://portal.example.com".into(),
             product_name: "Portico".into(),
+            trusted_proxy: None,
         },
     });
     (deps, ids, local_tokens, dir)

@@ -10,12 +10,13 @@ use crate::app::AppState;
 use crate::domain::{OrgId, Organization};
 use crate::error::{AppError, Problem};
 use crate::http::principal::Caller;
-use crate::ops::organizations::{self, CreateOrganization, ListOrganizations, OrganizationPage};
+use crate::ops::organizations::{self, CreateOrganization, ListOrganizations, OrganizationPage, TrustedRanges};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_organization, list_organizations))
         .routes(routes!(get_organization))
+        .routes(routes!(get_trusted_ranges, put_trusted_ranges))
 }
 
 /// Create a partner organisation, or a customer organisation linked to its partner of record (platform admins).
@@ -80,4 +81,54 @@ async fn get_organization(
 ) -> Result<Json<Organization>, AppError> {
     let id = OrgId::parse(&id)?;
     Ok(Json(organizations::get(&deps, &caller, id).await?))
+}
+
+/// A partner's trusted source ranges (Partner Managers of that partner, platform admins).
+#[utoipa::path(
+    get, path = "/organizations/{id}/trusted-ranges", tag = "organizations",
+    params(("id" = String, Path, description = "Partner organisation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TrustedRanges),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_trusted_ranges(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TrustedRanges>, AppError> {
+    Ok(Json(
+        organizations::trusted_ranges(&deps, &caller, OrgId::parse(&id)?).await?,
+    ))
+}
+
+/// Replace the trusted source ranges (send back the version you read; a stale one gets 409).
+#[utoipa::path(
+    put, path = "/organizations/{id}/trusted-ranges", tag = "organizations",
+    params(("id" = String, Path, description = "Partner organisation id")),
+    request_body = TrustedRanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TrustedRanges),
+        (status = 400, description = "Not a CIDR block, or too many", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_trusted_ranges(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(input): Json<TrustedRanges>,
+) -> Result<Json<TrustedRanges>, AppError> {
+    Ok(Json(
+        organizations::set_trusted_ranges(&deps, &caller, OrgId::parse(&id)?, input).await?,
+    ))
 }

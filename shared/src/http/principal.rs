@@ -264,20 +264,30 @@ fn jwt_claims(parts: &Parts, verifier: &JwtVerifier) -> Result<(String, String, 
 }
 
 /// The caller's source IP: API Gateway's `sourceIp` in Lambda, the socket's
-/// peer locally. Forwarding headers are not trusted.
+/// peer locally. `X-Forwarded-For` counts only when the peer is the
+/// configured trusted proxy (local portal only), and then its last entry.
 #[derive(Debug, Clone)]
 pub struct SourceIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for SourceIp {
+impl FromRequestParts<AppState> for SourceIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.get::<RequestContext>()
             && let Some(ip) = &ctx.http.source_ip
         {
             return Ok(SourceIp(ip.clone()));
         }
         if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            if state.settings.trusted_proxy == Some(addr.ip())
+                && let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+                && let Some(last) = forwarded
+                    .rsplit(',')
+                    .next()
+                    .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+            {
+                return Ok(SourceIp(last.to_string()));
+            }
             return Ok(SourceIp(addr.ip().to_string()));
         }
         Ok(SourceIp("unknown".into()))

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::error::{AppError, Problem};
 use crate::http::principal::SourceIp;
-use crate::ops::accounts::{self, Forgot, PasswordSet, SetPassword};
+use crate::ops::accounts::{self, ConfirmEmail, EmailConfirmed, Forgot, PasswordSet, SetPassword};
 use crate::ops::session::{
     self, Enrolled, Enrolment, EnrolmentConfirm, EnrolmentStart, MfaAnswer, Recover, SignInRequest, SignInStep,
 };
@@ -24,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recover))
         .routes(routes!(set_password))
         .routes(routes!(forgot_password))
+        .routes(routes!(confirm_email))
 }
 
 /// Sign in with email and password; the answer says the next step (a TOTP code, enrolment) or carries the token.
@@ -125,4 +126,20 @@ async fn set_password(
 async fn forgot_password(State(deps): State<AppState>, Json(input): Json<Forgot>) -> Result<StatusCode, AppError> {
     accounts::forgot_password(&deps, input).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Confirm your email address with the token of the emailed link (partner users, every 24 hours).
+#[utoipa::path(post, path = "/email/confirm", tag = "session", request_body = ConfirmEmail,
+    responses(
+        (status = 200, body = EmailConfirmed),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 410, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn confirm_email(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Json(input): Json<ConfirmEmail>,
+) -> Result<Json<EmailConfirmed>, AppError> {
+    Ok(Json(accounts::confirm_email(&deps, &ip, input).await?))
 }

@@ -866,13 +866,13 @@ pub async fn set_password(deps: &Deps, source_ip: &str, input: SetPassword) -> R
         &serde_json::json!({ "activated": true, "setupLink": null }),
         Cond::MustExist,
     )?);
-    if first {
-        change = change.write(Write::patch(
-            keys::user(user_id),
-            &serde_json::json!({ "status": UserStatus::Active }),
-            Cond::MustExist,
-        )?);
-    }
+    // Opening an emailed link confirms the address, too.
+    let fields = if first {
+        serde_json::json!({ "status": UserStatus::Active, "emailConfirmedAt": now })
+    } else {
+        serde_json::json!({ "emailConfirmedAt": now })
+    };
+    change = change.write(Write::patch(keys::user(user_id), &fields, Cond::MustExist)?);
     if let Some(inv) = link.invitation_id {
         change = change.write(Write::patch(
             keys::invitation(inv),
@@ -1125,4 +1125,94 @@ pub async fn accept_customer_invitation(
         user_id: user.id,
         next: "POST /session with your email and password".into(),
     })
+}
+
+/// Minutes between two confirmation emails to one user.
+pub const CONFIRMATION_MAIL_MINUTES: i64 = 10;
+
+/// Emails a confirmation link (valid 24 hours), at most one every 10 minutes.
+pub async fn request_email_confirmation(deps: &Deps, user: &User) -> Result<(), AppError> {
+    let now = deps.clock.now();
+    let token = LinkToken::generate();
+    let expires_at = now + Duration::hours(crate::domain::EMAIL_CONFIRMATION_HOURS);
+    let link = Link {
+        purpose: LinkPurpose::EmailConfirmation,
+        user_id: Some(user.id),
+        org_id: user.org_id,
+        email: user.email.clone(),
+        role: Some(user.role),
+        invitation_id: None,
+        expires_at,
+        used_at: None,
+    };
+    let throttle = Item::new(
+        keys::mail_throttle("confirm", &user.email),
+        keys::GUARD,
+        1,
+        &serde_json::json!({}),
+    )?
+    .with_ttl((now + Duration::minutes(CONFIRMATION_MAIL_MINUTES)).timestamp());
+    let writes = vec![
+        Write::Put {
+            item: throttle,
+            cond: Cond::MustNotExist,
+        },
+        Write::Put {
+            item: link.item(&token)?,
+            cond: Cond::MustNotExist,
+        },
+    ];
+    match deps.table.transact(writes).await {
+        Ok(()) => {
+            send(
+                deps,
+                templates::email_confirmation(&user.email, token.expose(), expires_at, &deps.settings),
+            )
+            .await;
+            Ok(())
+        }
+        // One is on its way already.
+        Err(StoreError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Body of `POST /email/confirm`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfirmEmail {
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailConfirmed {
+    pub confirmed_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Redeems a confirmation link: the 24-hour clock starts again.
+pub async fn confirm_email(deps: &Deps, source_ip: &str, input: ConfirmEmail) -> Result<EmailConfirmed, AppError> {
+    let token = LinkToken::parse(&input.token)?;
+    let (link, version) = redeemable(deps, &token, &[LinkPurpose::EmailConfirmation]).await?;
+    let user_id = link.user_id.ok_or(AppError::LinkInvalid)?;
+    let actor = link_actor(&link, user_id, source_ip)?;
+    let now = deps.clock.now();
+    Change::new(
+        deps,
+        &actor,
+        link.org_id,
+        ActionType::UpdateUserProfile,
+        target("user", user_id),
+        format!("{} confirmed their email address", link.email),
+    )
+    .write(use_link(&token, version, now)?)
+    .write(Write::patch(
+        keys::user(user_id),
+        &serde_json::json!({ "emailConfirmedAt": now }),
+        Cond::MustExist,
+    )?)
+    .commit(deps)
+    .await
+    .map_err(|e| on_condition(e, |i| (i == 0).then_some(AppError::LinkUsed)))?;
+    Ok(EmailConfirmed { confirmed_at: now })
 }

@@ -9,10 +9,22 @@ pub mod session;
 use crate::app::Deps;
 use crate::audit::{ActionType, ActivityEvent, Actor, Target};
 use crate::authz::Principal;
-use crate::domain::{EventId, OrgId, Organization, User, UserStatus};
+use crate::domain::{EMAIL_CONFIRMATION_HOURS, EventId, OrgId, OrgKind, Organization, User, UserStatus};
 use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::store::{Cond, Item, Key, StoreError, Write, keys};
+
+/// Partner users re-confirm their email every rolling 24 hours, unless the
+/// request comes from one of their partner's trusted source ranges.
+fn needs_email_confirmation(deps: &Deps, user: &User, org: &Organization, source_ip: &str) -> bool {
+    if user.org_kind != OrgKind::Partner {
+        return false;
+    }
+    let fresh = user
+        .email_confirmed_at
+        .is_some_and(|t| deps.clock.now() - t < chrono::Duration::hours(EMAIL_CONFIRMATION_HOURS));
+    !fresh && !org.trusts(source_ip)
+}
 
 /// An authenticated request: who, from where, and their organisation.
 pub struct Authenticated {
@@ -56,6 +68,10 @@ pub async fn authenticate_full<const N: usize>(
     }
     if user.mfa_required && !user.mfa_enrolled {
         return Err(AppError::MfaEnrolmentRequired);
+    }
+    if needs_email_confirmation(deps, &user, &org, &caller.source_ip) {
+        accounts::request_email_confirmation(deps, &user).await?;
+        return Err(AppError::EmailConfirmationRequired);
     }
     let rest: [Option<Item>; N] = items
         .collect::<Vec<_>>()

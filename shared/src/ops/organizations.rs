@@ -198,3 +198,95 @@ pub async fn list(deps: &Deps, caller: &Caller, q: ListOrganizations) -> Result<
         next_cursor: page.next.map(|c| c.as_str().to_string()),
     })
 }
+
+/// A partner's trusted source ranges, as read and as written.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrustedRanges {
+    /// IPv4 and IPv6 CIDR blocks (at most 50); users coming from them need
+    /// not re-confirm their email every 24 hours.
+    pub ranges: Vec<String>,
+    /// The organisation's version this was read at; a write must send it back.
+    pub version: u64,
+}
+
+/// Most trusted ranges one partner may list.
+pub const MAX_TRUSTED_RANGES: usize = 50;
+
+async fn load_for_ranges(
+    deps: &Deps,
+    caller: &Caller,
+    id: OrgId,
+) -> Result<(crate::audit::Actor, Organization), AppError> {
+    let (actor, [org]) = authenticate(deps, caller, [keys::org(id)]).await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&actor.principal, Action::ManageTrustedRanges, &OrgFacts::from(&org))?;
+    if org.kind != OrgKind::Partner {
+        return Err(AppError::invalid(
+            "only partner organisations have trusted source ranges",
+        ));
+    }
+    Ok((actor, org))
+}
+
+/// Partner Managers (and platform admins): the partner's trusted ranges. 1 read.
+pub async fn trusted_ranges(deps: &Deps, caller: &Caller, id: OrgId) -> Result<TrustedRanges, AppError> {
+    let (_, org) = load_for_ranges(deps, caller, id).await?;
+    Ok(TrustedRanges {
+        ranges: org.trusted_ranges,
+        version: org.version,
+    })
+}
+
+/// Replaces the trusted ranges (validated, normalised, de-duplicated);
+/// audited as "Update Trusted Connection". 1 read, 1 write.
+pub async fn set_trusted_ranges(
+    deps: &Deps,
+    caller: &Caller,
+    id: OrgId,
+    input: TrustedRanges,
+) -> Result<TrustedRanges, AppError> {
+    if input.ranges.len() > MAX_TRUSTED_RANGES {
+        return Err(AppError::invalid(format!(
+            "at most {MAX_TRUSTED_RANGES} trusted ranges"
+        )));
+    }
+    let mut ranges = Vec::with_capacity(input.ranges.len());
+    for r in &input.ranges {
+        let net = crate::domain::parse_trusted_range(r)?.to_string();
+        if !ranges.contains(&net) {
+            ranges.push(net);
+        }
+    }
+    let (actor, org) = load_for_ranges(deps, caller, id).await?;
+    if input.version != org.version {
+        return Err(AppError::Conflict(format!(
+            "The trusted ranges changed since you read them (version {} now); reload and retry.",
+            org.version
+        )));
+    }
+    let mut change = Change::new(
+        deps,
+        &actor,
+        org.id,
+        ActionType::UpdateTrustedConnection,
+        Target {
+            kind: "organization".into(),
+            id: org.id.to_string(),
+        },
+        format!("Set {} trusted source range(s)", ranges.len()),
+    )
+    .write(Write::patch(
+        keys::org(org.id),
+        &serde_json::json!({ "trustedRanges": ranges }),
+        Cond::VersionIs(org.version),
+    )?)
+    .after(serde_json::json!({ "trustedRanges": ranges }));
+    change.event.before = Some(serde_json::json!({ "trustedRanges": org.trusted_ranges }));
+    change.commit(deps).await?;
+    Ok(TrustedRanges {
+        ranges,
+        version: org.version + 1,
+    })
+}

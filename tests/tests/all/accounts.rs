@@ -605,6 +605,165 @@ pub async fn forgot_password_answers_the_same_and_is_rate_limited(b: Backend) {
     );
 }
 
+pub async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted(b: Backend) {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_with(
+        b,
+        Options {
+            clock: clock.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let admin = app.token(Role::PlatformAdmin).to_string();
+    let partner = app.orgs[&Role::PartnerManager];
+    let email = format!("daily-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
+    let body = json!({ "email": email, "displayName": "Dee Daily", "role": "partner_user" });
+    assert_eq!(
+        post(&app, &format!("/organizations/{partner}/users"), Some(&admin), body)
+            .await
+            .0,
+        201
+    );
+    let (bearer, _, _) = set_up_account(&app, &email).await;
+    let links_before = app.links_to(&email).await.len();
+    assert_eq!(call(&app, "GET", "/organizations", Some(&bearer), None).await.0, 200);
+
+    clock.advance(Duration::hours(25));
+    let (s, p) = call(&app, "GET", "/organizations", Some(&bearer), None).await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (403, Some("urn:portico:problem:email-confirmation-required")),
+        "{p}"
+    );
+    let links = app.links_to(&email).await;
+    assert_eq!(links.len(), links_before + 1, "a confirmation link was emailed");
+    assert!(links.last().unwrap().contains("/confirm-email?token="));
+    assert_eq!(call(&app, "GET", "/organizations", Some(&bearer), None).await.0, 403);
+    assert_eq!(
+        app.links_to(&email).await.len(),
+        links_before + 1,
+        "at most one email per 10 minutes"
+    );
+    clock.advance(Duration::minutes(11));
+    assert_eq!(call(&app, "GET", "/organizations", Some(&bearer), None).await.0, 403);
+    assert_eq!(app.links_to(&email).await.len(), links_before + 2);
+    let token = app.last_token_to(&email).await;
+    let (s, p) = post(&app, "/email/confirm", None, json!({ "token": token })).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        call(&app, "GET", "/organizations", Some(&bearer), None).await.0,
+        200,
+        "the clock starts again"
+    );
+    assert_eq!(
+        post(&app, "/email/confirm", None, json!({ "token": token })).await.0,
+        410
+    );
+    // Platform and customer users are never asked.
+    assert_eq!(call(&app, "GET", "/organizations", Some(&admin), None).await.0, 200);
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            "/organizations",
+            Some(app.token(Role::CustomerAccountOwner)),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+
+    // Trusted ranges: validated, versioned, audited; then no prompt from inside them.
+    let path = format!("/organizations/{partner}/trusted-ranges");
+    let (s, read) = call(&app, "GET", &path, Some(&admin), None).await;
+    assert_eq!((s, read["ranges"].as_array().map(Vec::len)), (200, Some(0)), "{read}");
+    let version = read["version"].clone();
+    for bad in [json!(["not-a-cidr"]), json!(["10.0.0.0/33"]), json!(["0.0.0.0/0"])] {
+        let (s, p) = call(
+            &app,
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(json!({ "ranges": bad, "version": version })),
+        )
+        .await;
+        assert_eq!(s, 400, "{bad}: {p}");
+    }
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            &path,
+            Some(&bearer),
+            Some(json!({ "ranges": [], "version": version }))
+        )
+        .await
+        .0,
+        403,
+        "partner users may not"
+    );
+    let other = call(
+        &app,
+        "PUT",
+        &path,
+        Some(app.token(Role::CustomerAccountOwner)),
+        Some(json!({ "ranges": [], "version": version })),
+    )
+    .await;
+    assert_eq!(other.0, 404, "customers cannot even see it");
+    let (s, set) = call(
+        &app,
+        "PUT",
+        &path,
+        Some(&admin),
+        Some(json!({ "ranges": ["10.1.2.3/8", "127.0.0.0/8", "2001:db8::/32"], "version": version })),
+    )
+    .await;
+    assert_eq!(s, 200, "{set}");
+    assert_eq!(
+        set["ranges"],
+        json!(["10.0.0.0/8", "127.0.0.0/8", "2001:db8::/32"]),
+        "normalised"
+    );
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(json!({ "ranges": [], "version": version }))
+        )
+        .await
+        .0,
+        409,
+        "stale version"
+    );
+    let events = app
+        .deps
+        .table
+        .query(&portico_core::store::Query::partition(
+            portico_core::store::Index::Primary,
+            portico_core::store::keys::activity_partition(partner),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|i| i.data["action"] == "Update Trusted Connection"),
+        "audited"
+    );
+    clock.advance(Duration::hours(48));
+    assert_eq!(
+        call(&app, "GET", "/organizations", Some(&bearer), None).await.0,
+        200,
+        "127.0.0.1 is trusted now"
+    );
+}
+
 macro_rules! on_backend {
     ($name:ident, $backend:expr) => {
         mod $name {
@@ -627,6 +786,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn partner_requests_a_user_and_the_platform_approves() {
                 super::partner_requests_a_user_and_the_platform_approves($backend).await
+            }
+            #[tokio::test]
+            async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted() {
+                super::partner_users_reconfirm_their_email_every_24_hours_unless_trusted($backend).await
             }
             #[tokio::test]
             async fn forgot_password_answers_the_same_and_is_rate_limited() {
