@@ -50,8 +50,12 @@ async fn http_samples_run_through_their_function_router() {
     let (deps, _ids, _tokens, _dir) = test_deps(Backend::Sqlite, opts).await;
     portico_core::seed::demo(&deps).await.unwrap();
     let mut ran = 0;
-    for f in [Function::Organizations] {
+    let mut covered = std::collections::BTreeSet::new();
+    for f in [Function::Organizations, Function::Invite, Function::Session] {
         for (name, text, expected) in samples(f.name()) {
+            let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let (method, route) = raw["routeKey"].as_str().unwrap().split_once(' ').unwrap();
+            covered.insert((method.to_string(), route.to_string()));
             let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let resp = function_router(f, deps.clone())
                 .oneshot(req.map(axum::body::Body::new))
@@ -69,7 +73,12 @@ async fn http_samples_run_through_their_function_router() {
             ran += 1;
         }
     }
-    assert!(ran >= 3);
+    assert!(ran >= 30, "{ran} samples");
+    assert_eq!(
+        covered,
+        crate::openapi::documented_routes(),
+        "every route has a sample event, and no sample is for a route that does not exist"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Writes the sample API Gateway (HTTP API v2) events in events/<function>/.
+
+Each file is named <what>.<expected status>.json; tests/tests/all/events.rs
+feeds every one through its function's router and checks the status. The
+claims name the demo users as seeded with sequential ids of prefix 0:
+orgs ...01 (platform) ...02 (Northwind, partner) ...03/...04 (its customers),
+users ...05 admin, ...06 partner manager, ...07 partner user, ...08 customer owner.
+Run it again after changing routes: python3 scripts/make-events.py
+"""
+import json
+import os
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "events")
+
+
+def u(n):
+    return f"00000000-0000-0000-0000-{n:012x}"
+
+
+ORG_OF = {u(5): u(1), u(6): u(2), u(7): u(2), u(8): u(3)}
+ADMIN, MANAGER, PUSER, OWNER = u(5), u(6), u(7), u(8)
+UNKNOWN = "0190a000-0000-7000-8000-000000000000"
+
+
+def ev(method, path, user=None, body=None, query=None, route=None, params=None):
+    route_key = f"{method} {route or path}"
+    e = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query or "",
+        "headers": {"accept": "application/json", "content-type": "application/json",
+                    "host": "api.portico.example.com", "user-agent": "curl/8.5.0"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123", "domainName": "api.portico.example.com",
+            "domainPrefix": "api",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7",
+                     "userAgent": "curl/8.5.0"},
+            "requestId": "req-1", "routeKey": route_key, "stage": "$default",
+            "time": "23/Nov/2026:10:00:00 +0000", "timeEpoch": 1795428000000,
+        },
+        "isBase64Encoded": False,
+    }
+    if user:
+        e["requestContext"]["authorizer"] = {"jwt": {"claims": {
+            "sub": "a1b2c3d4-0000-4000-8000-cognito-sub", "cognito:username": user, "custom:org": ORG_OF[user],
+            "email": "someone@example.com", "token_use": "id", "auth_time": "1795427000",
+            "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example"}, "scopes": None}}
+    if query:
+        e["queryStringParameters"] = dict(kv.split("=") for kv in query.split("&"))
+    if body is not None:
+        e["body"] = body if isinstance(body, str) else json.dumps(body)
+    if params:
+        e["pathParameters"] = params
+    return e
+
+
+def org_route(method, sub, org, user, body=None):
+    return ev(method, f"/organizations/{org}{sub}", user, body, route="/organizations/{id}" + sub, params={"id": org})
+
+
+def id_route(method, prefix, sub, ident, user, body=None):
+    return ev(method, f"{prefix}/{ident}{sub}", user, body, route=prefix + "/{id}" + sub, params={"id": ident})
+
+
+SAMPLES = {
+    "organizations": {
+        "create-partner.201": ev("POST", "/organizations", ADMIN, {"name": "Globex Resellers", "kind": "partner"}),
+        "create-customer-linked-to-partner.201": ev("POST", "/organizations", ADMIN,
+                                                    {"name": "Initech", "kind": "customer", "partnerOfRecord": u(2)}),
+        "create-as-partner-user.403": ev("POST", "/organizations", PUSER, {"name": "Sneaky", "kind": "partner"}),
+        "create-with-unknown-field.422": ev("POST", "/organizations", ADMIN,
+                                            {"name": "Acme", "kind": "partner", "orgId": u(1)}),
+        "create-malformed-json.400": ev("POST", "/organizations", ADMIN, "{\"name\":"),
+        "list-as-platform-admin.200": ev("GET", "/organizations", ADMIN),
+        "list-customers-as-partner-user.200": ev("GET", "/organizations", PUSER, query="kind=customer&limit=10"),
+        "list-without-authorizer-claims.401": ev("GET", "/organizations"),
+        "get-linked-customer-as-partner-manager.200": org_route("GET", "", u(3), MANAGER),
+        "get-platform-as-customer-owner.404": org_route("GET", "", u(1), OWNER),
+        "trusted-ranges-as-partner-manager.200": org_route("GET", "/trusted-ranges", u(2), MANAGER),
+        "set-trusted-ranges-as-partner-user.403": org_route("PUT", "/trusted-ranges", u(2), PUSER,
+                                                            {"ranges": ["203.0.113.0/24"], "version": 1}),
+        "set-trusted-ranges-bad-cidr.400": org_route("PUT", "/trusted-ranges", u(2), MANAGER,
+                                                     {"ranges": ["203.0.113.0/33"], "version": 1}),
+    },
+    "invite": {
+        "invite-partner-manager.201": ev("POST", "/invitations/partner", ADMIN,
+                                         {"organizationName": "Umbrella Partners", "email": "pm@umbrella.example.com",
+                                          "displayName": "Uma Manager"}),
+        "invite-partner-as-partner-manager.403": ev("POST", "/invitations/partner", MANAGER,
+                                                    {"organizationName": "Sneaky", "email": "x@sneaky.example.com",
+                                                     "displayName": "X"}),
+        "invite-customer.201": ev("POST", "/invitations/customer", MANAGER, {"email": "owner@initech.example.com"}),
+        "invite-customer-bad-email.422": ev("POST", "/invitations/customer", MANAGER,
+                                            {"email": "owner@initech.example.com\r\nBcc: x@evil.example.com"}),
+        "list-invitations.200": org_route("GET", "/invitations", u(2), MANAGER),
+        "list-invitations-of-another-org.404": org_route("GET", "/invitations", u(2), OWNER),
+        "revoke-unknown-invitation.404": id_route("POST", "/invitations", "/revoke", UNKNOWN, MANAGER),
+        "resend-unknown-invitation.404": id_route("POST", "/invitations", "/resend", UNKNOWN, MANAGER, {}),
+        "accept-with-unknown-token.404": ev("POST", "/invitations/accept", None,
+                                            {"token": "A" * 43, "organizationName": "Initech",
+                                             "displayName": "Ian", "password": "Correct horse battery staple 42!"}),
+        "request-user.201": ev("POST", "/user-requests", MANAGER,
+                               {"email": "new@northwind.example.com", "displayName": "Ned New", "role": "partner_user"}),
+        "list-user-requests.200": ev("GET", "/user-requests", ADMIN),
+        "decide-unknown-request.404": id_route("POST", "/user-requests", "/decision", UNKNOWN, ADMIN, {"approve": True}),
+        "add-user.201": org_route("POST", "/users", u(2), ADMIN,
+                                  {"email": "added@northwind.example.com", "displayName": "Ada Added",
+                                   "role": "partner_user"}),
+        "add-user-as-partner-manager.403": org_route("POST", "/users", u(2), MANAGER,
+                                                     {"email": "x@northwind.example.com", "displayName": "X",
+                                                      "role": "partner_user"}),
+    },
+    "session": {
+        "sign-in-wrong-password.401": ev("POST", "/session", None,
+                                         {"email": "user@northwind.example.com", "password": "not the password"}),
+        "sign-in-unknown-field.422": ev("POST", "/session", None,
+                                        {"email": "user@northwind.example.com", "password": "x", "role": "admin"}),
+        "mfa-with-stale-session.401": ev("POST", "/session/mfa", None, {"session": "stale", "code": "123456"}),
+        "mfa-setup-with-stale-session.401": ev("POST", "/session/mfa-setup", None, {"session": "stale"}),
+        "mfa-setup-confirm-with-stale-session.401": ev("POST", "/session/mfa-setup/confirm", None,
+                                                       {"session": "stale", "code": "123456"}),
+        "recover-without-codes.401": ev("POST", "/session/recover", None,
+                                        {"email": "user@northwind.example.com", "password": "x",
+                                         "recoveryCode": "ABCD-EFGH-JKLM-NPQR"}),
+        "set-password-with-unknown-token.404": ev("POST", "/password/setup", None,
+                                                  {"token": "A" * 43, "password": "Correct horse battery staple 42!"}),
+        "forgot-password.202": ev("POST", "/password/forgot", None, {"email": "user@northwind.example.com"}),
+        "forgot-password-unknown-address.202": ev("POST", "/password/forgot", None, {"email": "nobody@example.com"}),
+        "confirm-email-with-unknown-token.404": ev("POST", "/email/confirm", None, {"token": "A" * 43}),
+    },
+}
+
+for function, samples in SAMPLES.items():
+    folder = os.path.join(ROOT, function)
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".json") and name[:-5] not in samples:
+            os.remove(os.path.join(folder, name))
+    for name, event in samples.items():
+        with open(os.path.join(folder, name + ".json"), "w") as f:
+            json.dump(event, f, indent=2)
+            f.write("\n")
