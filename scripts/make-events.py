@@ -19,6 +19,7 @@ def u(n):
 
 
 ORG_OF = {u(5): u(1), u(6): u(2), u(7): u(2), u(8): u(3)}
+KIND_OF = {u(5): "platform", u(6): "partner", u(7): "partner", u(8): "customer"}
 ADMIN, MANAGER, PUSER, OWNER = u(5), u(6), u(7), u(8)
 UNKNOWN = "0190a000-0000-7000-8000-000000000000"
 
@@ -44,7 +45,7 @@ def ev(method, path, user=None, body=None, query=None, route=None, params=None):
     }
     if user:
         e["requestContext"]["authorizer"] = {"jwt": {"claims": {
-            "sub": "a1b2c3d4-0000-4000-8000-cognito-sub", "cognito:username": user, "custom:org": ORG_OF[user],
+            "sub": "a1b2c3d4-0000-4000-8000-cognito-sub", "cognito:username": user, "custom:org": ORG_OF[user], "custom:org_kind": KIND_OF[user],
             "email": "someone@example.com", "token_use": "id", "auth_time": "1795427000",
             "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example"}, "scopes": None}}
     if query:

@@ -208,7 +208,14 @@ impl TestApp {
         });
         let tokens = users
             .iter()
-            .map(|u| (u.role, local_tokens.issue(u.id, u.org_id, 60).expect("token")))
+            .map(|u| {
+                (
+                    u.role,
+                    local_tokens
+                        .issue(u.id, u.org_id, u.role.org_kind(), 60)
+                        .expect("token"),
+                )
+            })
             .collect();
         let orgs = users.iter().map(|u| (u.role, u.org_id)).collect();
         let users = users.iter().map(|u| (u.role, u.id)).collect();

@@ -17,7 +17,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::domain::{OrgId, UserId};
+use crate::domain::{OrgId, OrgKind, UserId};
 use crate::error::AppError;
 
 /// How requests prove who they are.
@@ -97,6 +97,9 @@ const LOCAL_AUDIENCE: &str = "portico";
 struct LocalClaims {
     sub: String,
     org: String,
+    /// The organisation's kind (lets listings start before the user is read).
+    #[serde(default)]
+    kind: Option<OrgKind>,
     iss: String,
     aud: String,
     iat: i64,
@@ -138,11 +141,12 @@ impl LocalTokens {
     }
 
     /// A token for `user` of `org`, valid for `minutes`, signed in at `auth_time`.
-    pub fn issue(&self, user: UserId, org: OrgId, minutes: i64) -> Result<String, AppError> {
+    pub fn issue(&self, user: UserId, org: OrgId, kind: OrgKind, minutes: i64) -> Result<String, AppError> {
         let now = Utc::now().timestamp();
         let claims = LocalClaims {
             sub: user.to_string(),
             org: org.to_string(),
+            kind: Some(kind),
             iss: LOCAL_ISSUER.into(),
             aud: LOCAL_AUDIENCE.into(),
             iat: now,
@@ -177,6 +181,8 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// username; the organisation is a read-only custom attribute.
 pub const CLAIM_USER: &str = "cognito:username";
 pub const CLAIM_ORG: &str = "custom:org";
+/// The organisation's kind, a read-only custom attribute too.
+pub const CLAIM_ORG_KIND: &str = "custom:org_kind";
 
 /// What the request proves about its caller, before anything is read: the
 /// user and organisation its verified token names, and where it came from.
@@ -189,6 +195,9 @@ pub struct Caller {
     pub source_ip: String,
     /// When the caller last signed in (epoch seconds), if the token says.
     pub auth_time: Option<i64>,
+    /// The organisation's kind as the token claims it: only a hint for
+    /// starting reads early; authorization uses the stored organisation.
+    pub org_kind: Option<OrgKind>,
 }
 
 fn unauthenticated_subject() -> AppError {
@@ -202,7 +211,7 @@ impl FromRequestParts<AppState> for Caller {
         let SourceIp(source_ip) = SourceIp::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|e| match e {});
-        let (user, org, auth_time) = match &state.auth {
+        let (user, org, auth_time, org_kind) = match &state.auth {
             Auth::ApiGateway => {
                 let claims = match parts.extensions.get::<RequestContext>() {
                     Some(RequestContext::ApiGatewayV2(ctx)) => {
@@ -214,16 +223,20 @@ impl FromRequestParts<AppState> for Caller {
                     "Sign in first: no verified identity came with the request.",
                 ))?;
                 let get = |k: &str| claims.get(k).cloned().ok_or_else(unauthenticated_subject);
+                let kind = claims
+                    .get(CLAIM_ORG_KIND)
+                    .and_then(|k| serde_json::from_value(serde_json::Value::String(k.clone())).ok());
                 (
                     get(CLAIM_USER)?,
                     get(CLAIM_ORG)?,
                     claims.get("auth_time").and_then(|t| t.parse().ok()),
+                    kind,
                 )
             }
             Auth::LocalToken(tokens) => {
                 let token = bearer(parts).ok_or(AppError::Unauthenticated("Send an Authorization: Bearer token."))?;
                 let c = tokens.verify(token)?;
-                (c.sub, c.org, Some(c.auth_time))
+                (c.sub, c.org, Some(c.auth_time), c.kind)
             }
             Auth::Jwt(verifier) => jwt_claims(parts, verifier)?,
             Auth::Both(tokens, verifier) => {
@@ -233,7 +246,7 @@ impl FromRequestParts<AppState> for Caller {
                     jwt_claims(parts, verifier)?
                 } else {
                     let c = tokens.verify(token)?;
-                    (c.sub, c.org, Some(c.auth_time))
+                    (c.sub, c.org, Some(c.auth_time), c.kind)
                 }
             }
         };
@@ -242,11 +255,14 @@ impl FromRequestParts<AppState> for Caller {
             org_id: OrgId::parse(&org).map_err(|_| unauthenticated_subject())?,
             source_ip,
             auth_time,
+            org_kind,
         })
     }
 }
 
-fn jwt_claims(parts: &Parts, verifier: &JwtVerifier) -> Result<(String, String, Option<i64>), AppError> {
+type Claimed = (String, String, Option<i64>, Option<OrgKind>);
+
+fn jwt_claims(parts: &Parts, verifier: &JwtVerifier) -> Result<Claimed, AppError> {
     let token = bearer(parts).ok_or(AppError::Unauthenticated("Send an Authorization: Bearer token."))?;
     let claims = verifier.verify(token)?;
     let get = |k: &str| {
@@ -256,10 +272,14 @@ fn jwt_claims(parts: &Parts, verifier: &JwtVerifier) -> Result<(String, String, 
             .map(str::to_string)
             .ok_or_else(unauthenticated_subject)
     };
+    let kind = claims
+        .get(CLAIM_ORG_KIND)
+        .and_then(|k| serde_json::from_value(k.clone()).ok());
     Ok((
         get(CLAIM_USER)?,
         get(CLAIM_ORG)?,
         claims.get("auth_time").and_then(|t| t.as_i64()),
+        kind,
     ))
 }
 

@@ -17,7 +17,7 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 use super::{Identity, IdentityError, IdentityUser, SignIn, Tokens, TotpSetup};
 use crate::accounts::LinkToken;
 use crate::clock::Clock;
-use crate::domain::{OrgId, Password, UserId};
+use crate::domain::{OrgId, OrgKind, Password, UserId};
 use crate::http::principal::LocalTokens;
 use crate::store::{Cond, Item, Key, StoreError, Table, Write};
 
@@ -36,6 +36,8 @@ pub struct LocalIdentity {
 #[serde(rename_all = "camelCase")]
 struct Record {
     org_id: OrgId,
+    #[serde(default = "partner")]
+    org_kind: OrgKind,
     password_hash: String,
     #[serde(default)]
     totp_secret: Option<String>,
@@ -64,6 +66,10 @@ struct Session {
     user_id: UserId,
     kind: SessionKind,
     expires_at: DateTime<Utc>,
+}
+
+fn partner() -> OrgKind {
+    OrgKind::Partner
 }
 
 fn record_key(user: UserId) -> Key {
@@ -170,10 +176,10 @@ impl LocalIdentity {
         }
     }
 
-    fn tokens(&self, user: UserId, org: OrgId) -> Result<Tokens, IdentityError> {
+    fn tokens(&self, user: UserId, org: OrgId, kind: OrgKind) -> Result<Tokens, IdentityError> {
         let id_token = self
             .tokens
-            .issue(user, org, TOKEN_MINUTES)
+            .issue(user, org, kind, TOKEN_MINUTES)
             .map_err(|e| IdentityError::Unavailable(e.to_string()))?;
         Ok(Tokens {
             user_id: user,
@@ -242,6 +248,7 @@ impl Identity for LocalIdentity {
             None => {
                 let rec = Record {
                     org_id: user.org_id,
+                    org_kind: user.org_kind,
                     password_hash: hash,
                     totp_secret: None,
                     pending_secret: None,
@@ -272,7 +279,7 @@ impl Identity for LocalIdentity {
                 session: self.new_session(user, SessionKind::Mfa).await?,
             })
         } else {
-            Ok(SignIn::Done(self.tokens(user, rec.org_id)?))
+            Ok(SignIn::Done(self.tokens(user, rec.org_id, rec.org_kind)?))
         }
     }
 
@@ -301,7 +308,7 @@ impl Identity for LocalIdentity {
         rec.pending_secret = None;
         self.save(s.user_id, &rec, Some(version)).await?;
         self.end_session(session).await?;
-        self.tokens(s.user_id, rec.org_id)
+        self.tokens(s.user_id, rec.org_id, rec.org_kind)
     }
 
     async fn answer_mfa(&self, session: &str, code: &str) -> Result<Tokens, IdentityError> {
@@ -310,7 +317,7 @@ impl Identity for LocalIdentity {
         let secret = rec.totp_secret.clone().ok_or(IdentityError::SessionExpired)?;
         let (rec, _) = self.check_code(s.user_id, &secret, code).await?;
         self.end_session(session).await?;
-        self.tokens(s.user_id, rec.org_id)
+        self.tokens(s.user_id, rec.org_id, rec.org_kind)
     }
 
     async fn reset_mfa(&self, user: UserId) -> Result<(), IdentityError> {

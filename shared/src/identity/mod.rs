@@ -12,13 +12,14 @@ pub mod local;
 
 use async_trait::async_trait;
 
-use crate::domain::{EmailAddress, OrgId, Password, UserId};
+use crate::domain::{EmailAddress, OrgId, OrgKind, Password, UserId};
 
 /// Who an identity is for.
 #[derive(Debug, Clone, Copy)]
 pub struct IdentityUser<'a> {
     pub id: UserId,
     pub org_id: OrgId,
+    pub org_kind: OrgKind,
     pub email: &'a EmailAddress,
 }
 

@@ -23,7 +23,7 @@ use crate::http::principal::Caller;
 use crate::identity::{IdentityError, IdentityUser};
 use crate::mail::{OutgoingEmail, templates};
 use crate::ops::organizations::org_item;
-use crate::ops::{Change, authenticate, authenticate_full, on_condition};
+use crate::ops::{Change, authenticate, authenticate_and_query, authenticate_full, on_condition};
 use crate::store::{Cond, Cursor, Index, Item, Query, StoreError, Write, keys};
 
 /// Sends an email after its change committed. A failed send is logged and
@@ -328,18 +328,14 @@ pub async fn list_invitations(
     q: PageQuery,
 ) -> Result<InvitationPage, AppError> {
     let (limit, cursor) = q.parts()?;
-    let (actor, [org]) = authenticate(deps, caller, [keys::org(org_id)]).await?;
+    let query = Query::partition(Index::Gsi1, keys::org_invitations(org_id))
+        .limit(limit)
+        .after(cursor);
+    let (a, [org], guessed) = authenticate_and_query(deps, caller, [keys::org(org_id)], Some(query.clone())).await?;
     let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
     deps.authz
-        .require(&actor.principal, Action::ManageInvitations, &OrgFacts::from(&org))?;
-    let page = deps
-        .table
-        .query(
-            &Query::partition(Index::Gsi1, keys::org_invitations(org.id))
-                .limit(limit)
-                .after(cursor),
-        )
-        .await?;
+        .require(&a.actor.principal, Action::ManageInvitations, &OrgFacts::from(&org))?;
+    let page = guessed.page(deps, &query).await?;
     let now = deps.clock.now();
     let items = page
         .items
@@ -554,17 +550,23 @@ pub struct UserRequestPage {
 /// Platform admins: the pending queue. Partner Managers: their organisation's requests.
 pub async fn list_user_requests(deps: &Deps, caller: &Caller, q: PageQuery) -> Result<UserRequestPage, AppError> {
     let (limit, cursor) = q.parts()?;
-    let (a, []) = authenticate_full(deps, caller, []).await?;
-    let query = if a.org.kind == OrgKind::Platform {
-        deps.authz
-            .require(&a.actor.principal, Action::AddUser, &OrgFacts::from(&a.org))?;
-        Query::partition(Index::Gsi2, keys::PENDING_USER_REQUESTS)
-    } else {
-        deps.authz
-            .require(&a.actor.principal, Action::ViewUserRequests, &OrgFacts::from(&a.org))?;
-        Query::partition(Index::Gsi1, keys::org_user_requests(a.org.id))
+    let pick = |kind: OrgKind, org: OrgId| {
+        let q = match kind {
+            OrgKind::Platform => Query::partition(Index::Gsi2, keys::PENDING_USER_REQUESTS),
+            _ => Query::partition(Index::Gsi1, keys::org_user_requests(org)),
+        };
+        q.limit(limit).after(cursor.clone())
     };
-    let page = deps.table.query(&query.limit(limit).after(cursor)).await?;
+    let guess = caller.org_kind.map(|k| pick(k, caller.org_id));
+    let (a, [], guessed) = authenticate_and_query(deps, caller, [], guess).await?;
+    let action = if a.org.kind == OrgKind::Platform {
+        Action::AddUser
+    } else {
+        Action::ViewUserRequests
+    };
+    deps.authz
+        .require(&a.actor.principal, action, &OrgFacts::from(&a.org))?;
+    let page = guessed.page(deps, &pick(a.org.kind, a.org.id)).await?;
     let items = page.items.iter().map(|i| i.decode()).collect::<Result<_, _>>()?;
     Ok(UserRequestPage {
         items,
@@ -887,6 +889,7 @@ pub async fn set_password(deps: &Deps, source_ip: &str, input: SetPassword) -> R
     let who = IdentityUser {
         id: user_id,
         org_id: link.org_id,
+        org_kind: actor.principal.org_kind,
         email: &link.email,
     };
     if let Err(e) = deps.identity.set_password(who, &password).await {
@@ -1114,6 +1117,7 @@ pub async fn accept_customer_invitation(
             IdentityUser {
                 id: user.id,
                 org_id: org.id,
+                org_kind: org.kind,
                 email: &user.email,
             },
             &password,

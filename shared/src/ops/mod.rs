@@ -12,7 +12,7 @@ use crate::authz::Principal;
 use crate::domain::{EMAIL_CONFIRMATION_HOURS, EventId, OrgId, OrgKind, Organization, User, UserStatus};
 use crate::error::AppError;
 use crate::http::principal::Caller;
-use crate::store::{Cond, Item, Key, StoreError, Write, keys};
+use crate::store::{Cond, Item, Key, Page, Query, StoreError, Write, keys};
 
 /// Partner users re-confirm their email every rolling 24 hours, unless the
 /// request comes from one of their partner's trusted source ranges.
@@ -24,6 +24,44 @@ fn needs_email_confirmation(deps: &Deps, user: &User, org: &Organization, source
         .email_confirmed_at
         .is_some_and(|t| deps.clock.now() - t < chrono::Duration::hours(EMAIL_CONFIRMATION_HOURS));
     !fresh && !org.trusts(source_ip)
+}
+
+/// A listing's query started before authentication finished, from the
+/// caller's claims; it counts only if it is the query authorization picks.
+pub struct Guess(Option<(Query, Result<Page, StoreError>)>);
+
+/// [`authenticate_full`] and, in the same round trip, `guess` (a query the
+/// token's claims suggest), so that a listing costs one read round trip.
+pub async fn authenticate_and_query<const N: usize>(
+    deps: &Deps,
+    caller: &Caller,
+    extra: [Key; N],
+    guess: Option<Query>,
+) -> Result<(Authenticated, [Option<Item>; N], Guess), AppError> {
+    let speculative = async {
+        match guess {
+            Some(q) => {
+                let page = deps.table.query(&q).await;
+                Some((q, page))
+            }
+            None => None,
+        }
+    };
+    // Both start in the same poll (futures' join does not stop between them
+    // when tokio's cooperative budget runs low, as tokio::join! may).
+    let (auth, guessed) = futures::future::join(authenticate_full(deps, caller, extra), speculative).await;
+    let (a, items) = auth?;
+    Ok((a, items, Guess(guessed)))
+}
+
+impl Guess {
+    /// The page of `wanted`: the guess's if it was this very query, else read now.
+    pub async fn page(self, deps: &Deps, wanted: &Query) -> Result<Page, AppError> {
+        match self.0 {
+            Some((q, page)) if &q == wanted => Ok(page?),
+            _ => Ok(deps.table.query(wanted).await?),
+        }
+    }
 }
 
 /// An authenticated request: who, from where, and their organisation.

@@ -10,7 +10,7 @@ use crate::authz::{Action, OrgFacts};
 use crate::domain::{OrgId, OrgKind, OrgName, Organization};
 use crate::error::AppError;
 use crate::http::principal::Caller;
-use crate::ops::{Change, authenticate, on_condition};
+use crate::ops::{Change, authenticate, authenticate_and_query, on_condition};
 use crate::store::{Cond, Cursor, Index, Item, Query, SkCond, StoreError, Write, keys};
 
 /// Body of `POST /organizations`.
@@ -154,24 +154,32 @@ pub async fn list(deps: &Deps, caller: &Caller, q: ListOrganizations) -> Result<
         return Err(AppError::invalid("limit must be between 1 and 100"));
     }
     let cursor = q.cursor.as_deref().map(Cursor::parse).transpose()?;
-    let (actor, [own]) = authenticate(deps, caller, [keys::org(caller.org_id)]).await?;
-    let principal = &actor.principal;
-    let query = match principal.org_kind {
+    let pick = |kind: OrgKind, org: OrgId| match kind {
         OrgKind::Platform => {
             let sk = q
                 .kind
                 .map(|k| SkCond::BeginsWith(keys::org_kind_prefix(k)))
                 .unwrap_or(SkCond::Any);
-            Some(Query::partition(Index::Gsi1, keys::ALL_ORGS).sk(sk))
+            Some(
+                Query::partition(Index::Gsi1, keys::ALL_ORGS)
+                    .sk(sk)
+                    .limit(limit)
+                    .after(cursor.clone()),
+            )
         }
-        OrgKind::Partner => matches!(q.kind, None | Some(OrgKind::Customer))
-            .then(|| Query::partition(Index::Gsi2, keys::partner_customers(principal.org_id))),
+        OrgKind::Partner => matches!(q.kind, None | Some(OrgKind::Customer)).then(|| {
+            Query::partition(Index::Gsi2, keys::partner_customers(org))
+                .limit(limit)
+                .after(cursor.clone())
+        }),
         OrgKind::Customer => None,
     };
-    let Some(query) = query else {
+    let guess = caller.org_kind.and_then(|k| pick(k, caller.org_id));
+    let (a, [], guessed) = authenticate_and_query(deps, caller, [], guess).await?;
+    let principal = &a.actor.principal;
+    let Some(query) = pick(principal.org_kind, principal.org_id) else {
         // A customer sees only itself; so does a partner asking for partners.
-        let mut own = own.map(|i| i.decode::<Organization>()).transpose()?;
-        own = own.filter(|o| q.kind.is_none_or(|k| k == o.kind));
+        let own = Some(a.org).filter(|o| q.kind.is_none_or(|k| k == o.kind));
         if let Some(o) = &own {
             deps.authz
                 .require(principal, Action::ViewOrganization, &OrgFacts::from(o))?;
@@ -181,7 +189,7 @@ pub async fn list(deps: &Deps, caller: &Caller, q: ListOrganizations) -> Result<
             next_cursor: None,
         });
     };
-    let page = deps.table.query(&query.limit(limit).after(cursor)).await?;
+    let page = guessed.page(deps, &query).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for item in &page.items {
         let org: Organization = item.decode()?;

@@ -120,7 +120,7 @@ pub enum SkCond {
     Lte(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub index: Index,
     pub pk: String,

@@ -10,7 +10,14 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as 
 use super::{Cond, Cursor, Index, Item, Key, Page, Query, SkCond, StoreError, Table, Write};
 use crate::clock::Clock;
 
+/// Cheap to clone; calls run on tokio's blocking pool, one at a time on the
+/// connection, so they never stall the async runtime.
+#[derive(Clone)]
 pub struct SqliteTable {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     conn: Mutex<Connection>,
     clock: Arc<dyn Clock>,
 }
@@ -53,11 +60,25 @@ impl SqliteTable {
         conn.pragma_update(None, "busy_timeout", 5000).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         Ok(Self {
-            conn: Mutex::new(conn),
-            clock,
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                clock,
+            }),
         })
     }
 
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("sqlite worker: {e}")))?
+    }
+}
+
+impl Inner {
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -118,9 +139,8 @@ fn holds(cond: Cond, existing: Option<(u64, Option<i64>)>) -> bool {
     }
 }
 
-#[async_trait]
-impl Table for SqliteTable {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+impl Inner {
+    fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let now = self.now();
         let conn = self.lock();
         let row = conn
@@ -137,7 +157,7 @@ impl Table for SqliteTable {
         }
     }
 
-    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+    fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         if keys.len() > super::MAX_BATCH_GET {
             return Err(StoreError::TooManyReads(keys.len()));
         }
@@ -160,7 +180,7 @@ impl Table for SqliteTable {
             .collect()
     }
 
-    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+    fn query(&self, q: &Query) -> Result<Page, StoreError> {
         let now = self.now();
         let (ipk, isk) = match q.index {
             Index::Primary => ("pk", "sk"),
@@ -236,7 +256,7 @@ impl Table for SqliteTable {
         Ok(Page { items, next })
     }
 
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+    fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         super::check_transaction(&writes)?;
         let now = self.now();
         let mut conn = self.lock();
@@ -297,5 +317,27 @@ impl Table for SqliteTable {
             }
         }
         tx.commit().map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.blocking(move |i| i.get(&key)).await
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let keys = keys.to_vec();
+        self.blocking(move |i| i.get_many(&keys)).await
+    }
+
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        let q = q.clone();
+        self.blocking(move |i| i.query(&q)).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.blocking(move |i| i.transact(writes)).await
     }
 }

@@ -31,7 +31,12 @@ async fn malformed_requests_get_problems(b: Backend) {
     let app = TestApp::spawn(b).await;
     let admin = app.token(Role::PlatformAdmin).to_string();
     let other_secret = LocalTokens::from_secret(&[7u8; 32])
-        .issue(app.users[&Role::PlatformAdmin], app.orgs[&Role::PlatformAdmin], 60)
+        .issue(
+            app.users[&Role::PlatformAdmin],
+            app.orgs[&Role::PlatformAdmin],
+            portico_core::domain::OrgKind::Platform,
+            60,
+        )
         .unwrap();
     // A genuine cursor, replayed on a listing it does not belong to.
     let page: Value = app

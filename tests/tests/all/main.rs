@@ -3,6 +3,7 @@
 mod accounts;
 mod authz_decisions;
 mod bad_input;
+mod budgets;
 mod events;
 mod infra;
 mod mail_contract;

@@ -1,0 +1,409 @@
+//! Round trips per request, counted: every route of the flow below makes at
+//! most one read round trip and one write round trip to Portico's table
+//! (reads started together count as one round trip). The identity's own
+//! storage (Cognito, or the local identity's records) is not Portico's table
+//! and is not counted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use portico_core::domain::Role;
+use portico_core::identity::local::LocalIdentity;
+use portico_core::store::{Item, Key, Page, Query, StoreError, Table, Write};
+use portico_tests::{Backend, Options, TestApp};
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Counters {
+    in_flight: AtomicUsize,
+    read_trips: AtomicUsize,
+    read_calls: AtomicUsize,
+    write_trips: AtomicUsize,
+}
+
+struct Counting(Arc<dyn Table>, Arc<Counters>);
+
+impl Counting {
+    async fn read<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        if self.1.in_flight.fetch_add(1, SeqCst) == 0 {
+            self.1.read_trips.fetch_add(1, SeqCst);
+        }
+        self.1.read_calls.fetch_add(1, SeqCst);
+        // Every read takes a network's while, as DynamoDB's do: reads started
+        // together overlap and count as one round trip, reads one after the
+        // other as two, however fast the embedded store answers.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let out = f.await;
+        self.1.in_flight.fetch_sub(1, SeqCst);
+        out
+    }
+}
+
+#[async_trait]
+impl Table for Counting {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.read(self.0.get(key)).await
+    }
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.read(self.0.get_many(keys)).await
+    }
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        self.read(self.0.query(q)).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.1.write_trips.fetch_add(1, SeqCst);
+        self.0.transact(writes).await
+    }
+}
+
+struct Meter {
+    app: TestApp,
+    counters: Arc<Counters>,
+    rows: Vec<(String, usize, usize, usize)>,
+}
+
+impl Meter {
+    async fn call(
+        &mut self,
+        what: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        for c in [
+            &self.counters.read_trips,
+            &self.counters.read_calls,
+            &self.counters.write_trips,
+        ] {
+            c.store(0, SeqCst);
+        }
+        let mut req = self.app.http.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            self.app.url(path),
+        );
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let value: Value = resp.json().await.unwrap_or(Value::Null);
+        let (r, c, w) = (
+            self.counters.read_trips.load(SeqCst),
+            self.counters.read_calls.load(SeqCst),
+            self.counters.write_trips.load(SeqCst),
+        );
+        assert!(status < 500, "{what}: {status} {value}");
+        assert!(r <= 1, "{what}: {r} read round trips");
+        assert!(w <= 1, "{what}: {w} write round trips");
+        self.rows.push((what.to_string(), r, c, w));
+        (status, value)
+    }
+}
+
+pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Backend) {
+    let counters = Arc::new(Counters::default());
+    let c2 = counters.clone();
+    let opts = Options {
+        wrap: Some(Box::new(move |t| Arc::new(Counting(t, c2)) as Arc<dyn Table>)),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(b, opts).await;
+    let admin = app.token(Role::PlatformAdmin).to_string();
+    let manager = app.token(Role::PartnerManager).to_string();
+    let puser = app.token(Role::PartnerUser).to_string();
+    let owner = app.token(Role::CustomerAccountOwner).to_string();
+    let partner = app.orgs[&Role::PartnerManager];
+    let mut m = Meter {
+        app,
+        counters,
+        rows: Vec::new(),
+    };
+    let uniq = uuid::Uuid::new_v4().simple().to_string();
+
+    let (_, p) = m
+        .call(
+            "POST /organizations (partner)",
+            "POST",
+            "/organizations",
+            Some(&admin),
+            Some(json!({ "name": format!("P {uniq}"), "kind": "partner" })),
+        )
+        .await;
+    let body = json!({ "name": format!("C {uniq}"), "kind": "customer", "partnerOfRecord": p["id"] });
+    m.call(
+        "POST /organizations (customer)",
+        "POST",
+        "/organizations",
+        Some(&admin),
+        Some(body),
+    )
+    .await;
+    m.call(
+        "GET /organizations (platform admin)",
+        "GET",
+        "/organizations",
+        Some(&admin),
+        None,
+    )
+    .await;
+    m.call(
+        "GET /organizations (partner user)",
+        "GET",
+        "/organizations",
+        Some(&puser),
+        None,
+    )
+    .await;
+    m.call(
+        "GET /organizations (customer)",
+        "GET",
+        "/organizations",
+        Some(&owner),
+        None,
+    )
+    .await;
+    m.call(
+        "GET /organizations/{id}",
+        "GET",
+        &format!("/organizations/{partner}"),
+        Some(&puser),
+        None,
+    )
+    .await;
+    let (_, tr) = m
+        .call(
+            "GET trusted-ranges",
+            "GET",
+            &format!("/organizations/{partner}/trusted-ranges"),
+            Some(&manager),
+            None,
+        )
+        .await;
+    let body = json!({ "ranges": ["10.0.0.0/8"], "version": tr["version"] });
+    m.call(
+        "PUT trusted-ranges",
+        "PUT",
+        &format!("/organizations/{partner}/trusted-ranges"),
+        Some(&manager),
+        Some(body),
+    )
+    .await;
+
+    let pm = format!("pm-{uniq}@budget.example.com");
+    let body = json!({ "organizationName": format!("Budget {uniq}"), "email": pm, "displayName": "Bea" });
+    let (_, sent) = m
+        .call(
+            "POST /invitations/partner",
+            "POST",
+            "/invitations/partner",
+            Some(&admin),
+            Some(body),
+        )
+        .await;
+    let new_org = sent["invitation"]["orgId"].as_str().unwrap().to_string();
+    let cust = format!("owner-{uniq}@budget.example.com");
+    let (_, inv) = m
+        .call(
+            "POST /invitations/customer",
+            "POST",
+            "/invitations/customer",
+            Some(&manager),
+            Some(json!({ "email": cust })),
+        )
+        .await;
+    m.call(
+        "GET invitations",
+        "GET",
+        &format!("/organizations/{partner}/invitations"),
+        Some(&manager),
+        None,
+    )
+    .await;
+    let id = inv["invitation"]["id"].as_str().unwrap().to_string();
+    m.call(
+        "POST resend",
+        "POST",
+        &format!("/invitations/{id}/resend"),
+        Some(&manager),
+        Some(json!({})),
+    )
+    .await;
+    let token = m.app.last_token_to(&cust).await;
+    let body = json!({ "token": token, "organizationName": format!("Cust {uniq}"), "displayName": "Cy", "password": "Correct horse battery staple 42!" });
+    m.call(
+        "POST /invitations/accept",
+        "POST",
+        "/invitations/accept",
+        None,
+        Some(body),
+    )
+    .await;
+
+    let ask =
+        json!({ "email": format!("req-{uniq}@northwind.example.com"), "displayName": "Rex", "role": "partner_user" });
+    let (_, req) = m
+        .call(
+            "POST /user-requests",
+            "POST",
+            "/user-requests",
+            Some(&manager),
+            Some(ask),
+        )
+        .await;
+    m.call(
+        "GET /user-requests (partner manager)",
+        "GET",
+        "/user-requests",
+        Some(&manager),
+        None,
+    )
+    .await;
+    m.call(
+        "GET /user-requests (platform admin)",
+        "GET",
+        "/user-requests",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let rid = req["id"].as_str().unwrap();
+    m.call(
+        "POST decision",
+        "POST",
+        &format!("/user-requests/{rid}/decision"),
+        Some(&admin),
+        Some(json!({ "approve": true })),
+    )
+    .await;
+    let added = format!("added-{uniq}@northwind.example.com");
+    let body = json!({ "email": added, "displayName": "Ad", "role": "partner_user" });
+    m.call(
+        "POST /organizations/{id}/users",
+        "POST",
+        &format!("/organizations/{partner}/users"),
+        Some(&admin),
+        Some(body),
+    )
+    .await;
+    let _ = new_org;
+
+    let token = m.app.last_token_to(&pm).await;
+    let pw = "Correct horse battery staple 42!";
+    m.call(
+        "POST /password/setup",
+        "POST",
+        "/password/setup",
+        None,
+        Some(json!({ "token": token, "password": pw })),
+    )
+    .await;
+    let (_, step) = m
+        .call(
+            "POST /session",
+            "POST",
+            "/session",
+            None,
+            Some(json!({ "email": pm, "password": pw })),
+        )
+        .await;
+    let (_, enrol) = m
+        .call(
+            "POST /session/mfa-setup",
+            "POST",
+            "/session/mfa-setup",
+            None,
+            Some(json!({ "session": step["session"] })),
+        )
+        .await;
+    let secret = enrol["secret"].as_str().unwrap().to_string();
+    let code = |steps: i64| {
+        let at = Utc::now() + Duration::seconds(30 * steps);
+        LocalIdentity::code_at(&secret, at).unwrap_or_else(|_| format!("{:06}", (at.timestamp() / 30) % 1_000_000))
+    };
+    let body = json!({ "session": enrol["session"], "code": code(0) });
+    let (_, done) = m
+        .call(
+            "POST /session/mfa-setup/confirm",
+            "POST",
+            "/session/mfa-setup/confirm",
+            None,
+            Some(body),
+        )
+        .await;
+    let (_, step) = m
+        .call(
+            "POST /session (enrolled)",
+            "POST",
+            "/session",
+            None,
+            Some(json!({ "email": pm, "password": pw })),
+        )
+        .await;
+    m.call(
+        "POST /session/mfa",
+        "POST",
+        "/session/mfa",
+        None,
+        Some(json!({ "session": step["session"], "code": code(1) })),
+    )
+    .await;
+    m.call(
+        "POST /password/forgot",
+        "POST",
+        "/password/forgot",
+        None,
+        Some(json!({ "email": pm })),
+    )
+    .await;
+    m.call(
+        "POST /email/confirm (unknown)",
+        "POST",
+        "/email/confirm",
+        None,
+        Some(json!({ "token": "A".repeat(43) })),
+    )
+    .await;
+    let rc = done["recoveryCodes"][0].clone();
+    if b == Backend::Sqlite {
+        m.call(
+            "POST /session/recover",
+            "POST",
+            "/session/recover",
+            None,
+            Some(json!({ "email": pm, "password": pw, "recoveryCode": rc })),
+        )
+        .await;
+    }
+    m.call(
+        "POST revoke",
+        "POST",
+        &format!("/invitations/{id}/revoke"),
+        Some(&manager),
+        Some(json!({})),
+    )
+    .await;
+
+    println!(
+        "\n{:<40} {:>11} {:>10} {:>12}   ({b:?})",
+        "request", "read trips", "read calls", "write trips"
+    );
+    for (what, r, c, w) in &m.rows {
+        println!("{what:<40} {r:>11} {c:>10} {w:>12}");
+    }
+}
+
+#[tokio::test]
+async fn embedded_sqlite() {
+    every_request_makes_at_most_one_read_and_one_write_round_trip(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn dynamodb_local() {
+    every_request_makes_at_most_one_read_and_one_write_round_trip(Backend::Dynamo).await
+}
