@@ -130,6 +130,7 @@ SAMPLES = {
         "forgot-password.202": ev("POST", "/password/forgot", None, {"email": "user@northwind.example.com"}),
         "forgot-password-unknown-address.202": ev("POST", "/password/forgot", None, {"email": "nobody@example.com"}),
         "confirm-email-with-unknown-token.404": ev("POST", "/email/confirm", None, {"token": "A" * 43}),
+        "reset-mfa-signed-in-long-ago.401": ev("POST", "/me/mfa/reset", PUSER, {"password": "whatever it is"}),
     },
 }
 

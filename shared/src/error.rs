@@ -59,6 +59,9 @@ pub enum AppError {
     MfaEnrolmentRequired,
     #[error("email confirmation required")]
     EmailConfirmationRequired,
+    /// Changing MFA (or email) needs a sign-in within the last 10 minutes.
+    #[error("fresh sign-in required")]
+    FreshSignInRequired,
     #[error("identity: {0}")]
     Identity(String),
 }
@@ -97,6 +100,7 @@ impl AppError {
             AppError::MfaEnrolmentRequired => "Set up an authenticator app first: sign in again to enrol.".into(),
             AppError::EmailConfirmationRequired => "Confirm your email address: we sent you a link (valid 24 hours). Requests from your organisation's trusted networks need no confirmation.".into(),
             AppError::Identity(_) => "The sign-in service is unavailable; retry shortly.".into(),
+            AppError::FreshSignInRequired => "Sign in again first: this change needs a sign-in from the last 10 minutes.".into(),
         }
     }
 
@@ -128,6 +132,7 @@ impl AppError {
             AppError::Locked => StatusCode::TOO_MANY_REQUESTS,
             AppError::MfaEnrolmentRequired | AppError::EmailConfirmationRequired => StatusCode::FORBIDDEN,
             AppError::Identity(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::FreshSignInRequired => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -164,6 +169,7 @@ impl AppError {
             AppError::MfaEnrolmentRequired => "mfa-enrolment-required",
             AppError::EmailConfirmationRequired => "email-confirmation-required",
             AppError::Identity(_) => "identity-unavailable",
+            AppError::FreshSignInRequired => "fresh-sign-in-required",
         }
     }
 

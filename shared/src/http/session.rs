@@ -9,10 +9,11 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::error::{AppError, Problem};
-use crate::http::principal::SourceIp;
+use crate::http::principal::{Caller, SourceIp};
 use crate::ops::accounts::{self, ConfirmEmail, EmailConfirmed, Forgot, PasswordSet, SetPassword};
 use crate::ops::session::{
-    self, Enrolled, Enrolment, EnrolmentConfirm, EnrolmentStart, MfaAnswer, Recover, SignInRequest, SignInStep,
+    self, Enrolled, Enrolment, EnrolmentConfirm, EnrolmentStart, MfaAnswer, Recover, ResetMfa, SignInRequest,
+    SignInStep,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -25,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_password))
         .routes(routes!(forgot_password))
         .routes(routes!(confirm_email))
+        .routes(routes!(reset_mfa))
 }
 
 /// Sign in with email and password; the answer says the next step (a TOTP code, enrolment) or carries the token.
@@ -142,4 +144,19 @@ async fn confirm_email(
     Json(input): Json<ConfirmEmail>,
 ) -> Result<Json<EmailConfirmed>, AppError> {
     Ok(Json(accounts::confirm_email(&deps, &ip, input).await?))
+}
+
+/// Replace your authenticator app (needs a sign-in from the last 10 minutes and your password); enrolment follows.
+#[utoipa::path(post, path = "/me/mfa/reset", tag = "session", request_body = ResetMfa, security(("bearer" = [])),
+    responses(
+        (status = 200, body = SignInStep),
+        (status = 401, description = "Not signed in, not freshly, or wrong password", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn reset_mfa(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Json(input): Json<ResetMfa>,
+) -> Result<Json<SignInStep>, AppError> {
+    Ok(Json(session::reset_mfa(&deps, &caller, input).await?))
 }

@@ -423,3 +423,75 @@ pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<Sig
         SignIn::MfaCode { .. } => Err(AppError::Identity("the authenticator was not reset".into())),
     }
 }
+
+/// How recent a sign-in must be to change MFA.
+pub const FRESH_SIGN_IN_MINUTES: i64 = 10;
+
+/// Body of `POST /me/mfa/reset`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResetMfa {
+    /// The current password, again.
+    pub password: String,
+}
+
+/// A signed-in user replaces their authenticator app: needs a sign-in from
+/// the last 10 minutes and the password; the old app stops working, a
+/// notice is emailed, and enrolment of the new one follows. 1 read, 1 write.
+pub async fn reset_mfa(
+    deps: &Deps,
+    caller: &crate::http::principal::Caller,
+    input: ResetMfa,
+) -> Result<SignInStep, AppError> {
+    let now = deps.clock.now().timestamp();
+    if caller.auth_time.is_none_or(|t| now - t > FRESH_SIGN_IN_MINUTES * 60) {
+        return Err(AppError::FreshSignInRequired);
+    }
+    let (a, []) = crate::ops::authenticate_full(deps, caller, []).await?;
+    let user = a.user;
+    match deps
+        .identity
+        .sign_in(user.id, &input.password)
+        .await
+        .map_err(identity_error)?
+    {
+        SignIn::MfaCode { .. } | SignIn::MfaSetup { .. } | SignIn::Done(_) => {}
+    }
+    Change::new(
+        deps,
+        &a.actor,
+        user.org_id,
+        ActionType::UpdateUserProfile,
+        target(&user),
+        format!("{} reset their authenticator app", user.email),
+    )
+    .write(Write::patch(
+        keys::user(user.id),
+        &serde_json::json!({ "mfaEnrolled": false }),
+        Cond::VersionIs(user.version),
+    )?)
+    .commit(deps)
+    .await?;
+    deps.identity.reset_mfa(user.id).await.map_err(identity_error)?;
+    let _ = deps
+        .mailer
+        .send(&templates::notice(
+            &user.email,
+            "your authenticator app was reset",
+            "The authenticator app of your account was reset; a new one is being set up.",
+            &deps.settings,
+        ))
+        .await;
+    match deps
+        .identity
+        .sign_in(user.id, &input.password)
+        .await
+        .map_err(identity_error)?
+    {
+        SignIn::Done(tokens) => Ok(SignInStep::MfaSetup {
+            session: deps.identity.enrolment_session(&tokens).await.map_err(identity_error)?,
+        }),
+        SignIn::MfaSetup { session } => Ok(SignInStep::MfaSetup { session }),
+        SignIn::MfaCode { .. } => Err(AppError::Identity("the authenticator was not reset".into())),
+    }
+}

@@ -879,6 +879,77 @@ async fn a_recovery_code_replaces_a_totp_code_once() {
     );
 }
 
+/// Replacing the authenticator needs a recent sign-in and the password; the
+/// old app stops working. On the local identity (see the recovery test for moto).
+#[tokio::test]
+async fn replacing_the_authenticator_needs_a_fresh_sign_in() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        Options {
+            clock: clock.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let email = format!("new-phone-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
+    let partner = app.orgs[&Role::PartnerManager];
+    let body = json!({ "email": email, "displayName": "Ph", "role": "partner_user" });
+    assert_eq!(
+        post(
+            &app,
+            &format!("/organizations/{partner}/users"),
+            Some(app.token(Role::PlatformAdmin)),
+            body
+        )
+        .await
+        .0,
+        201
+    );
+    let (bearer, old_secret, _) = set_up_account(&app, &email).await;
+    let (s, _) = post(
+        &app,
+        "/me/mfa/reset",
+        Some(&bearer),
+        json!({ "password": "wrong password!!" }),
+    )
+    .await;
+    assert_eq!(s, 401, "the password again");
+    let (s, step) = post(&app, "/me/mfa/reset", Some(&bearer), json!({ "password": PASSWORD })).await;
+    assert_eq!((s, step["step"].as_str()), (200, Some("mfa_setup")), "{step}");
+    assert_eq!(
+        call(&app, "GET", "/organizations", Some(&bearer), None).await.0,
+        403,
+        "until a new app is enrolled"
+    );
+    let notices = app.links_to(&email).await.len();
+    let (_, enrol) = post(&app, "/session/mfa-setup", None, json!({ "session": step["session"] })).await;
+    let secret = enrol["secret"].as_str().unwrap().to_string();
+    assert_ne!(secret, old_secret);
+    let (s, done) = post(
+        &app,
+        "/session/mfa-setup/confirm",
+        None,
+        json!({ "session": enrol["session"], "code": code_at(&secret, 0) }),
+    )
+    .await;
+    assert_eq!(s, 200, "{done}");
+    let _ = notices;
+    // Eleven minutes after that sign-in, it is no longer fresh.
+    clock.advance(Duration::minutes(11));
+    let (s, p) = post(
+        &app,
+        "/me/mfa/reset",
+        Some(done["token"].as_str().unwrap()),
+        json!({ "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (401, Some("urn:portico:problem:fresh-sign-in-required"))
+    );
+}
+
 /// Wrong codes and lockout run on the local identity (moto accepts any code).
 #[tokio::test]
 async fn five_wrong_codes_lock_sign_in_for_fifteen_minutes() {

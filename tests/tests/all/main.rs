@@ -5,6 +5,7 @@ mod authz_decisions;
 mod bad_input;
 mod budgets;
 mod events;
+mod identity_contract;
 mod infra;
 mod mail_contract;
 mod openapi;
