@@ -82,6 +82,8 @@ SAMPLES = {
         "trusted-ranges-as-partner-manager.200": org_route("GET", "/trusted-ranges", u(2), MANAGER),
         "set-trusted-ranges-as-partner-user.403": org_route("PUT", "/trusted-ranges", u(2), PUSER,
                                                             {"ranges": ["203.0.113.0/24"], "version": 1}),
+        "mfa-policy-as-account-owner.200": org_route("PUT", "/mfa-policy", u(3), OWNER, {"required": False, "version": 1}),
+        "mfa-policy-of-a-partner.400": org_route("PUT", "/mfa-policy", u(2), ADMIN, {"required": False, "version": 1}),
         "set-trusted-ranges-bad-cidr.400": org_route("PUT", "/trusted-ranges", u(2), MANAGER,
                                                      {"ranges": ["203.0.113.0/33"], "version": 1}),
     },

@@ -39,6 +39,7 @@ pub enum Action {
     ViewUserRequests,
     AddUser,
     ManageTrustedRanges,
+    ManageMfaPolicy,
 }
 
 impl Action {
@@ -53,6 +54,7 @@ impl Action {
             Action::ViewUserRequests => "ViewUserRequests",
             Action::AddUser => "AddUser",
             Action::ManageTrustedRanges => "ManageTrustedRanges",
+            Action::ManageMfaPolicy => "ManageMfaPolicy",
         }
     }
 }

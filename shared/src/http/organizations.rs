@@ -10,13 +10,16 @@ use crate::app::AppState;
 use crate::domain::{OrgId, Organization};
 use crate::error::{AppError, Problem};
 use crate::http::principal::Caller;
-use crate::ops::organizations::{self, CreateOrganization, ListOrganizations, OrganizationPage, TrustedRanges};
+use crate::ops::organizations::{
+    self, CreateOrganization, ListOrganizations, MfaPolicy, OrganizationPage, TrustedRanges,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_organization, list_organizations))
         .routes(routes!(get_organization))
         .routes(routes!(get_trusted_ranges, put_trusted_ranges))
+        .routes(routes!(put_mfa_policy))
 }
 
 /// Create a partner organisation, or a customer organisation linked to its partner of record (platform admins).
@@ -130,5 +133,32 @@ async fn put_trusted_ranges(
 ) -> Result<Json<TrustedRanges>, AppError> {
     Ok(Json(
         organizations::set_trusted_ranges(&deps, &caller, OrgId::parse(&id)?, input).await?,
+    ))
+}
+
+/// Whether a customer's users must use MFA (platform admins, the customer's Account Owners).
+#[utoipa::path(
+    put, path = "/organizations/{id}/mfa-policy", tag = "organizations",
+    params(("id" = String, Path, description = "Customer organisation id")),
+    request_body = MfaPolicy,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MfaPolicy),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_mfa_policy(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(input): Json<MfaPolicy>,
+) -> Result<Json<MfaPolicy>, AppError> {
+    Ok(Json(
+        organizations::set_mfa_policy(&deps, &caller, OrgId::parse(&id)?, input).await?,
     ))
 }

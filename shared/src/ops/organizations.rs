@@ -298,3 +298,75 @@ pub async fn set_trusted_ranges(
         version: org.version + 1,
     })
 }
+
+/// A customer's MFA policy, as read and as written.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MfaPolicy {
+    /// Whether the customer's users must use an authenticator app.
+    pub required: bool,
+    /// The organisation's version this was read at; a write must send it back.
+    pub version: u64,
+}
+
+/// Most users whose records one policy change updates (in one transaction).
+pub const MAX_USERS_PER_POLICY_CHANGE: usize = 48;
+
+/// Platform admins and the customer's Account Owners: whether the
+/// customer's users must use MFA (platform and partner users always must).
+/// The change reaches every user of the organisation in the same
+/// transaction. 1 read round trip (caller, organisation, its users), 1 write.
+pub async fn set_mfa_policy(deps: &Deps, caller: &Caller, id: OrgId, input: MfaPolicy) -> Result<MfaPolicy, AppError> {
+    let users_query = Query::partition(Index::Gsi1, keys::org_users(id)).limit(100);
+    let (a, [org], guessed) = authenticate_and_query(deps, caller, [keys::org(id)], Some(users_query.clone())).await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManageMfaPolicy, &OrgFacts::from(&org))?;
+    if org.kind != OrgKind::Customer {
+        return Err(AppError::invalid(
+            "MFA is always required for platform and partner users",
+        ));
+    }
+    if input.version != org.version {
+        return Err(AppError::Conflict(format!(
+            "The organisation changed since you read it (version {} now); reload and retry.",
+            org.version
+        )));
+    }
+    let page = guessed.page(deps, &users_query).await?;
+    if page.next.is_some() || page.items.len() > MAX_USERS_PER_POLICY_CHANGE {
+        return Err(AppError::invalid(format!(
+            "this organisation has more than {MAX_USERS_PER_POLICY_CHANGE} users; ask the platform to change its MFA policy"
+        )));
+    }
+    let flag = serde_json::json!({ "mfaRequired": input.required });
+    let mut change = Change::new(
+        deps,
+        &a.actor,
+        org.id,
+        ActionType::UpdateOrganization,
+        Target {
+            kind: "organization".into(),
+            id: org.id.to_string(),
+        },
+        format!(
+            "MFA {} for the users of \"{}\"",
+            if input.required { "required" } else { "optional" },
+            org.name.as_str()
+        ),
+    )
+    .write(Write::patch(keys::org(org.id), &flag, Cond::VersionIs(org.version))?)
+    .after(flag.clone());
+    change.event.before = Some(serde_json::json!({ "mfaRequired": org.mfa_required }));
+    for item in &page.items {
+        let user: crate::domain::User = item.decode()?;
+        change = change
+            .write(Write::patch(keys::user(user.id), &flag, Cond::MustExist)?)
+            .write(Write::patch(keys::login(&user.email), &flag, Cond::MustExist)?);
+    }
+    change.commit(deps).await?;
+    Ok(MfaPolicy {
+        required: input.required,
+        version: org.version + 1,
+    })
+}

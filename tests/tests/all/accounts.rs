@@ -764,6 +764,83 @@ pub async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted(b
     );
 }
 
+pub async fn a_customer_decides_whether_its_users_need_mfa(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let email = format!("owner-{}@hooli.example.com", uuid::Uuid::new_v4().simple());
+    let manager = app.token(Role::PartnerManager).to_string();
+    assert_eq!(
+        post(&app, "/invitations/customer", Some(&manager), json!({ "email": email }))
+            .await
+            .0,
+        201
+    );
+    let token = app.last_token_to(&email).await;
+    let accept = json!({ "token": token, "organizationName": "Hooli", "displayName": "Hal", "password": PASSWORD });
+    let (s, created) = post(&app, "/invitations/accept", None, accept).await;
+    assert_eq!(s, 201, "{created}");
+    let org = created["organization"]["id"].as_str().unwrap().to_string();
+    let (_, step) = post(&app, "/session", None, json!({ "email": email, "password": PASSWORD })).await;
+    assert_eq!(step["step"], "mfa_setup", "required by default");
+    let path = format!("/organizations/{org}/mfa-policy");
+    let admin = app.token(Role::PlatformAdmin).to_string();
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            &path,
+            Some(&manager),
+            Some(json!({ "required": false, "version": 1 }))
+        )
+        .await
+        .0,
+        403,
+        "not the partner's call"
+    );
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(json!({ "required": false, "version": 7 }))
+        )
+        .await
+        .0,
+        409,
+        "stale version"
+    );
+    let (s, policy) = call(
+        &app,
+        "PUT",
+        &path,
+        Some(&admin),
+        Some(json!({ "required": false, "version": 1 })),
+    )
+    .await;
+    assert_eq!((s, policy["required"].as_bool()), (200, Some(false)), "{policy}");
+    let (s, done) = post(&app, "/session", None, json!({ "email": email, "password": PASSWORD })).await;
+    assert_eq!((s, done["step"].as_str()), (200, Some("done")), "no MFA now: {done}");
+    let bearer = done["token"].as_str().unwrap().to_string();
+    assert_eq!(call(&app, "GET", "/organizations", Some(&bearer), None).await.0, 200);
+    let (s, _) = call(
+        &app,
+        "PUT",
+        &path,
+        Some(&admin),
+        Some(json!({ "required": true, "version": policy["version"] })),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, p) = call(&app, "GET", "/organizations", Some(&bearer), None).await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (403, Some("urn:portico:problem:mfa-enrolment-required")),
+        "required again at once"
+    );
+    let (_, step) = post(&app, "/session", None, json!({ "email": email, "password": PASSWORD })).await;
+    assert_eq!(step["step"], "mfa_setup");
+}
+
 macro_rules! on_backend {
     ($name:ident, $backend:expr) => {
         mod $name {
@@ -790,6 +867,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted() {
                 super::partner_users_reconfirm_their_email_every_24_hours_unless_trusted($backend).await
+            }
+            #[tokio::test]
+            async fn a_customer_decides_whether_its_users_need_mfa() {
+                super::a_customer_decides_whether_its_users_need_mfa($backend).await
             }
             #[tokio::test]
             async fn forgot_password_answers_the_same_and_is_rate_limited() {
