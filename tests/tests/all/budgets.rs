@@ -194,6 +194,16 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
         Some(body),
     )
     .await;
+    let customer = m.app.orgs[&Role::CustomerAccountOwner];
+    let body = json!({ "required": false, "version": 1 });
+    m.call(
+        "PUT mfa-policy",
+        "PUT",
+        &format!("/organizations/{customer}/mfa-policy"),
+        Some(&owner),
+        Some(body),
+    )
+    .await;
 
     let pm = format!("pm-{uniq}@budget.example.com");
     let body = json!({ "organizationName": format!("Budget {uniq}"), "email": pm, "displayName": "Bea" });
