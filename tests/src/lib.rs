@@ -387,38 +387,38 @@ pub async fn test_deps(
     ));
     // Embedded: the local identity (its own table handle, as Cognito is apart
     // from Portico's table) and the outbox. AWS: Cognito and SES on moto.
-    let (identity, mailer, outbox, bearer): (Arc<dyn Identity>, Arc<dyn Mailer>, Option<Arc<Outbox>>, Auth) =
-        match backend {
-            Backend::Sqlite => (
-                Arc::new(LocalIdentity::new(base_table, local_tokens.clone(), clock.clone())),
-                outbox.clone(),
-                Some(outbox),
-                Auth::LocalToken(local_tokens.clone()),
-            ),
-            Backend::Dynamo => {
-                let (cognito, pool_id, client_id) = moto_user_pool().await;
-                let moto = moto_endpoint();
-                let jwt = JwtVerifier::fetch(
-                    &format!("{moto}/{pool_id}/.well-known/jwks.json"),
-                    format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"),
-                    client_id.clone(),
-                )
+    type Backing = (Arc<dyn Identity>, Arc<dyn Mailer>, Option<Arc<Outbox>>, Auth);
+    let (identity, mailer, outbox, bearer): Backing = match backend {
+        Backend::Sqlite => (
+            Arc::new(LocalIdentity::new(base_table, local_tokens.clone(), clock.clone())),
+            outbox.clone(),
+            Some(outbox),
+            Auth::LocalToken(local_tokens.clone()),
+        ),
+        Backend::Dynamo => {
+            let (cognito, pool_id, client_id) = moto_user_pool().await;
+            let moto = moto_endpoint();
+            let jwt = JwtVerifier::fetch(
+                &format!("{moto}/{pool_id}/.well-known/jwks.json"),
+                format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"),
+                client_id.clone(),
+            )
+            .await
+            .expect("moto JWKS");
+            let ses = aws_sdk_ses::Client::new(&sdk_config(&moto).await);
+            ses.verify_email_identity()
+                .email_address(TEST_SENDER)
+                .send()
                 .await
-                .expect("moto JWKS");
-                let ses = aws_sdk_ses::Client::new(&sdk_config(&moto).await);
-                ses.verify_email_identity()
-                    .email_address(TEST_SENDER)
-                    .send()
-                    .await
-                    .expect("verify sender on moto");
-                (
-                    Arc::new(CognitoIdentity::new(cognito, pool_id, client_id)),
-                    Arc::new(SesMailer::new(ses, TEST_SENDER)),
-                    None,
-                    Auth::Both(local_tokens.clone(), Arc::new(jwt)),
-                )
-            }
-        };
+                .expect("verify sender on moto");
+            (
+                Arc::new(CognitoIdentity::new(cognito, pool_id, client_id)),
+                Arc::new(SesMailer::new(ses, TEST_SENDER)),
+                None,
+                Auth::Both(local_tokens.clone(), Arc::new(jwt)),
+            )
+        }
+    };
     let deps = Arc::new(Deps {
         table,
         mailer,

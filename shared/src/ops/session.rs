@@ -345,14 +345,7 @@ pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<Sig
     let login: Login = login_item.decode()?;
     let codes: RecoveryCodes = codes_item.decode()?;
     // The password first: a recovery code alone changes nothing.
-    match deps
-        .identity
-        .sign_in(login.user_id, &input.password)
-        .await
-        .map_err(identity_error)?
-    {
-        SignIn::MfaCode { .. } | SignIn::MfaSetup { .. } | SignIn::Done(_) => {}
-    }
+    check_password(deps, login.user_id, &input.password).await?;
     let hash = hash_recovery_code(&input.recovery_code);
     let remaining: Vec<String> = codes.hashes.iter().filter(|h| **h != hash).cloned().collect();
     if remaining.len() == codes.hashes.len() {
@@ -399,22 +392,36 @@ pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<Sig
         StoreError::ConditionFailed { index: 0 } => AppError::CodeRejected,
         other => other.into(),
     })?;
-    deps.identity.reset_mfa(login.user_id).await.map_err(identity_error)?;
-    let _ = deps
-        .mailer
-        .send(&templates::notice(
-            &input.email,
-            "a recovery code was used",
-            "Someone signed in to your account with a recovery code and is setting up a new authenticator app.",
-            &deps.settings,
-        ))
-        .await;
-    match deps
-        .identity
-        .sign_in(login.user_id, &input.password)
-        .await
-        .map_err(identity_error)?
-    {
+    let notice = templates::notice(
+        &input.email,
+        "a recovery code was used",
+        "Someone signed in to your account with a recovery code and is setting up a new authenticator app.",
+        &deps.settings,
+    );
+    replace_authenticator(deps, login.user_id, &input.password, notice).await
+}
+
+/// Checks a user's password at the identity (whatever MFA step would follow).
+async fn check_password(deps: &Deps, user: crate::domain::UserId, password: &str) -> Result<(), AppError> {
+    match deps.identity.sign_in(user, password).await.map_err(identity_error)? {
+        SignIn::MfaCode { .. } | SignIn::MfaSetup { .. } | SignIn::Done(_) => Ok(()),
+    }
+}
+
+/// After the change committed: forget the authenticator at the identity,
+/// tell the user, and start enrolling a new one (signing in again with the
+/// password, which now needs no code).
+async fn replace_authenticator(
+    deps: &Deps,
+    user: crate::domain::UserId,
+    password: &str,
+    notice: crate::mail::OutgoingEmail,
+) -> Result<SignInStep, AppError> {
+    deps.identity.reset_mfa(user).await.map_err(identity_error)?;
+    if let Err(e) = deps.mailer.send(&notice).await {
+        tracing::error!(error = %e, "notice not sent");
+    }
+    match deps.identity.sign_in(user, password).await.map_err(identity_error)? {
         SignIn::Done(tokens) => {
             let session = deps.identity.enrolment_session(&tokens).await.map_err(identity_error)?;
             Ok(SignInStep::MfaSetup { session })
@@ -449,14 +456,7 @@ pub async fn reset_mfa(
     }
     let (a, []) = crate::ops::authenticate_full(deps, caller, []).await?;
     let user = a.user;
-    match deps
-        .identity
-        .sign_in(user.id, &input.password)
-        .await
-        .map_err(identity_error)?
-    {
-        SignIn::MfaCode { .. } | SignIn::MfaSetup { .. } | SignIn::Done(_) => {}
-    }
+    check_password(deps, user.id, &input.password).await?;
     Change::new(
         deps,
         &a.actor,
@@ -472,26 +472,11 @@ pub async fn reset_mfa(
     )?)
     .commit(deps)
     .await?;
-    deps.identity.reset_mfa(user.id).await.map_err(identity_error)?;
-    let _ = deps
-        .mailer
-        .send(&templates::notice(
-            &user.email,
-            "your authenticator app was reset",
-            "The authenticator app of your account was reset; a new one is being set up.",
-            &deps.settings,
-        ))
-        .await;
-    match deps
-        .identity
-        .sign_in(user.id, &input.password)
-        .await
-        .map_err(identity_error)?
-    {
-        SignIn::Done(tokens) => Ok(SignInStep::MfaSetup {
-            session: deps.identity.enrolment_session(&tokens).await.map_err(identity_error)?,
-        }),
-        SignIn::MfaSetup { session } => Ok(SignInStep::MfaSetup { session }),
-        SignIn::MfaCode { .. } => Err(AppError::Identity("the authenticator was not reset".into())),
-    }
+    let notice = templates::notice(
+        &user.email,
+        "your authenticator app was reset",
+        "The authenticator app of your account was reset; a new one is being set up.",
+        &deps.settings,
+    );
+    replace_authenticator(deps, user.id, &input.password, notice).await
 }

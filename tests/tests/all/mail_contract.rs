@@ -70,31 +70,7 @@ async fn ses() -> (
         .await
         .expect("verify sender on moto");
     let read = Box::new(move |to: String| {
-        let url = format!("{endpoint}/moto-api/data.json");
-        Box::pin(async move {
-            let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-            let mut found = Vec::new();
-            // moto keeps sent messages per account and region; walk everything.
-            fn walk(v: &serde_json::Value, to: &str, out: &mut Found) {
-                match v {
-                    serde_json::Value::Object(m) => {
-                        let dest = m.get("destinations").map(|d| d.to_string()).unwrap_or_default();
-                        if m.contains_key("subject") && dest.contains(to) {
-                            out.push((
-                                m["subject"].as_str().unwrap_or_default().to_string(),
-                                m.get("body").map(|b| b.to_string()).unwrap_or_default(),
-                            ));
-                        } else {
-                            m.values().for_each(|c| walk(c, to, out));
-                        }
-                    }
-                    serde_json::Value::Array(a) => a.iter().for_each(|c| walk(c, to, out)),
-                    _ => {}
-                }
-            }
-            walk(&data["ses"], &to, &mut found);
-            found
-        }) as futures::future::BoxFuture<'static, Found>
+        Box::pin(async move { portico_tests::moto_mail_to(&to).await }) as futures::future::BoxFuture<'static, Found>
     });
     (Arc::new(SesMailer::new(client, FROM)), read, ())
 }
