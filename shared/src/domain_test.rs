@@ -1,0 +1,72 @@
+//! Unit tests of the parsed-once types and entity rules.
+use super::*;
+
+#[test]
+fn email_rejects_header_injection_and_normalises() {
+    for bad in [
+        "a@b.com\r\nBcc: x@y.com",
+        "a@b.com\n",
+        "",
+        "no-at",
+        "a@localhost",
+        "a b@c.com",
+        "<a@b.com>",
+        "a@b.com,c@d.com",
+    ] {
+        assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
+    }
+    assert_eq!(
+        EmailAddress::parse(" Ann@Example.COM ").unwrap().as_str(),
+        "ann@example.com"
+    );
+}
+
+#[test]
+fn org_names_are_bounded() {
+    assert!(OrgName::parse("A").is_err());
+    assert!(OrgName::parse(&"x".repeat(101)).is_err());
+    assert!(OrgName::parse("Acme\u{7}").is_err());
+    assert_eq!(OrgName::parse("  Acme Ltd ").unwrap().as_str(), "Acme Ltd");
+}
+
+#[test]
+fn trusted_ranges_parse_and_match_both_families() {
+    assert_eq!(
+        parse_trusted_range(" 203.0.113.7/24 ").unwrap().to_string(),
+        "203.0.113.0/24"
+    );
+    assert_eq!(
+        parse_trusted_range("2001:db8::1/32").unwrap().to_string(),
+        "2001:db8::/32"
+    );
+    assert_eq!(
+        parse_trusted_range("198.51.100.9").unwrap().to_string(),
+        "198.51.100.9/32"
+    );
+    for bad in ["", "10.0.0.0/33", "0.0.0.0/0", "::/0", "example.com", "10.0.0.0/8/8"] {
+        assert!(parse_trusted_range(bad).is_err(), "{bad:?}");
+    }
+    let mut o = Organization::new(
+        OrgId(Uuid::nil()),
+        OrgName::parse("Acme").unwrap(),
+        OrgKind::Partner,
+        None,
+        Utc::now(),
+    )
+    .unwrap();
+    o.trusted_ranges = vec!["203.0.113.0/24".into(), "2001:db8::/32".into()];
+    assert!(o.trusts("203.0.113.200"));
+    assert!(o.trusts("2001:db8:0:1::5"));
+    assert!(!o.trusts("203.0.114.1"));
+    assert!(!o.trusts("unknown"));
+}
+
+#[test]
+fn only_customers_have_a_partner_of_record() {
+    let now = Utc::now();
+    let name = OrgName::parse("Acme").unwrap();
+    let p = OrgId(Uuid::nil());
+    assert!(Organization::new(OrgId(Uuid::nil()), name.clone(), OrgKind::Customer, None, now).is_err());
+    assert!(Organization::new(OrgId(Uuid::nil()), name.clone(), OrgKind::Partner, Some(p), now).is_err());
+    assert!(Organization::new(OrgId(Uuid::nil()), name, OrgKind::Customer, Some(p), now).is_ok());
+}
