@@ -198,23 +198,27 @@ impl Deps {
                     .user_pool_client_id
                     .clone()
                     .ok_or(ConfigError::Missing("PORTICO_USER_POOL_CLIENT_ID"))?;
+                let table: Arc<dyn Table> = Arc::new(DynamoTable::new(
+                    aws_sdk_dynamodb::Client::new(&sdk),
+                    table_name,
+                    clock.clone(),
+                ));
+                let identity = Arc::new(CognitoIdentity::new(
+                    aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+                    pool,
+                    client,
+                    table.clone(),
+                    clock.clone(),
+                ));
                 Ok(Self {
-                    table: Arc::new(DynamoTable::new(
-                        aws_sdk_dynamodb::Client::new(&sdk),
-                        table_name,
-                        clock.clone(),
-                    )),
+                    table,
                     mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk), cfg.mail_from.clone())),
                     clock,
                     ids,
                     authz,
                     auth,
                     outbox: None,
-                    identity: Arc::new(CognitoIdentity::new(
-                        aws_sdk_cognitoidentityprovider::Client::new(&sdk),
-                        pool,
-                        client,
-                    )),
+                    identity,
                     settings,
                 })
             }

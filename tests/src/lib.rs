@@ -274,6 +274,13 @@ pub async fn moto_user_pool() -> (aws_sdk_cognitoidentityprovider::Client, Strin
                 .mutable(false)
                 .build(),
         )
+        .schema(
+            SchemaAttributeType::builder()
+                .name("org_kind")
+                .attribute_data_type(AttributeDataType::String)
+                .mutable(false)
+                .build(),
+        )
         .send()
         .await
         .expect("create user pool on moto");
@@ -412,7 +419,13 @@ pub async fn test_deps(
                 .await
                 .expect("verify sender on moto");
             (
-                Arc::new(CognitoIdentity::new(cognito, pool_id, client_id)),
+                Arc::new(CognitoIdentity::new(
+                    cognito,
+                    pool_id,
+                    client_id,
+                    base_table.clone(),
+                    clock.clone(),
+                )),
                 Arc::new(SesMailer::new(ses, TEST_SENDER)),
                 None,
                 Auth::Both(local_tokens.clone(), Arc::new(jwt)),

@@ -11,20 +11,32 @@ use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, AuthFlowType, AuthenticationResultType, ChallengeNameType, MessageActionType,
     SoftwareTokenMfaSettingsType,
 };
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{Identity, IdentityError, IdentityUser, SignIn, Tokens, TotpSetup};
+use crate::accounts::LinkToken;
+use crate::clock::Clock;
 use crate::domain::{Password, UserId};
+use crate::store::{Cond, Item, Key, StoreError, Table, Write};
 
 pub struct CognitoIdentity {
     client: Client,
     user_pool_id: String,
     client_id: String,
+    /// Where sign-in sessions wait between steps: the client holds only a
+    /// random handle, never Cognito's session, tokens or the username.
+    sessions: Arc<dyn Table>,
+    clock: Arc<dyn Clock>,
 }
 
-/// What Portico's opaque session carries for this adapter.
+/// How long a sign-in step may take (Cognito's own sessions last 3 minutes).
+const SESSION_MINUTES: i64 = 5;
+
+/// What a sign-in session holds, server-side.
 #[derive(Debug, Serialize, Deserialize)]
 struct Session {
     /// The Cognito username (Portico's user id).
@@ -37,16 +49,21 @@ struct Session {
     a: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     i: Option<String>,
+    expires_at: DateTime<Utc>,
+}
+
+fn session_key(handle: &str) -> Key {
+    Key::new(
+        format!("IDSESSION#{}", hex::encode(Sha256::digest(handle.as_bytes()))),
+        "IDSESSION",
+    )
+}
+
+fn store(e: StoreError) -> IdentityError {
+    IdentityError::Unavailable(e.to_string())
 }
 
 impl Session {
-    fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
-    }
-    fn decode(s: &str) -> Result<Self, IdentityError> {
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| IdentityError::SessionExpired)?;
-        serde_json::from_slice(&bytes).map_err(|_| IdentityError::SessionExpired)
-    }
     fn user(&self) -> Result<UserId, IdentityError> {
         UserId::parse(&self.u).map_err(|_| IdentityError::SessionExpired)
     }
@@ -69,11 +86,71 @@ fn tokens(user: UserId, r: Option<AuthenticationResultType>) -> Result<Tokens, I
 }
 
 impl CognitoIdentity {
-    pub fn new(client: Client, user_pool_id: impl Into<String>, client_id: impl Into<String>) -> Self {
+    pub fn new(
+        client: Client,
+        user_pool_id: impl Into<String>,
+        client_id: impl Into<String>,
+        sessions: Arc<dyn Table>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             client,
             user_pool_id: user_pool_id.into(),
             client_id: client_id.into(),
+            sessions,
+            clock,
+        }
+    }
+
+    fn session(&self, user: UserId, s: Option<String>, a: Option<String>, i: Option<String>) -> Session {
+        Session {
+            u: user.to_string(),
+            s,
+            a,
+            i,
+            expires_at: self.clock.now() + chrono::Duration::minutes(SESSION_MINUTES),
+        }
+    }
+
+    /// Stores a session; the client gets a random handle to it.
+    async fn save(&self, handle: Option<&str>, session: &Session) -> Result<String, IdentityError> {
+        let handle = handle
+            .map(str::to_string)
+            .unwrap_or_else(|| LinkToken::generate().expose().to_string());
+        let item = Item::new(session_key(&handle), "CognitoSession", 1, session)
+            .map_err(store)?
+            .with_ttl(session.expires_at.timestamp());
+        self.sessions
+            .transact(vec![Write::Put { item, cond: Cond::None }])
+            .await
+            .map_err(store)?;
+        Ok(handle)
+    }
+
+    async fn load(&self, handle: &str) -> Result<Session, IdentityError> {
+        let s: Session = match self.sessions.get(&session_key(handle)).await.map_err(store)? {
+            Some(item) => item.decode().map_err(store)?,
+            None => return Err(IdentityError::SessionExpired),
+        };
+        if s.expires_at <= self.clock.now() {
+            return Err(IdentityError::SessionExpired);
+        }
+        Ok(s)
+    }
+
+    /// A session works once to completion.
+    async fn end(&self, handle: &str) -> Result<(), IdentityError> {
+        match self
+            .sessions
+            .transact(vec![Write::Delete {
+                key: session_key(handle),
+                cond: Cond::MustExist,
+            }])
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed { .. }) => Err(IdentityError::SessionExpired),
+            Err(e) => Err(store(e)),
         }
     }
 
@@ -113,6 +190,10 @@ impl Identity for CognitoIdentity {
             )
             .user_attributes(
                 attr("custom:org", user.org_id.to_string()).map_err(|e| IdentityError::Unavailable(e.to_string()))?,
+            )
+            .user_attributes(
+                attr("custom:org_kind", user.org_kind.as_str().into())
+                    .map_err(|e| IdentityError::Unavailable(e.to_string()))?,
             )
             .send()
             .await;
@@ -158,21 +239,12 @@ impl Identity for CognitoIdentity {
                 E::TooManyRequestsException(_) => IdentityError::Locked,
                 other => IdentityError::Unavailable(DisplayErrorContext(&other).to_string()),
             })?;
-        let session = |s: Option<String>| {
-            Session {
-                u: user.to_string(),
-                s,
-                a: None,
-                i: None,
-            }
-            .encode()
-        };
         match out.challenge_name {
             Some(ChallengeNameType::SoftwareTokenMfa) => Ok(SignIn::MfaCode {
-                session: session(out.session),
+                session: self.save(None, &self.session(user, out.session, None, None)).await?,
             }),
             Some(ChallengeNameType::MfaSetup) => Ok(SignIn::MfaSetup {
-                session: session(out.session),
+                session: self.save(None, &self.session(user, out.session, None, None)).await?,
             }),
             Some(other) => Err(IdentityError::Unavailable(format!("unexpected challenge {other:?}"))),
             None => Ok(SignIn::Done(tokens(user, out.authentication_result)?)),
@@ -181,17 +253,15 @@ impl Identity for CognitoIdentity {
 
     async fn enrolment_session(&self, t: &Tokens) -> Result<String, IdentityError> {
         let access = t.access_token.clone().ok_or(IdentityError::SessionExpired)?;
-        Ok(Session {
-            u: t.user_id.to_string(),
-            s: None,
-            a: Some(access),
-            i: Some(t.id_token.clone()),
-        }
-        .encode())
+        self.save(
+            None,
+            &self.session(t.user_id, None, Some(access), Some(t.id_token.clone())),
+        )
+        .await
     }
 
     async fn begin_totp(&self, session: &str) -> Result<TotpSetup, IdentityError> {
-        let mut s = Session::decode(session)?;
+        let mut s = self.load(session).await?;
         let out = self
             .client
             .associate_software_token()
@@ -209,15 +279,16 @@ impl Identity for CognitoIdentity {
         let secret = out
             .secret_code
             .ok_or_else(|| IdentityError::Unavailable("no secret".into()))?;
+        let handle = self.save(Some(session), &s).await?;
         Ok(TotpSetup {
             secret,
-            session: s.encode(),
+            session: handle,
         })
     }
 
     async fn confirm_totp(&self, session: &str, code: &str) -> Result<Tokens, IdentityError> {
         use aws_sdk_cognitoidentityprovider::operation::verify_software_token::VerifySoftwareTokenError as E;
-        let s = Session::decode(session)?;
+        let s = self.load(session).await?;
         let user = s.user()?;
         let out = self
             .client
@@ -247,11 +318,13 @@ impl Identity for CognitoIdentity {
                     .await
                     .map_err(unavailable)?;
                 self.set_software_token(&s.u, true).await?;
+                self.end(session).await?;
                 tokens(user, r.authentication_result)
             }
             // Signed in without MFA: turn TOTP on for the next sign-ins.
             (None, Some(id_token)) => {
                 self.set_software_token(&s.u, true).await?;
+                self.end(session).await?;
                 Ok(Tokens {
                     user_id: user,
                     id_token,
@@ -265,7 +338,7 @@ impl Identity for CognitoIdentity {
 
     async fn answer_mfa(&self, session: &str, code: &str) -> Result<Tokens, IdentityError> {
         use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeError as E;
-        let s = Session::decode(session)?;
+        let s = self.load(session).await?;
         let user = s.user()?;
         let out = self
             .client
@@ -283,6 +356,7 @@ impl Identity for CognitoIdentity {
                 E::TooManyRequestsException(_) => IdentityError::Locked,
                 other => IdentityError::Unavailable(DisplayErrorContext(&other).to_string()),
             })?;
+        self.end(session).await?;
         tokens(user, out.authentication_result)
     }
 

@@ -28,7 +28,8 @@ async fn identity(b: Backend) -> Arc<dyn Identity> {
         }
         Backend::Dynamo => {
             let (client, pool, app) = moto_user_pool().await;
-            Arc::new(CognitoIdentity::new(client, pool, app))
+            let sessions = fresh_table(Backend::Dynamo, Arc::new(SystemClock)).await;
+            Arc::new(CognitoIdentity::new(client, pool, app, sessions, Arc::new(SystemClock)))
         }
     }
 }

@@ -1,0 +1,123 @@
+//! Platform settings per customer: the catalogue, values, and the grants of
+//! restricted settings (seed 000, "Manage Platform Settings for Customer
+//! Instances"). No I/O here.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{OrgId, UserId};
+use crate::error::AppError;
+use crate::store::{Item, Key, StoreError, keys};
+
+/// A setting's key: 2 to 64 of `a-z 0-9 _ . -`, starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "sso.enforce")]
+pub struct SettingKey(String);
+
+impl SettingKey {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let ok = (2..=64).contains(&raw.len())
+            && raw.starts_with(|c: char| c.is_ascii_lowercase())
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+        if ok { Ok(Self(raw.to_string())) } else { Err(AppError::invalid(format!("{raw:?} is not a setting key"))) }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SettingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SettingKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SettingKey::parse(&s).map_err(|e| serde::de::Error::custom(e.detail()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingGroup {
+    /// Partner users may toggle these (restricted ones need more).
+    General,
+    /// Sold separately: read-only through the partner portal, whatever one's permissions.
+    PaidAddOn,
+}
+
+/// One entry of the platform-wide catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingDefinition {
+    pub key: SettingKey,
+    pub name: String,
+    pub description: String,
+    pub group: SettingGroup,
+    /// Only Partner Managers, platform admins and users granted this setting may change it.
+    pub restricted: bool,
+    /// The value of customers that never set it.
+    pub default_enabled: bool,
+}
+
+/// The catalogue: one item, read with the caller in the same round trip.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Catalogue {
+    pub settings: Vec<SettingDefinition>,
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Catalogue {
+    pub fn get(&self, key: &SettingKey) -> Option<&SettingDefinition> {
+        self.settings.iter().find(|s| &s.key == key)
+    }
+    pub fn item(&self) -> Result<Item, StoreError> {
+        Item::new(keys::catalogue(), keys::CATALOGUE, self.version, self)
+    }
+}
+
+/// A customer's value of one setting (absent: the default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingValue {
+    pub org_id: OrgId,
+    pub key: SettingKey,
+    pub enabled: bool,
+    pub changed_by: UserId,
+    pub changed_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl SettingValue {
+    pub fn item(&self) -> Result<Item, StoreError> {
+        Item::new(keys::setting_value(self.org_id, &self.key), keys::SETTING_VALUE, self.version, self)
+    }
+}
+
+/// Permission for one user to change one restricted setting, at every
+/// customer they can reach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingGrant {
+    pub partner_id: OrgId,
+    pub user_id: UserId,
+    pub key: SettingKey,
+    pub granted_by: UserId,
+    pub granted_at: DateTime<Utc>,
+}
+
+impl SettingGrant {
+    pub fn key_of(user: UserId, key: &SettingKey) -> Key {
+        keys::setting_grant(user, key)
+    }
+    pub fn item(&self) -> Result<Item, StoreError> {
+        Ok(Item::new(Self::key_of(self.user_id, &self.key), keys::SETTING_GRANT, 1, self)?
+            .with_gsi1(keys::setting_grants_by_setting(self.partner_id, &self.key), self.user_id.to_string()))
+    }
+}
