@@ -274,6 +274,9 @@ pub struct Login {
     /// The live password link, killed when another is issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_link: Option<Key>,
+    /// The invitation that created the user, while it governs their setup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<InvitationId>,
 }
 
 impl Login {
@@ -286,6 +289,7 @@ impl Login {
             mfa_required: u.mfa_required,
             activated: u.status != crate::domain::UserStatus::Pending,
             setup_link: None,
+            invitation: None,
         }
     }
     pub fn item(&self, email: &EmailAddress) -> Result<Item, StoreError> {

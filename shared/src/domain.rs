@@ -294,6 +294,10 @@ pub struct User {
     /// When the user last confirmed their email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_confirmed_at: Option<DateTime<Utc>>,
+    /// The live email-confirmation link (killed when another is sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub confirm_link: Option<crate::store::Key>,
     pub version: u64,
 }
 
@@ -332,6 +336,7 @@ impl User {
             mfa_required: org.kind != OrgKind::Customer || org.mfa_required,
             mfa_enrolled: false,
             email_confirmed_at: None,
+            confirm_link: None,
             version: 1,
         })
     }

@@ -266,13 +266,14 @@ impl Identity for LocalIdentity {
         let Some((rec, _)) = self.load(user).await? else {
             return Err(IdentityError::BadCredentials);
         };
+        // Locked: the same answer whether or not the password is right.
+        if rec.locked_until.is_some_and(|t| t > self.clock.now()) {
+            return Err(IdentityError::Locked);
+        }
         let parsed =
             PasswordHash::new(&rec.password_hash).map_err(|_| IdentityError::Unavailable("stored hash".into()))?;
         if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() || rec.disabled {
             return Err(IdentityError::BadCredentials);
-        }
-        if rec.locked_until.is_some_and(|t| t > self.clock.now()) {
-            return Err(IdentityError::Locked);
         }
         if rec.totp_secret.is_some() {
             Ok(SignIn::MfaCode {

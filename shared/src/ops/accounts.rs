@@ -140,6 +140,7 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
         used_at: None,
     };
     let mut login = Login::of(&user);
+    login.invitation = Some(invitation.id);
     login.setup_link = Some(token.key());
     Change::new(
         deps,
@@ -219,13 +220,12 @@ fn org_name_guard(o: &Organization) -> Result<Item, StoreError> {
 /// Partner Manager: invite a customer to create its organisation, linked to this partner.
 pub async fn invite_customer(deps: &Deps, caller: &Caller, input: InviteCustomer) -> Result<InvitationSent, AppError> {
     let lifetime = invitation_lifetime(input.expires_in_hours)?;
-    let (a, [existing]) = authenticate_full(deps, caller, [keys::login(&input.email)]).await?;
+    // Whether the address has an account is not the Partner Manager's to
+    // learn: accepting the invitation fails for the invitee, not here.
+    let (a, []) = authenticate_full(deps, caller, []).await?;
     let partner = &a.org;
     deps.authz
         .require(&a.actor.principal, Action::InviteCustomer, &OrgFacts::from(partner))?;
-    if existing.is_some() {
-        return Err(email_taken(&input.email));
-    }
     let now = deps.clock.now();
     let token = LinkToken::generate();
     let expires_at = now + lifetime;
@@ -393,6 +393,19 @@ pub async fn revoke_invitation(deps: &Deps, caller: &Caller, id: InvitationId) -
             cond: Cond::None,
         });
     }
+    // The invited (never activated) Partner Manager goes with the invitation,
+    // so no later link can activate them.
+    if let Some(user) = inv.user_id {
+        change = change
+            .write(Write::Delete {
+                key: keys::login(&inv.email),
+                cond: Cond::None,
+            })
+            .write(Write::Delete {
+                key: keys::user(user),
+                cond: Cond::None,
+            });
+    }
     inv.state = InvitationState::Revoked;
     let mut change = change.after(json(&inv.view(now))?);
     change.event.before = Some(before);
@@ -448,6 +461,17 @@ pub async fn resend_invitation(
         target("invitation", inv.id),
         format!("Resent the invitation of {}", inv.email),
     )
+    // At most one invitation email per address every two minutes.
+    .write(Write::Put {
+        item: Item::new(
+            keys::mail_throttle("invite", &inv.email),
+            keys::GUARD,
+            1,
+            &serde_json::json!({}),
+        )?
+        .with_ttl((now + Duration::seconds(PASSWORD_MAIL_INTERVAL_SECONDS)).timestamp()),
+        cond: Cond::MustNotExist,
+    })
     .write(Write::patch(
         keys::invitation(inv.id),
         &serde_json::json!({ "state": InvitationState::Pending, "expiresAt": expires_at, "linkKey": token.key() }),
@@ -470,7 +494,13 @@ pub async fn resend_invitation(
             Cond::MustExist,
         )?);
     }
-    change.commit(deps).await?;
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| {
+            (i == 0).then(|| {
+                AppError::Conflict("An email went to this address less than two minutes ago; wait a moment.".into())
+            })
+        })
+    })?;
     inv.state = InvitationState::Pending;
     inv.expires_at = expires_at;
     let mail = match inv.kind {
@@ -499,14 +529,12 @@ pub struct NewUser {
 
 /// Partner Manager: ask the platform to add a Partner Manager or Partner User.
 pub async fn request_user(deps: &Deps, caller: &Caller, input: NewUser) -> Result<UserRequest, AppError> {
-    let (a, [existing]) = authenticate_full(deps, caller, [keys::login(&input.email)]).await?;
+    // Whether the address has an account is the platform's to see (at approval).
+    let (a, []) = authenticate_full(deps, caller, []).await?;
     deps.authz
         .require(&a.actor.principal, Action::RequestUser, &OrgFacts::from(&a.org))?;
     if !matches!(input.role, Role::PartnerManager | Role::PartnerUser) {
         return Err(AppError::invalid("role must be partner_manager or partner_user"));
-    }
-    if existing.is_some() {
-        return Err(email_taken(&input.email));
     }
     let req = UserRequest {
         id: RequestId(deps.ids.new_id()),
@@ -940,6 +968,10 @@ pub async fn forgot_password(deps: &Deps, input: Forgot) -> Result<(), AppError>
         return Ok(());
     };
     let login: Login = item.decode()?;
+    if !login.activated && login.invitation.is_some() {
+        // Invited and not set up: the invitation governs (the inviter resends it).
+        return Ok(());
+    }
     let now = deps.clock.now();
     let token = LinkToken::generate();
     let expires_at = now + Duration::minutes(PASSWORD_SETUP_MINUTES);
@@ -1156,7 +1188,7 @@ pub async fn request_email_confirmation(deps: &Deps, user: &User) -> Result<(), 
         &serde_json::json!({}),
     )?
     .with_ttl((now + Duration::minutes(CONFIRMATION_MAIL_MINUTES)).timestamp());
-    let writes = vec![
+    let mut writes = vec![
         Write::Put {
             item: throttle,
             cond: Cond::MustNotExist,
@@ -1165,7 +1197,19 @@ pub async fn request_email_confirmation(deps: &Deps, user: &User) -> Result<(), 
             item: link.item(&token)?,
             cond: Cond::MustNotExist,
         },
+        Write::patch(
+            keys::user(user.id),
+            &serde_json::json!({ "confirmLink": token.key() }),
+            Cond::MustExist,
+        )?,
     ];
+    // Re-issuing kills the previous link.
+    if let Some(old) = &user.confirm_link {
+        writes.push(Write::Delete {
+            key: old.clone(),
+            cond: Cond::None,
+        });
+    }
     match deps.table.transact(writes).await {
         Ok(()) => {
             send(
@@ -1212,7 +1256,7 @@ pub async fn confirm_email(deps: &Deps, source_ip: &str, input: ConfirmEmail) ->
     .write(use_link(&token, version, now)?)
     .write(Write::patch(
         keys::user(user_id),
-        &serde_json::json!({ "emailConfirmedAt": now }),
+        &serde_json::json!({ "emailConfirmedAt": now, "confirmLink": null }),
         Cond::MustExist,
     )?)
     .commit(deps)

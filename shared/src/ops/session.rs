@@ -170,6 +170,13 @@ pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Resul
         format!("{} signed in", user.email),
     )
     .write(code_used(&user, &input.code, deps)?)
+    // The identity has a working authenticator; if an earlier enrolment
+    // committed at the identity but not here, this catches Portico up.
+    .write(Write::patch(
+        keys::user(user.id),
+        &serde_json::json!({ "mfaEnrolled": true }),
+        Cond::MustExist,
+    )?)
     .commit(deps)
     .await
     .map_err(|e| match e {
