@@ -177,7 +177,12 @@ pub struct Options {
     pub ids_prefix: Option<u32>,
     /// How requests authenticate (local bearer tokens unless set).
     pub api_gateway_auth: bool,
+    /// Wraps the identity (to inject faults).
+    pub wrap_identity: Option<IdentityWrapper>,
 }
+
+/// Wraps an identity, e.g. to inject faults.
+pub type IdentityWrapper = Box<dyn FnOnce(Arc<dyn Identity>) -> Arc<dyn Identity> + Send>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -186,6 +191,7 @@ impl Default for Options {
             wrap: None,
             ids_prefix: None,
             api_gateway_auth: false,
+            wrap_identity: None,
         }
     }
 }
@@ -431,6 +437,10 @@ pub async fn test_deps(
                 Auth::Both(local_tokens.clone(), Arc::new(jwt)),
             )
         }
+    };
+    let identity = match opts.wrap_identity {
+        Some(wrap) => wrap(identity),
+        None => identity,
     };
     let deps = Arc::new(Deps {
         table,

@@ -921,14 +921,45 @@ pub async fn set_password(deps: &Deps, source_ip: &str, input: SetPassword) -> R
         email: &link.email,
     };
     if let Err(e) = deps.identity.set_password(who, &password).await {
-        // Let the link be used again: the password was not set.
-        let undo = Write::patch(
+        // The password was not set: undo what the commit did, so the link
+        // works again and nothing claims a setup that did not happen.
+        let mut undo = Change::new(
+            deps,
+            &actor,
+            link.org_id,
+            ActionType::UpdateUserProfile,
+            target("user", user_id),
+            format!(
+                "Password setup for {} failed at the identity provider; undone",
+                link.email
+            ),
+        )
+        .write(Write::patch(
             token.key(),
             &serde_json::json!({ "usedAt": null }),
             Cond::VersionIs(version + 1),
-        )?;
-        if let Err(u) = deps.table.transact(vec![undo]).await {
-            tracing::error!(error = %u, "could not release the link after a failed password set");
+        )?)
+        .write(Write::patch(
+            keys::login(&link.email),
+            &serde_json::json!({ "activated": !first, "setupLink": token.key() }),
+            Cond::MustExist,
+        )?);
+        if first {
+            undo = undo.write(Write::patch(
+                keys::user(user_id),
+                &serde_json::json!({ "status": UserStatus::Pending }),
+                Cond::MustExist,
+            )?);
+        }
+        if let Some(inv) = link.invitation_id {
+            undo = undo.write(Write::patch(
+                keys::invitation(inv),
+                &serde_json::json!({ "state": InvitationState::Pending, "linkKey": token.key() }),
+                Cond::MustExist,
+            )?);
+        }
+        if let Err(u) = undo.commit(deps).await {
+            tracing::error!(error = %u, "could not undo a password setup the identity refused");
         }
         return Err(identity_error(e));
     }
@@ -1144,18 +1175,59 @@ pub async fn accept_customer_invitation(
             _ => None,
         })
     })?;
-    deps.identity
-        .set_password(
-            IdentityUser {
-                id: user.id,
-                org_id: org.id,
-                org_kind: org.kind,
-                email: &user.email,
-            },
-            &password,
+    let who = IdentityUser {
+        id: user.id,
+        org_id: org.id,
+        org_kind: org.kind,
+        email: &user.email,
+    };
+    if let Err(e) = deps.identity.set_password(who, &password).await {
+        // No password, no account: take the organisation and user back out
+        // and let the invitation be accepted again.
+        let mut undo = Change::new(
+            deps,
+            &actor,
+            org.id,
+            ActionType::CreateOrganization,
+            target("organization", org.id),
+            format!(
+                "Creating customer \"{}\" failed at the identity provider; undone",
+                org.name.as_str()
+            ),
         )
-        .await
-        .map_err(identity_error)?;
+        .write(Write::patch(
+            token.key(),
+            &serde_json::json!({ "usedAt": null }),
+            Cond::VersionIs(version + 1),
+        )?)
+        .write(Write::Delete {
+            key: keys::org(org.id),
+            cond: Cond::None,
+        })
+        .write(Write::Delete {
+            key: keys::org_name(&org.name.folded()),
+            cond: Cond::None,
+        })
+        .write(Write::Delete {
+            key: keys::user(user.id),
+            cond: Cond::None,
+        })
+        .write(Write::Delete {
+            key: keys::login(&user.email),
+            cond: Cond::None,
+        });
+        if let Some(inv) = link.invitation_id {
+            undo = undo.write(Write::patch(
+                keys::invitation(inv),
+                &serde_json::json!({ "state": InvitationState::Pending, "createdOrgId": null, "linkKey": token.key() }),
+                Cond::MustExist,
+            )?);
+        }
+        if let Err(u) = undo.commit(deps).await {
+            tracing::error!(error = %u, "could not undo a customer the identity refused");
+        }
+        return Err(identity_error(e));
+    }
     Ok(CustomerCreated {
         organization: org,
         user_id: user.id,
