@@ -863,6 +863,107 @@ pub async fn a_customer_decides_whether_its_users_need_mfa(b: Backend) {
     assert_eq!(step["step"], "mfa_setup");
 }
 
+pub async fn another_partners_manager_cannot_touch_these_invitations_or_requests(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.token(Role::PlatformAdmin).to_string();
+    let manager = app.token(Role::PartnerManager).to_string();
+    // A second partner with its own Partner Manager, set up for real.
+    let (s, other) = post(
+        &app,
+        "/organizations",
+        Some(&admin),
+        json!({ "name": format!("Litware {}", uuid::Uuid::new_v4().simple()), "kind": "partner" }),
+    )
+    .await;
+    assert_eq!(s, 201, "{other}");
+    let other_id = other["id"].as_str().unwrap().to_string();
+    let email = format!("pm-{}@litware.example.com", uuid::Uuid::new_v4().simple());
+    let body = json!({ "email": email, "displayName": "Lit Manager", "role": "partner_manager" });
+    assert_eq!(
+        post(&app, &format!("/organizations/{other_id}/users"), Some(&admin), body)
+            .await
+            .0,
+        201
+    );
+    let (intruder, _, _) = set_up_account(&app, &email).await;
+
+    let northwind = app.orgs[&Role::PartnerManager];
+    let (s, inv) = post(
+        &app,
+        "/invitations/customer",
+        Some(&manager),
+        json!({ "email": format!("c-{}@x.example.com", uuid::Uuid::new_v4().simple()) }),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let id = inv["invitation"]["id"].as_str().unwrap();
+    let ask = json!({ "email": format!("r-{}@northwind.example.com", uuid::Uuid::new_v4().simple()), "displayName": "R", "role": "partner_user" });
+    let (s, req) = post(&app, "/user-requests", Some(&manager), ask).await;
+    assert_eq!(s, 201);
+
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/organizations/{northwind}/invitations"),
+            Some(&intruder),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        post(&app, &format!("/invitations/{id}/revoke"), Some(&intruder), json!({}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        post(&app, &format!("/invitations/{id}/resend"), Some(&intruder), json!({}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/organizations/{northwind}/trusted-ranges"),
+            Some(&intruder),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    let (s, theirs) = call(&app, "GET", "/user-requests", Some(&intruder), None).await;
+    assert_eq!(s, 200);
+    assert!(
+        !theirs.to_string().contains(req["id"].as_str().unwrap()),
+        "only their own requests: {theirs}"
+    );
+    let rid = req["id"].as_str().unwrap();
+    assert_eq!(
+        post(
+            &app,
+            &format!("/user-requests/{rid}/decision"),
+            Some(&intruder),
+            json!({ "approve": true })
+        )
+        .await
+        .0,
+        404
+    );
+    // The rightful manager still can.
+    assert_eq!(
+        post(&app, &format!("/invitations/{id}/revoke"), Some(&manager), json!({}))
+            .await
+            .0,
+        200
+    );
+}
+
 macro_rules! on_backend {
     ($name:ident, $backend:expr) => {
         mod $name {
@@ -893,6 +994,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn a_customer_decides_whether_its_users_need_mfa() {
                 super::a_customer_decides_whether_its_users_need_mfa($backend).await
+            }
+            #[tokio::test]
+            async fn another_partners_manager_cannot_touch_these_invitations_or_requests() {
+                super::another_partners_manager_cannot_touch_these_invitations_or_requests($backend).await
             }
             #[tokio::test]
             async fn forgot_password_answers_the_same_and_is_rate_limited() {
