@@ -40,6 +40,7 @@ pub enum Action {
     AddUser,
     ManageTrustedRanges,
     ManageMfaPolicy,
+    ViewSettings,
 }
 
 impl Action {
@@ -55,6 +56,7 @@ impl Action {
             Action::AddUser => "AddUser",
             Action::ManageTrustedRanges => "ManageTrustedRanges",
             Action::ManageMfaPolicy => "ManageMfaPolicy",
+            Action::ViewSettings => "ViewSettings",
         }
     }
 }
@@ -84,6 +86,7 @@ pub struct Authz {
     org_type: EntityTypeName,
     user_type: EntityTypeName,
     action_type: EntityTypeName,
+    setting_type: EntityTypeName,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +107,7 @@ impl Authz {
             org_type: ty("Portico::Organization")?,
             user_type: ty("Portico::User")?,
             action_type: ty("Portico::Action")?,
+            setting_type: ty("Portico::Setting")?,
         })
     }
 
@@ -170,6 +174,87 @@ impl Authz {
             tracing::warn!(?errors, "policy evaluation errors (treated as deny)");
         }
         Ok(response.decision() == Decision::Allow)
+    }
+
+    /// Whether `p` (holding `grants`) may change setting `def` of `customer`.
+    pub fn can_change_setting(
+        &self,
+        p: &Principal,
+        grants: &[crate::settings::SettingKey],
+        customer: &OrgFacts,
+        def: &crate::settings::SettingDefinition,
+    ) -> Result<bool, AppError> {
+        let internal = |e: &dyn std::fmt::Display| AppError::Internal(format!("authorization: {e}"));
+        let principal_uid =
+            EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(p.user_id.to_string()));
+        let grants = grants
+            .iter()
+            .map(|g| RestrictedExpression::new_string(g.as_str().to_string()));
+        let user = Entity::new(
+            principal_uid.clone(),
+            HashMap::from([
+                (
+                    "role".to_string(),
+                    RestrictedExpression::new_string(p.role.as_str().into()),
+                ),
+                (
+                    "org".to_string(),
+                    RestrictedExpression::new_entity_uid(self.org_uid(p.org_id)),
+                ),
+                ("grants".to_string(), RestrictedExpression::new_set(grants)),
+            ]),
+            HashSet::new(),
+        )
+        .map_err(|e| internal(&e))?;
+        let setting_uid = EntityUid::from_type_name_and_id(
+            self.setting_type.clone(),
+            EntityId::new(format!("{}/{}", customer.id, def.key)),
+        );
+        let group = match def.group {
+            crate::settings::SettingGroup::General => "general",
+            crate::settings::SettingGroup::PaidAddOn => "paid_add_on",
+        };
+        let setting = Entity::new(
+            setting_uid.clone(),
+            HashMap::from([
+                (
+                    "key".to_string(),
+                    RestrictedExpression::new_string(def.key.as_str().to_string()),
+                ),
+                ("group".to_string(), RestrictedExpression::new_string(group.into())),
+                ("restricted".to_string(), RestrictedExpression::new_bool(def.restricted)),
+                (
+                    "customer".to_string(),
+                    RestrictedExpression::new_entity_uid(self.org_uid(customer.id)),
+                ),
+            ]),
+            HashSet::new(),
+        )
+        .map_err(|e| internal(&e))?;
+        let own_org = OrgFacts {
+            id: p.org_id,
+            kind: p.org_kind,
+            partner_of_record: None,
+        };
+        let mut entities = vec![user, setting, self.org_entity(customer)?];
+        if customer.id != p.org_id {
+            entities.push(self.org_entity(&own_org)?);
+        }
+        let entities = Entities::from_entities(entities, Some(&self.schema)).map_err(|e| internal(&e))?;
+        let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new("ChangeSetting"));
+        let request = Request::new(
+            principal_uid,
+            action_uid,
+            setting_uid,
+            Context::empty(),
+            Some(&self.schema),
+        )
+        .map_err(|e| internal(&e))?;
+        Ok(self
+            .authorizer
+            .is_authorized(&request, &self.policies, &entities)
+            .decision()
+            == Decision::Allow)
     }
 
     /// Allow, or the refusal the caller should see. Hidden resources answer

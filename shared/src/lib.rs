@@ -24,5 +24,6 @@ pub mod mail;
 pub mod ops;
 pub mod portal;
 pub mod seed;
+pub mod settings;
 pub mod store;
 pub mod telemetry;

@@ -90,10 +90,17 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
         .iter()
         .map(|u| (u.id, u.org_id, u.email.to_string(), u.role))
         .collect();
-    let mut writes = vec![Write::Put {
-        item: Item::new(marker, "Seed", 1, &listed)?,
-        cond: Cond::MustNotExist,
-    }];
+    let mut writes = vec![
+        // The catalogue, unless the platform has one already.
+        Write::Put {
+            item: crate::settings::demo_catalogue().item()?,
+            cond: Cond::MustNotExist,
+        },
+        Write::Put {
+            item: Item::new(marker, "Seed", 1, &listed)?,
+            cond: Cond::MustNotExist,
+        },
+    ];
     for o in [&platform, &partner, &customers[0], &customers[1]] {
         writes.push(Write::Put {
             item: org_item(o)?,

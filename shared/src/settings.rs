@@ -20,8 +20,14 @@ impl SettingKey {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let ok = (2..=64).contains(&raw.len())
             && raw.starts_with(|c: char| c.is_ascii_lowercase())
-            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
-        if ok { Ok(Self(raw.to_string())) } else { Err(AppError::invalid(format!("{raw:?} is not a setting key"))) }
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+        if ok {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(AppError::invalid(format!("{raw:?} is not a setting key")))
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -96,7 +102,12 @@ pub struct SettingValue {
 
 impl SettingValue {
     pub fn item(&self) -> Result<Item, StoreError> {
-        Item::new(keys::setting_value(self.org_id, &self.key), keys::SETTING_VALUE, self.version, self)
+        Item::new(
+            keys::setting_value(self.org_id, &self.key),
+            keys::SETTING_VALUE,
+            self.version,
+            self,
+        )
     }
 }
 
@@ -117,7 +128,133 @@ impl SettingGrant {
         keys::setting_grant(user, key)
     }
     pub fn item(&self) -> Result<Item, StoreError> {
-        Ok(Item::new(Self::key_of(self.user_id, &self.key), keys::SETTING_GRANT, 1, self)?
-            .with_gsi1(keys::setting_grants_by_setting(self.partner_id, &self.key), self.user_id.to_string()))
+        Ok(
+            Item::new(Self::key_of(self.user_id, &self.key), keys::SETTING_GRANT, 1, self)?.with_gsi1(
+                keys::setting_grants_by_setting(self.partner_id, &self.key),
+                self.user_id.to_string(),
+            ),
+        )
+    }
+}
+
+/// The keys of the restricted settings a user may change, in one item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserGrants {
+    pub keys: Vec<SettingKey>,
+}
+
+/// The local portal's catalogue on first start: a dozen settings across
+/// both groups, some restricted.
+pub fn demo_catalogue() -> Catalogue {
+    let def = |key: &str, name: &str, description: &str, group, restricted, default_enabled| SettingDefinition {
+        key: SettingKey(key.into()),
+        name: name.into(),
+        description: description.into(),
+        group,
+        restricted,
+        default_enabled,
+    };
+    use SettingGroup::{General, PaidAddOn};
+    Catalogue {
+        settings: vec![
+            def(
+                "feed.comments",
+                "Comments on posts",
+                "Let people comment on posts in the activity feed.",
+                General,
+                false,
+                true,
+            ),
+            def(
+                "feed.reactions",
+                "Reactions",
+                "Let people react to posts with emoji.",
+                General,
+                false,
+                true,
+            ),
+            def(
+                "people.directory",
+                "People directory",
+                "Show the searchable directory of everyone in the organisation.",
+                General,
+                false,
+                true,
+            ),
+            def(
+                "events.calendar",
+                "Events calendar",
+                "Show the shared calendar of company events.",
+                General,
+                false,
+                false,
+            ),
+            def(
+                "surveys.anonymous",
+                "Anonymous surveys",
+                "Allow surveys whose answers are not linked to people.",
+                General,
+                false,
+                false,
+            ),
+            def(
+                "sso.enforce",
+                "Enforce single sign-on",
+                "Only sign-in through the company's identity provider is allowed.",
+                General,
+                true,
+                false,
+            ),
+            def(
+                "data.export",
+                "Data export",
+                "Let administrators export all organisation data.",
+                General,
+                true,
+                false,
+            ),
+            def(
+                "guest.access",
+                "Guest access",
+                "Let people outside the organisation be invited as guests.",
+                General,
+                true,
+                false,
+            ),
+            def(
+                "api.keys",
+                "API keys",
+                "Let administrators create API keys for integrations.",
+                General,
+                true,
+                true,
+            ),
+            def(
+                "analytics.advanced",
+                "Advanced analytics",
+                "Engagement dashboards and exports.",
+                PaidAddOn,
+                false,
+                false,
+            ),
+            def(
+                "livestream",
+                "Live streaming",
+                "Company-wide live video broadcasts.",
+                PaidAddOn,
+                false,
+                false,
+            ),
+            def(
+                "translation.auto",
+                "Automatic translation",
+                "Translate posts into each reader's language.",
+                PaidAddOn,
+                true,
+                false,
+            ),
+        ],
+        version: 1,
     }
 }

@@ -7,6 +7,7 @@ pub mod local;
 pub mod organizations;
 pub mod principal;
 pub mod session;
+pub mod settings;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -63,7 +64,8 @@ impl Function {
             Function::Organizations => organizations::routes(),
             Function::Invite => invite::routes(),
             Function::Session => session::routes(),
-            Function::SelfRegister | Function::GrantPartnerRole | Function::ToggleSetting => OpenApiRouter::new(),
+            Function::ToggleSetting => settings::routes(),
+            Function::SelfRegister | Function::GrantPartnerRole => OpenApiRouter::new(),
         }
     }
 }

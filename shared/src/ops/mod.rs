@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod organizations;
 pub mod session;
+pub mod settings;
 
 use crate::app::Deps;
 use crate::audit::{ActionType, ActivityEvent, Actor, Target};

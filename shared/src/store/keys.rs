@@ -15,6 +15,41 @@ pub const USER_REQUEST: &str = "UserRequest";
 pub const LOGIN: &str = "Login";
 pub const RECOVERY_CODES: &str = "RecoveryCodes";
 pub const GUARD: &str = "Guard";
+pub const CATALOGUE: &str = "SettingsCatalogue";
+pub const SETTING_VALUE: &str = "SettingValue";
+pub const SETTING_GRANT: &str = "SettingGrant";
+pub const USER_GRANTS: &str = "UserGrants";
+
+/// The platform's settings catalogue: one item.
+pub fn catalogue() -> Key {
+    Key::new("CATALOGUE", "SETTINGS")
+}
+
+/// A customer's value of one setting; the partition holds all its values.
+pub fn setting_values(org: OrgId) -> String {
+    format!("ORG#{org}#SETTINGS")
+}
+pub fn setting_value(org: OrgId, key: &crate::settings::SettingKey) -> Key {
+    Key::new(setting_values(org), key.as_str())
+}
+
+/// One grant of a restricted setting to a user; the partition holds all of the user's grants.
+pub fn user_setting_grants(user: UserId) -> String {
+    format!("USER#{user}#GRANTS")
+}
+pub fn setting_grant(user: UserId, key: &crate::settings::SettingKey) -> Key {
+    Key::new(user_setting_grants(user), key.as_str())
+}
+
+/// GSI1: a partner's grants of one setting, by user.
+pub fn setting_grants_by_setting(partner: OrgId, key: &crate::settings::SettingKey) -> String {
+    format!("PARTNER#{partner}#GRANTS#{key}")
+}
+
+/// The keys of a user's grants in one item, read with the user.
+pub fn user_grants(user: UserId) -> Key {
+    Key::new(format!("USER#{user}"), "GRANTS")
+}
 
 pub fn org(id: OrgId) -> Key {
     Key::new(format!("ORG#{id}"), "ORG")

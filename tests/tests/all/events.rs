@@ -51,7 +51,12 @@ async fn http_samples_run_through_their_function_router() {
     portico_core::seed::demo(&deps).await.unwrap();
     let mut ran = 0;
     let mut covered = std::collections::BTreeSet::new();
-    for f in [Function::Organizations, Function::Invite, Function::Session] {
+    for f in [
+        Function::Organizations,
+        Function::Invite,
+        Function::Session,
+        Function::ToggleSetting,
+    ] {
         for (name, text, expected) in samples(f.name()) {
             let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
             let (method, route) = raw["routeKey"].as_str().unwrap().split_once(' ').unwrap();
