@@ -41,6 +41,7 @@ pub enum Action {
     ManageTrustedRanges,
     ManageMfaPolicy,
     ViewSettings,
+    ManageSettingGrants,
 }
 
 impl Action {
@@ -57,6 +58,7 @@ impl Action {
             Action::ManageTrustedRanges => "ManageTrustedRanges",
             Action::ManageMfaPolicy => "ManageMfaPolicy",
             Action::ViewSettings => "ViewSettings",
+            Action::ManageSettingGrants => "ManageSettingGrants",
         }
     }
 }

@@ -7,15 +7,21 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::domain::OrgId;
+use crate::domain::UserId;
 use crate::error::{AppError, Problem};
 use crate::http::principal::Caller;
-use crate::ops::settings::{self, SetSetting, SettingView, SettingsPage};
+use crate::ops::settings::{self, GrantFilter, GrantList, NewGrant, SetSetting, SettingView, SettingsPage};
+use crate::settings::SettingGrant;
 use crate::settings::SettingKey;
+use axum::extract::Query;
+use axum::http::StatusCode;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_settings))
         .routes(routes!(put_setting))
+        .routes(routes!(grant_setting, list_grants))
+        .routes(routes!(revoke_grant))
 }
 
 /// Every setting of a customer: name, value, group, description, restricted, and whether you may change it (and why not).
@@ -59,4 +65,79 @@ async fn put_setting(
     Ok(Json(
         settings::put_setting(&deps, &caller, OrgId::parse(&id)?, SettingKey::parse(&key)?, input).await?,
     ))
+}
+
+/// Grant a user of your partner one restricted setting, at every customer they can reach (Partner Managers).
+#[utoipa::path(post, path = "/partners/{id}/setting-grants", tag = "settings",
+    params(("id" = String, Path, description = "Partner organisation id")),
+    request_body = NewGrant,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = SettingGrant),
+        (status = 400, description = "Not a restricted general setting", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such partner or user (or the user is another partner's)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn grant_setting(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(input): Json<NewGrant>,
+) -> Result<(StatusCode, Json<SettingGrant>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(settings::grant(&deps, &caller, OrgId::parse(&id)?, input).await?),
+    ))
+}
+
+/// A partner's restricted-setting grants, by user (`userId`) or by setting (`key`).
+#[utoipa::path(get, path = "/partners/{id}/setting-grants", tag = "settings",
+    params(("id" = String, Path, description = "Partner organisation id"), GrantFilter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = GrantList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_grants(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(f): Query<GrantFilter>,
+) -> Result<Json<GrantList>, AppError> {
+    Ok(Json(
+        settings::list_grants(&deps, &caller, OrgId::parse(&id)?, f).await?,
+    ))
+}
+
+/// Revoke one grant (the Delete on the Permissions tab); it stops working on the next request.
+#[utoipa::path(delete, path = "/partners/{id}/setting-grants/{user}/{key}", tag = "settings",
+    params(("id" = String, Path), ("user" = String, Path), ("key" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn revoke_grant(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, user, key)): Path<(String, String, String)>,
+) -> Result<StatusCode, AppError> {
+    settings::revoke_grant(
+        &deps,
+        &caller,
+        OrgId::parse(&id)?,
+        UserId::parse(&user)?,
+        SettingKey::parse(&key)?,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

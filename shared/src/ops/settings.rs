@@ -225,3 +225,196 @@ pub async fn put_setting(
         ..shown
     })
 }
+
+/// Body of `POST /partners/{id}/setting-grants`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewGrant {
+    pub user_id: crate::domain::UserId,
+    /// A restricted, general setting.
+    pub key: SettingKey,
+}
+
+/// Query of `GET /partners/{id}/setting-grants`: by user or by setting.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GrantFilter {
+    pub user_id: Option<crate::domain::UserId>,
+    pub key: Option<SettingKey>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantList {
+    pub items: Vec<crate::settings::SettingGrant>,
+}
+
+async fn partner_for_grants(
+    deps: &Deps,
+    caller: &Caller,
+    partner: OrgId,
+    user: crate::domain::UserId,
+) -> Result<
+    (
+        crate::ops::Authenticated,
+        Organization,
+        crate::domain::User,
+        Catalogue,
+        Option<crate::store::Item>,
+    ),
+    AppError,
+> {
+    let (a, [org, target_user, catalogue, grants]) = authenticate_full(
+        deps,
+        caller,
+        [
+            keys::org(partner),
+            keys::user(user),
+            keys::catalogue(),
+            keys::user_grants(user),
+        ],
+    )
+    .await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManageSettingGrants, &OrgFacts::from(&org))?;
+    // Only users of this partner: another partner's users are not found here.
+    let target_user: crate::domain::User = target_user.ok_or(AppError::NotFound)?.decode()?;
+    if target_user.org_id != org.id {
+        return Err(AppError::NotFound);
+    }
+    Ok((a, org, target_user, decode(catalogue)?, grants))
+}
+
+/// A Partner Manager grants a user of their partner one restricted setting,
+/// at every customer that user can reach. 1 read, 1 write.
+pub async fn grant(
+    deps: &Deps,
+    caller: &Caller,
+    partner: OrgId,
+    input: NewGrant,
+) -> Result<crate::settings::SettingGrant, AppError> {
+    let (a, org, user, catalogue, grants_item) = partner_for_grants(deps, caller, partner, input.user_id).await?;
+    let def = catalogue
+        .get(&input.key)
+        .ok_or_else(|| AppError::invalid(format!("no setting {}", input.key)))?;
+    if def.group != SettingGroup::General || !def.restricted {
+        return Err(AppError::invalid(
+            "only restricted general settings can be granted (paid add-ons are read-only for everyone)",
+        ));
+    }
+    let mut grants: UserGrants = grants_item
+        .as_ref()
+        .map(|i| i.decode())
+        .transpose()?
+        .unwrap_or_default();
+    if grants.keys.contains(&input.key) {
+        return Err(AppError::Conflict(format!("{} already has {}.", user.email, input.key)));
+    }
+    grants.keys.push(input.key.clone());
+    let (version, cond) = match &grants_item {
+        Some(i) => (i.version + 1, Cond::VersionIs(i.version)),
+        None => (1, Cond::MustNotExist),
+    };
+    let g = crate::settings::SettingGrant {
+        partner_id: org.id,
+        user_id: user.id,
+        key: input.key.clone(),
+        granted_by: a.actor.principal.user_id,
+        granted_at: deps.clock.now(),
+    };
+    let summary = crate::store::Item::new(keys::user_grants(user.id), keys::USER_GRANTS, version, &grants)?;
+    Change::new(
+        deps,
+        &a.actor,
+        org.id,
+        ActionType::UpdateUserPermissions,
+        Target {
+            kind: "user".into(),
+            id: user.id.to_string(),
+        },
+        format!("Granted {} the restricted setting \"{}\"", user.email, def.name),
+    )
+    .write(Write::Put {
+        item: g.item()?,
+        cond: Cond::MustNotExist,
+    })
+    .write(Write::Put { item: summary, cond })
+    .after(serde_json::json!({ "grants": grants.keys }))
+    .commit(deps)
+    .await?;
+    Ok(g)
+}
+
+/// Revokes a grant; it stops working on the user's next request. 1 read, 1 write.
+pub async fn revoke_grant(
+    deps: &Deps,
+    caller: &Caller,
+    partner: OrgId,
+    user: crate::domain::UserId,
+    key: SettingKey,
+) -> Result<(), AppError> {
+    let (a, org, user, _, grants_item) = partner_for_grants(deps, caller, partner, user).await?;
+    let grants_item = grants_item.ok_or(AppError::NotFound)?;
+    let mut grants: UserGrants = grants_item.decode()?;
+    let before = grants.keys.clone();
+    grants.keys.retain(|k| k != &key);
+    if grants.keys.len() == before.len() {
+        return Err(AppError::NotFound);
+    }
+    let summary = crate::store::Item::new(
+        keys::user_grants(user.id),
+        keys::USER_GRANTS,
+        grants_item.version + 1,
+        &grants,
+    )?;
+    let mut change = Change::new(
+        deps,
+        &a.actor,
+        org.id,
+        ActionType::UpdateUserPermissions,
+        Target {
+            kind: "user".into(),
+            id: user.id.to_string(),
+        },
+        format!("Revoked the restricted setting {key} from {}", user.email),
+    )
+    .write(Write::Delete {
+        key: keys::setting_grant(user.id, &key),
+        cond: Cond::None,
+    })
+    .write(Write::Put {
+        item: summary,
+        cond: Cond::VersionIs(grants_item.version),
+    })
+    .after(serde_json::json!({ "grants": grants.keys }));
+    change.event.before = Some(serde_json::json!({ "grants": before }));
+    change.commit(deps).await?;
+    Ok(())
+}
+
+/// A partner's grants, by user or by setting. 1 read round trip.
+pub async fn list_grants(deps: &Deps, caller: &Caller, partner: OrgId, f: GrantFilter) -> Result<GrantList, AppError> {
+    let query = match (&f.user_id, &f.key) {
+        (Some(u), None) => Query::partition(Index::Primary, keys::user_setting_grants(*u)),
+        (None, Some(k)) => Query::partition(Index::Gsi1, keys::setting_grants_by_setting(partner, k)),
+        _ => return Err(AppError::invalid("filter by userId or by key (one of them)")),
+    }
+    .limit(1000);
+    let (a, [org], guessed) = authenticate_and_query(deps, caller, [keys::org(partner)], Some(query.clone())).await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManageSettingGrants, &OrgFacts::from(&org))?;
+    let items: Vec<crate::settings::SettingGrant> = guessed
+        .page(deps, &query)
+        .await?
+        .items
+        .iter()
+        .map(|i| i.decode())
+        .collect::<Result<_, _>>()?;
+    // Grants by user are stored under the user: keep only this partner's.
+    Ok(GrantList {
+        items: items.into_iter().filter(|g| g.partner_id == org.id).collect(),
+    })
+}
