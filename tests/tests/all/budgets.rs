@@ -195,6 +195,49 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
     )
     .await;
     let customer = m.app.orgs[&Role::CustomerAccountOwner];
+    m.call(
+        "GET /customers/{id}/settings",
+        "GET",
+        &format!("/customers/{customer}/settings"),
+        Some(&puser),
+        None,
+    )
+    .await;
+    let body = json!({ "enabled": false, "version": 0 });
+    m.call(
+        "PUT /customers/{id}/settings/{key}",
+        "PUT",
+        &format!("/customers/{customer}/settings/feed.comments"),
+        Some(&puser),
+        Some(body),
+    )
+    .await;
+    let pu = m.app.users[&Role::PartnerUser];
+    let body = json!({ "userId": pu, "key": "sso.enforce" });
+    m.call(
+        "POST setting-grants",
+        "POST",
+        &format!("/partners/{partner}/setting-grants"),
+        Some(&manager),
+        Some(body),
+    )
+    .await;
+    m.call(
+        "GET setting-grants",
+        "GET",
+        &format!("/partners/{partner}/setting-grants?key=sso.enforce"),
+        Some(&manager),
+        None,
+    )
+    .await;
+    m.call(
+        "DELETE setting-grant",
+        "DELETE",
+        &format!("/partners/{partner}/setting-grants/{pu}/sso.enforce"),
+        Some(&manager),
+        None,
+    )
+    .await;
     let body = json!({ "required": false, "version": 1 });
     m.call(
         "PUT mfa-policy",

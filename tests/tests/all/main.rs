@@ -10,4 +10,5 @@ mod infra;
 mod mail_contract;
 mod openapi;
 mod organizations;
+mod settings;
 mod table_contract;
