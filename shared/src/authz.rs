@@ -42,6 +42,7 @@ pub enum Action {
     ManageMfaPolicy,
     ViewSettings,
     ManageSettingGrants,
+    ManageCatalogue,
 }
 
 impl Action {
@@ -59,6 +60,7 @@ impl Action {
             Action::ManageMfaPolicy => "ManageMfaPolicy",
             Action::ViewSettings => "ViewSettings",
             Action::ManageSettingGrants => "ManageSettingGrants",
+            Action::ManageCatalogue => "ManageCatalogue",
         }
     }
 }

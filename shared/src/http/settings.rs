@@ -10,7 +10,10 @@ use crate::domain::OrgId;
 use crate::domain::UserId;
 use crate::error::{AppError, Problem};
 use crate::http::principal::Caller;
-use crate::ops::settings::{self, GrantFilter, GrantList, NewGrant, SetSetting, SettingView, SettingsPage};
+use crate::ops::settings::{
+    self, CatalogueEntry, GrantFilter, GrantList, NewGrant, SetSetting, SettingView, SettingsPage,
+};
+use crate::settings::Catalogue;
 use crate::settings::SettingGrant;
 use crate::settings::SettingKey;
 use axum::extract::Query;
@@ -22,6 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(put_setting))
         .routes(routes!(grant_setting, list_grants))
         .routes(routes!(revoke_grant))
+        .routes(routes!(get_catalogue))
+        .routes(routes!(put_catalogue_entry))
 }
 
 /// Every setting of a customer: name, value, group, description, restricted, and whether you may change it (and why not).
@@ -140,4 +145,38 @@ async fn revoke_grant(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The platform's settings catalogue.
+#[utoipa::path(get, path = "/settings-catalogue", tag = "settings", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Catalogue),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_catalogue(State(deps): State<AppState>, caller: Caller) -> Result<Json<Catalogue>, AppError> {
+    Ok(Json(settings::catalogue(&deps, &caller).await?))
+}
+
+/// Add or change one catalogue entry (platform admins; send the catalogue version you read).
+#[utoipa::path(put, path = "/settings-catalogue/{key}", tag = "settings",
+    params(("key" = String, Path, description = "Setting key")),
+    request_body = CatalogueEntry,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Catalogue),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn put_catalogue_entry(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    Json(input): Json<CatalogueEntry>,
+) -> Result<Json<Catalogue>, AppError> {
+    Ok(Json(
+        settings::put_catalogue_entry(&deps, &caller, SettingKey::parse(&key)?, input).await?,
+    ))
 }

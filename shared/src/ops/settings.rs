@@ -418,3 +418,90 @@ pub async fn list_grants(deps: &Deps, caller: &Caller, partner: OrgId, f: GrantF
         items: items.into_iter().filter(|g| g.partner_id == org.id).collect(),
     })
 }
+
+/// The platform's settings catalogue (any signed-in user may read it).
+pub async fn catalogue(deps: &Deps, caller: &Caller) -> Result<Catalogue, AppError> {
+    let (_, [catalogue]) = crate::ops::authenticate(deps, caller, [keys::catalogue()]).await?;
+    decode(catalogue)
+}
+
+/// Body of `PUT /settings-catalogue/{key}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CatalogueEntry {
+    pub name: String,
+    pub description: String,
+    pub group: SettingGroup,
+    pub restricted: bool,
+    pub default_enabled: bool,
+    /// The catalogue's version you read.
+    pub version: u64,
+}
+
+/// Platform admins add or change one entry of the catalogue. 1 read, 1 write.
+pub async fn put_catalogue_entry(
+    deps: &Deps,
+    caller: &Caller,
+    key: SettingKey,
+    input: CatalogueEntry,
+) -> Result<Catalogue, AppError> {
+    for (field, v, max) in [("name", &input.name, 100), ("description", &input.description, 500)] {
+        if v.trim().is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+            return Err(AppError::invalid(format!(
+                "{field} must be 1 to {max} printable characters"
+            )));
+        }
+    }
+    let (a, [catalogue]) = authenticate_full(deps, caller, [keys::catalogue()]).await?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManageCatalogue, &OrgFacts::from(&a.org))?;
+    let item_version = catalogue.as_ref().map(|i| i.version);
+    let mut catalogue: Catalogue = decode(catalogue)?;
+    if input.version != item_version.unwrap_or(0) {
+        return Err(AppError::Conflict(format!(
+            "The catalogue changed (version {} now); reload and retry.",
+            item_version.unwrap_or(0)
+        )));
+    }
+    let entry = SettingDefinition {
+        key: key.clone(),
+        name: input.name.trim().to_string(),
+        description: input.description.trim().to_string(),
+        group: input.group,
+        restricted: input.restricted,
+        default_enabled: input.default_enabled,
+    };
+    let before = catalogue.get(&key).cloned();
+    match catalogue.settings.iter_mut().find(|s| s.key == key) {
+        Some(s) => *s = entry.clone(),
+        None => catalogue.settings.push(entry.clone()),
+    }
+    catalogue.version = item_version.unwrap_or(0) + 1;
+    let cond = match item_version {
+        Some(v) => Cond::VersionIs(v),
+        None => Cond::MustNotExist,
+    };
+    let mut change = Change::new(
+        deps,
+        &a.actor,
+        a.org.id,
+        ActionType::UpdateConfiguration,
+        Target {
+            kind: "settingDefinition".into(),
+            id: key.to_string(),
+        },
+        format!(
+            "{} the catalogue setting \"{}\"",
+            if before.is_some() { "Changed" } else { "Added" },
+            entry.name
+        ),
+    )
+    .write(Write::Put {
+        item: catalogue.item()?,
+        cond,
+    })
+    .after(serde_json::to_value(&entry).map_err(|e| AppError::Internal(e.to_string()))?);
+    change.event.before = before.map(|b| serde_json::to_value(b).unwrap_or_default());
+    change.commit(deps).await?;
+    Ok(catalogue)
+}

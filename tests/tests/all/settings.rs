@@ -378,9 +378,89 @@ pub async fn concurrent_toggles_lose_no_update(b: Backend) {
     );
 }
 
+pub async fn platform_admins_manage_the_catalogue(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.token(Role::PlatformAdmin).to_string();
+    let (s, cat) = call(&app, "GET", "/settings-catalogue", app.token(Role::PartnerUser), None).await;
+    assert_eq!(
+        (s, cat["settings"].as_array().map(Vec::len)),
+        (200, Some(12)),
+        "the seeded catalogue: {cat}"
+    );
+    let entry = |version: &Value| json!({ "name": "Chat", "description": "Direct messages.", "group": "general", "restricted": true, "defaultEnabled": true, "version": version });
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            "/settings-catalogue/chat.enabled",
+            app.token(Role::PartnerManager),
+            Some(entry(&cat["version"]))
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            "/settings-catalogue/chat.enabled",
+            &admin,
+            Some(entry(&json!(99)))
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            "/settings-catalogue/Not A Key",
+            &admin,
+            Some(entry(&cat["version"]))
+        )
+        .await
+        .0,
+        400
+    );
+    let (s, cat) = call(
+        &app,
+        "PUT",
+        "/settings-catalogue/chat.enabled",
+        &admin,
+        Some(entry(&cat["version"])),
+    )
+    .await;
+    assert_eq!((s, cat["settings"].as_array().map(Vec::len)), (200, Some(13)), "{cat}");
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let (_, page) = call(
+        &app,
+        "GET",
+        &format!("/customers/{customer}/settings"),
+        app.token(Role::PartnerUser),
+        None,
+    )
+    .await;
+    let row = setting(&page, "chat.enabled");
+    assert_eq!(
+        (
+            row["enabled"].as_bool(),
+            row["version"].as_u64(),
+            row["readOnlyReason"].as_str()
+        ),
+        (Some(true), Some(0), Some("restricted")),
+        "the default, restricted: {row}"
+    );
+}
+
 macro_rules! on_backend {
     ($name:ident, $backend:expr) => {
         mod $name {
+            #[tokio::test]
+            async fn platform_admins_manage_the_catalogue() {
+                super::platform_admins_manage_the_catalogue($backend).await
+            }
             #[tokio::test]
             async fn decision_table() {
                 super::decision_table($backend).await
