@@ -59,6 +59,9 @@ pub enum AppError {
     MfaEnrolmentRequired,
     #[error("email confirmation required")]
     EmailConfirmationRequired,
+    /// The setting is read-only for the caller; the text says why.
+    #[error("setting read-only")]
+    SettingReadOnly(&'static str),
     /// Changing MFA (or email) needs a sign-in within the last 10 minutes.
     #[error("fresh sign-in required")]
     FreshSignInRequired,
@@ -101,6 +104,7 @@ impl AppError {
             AppError::EmailConfirmationRequired => "Confirm your email address: we sent you a link (valid 24 hours). Requests from your organisation's trusted networks need no confirmation.".into(),
             AppError::Identity(_) => "The sign-in service is unavailable; retry shortly.".into(),
             AppError::FreshSignInRequired => "Sign in again first: this change needs a sign-in from the last 10 minutes.".into(),
+            AppError::SettingReadOnly(why) => (*why).to_string(),
         }
     }
 
@@ -133,6 +137,7 @@ impl AppError {
             AppError::MfaEnrolmentRequired | AppError::EmailConfirmationRequired => StatusCode::FORBIDDEN,
             AppError::Identity(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::FreshSignInRequired => StatusCode::UNAUTHORIZED,
+            AppError::SettingReadOnly(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -170,6 +175,7 @@ impl AppError {
             AppError::EmailConfirmationRequired => "email-confirmation-required",
             AppError::Identity(_) => "identity-unavailable",
             AppError::FreshSignInRequired => "fresh-sign-in-required",
+            AppError::SettingReadOnly(_) => "setting-read-only",
         }
     }
 

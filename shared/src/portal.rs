@@ -41,10 +41,18 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
         for u in &users {
             let token = tokens.issue(u.id, u.org_id, u.role.org_kind(), 12 * 60)?;
             println!("    {:<24} {:<32} {token}", u.role.as_str(), u.email);
-            env.push_str(&format!("{}_TOKEN={token}\n", u.role.as_str().to_uppercase()));
+            env.push_str(&format!(
+                "{}_TOKEN={token}\n{}_ID={}\n",
+                u.role.as_str().to_uppercase(),
+                u.role.as_str().to_uppercase(),
+                u.id
+            ));
         }
         crate::files::write_private(&env_file, env.as_bytes())?;
-        println!("  The same tokens as shell variables: source {}", env_file.display());
+        println!(
+            "  The same tokens (and user ids) as shell variables: source {}",
+            env_file.display()
+        );
     }
     println!();
 

@@ -170,7 +170,15 @@ pub async fn put_setting(
     let current: Option<SettingValue> = current.map(|i| i.decode()).transpose()?;
     let shown = view(deps, p, &grants.keys, &facts, &def, current.as_ref())?;
     if !shown.editable {
-        return Err(AppError::Forbidden);
+        return Err(AppError::SettingReadOnly(match shown.read_only_reason {
+            Some(ReadOnlyReason::PaidAddOn) => {
+                "This is a paid add-on: it is read-only here, whatever your permissions."
+            }
+            Some(ReadOnlyReason::Restricted) => {
+                "This setting is restricted: a Partner Manager can change it, or grant you permission to."
+            }
+            _ => "You may see this customer's settings but not change them.",
+        }));
     }
     if input.version != shown.version {
         return Err(AppError::Conflict(format!(
@@ -312,6 +320,7 @@ pub async fn grant(
     if grants.keys.contains(&input.key) {
         return Err(AppError::Conflict(format!("{} already has {}.", user.email, input.key)));
     }
+    let before = grants.keys.clone();
     grants.keys.push(input.key.clone());
     let (version, cond) = match &grants_item {
         Some(i) => (i.version + 1, Cond::VersionIs(i.version)),
@@ -325,7 +334,7 @@ pub async fn grant(
         granted_at: deps.clock.now(),
     };
     let summary = crate::store::Item::new(keys::user_grants(user.id), keys::USER_GRANTS, version, &grants)?;
-    Change::new(
+    let mut change = Change::new(
         deps,
         &a.actor,
         org.id,
@@ -341,9 +350,9 @@ pub async fn grant(
         cond: Cond::MustNotExist,
     })
     .write(Write::Put { item: summary, cond })
-    .after(serde_json::json!({ "grants": grants.keys }))
-    .commit(deps)
-    .await?;
+    .after(serde_json::json!({ "grants": grants.keys }));
+    change.event.before = Some(serde_json::json!({ "grants": before }));
+    change.commit(deps).await?;
     Ok(g)
 }
 
