@@ -59,6 +59,9 @@ pub enum AppError {
     MfaEnrolmentRequired,
     #[error("email confirmation required")]
     EmailConfirmationRequired,
+    /// The version sent is not the setting's: here is the current value.
+    #[error("stale setting version")]
+    StaleSetting { enabled: bool, version: u64 },
     /// The setting is read-only for the caller; the text says why.
     #[error("setting read-only")]
     SettingReadOnly(&'static str),
@@ -105,6 +108,10 @@ impl AppError {
             AppError::Identity(_) => "The sign-in service is unavailable; retry shortly.".into(),
             AppError::FreshSignInRequired => "Sign in again first: this change needs a sign-in from the last 10 minutes.".into(),
             AppError::SettingReadOnly(why) => (*why).to_string(),
+            AppError::StaleSetting { enabled, version } => format!(
+                "The setting changed since you saw it: it is now {} (version {version}). Send that version to change it.",
+                if *enabled { "enabled" } else { "disabled" }
+            ),
         }
     }
 
@@ -138,6 +145,7 @@ impl AppError {
             AppError::Identity(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::FreshSignInRequired => StatusCode::UNAUTHORIZED,
             AppError::SettingReadOnly(_) => StatusCode::FORBIDDEN,
+            AppError::StaleSetting { .. } => StatusCode::CONFLICT,
         }
     }
 
@@ -176,6 +184,7 @@ impl AppError {
             AppError::Identity(_) => "identity-unavailable",
             AppError::FreshSignInRequired => "fresh-sign-in-required",
             AppError::SettingReadOnly(_) => "setting-read-only",
+            AppError::StaleSetting { .. } => "stale-version",
         }
     }
 
@@ -186,6 +195,12 @@ impl AppError {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail: self.detail(),
+            current: match self {
+                AppError::StaleSetting { enabled, version } => {
+                    Some(serde_json::json!({ "enabled": enabled, "version": version }))
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -199,6 +214,9 @@ pub struct Problem {
     pub status: u16,
     /// A human sentence saying what went wrong and, where possible, what to do.
     pub detail: String,
+    /// For a stale version: the current state (an RFC 9457 extension member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<serde_json::Value>,
 }
 
 impl IntoResponse for AppError {

@@ -194,6 +194,7 @@ async fn ensure_problem(resp: Response) -> Response {
         title: status.canonical_reason().unwrap_or("Error").to_string(),
         status: status.as_u16(),
         detail,
+        current: None,
     };
     let mut out = Response::from_parts(parts, Body::from(serde_json::to_vec(&problem).unwrap_or_default()));
     out.headers_mut().insert(

@@ -100,6 +100,10 @@ pub async fn get_settings(deps: &Deps, caller: &Caller, id: OrgId) -> Result<Set
     )
     .await?;
     let customer: Organization = customer.ok_or(AppError::NotFound)?.decode()?;
+    if customer.kind != crate::domain::OrgKind::Customer {
+        // Only customers have settings: a partner or the platform is "no such customer".
+        return Err(AppError::NotFound);
+    }
     let facts = OrgFacts::from(&customer);
     deps.authz.require(&a.actor.principal, Action::ViewSettings, &facts)?;
     let catalogue: Catalogue = decode(catalogue)?;
@@ -161,6 +165,10 @@ pub async fn put_setting(
     )
     .await?;
     let customer: Organization = customer.ok_or(AppError::NotFound)?.decode()?;
+    if customer.kind != crate::domain::OrgKind::Customer {
+        // Only customers have settings: a partner or the platform is "no such customer".
+        return Err(AppError::NotFound);
+    }
     let facts = OrgFacts::from(&customer);
     let p = &a.actor.principal;
     deps.authz.require(p, Action::ViewSettings, &facts)?;
@@ -181,11 +189,14 @@ pub async fn put_setting(
         }));
     }
     if input.version != shown.version {
-        return Err(AppError::Conflict(format!(
-            "The setting changed since you saw it: it is now {} (version {}).",
-            if shown.enabled { "enabled" } else { "disabled" },
-            shown.version
-        )));
+        return Err(AppError::StaleSetting {
+            enabled: shown.enabled,
+            version: shown.version,
+        });
+    }
+    if input.enabled == shown.enabled {
+        // Already so: nothing changes, nothing to audit.
+        return Ok(shown);
     }
     let value = SettingValue {
         org_id: customer.id,
@@ -221,12 +232,22 @@ pub async fn put_setting(
     })
     .after(serde_json::json!({ "enabled": input.enabled }));
     change.event.before = Some(serde_json::json!({ "enabled": shown.enabled }));
-    change.commit(deps).await.map_err(|e| match e {
-        crate::store::StoreError::ConditionFailed { index: 0 } => {
-            AppError::Conflict("The setting changed while you were changing it; reload it and try again.".into())
+    match change.commit(deps).await {
+        Ok(()) => {}
+        // Lost a race with another change: say what it is now (its writer
+        // committed already; one more read, only on this path).
+        Err(crate::store::StoreError::ConditionFailed { index: 0 }) => {
+            let now: Option<SettingValue> = deps
+                .table
+                .get(&keys::setting_value(customer.id, &key))
+                .await?
+                .map(|i| i.decode())
+                .transpose()?;
+            let (enabled, version) = now.map(|v| (v.enabled, v.version)).unwrap_or((def.default_enabled, 0));
+            return Err(AppError::StaleSetting { enabled, version });
         }
-        other => other.into(),
-    })?;
+        Err(other) => return Err(other.into()),
+    }
     Ok(SettingView {
         enabled: value.enabled,
         version: value.version,

@@ -127,6 +127,9 @@ pub async fn decision_table(b: Backend) {
         ("granted partner user", &granted, &linked_s, "data.export", ReadOnly("restricted")),
         ("granted partner user", &granted, &linked_s, "livestream", ReadOnly("paid_add_on")),
         ("granted partner user", &granted, &unlinked, "sso.enforce", Hidden),
+        ("partner manager", &manager, &linked_s, "translation.auto", ReadOnly("paid_add_on")),
+        ("granted partner user", &granted, &linked_s, "translation.auto", ReadOnly("paid_add_on")),
+        ("platform admin", &admin, &linked_s, "translation.auto", ReadOnly("paid_add_on")),
         ("customer user", &owner, &linked_s, "feed.comments", ReadOnly("no_access")),
         ("customer user", &owner, &linked_s, "sso.enforce", ReadOnly("no_access")),
         ("customer user", &owner, &linked_s, "livestream", ReadOnly("paid_add_on")),
@@ -187,6 +190,61 @@ pub async fn decision_table(b: Backend) {
         )["name"],
         "Comments on posts"
     );
+    // Only customers have settings.
+    assert_eq!(
+        call(&app, "GET", &format!("/customers/{partner}/settings"), &admin, None)
+            .await
+            .0,
+        404
+    );
+    let body = json!({ "enabled": true, "version": 0 });
+    assert_eq!(
+        call(
+            &app,
+            "PUT",
+            &format!("/customers/{partner}/settings/feed.comments"),
+            &admin,
+            Some(body)
+        )
+        .await
+        .0,
+        404
+    );
+    // A stale version gets 409 with the current value as fields; the same value again changes nothing.
+    let (_, page) = call(&app, "GET", &format!("/customers/{linked}/settings"), &manager, None).await;
+    let row = setting(&page, "feed.comments").clone();
+    let body = json!({ "enabled": true, "version": 0 });
+    let (s, p) = call(
+        &app,
+        "PUT",
+        &format!("/customers/{linked}/settings/feed.comments"),
+        &manager,
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (409, Some("urn:portico:problem:stale-version")),
+        "{p}"
+    );
+    assert_eq!(
+        (p["current"]["enabled"].clone(), p["current"]["version"].clone()),
+        (row["enabled"].clone(), row["version"].clone())
+    );
+    let body = json!({ "enabled": row["enabled"], "version": row["version"] });
+    let (s, same) = call(
+        &app,
+        "PUT",
+        &format!("/customers/{linked}/settings/feed.comments"),
+        &manager,
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (s, same["version"].clone()),
+        (200, row["version"].clone()),
+        "no change, no new version"
+    );
 
     // Revoking the grant takes effect on the next request.
     let (s, list) = call(
@@ -245,6 +303,7 @@ pub async fn decision_table(b: Backend) {
     // What cannot be granted.
     for (key, why) in [
         ("livestream", "a paid add-on"),
+        ("translation.auto", "a restricted paid add-on"),
         ("feed.comments", "not restricted"),
         ("no.such", "unknown"),
     ] {
@@ -314,11 +373,11 @@ pub async fn concurrent_toggles_lose_no_update(b: Backend) {
         tokio::spawn(async move {
             // As a person would: on 409, reload and try again (a few times).
             let manager = app.token(Role::PartnerManager).to_string();
-            let mut last = (0, Value::Null);
+            let mut last = (0, Value::Null, 0);
             for _ in 0..5 {
                 let (_, page) = call(&app, "GET", &format!("/customers/{customer}/settings"), &manager, None).await;
-                let version = setting(&page, "feed.reactions")["version"].clone();
-                last = call(
+                let version = setting(&page, "feed.reactions")["version"].as_u64().unwrap();
+                let (s, v) = call(
                     &app,
                     "PUT",
                     &path,
@@ -326,6 +385,7 @@ pub async fn concurrent_toggles_lose_no_update(b: Backend) {
                     Some(json!({ "enabled": i % 2 == 0, "version": version })),
                 )
                 .await;
+                last = (s, v, version);
                 if last.0 != 409 {
                     break;
                 }
@@ -333,13 +393,18 @@ pub async fn concurrent_toggles_lose_no_update(b: Backend) {
             last
         })
     });
-    let results: Vec<(u16, Value)> = futures::future::join_all(tasks)
+    let results: Vec<(u16, Value, u64)> = futures::future::join_all(tasks)
         .await
         .into_iter()
         .map(|r| r.unwrap())
         .collect();
-    let wins: Vec<&Value> = results.iter().filter(|(s, _)| *s == 200).map(|(_, v)| v).collect();
-    assert!(results.iter().all(|(s, _)| *s == 200 || *s == 409), "{results:?}");
+    // Successful writes; a 200 that sent the value the setting already had writes nothing.
+    let wins: Vec<&Value> = results
+        .iter()
+        .filter(|(s, v, sent)| *s == 200 && v["version"].as_u64() == Some(sent + 1))
+        .map(|(_, v, _)| v)
+        .collect();
+    assert!(results.iter().all(|(s, _, _)| *s == 200 || *s == 409), "{results:?}");
     assert!(!wins.is_empty());
     println!("{} of 50 concurrent toggles won ({b:?})", wins.len());
     let last = wins.iter().max_by_key(|v| v["version"].as_u64().unwrap()).unwrap();
