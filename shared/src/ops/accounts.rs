@@ -462,16 +462,10 @@ pub async fn resend_invitation(
         format!("Resent the invitation of {}", inv.email),
     )
     // At most one invitation email per address every two minutes.
-    .write(Write::Put {
-        item: Item::new(
-            keys::mail_throttle("invite", &inv.email),
-            keys::GUARD,
-            1,
-            &serde_json::json!({}),
-        )?
-        .with_ttl((now + Duration::seconds(PASSWORD_MAIL_INTERVAL_SECONDS)).timestamp()),
-        cond: Cond::MustNotExist,
-    })
+    .write(Write::guard(
+        keys::mail_throttle("invite", &inv.email),
+        (now + Duration::seconds(PASSWORD_MAIL_INTERVAL_SECONDS)).timestamp(),
+    )?)
     .write(Write::patch(
         keys::invitation(inv.id),
         &serde_json::json!({ "state": InvitationState::Pending, "expiresAt": expires_at, "linkKey": token.key() }),
@@ -1021,18 +1015,12 @@ pub async fn forgot_password(deps: &Deps, input: Forgot) -> Result<(), AppError>
         expires_at,
         used_at: None,
     };
-    let throttle = Item::new(
+    let throttle = Write::guard(
         keys::mail_throttle("password", &input.email),
-        keys::GUARD,
-        1,
-        &serde_json::json!({}),
-    )?
-    .with_ttl((now + Duration::seconds(PASSWORD_MAIL_INTERVAL_SECONDS)).timestamp());
+        (now + Duration::seconds(PASSWORD_MAIL_INTERVAL_SECONDS)).timestamp(),
+    )?;
     let mut writes = vec![
-        Write::Put {
-            item: throttle,
-            cond: Cond::MustNotExist,
-        },
+        throttle,
         Write::Put {
             item: link.item(&token)?,
             cond: Cond::MustNotExist,
@@ -1253,18 +1241,12 @@ pub async fn request_email_confirmation(deps: &Deps, user: &User) -> Result<(), 
         expires_at,
         used_at: None,
     };
-    let throttle = Item::new(
+    let throttle = Write::guard(
         keys::mail_throttle("confirm", &user.email),
-        keys::GUARD,
-        1,
-        &serde_json::json!({}),
-    )?
-    .with_ttl((now + Duration::minutes(CONFIRMATION_MAIL_MINUTES)).timestamp());
+        (now + Duration::minutes(CONFIRMATION_MAIL_MINUTES)).timestamp(),
+    )?;
     let mut writes = vec![
-        Write::Put {
-            item: throttle,
-            cond: Cond::MustNotExist,
-        },
+        throttle,
         Write::Put {
             item: link.item(&token)?,
             cond: Cond::MustNotExist,

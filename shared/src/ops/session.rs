@@ -122,18 +122,8 @@ pub struct MfaAnswer {
 
 /// The write that makes a code single-use for this user.
 fn code_used(user: &User, code: &str, deps: &Deps) -> Result<Write, AppError> {
-    let ttl = (deps.clock.now() + Duration::seconds(USED_CODE_SECONDS)).timestamp();
-    let item = Item::new(
-        keys::totp_used(user.id, &sha256_hex(code)),
-        keys::GUARD,
-        1,
-        &serde_json::json!({}),
-    )?
-    .with_ttl(ttl);
-    Ok(Write::Put {
-        item,
-        cond: Cond::MustNotExist,
-    })
+    let until = (deps.clock.now() + Duration::seconds(USED_CODE_SECONDS)).timestamp();
+    Ok(Write::guard(keys::totp_used(user.id, &sha256_hex(code)), until)?)
 }
 
 async fn load_user(deps: &Deps, tokens: &Tokens) -> Result<User, AppError> {

@@ -298,6 +298,15 @@ impl Write {
             | Write::Patch { cond, .. } => *cond,
         }
     }
+    /// A marker that must not exist yet and expires at `until` (epoch
+    /// seconds): rate limits, single-use records.
+    pub fn guard(key: Key, until: i64) -> Result<Self, StoreError> {
+        let item = Item::new(key, keys::GUARD, 1, &serde_json::json!({}))?.with_ttl(until);
+        Ok(Write::Put {
+            item,
+            cond: Cond::MustNotExist,
+        })
+    }
     /// A patch setting `fields` (serialised) on the item at `key`.
     pub fn patch(key: Key, fields: &impl Serialize, cond: Cond) -> Result<Self, StoreError> {
         match serde_json::to_value(fields).map_err(|e| StoreError::Decode(e.to_string()))? {
