@@ -43,6 +43,20 @@ fn code_at(secret: &str, offset_steps: i64) -> String {
     LocalIdentity::code_at(secret, at).unwrap_or_else(|_| format!("{:06}", (at.timestamp() / 30) % 1_000_000))
 }
 
+/// A platform admin adds `email` to Northwind as a Partner User (a Password Setup email goes out).
+async fn add_partner_user(app: &TestApp, email: &str) {
+    let partner = app.orgs[&Role::PartnerManager];
+    let body = json!({ "email": email, "displayName": "Pat Partner", "role": "partner_user" });
+    let (s, added) = post(
+        app,
+        &format!("/organizations/{partner}/users"),
+        Some(app.token(Role::PlatformAdmin)),
+        body,
+    )
+    .await;
+    assert_eq!(s, 201, "{added}");
+}
+
 /// Signs `email` in from a fresh setup link all the way through enrolment;
 /// returns (bearer token, TOTP secret, recovery codes).
 async fn set_up_account(app: &TestApp, email: &str) -> (String, String, Vec<String>) {
@@ -562,19 +576,7 @@ pub async fn partner_requests_a_user_and_the_platform_approves(b: Backend) {
 pub async fn forgot_password_answers_the_same_and_is_rate_limited(b: Backend) {
     let app = TestApp::spawn(b).await;
     let email = format!("forgetful-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    let partner = app.orgs[&Role::PartnerManager];
-    let body = json!({ "email": email, "displayName": "Fred", "role": "partner_user" });
-    assert_eq!(
-        post(
-            &app,
-            &format!("/organizations/{partner}/users"),
-            Some(app.token(Role::PlatformAdmin)),
-            body
-        )
-        .await
-        .0,
-        201
-    );
+    add_partner_user(&app, &email).await;
     let first = app.last_token_to(&email).await;
     let (s1, b1) = post(&app, "/password/forgot", None, json!({ "email": email })).await;
     let (s2, b2) = post(
@@ -1018,19 +1020,7 @@ on_backend!(aws_on_emulators, portico_tests::Backend::Dynamo);
 async fn a_recovery_code_replaces_a_totp_code_once() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let email = format!("lost-phone-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    let partner = app.orgs[&Role::PartnerManager];
-    let body = json!({ "email": email, "displayName": "Lo", "role": "partner_user" });
-    assert_eq!(
-        post(
-            &app,
-            &format!("/organizations/{partner}/users"),
-            Some(app.token(Role::PlatformAdmin)),
-            body
-        )
-        .await
-        .0,
-        201
-    );
+    add_partner_user(&app, &email).await;
     let (bearer, _, codes) = set_up_account(&app, &email).await;
     let (s, p) = post(
         &app,
@@ -1101,19 +1091,7 @@ async fn replacing_the_authenticator_needs_a_fresh_sign_in() {
     )
     .await;
     let email = format!("new-phone-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    let partner = app.orgs[&Role::PartnerManager];
-    let body = json!({ "email": email, "displayName": "Ph", "role": "partner_user" });
-    assert_eq!(
-        post(
-            &app,
-            &format!("/organizations/{partner}/users"),
-            Some(app.token(Role::PlatformAdmin)),
-            body
-        )
-        .await
-        .0,
-        201
-    );
+    add_partner_user(&app, &email).await;
     let (bearer, old_secret, _) = set_up_account(&app, &email).await;
     let (s, _) = post(
         &app,
@@ -1231,20 +1209,8 @@ async fn a_password_the_identity_refuses_leaves_nothing_half_done() {
         ..Default::default()
     };
     let app = TestApp::spawn_with(Backend::Sqlite, opts).await;
-    let partner = app.orgs[&Role::PartnerManager];
     let email = format!("unlucky-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    let body = json!({ "email": email, "displayName": "Un", "role": "partner_user" });
-    assert_eq!(
-        post(
-            &app,
-            &format!("/organizations/{partner}/users"),
-            Some(app.token(Role::PlatformAdmin)),
-            body
-        )
-        .await
-        .0,
-        201
-    );
+    add_partner_user(&app, &email).await;
     let token = app.last_token_to(&email).await;
     for attempt in 0..2 {
         let (s, p) = post(
@@ -1297,19 +1263,7 @@ async fn a_password_the_identity_refuses_leaves_nothing_half_done() {
 async fn five_wrong_codes_lock_sign_in_for_fifteen_minutes() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let email = format!("locky-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    let partner = app.orgs[&Role::PartnerManager];
-    let body = json!({ "email": email, "displayName": "Lou", "role": "partner_user" });
-    assert_eq!(
-        post(
-            &app,
-            &format!("/organizations/{partner}/users"),
-            Some(app.token(Role::PlatformAdmin)),
-            body
-        )
-        .await
-        .0,
-        201
-    );
+    add_partner_user(&app, &email).await;
     let (_, secret, _) = set_up_account(&app, &email).await;
     let (_, step) = post(&app, "/session", None, json!({ "email": email, "password": PASSWORD })).await;
     let good = code_at(&secret, 1);
