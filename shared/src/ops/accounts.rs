@@ -154,6 +154,8 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
             org.name.as_str()
         ),
     )
+    // A new organisation: its chain starts here, nothing to read.
+    .head(None)
     .after(json(&invitation.view(now))?)
     .write(Write::Put {
         item: org_item(&org)?,
@@ -834,16 +836,16 @@ pub struct SetPassword {
 
 fn link_actor(link: &Link, user_id: UserId, source_ip: &str) -> Result<Actor, AppError> {
     let role = link.role.ok_or(AppError::LinkInvalid)?;
-    Ok(Actor {
-        principal: Principal {
+    Ok(Actor::new(
+        Principal {
             user_id,
             email: link.email.clone(),
             org_id: link.org_id,
             org_kind: role.org_kind(),
             role,
         },
-        source_ip: source_ip.to_string(),
-    })
+        source_ip.to_string(),
+    ))
 }
 
 fn identity_error(e: IdentityError) -> AppError {
@@ -1100,16 +1102,16 @@ pub async fn accept_customer_invitation(
     user.status = UserStatus::Active;
     let mut login = Login::of(&user);
     login.activated = true;
-    let actor = Actor {
-        principal: Principal {
+    let actor = Actor::new(
+        Principal {
             user_id: user.id,
             email: user.email.clone(),
             org_id: org.id,
             org_kind: org.kind,
             role: user.role,
         },
-        source_ip: source_ip.to_string(),
-    };
+        source_ip.to_string(),
+    );
     let mut change = Change::new(
         deps,
         &actor,
@@ -1122,6 +1124,8 @@ pub async fn accept_customer_invitation(
             org.name.as_str()
         ),
     )
+    // A new organisation: its chain starts here, nothing to read.
+    .head(None)
     .after(json(&org)?)
     .write(use_link(&token, version, now)?)
     .write(Write::Check {

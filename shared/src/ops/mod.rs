@@ -8,7 +8,7 @@ pub mod session;
 pub mod settings;
 
 use crate::app::Deps;
-use crate::audit::{ActionType, ActivityEvent, Actor, Target};
+use crate::audit::{ActionType, ActivityEvent, Actor, ChainHead, Target};
 use crate::authz::Principal;
 use crate::domain::{EMAIL_CONFIRMATION_HOURS, EventId, OrgId, OrgKind, Organization, User, UserStatus};
 use crate::error::AppError;
@@ -92,10 +92,15 @@ pub async fn authenticate_full<const N: usize>(
     extra: [Key; N],
 ) -> Result<(Authenticated, [Option<Item>; N]), AppError> {
     let not_a_user = || AppError::Unauthenticated("The token does not name a Portico user.");
-    let mut wanted = Vec::with_capacity(N + 2);
+    // The chain heads of the caller's organisation and of every organisation
+    // the operation reads come along, so that its change needs no more reads.
+    let mut head_orgs = vec![caller.org_id];
+    head_orgs.extend(extra.iter().filter_map(keys::org_of).filter(|o| *o != caller.org_id));
+    let mut wanted = Vec::with_capacity(N + 2 + head_orgs.len());
     wanted.push(keys::user(caller.user_id));
     wanted.push(keys::org(caller.org_id));
     wanted.extend(extra);
+    wanted.extend(head_orgs.iter().map(|o| keys::activity_head(*o)));
     let mut items = deps.table.get_many(&wanted).await?.into_iter();
     let user: User = items.next().flatten().ok_or_else(not_a_user)?.decode()?;
     let org: Organization = items.next().flatten().ok_or_else(not_a_user)?.decode()?;
@@ -113,6 +118,8 @@ pub async fn authenticate_full<const N: usize>(
         return Err(AppError::EmailConfirmationRequired);
     }
     let rest: [Option<Item>; N] = items
+        .by_ref()
+        .take(N)
         .collect::<Vec<_>>()
         .try_into()
         .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
@@ -123,17 +130,22 @@ pub async fn authenticate_full<const N: usize>(
         org_kind: org.kind,
         role: user.role,
     };
-    let actor = Actor {
-        principal,
-        source_ip: caller.source_ip.clone(),
-    };
+    let mut actor = Actor::new(principal, caller.source_ip.clone());
+    actor.heads = head_orgs.into_iter().zip(items).collect();
     Ok((Authenticated { actor, user, org }, rest))
 }
 
-/// A change and its activity event, committed together or not at all.
+/// Most attempts a change makes to extend its organisation's chain when
+/// other writers extend it first (each attempt re-reads the head).
+const CHAIN_ATTEMPTS: u32 = 40;
+
+/// A change and its activity event, committed together or not at all, the
+/// event extending its organisation's hash chain in the same transaction.
 pub struct Change {
     pub writes: Vec<Write>,
     pub event: ActivityEvent,
+    /// The chain head, if already read (`Some(None)`: there is none yet).
+    head: Option<Option<Item>>,
 }
 
 impl Change {
@@ -159,10 +171,16 @@ impl Change {
             source_ip: actor.source_ip.clone(),
             before: None,
             after: None,
+            seq: 0,
+            prev_hash: String::new(),
+            expires_at: None,
+            prev_expires_at: None,
+            hash: String::new(),
         };
         Self {
             writes: Vec::new(),
             event,
+            head: actor.prefetched_head(org),
         }
     }
 
@@ -176,16 +194,49 @@ impl Change {
         self
     }
 
-    /// Commits the writes and the event in one transaction. A failed
-    /// condition comes back as `StoreError::ConditionFailed { index }` where
-    /// `index` is the position in `writes` (the event is last).
+    /// The chain head of the event's organisation, read with the request's
+    /// other items (`None`: it has no events yet).
+    pub fn head(mut self, item: Option<Item>) -> Self {
+        self.head = Some(item);
+        self
+    }
+
+    /// Commits the writes, the event and the new chain head in one
+    /// transaction. A failed condition comes back as
+    /// `StoreError::ConditionFailed { index }` where `index` is the position
+    /// in `writes`; losing the chain head to another writer is retried here
+    /// (re-reading the head), as is a transaction conflict. The head is read
+    /// first only if the request did not read it already.
     pub async fn commit(self, deps: &Deps) -> Result<(), StoreError> {
-        let mut writes = self.writes;
-        writes.push(Write::Put {
-            item: self.event.item()?,
-            cond: Cond::MustNotExist,
-        });
-        deps.table.transact(writes).await
+        let org = self.event.org_id;
+        let mut head_item = match self.head {
+            Some(h) => h,
+            None => deps.table.get(&keys::activity_head(org)).await?,
+        };
+        let own = self.writes.len();
+        let mut attempt = 0;
+        loop {
+            let head = ChainHead::decode(head_item.as_ref())?;
+            let (head, version) = (head.as_ref().map(|(h, _)| h), head.as_ref().map(|(_, v)| *v));
+            let mut event = self.event.clone();
+            event.chain_after(head, deps.clock.now());
+            let mut writes = self.writes.clone();
+            writes.push(Write::Put {
+                item: event.item()?,
+                cond: Cond::MustNotExist,
+            });
+            writes.push(event.as_head(head).write(version)?);
+            match deps.table.transact(writes).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::ConditionFailed { index }) if index >= own && attempt < CHAIN_ATTEMPTS => {}
+                Err(StoreError::Conflict) if attempt < CHAIN_ATTEMPTS => {}
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
+            let ceiling = u64::from(attempt.min(10)) * 3;
+            tokio::time::sleep(std::time::Duration::from_millis(1 + rand::random::<u64>() % ceiling)).await;
+            head_item = deps.table.get(&keys::activity_head(org)).await?;
+        }
     }
 }
 

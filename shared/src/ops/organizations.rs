@@ -99,6 +99,8 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
         },
         format!("Created {} organisation \"{}\"", org.kind.as_str(), org.name.as_str()),
     )
+    // A new organisation: its chain starts here, nothing to read.
+    .head(None)
     .after(serde_json::to_value(&org).map_err(|e| AppError::Internal(e.to_string()))?)
     .write(Write::Put {
         item: org_item(&org)?,

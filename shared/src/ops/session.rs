@@ -59,16 +59,16 @@ fn identity_error(e: IdentityError) -> AppError {
 }
 
 fn actor_of(user: &User, source_ip: &str) -> Actor {
-    Actor {
-        principal: Principal {
+    Actor::new(
+        Principal {
             user_id: user.id,
             email: user.email.clone(),
             org_id: user.org_id,
             org_kind: user.org_kind,
             role: user.role,
         },
-        source_ip: source_ip.to_string(),
-    }
+        source_ip.to_string(),
+    )
 }
 
 fn target(user: &User) -> Target {
@@ -348,16 +348,16 @@ pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<Sig
     if remaining.len() == codes.hashes.len() {
         return Err(AppError::CodeRejected);
     }
-    let actor = Actor {
-        principal: Principal {
+    let actor = Actor::new(
+        Principal {
             user_id: login.user_id,
             email: input.email.clone(),
             org_id: login.org_id,
             org_kind: login.org_kind,
             role: login.role,
         },
-        source_ip: source_ip.to_string(),
-    };
+        source_ip.to_string(),
+    );
     Change::new(
         deps,
         &actor,

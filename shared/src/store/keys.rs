@@ -9,6 +9,7 @@ pub const ORG_NAME: &str = "OrganizationName";
 pub const USER: &str = "User";
 pub const USER_EMAIL: &str = "UserEmail";
 pub const EVENT: &str = "ActivityEvent";
+pub const CHAIN_HEAD: &str = "ActivityChainHead";
 pub const LINK: &str = "Link";
 pub const INVITATION: &str = "Invitation";
 pub const USER_REQUEST: &str = "UserRequest";
@@ -53,6 +54,13 @@ pub fn user_grants(user: UserId) -> Key {
 
 pub fn org(id: OrgId) -> Key {
     Key::new(format!("ORG#{id}"), "ORG")
+}
+/// The organisation whose record `key` is, if it is one.
+pub fn org_of(key: &Key) -> Option<OrgId> {
+    let id = key.pk.strip_prefix("ORG#")?;
+    (key.sk == "ORG")
+        .then(|| uuid::Uuid::parse_str(id).ok().map(OrgId))
+        .flatten()
 }
 
 /// Uniqueness guard for organisation names (case-insensitive).
@@ -137,10 +145,31 @@ pub fn org_users(org: OrgId) -> String {
     format!("ORG#{org}#USERS")
 }
 
-/// The activity log of the organisation an event concerns, newest last by key.
+/// The activity log of the organisation an event concerns, oldest first by
+/// key: `<epoch millis>#<sequence>`; both grow along the chain, so key order
+/// is chain order and a time range is a key condition.
 pub fn activity_partition(org: OrgId) -> String {
     format!("ACT#{org}")
 }
-pub fn activity_sk(at_millis: i64, id: impl std::fmt::Display) -> String {
-    format!("{at_millis:015}#{id}")
+pub fn activity_sk(at_millis: i64, seq: u64) -> String {
+    format!("{at_millis:015}#{seq:012}")
+}
+/// The lowest and highest sort keys of events in `[from, to]` (epoch millis).
+pub fn activity_sk_range(from_millis: i64, to_millis: i64) -> (String, String) {
+    (format!("{from_millis:015}#"), format!("{to_millis:015}#~"))
+}
+
+/// GSI1: one actor's events in an organisation's log (email folded to lower case).
+pub fn activity_by_actor(org: OrgId, email: &EmailAddress) -> String {
+    format!("ACT#{org}#BY#{}", email.as_str().to_lowercase())
+}
+
+/// GSI2: one action type's events in an organisation's log.
+pub fn activity_by_action(org: OrgId, action: crate::audit::ActionType) -> String {
+    format!("ACT#{org}#TYPE#{}", action.slug())
+}
+
+/// An organisation's activity chain head: its last event and its retention.
+pub fn activity_head(org: OrgId) -> Key {
+    Key::new(format!("ORG#{org}"), "ACTHEAD")
 }

@@ -1,6 +1,7 @@
 //! Round trips per request, counted: every route of the flow below makes at
 //! most one read round trip and one write round trip to Portico's table
-//! (reads started together count as one round trip). The identity's own
+//! (reads started together count as one round trip), except the few named in
+//! `read_budget`, which need a second read for their chain head. The identity's own
 //! storage (Cognito, or the local identity's records) is not Portico's table
 //! and is not counted.
 
@@ -99,10 +100,27 @@ impl Meter {
             self.counters.write_trips.load(SeqCst),
         );
         assert!(status < 500, "{what}: {status} {value}");
-        assert!(r <= 1, "{what}: {r} read round trips");
-        assert!(w <= 1, "{what}: {w} write round trips");
         self.rows.push((what.to_string(), r, c, w));
         (status, value)
+    }
+}
+
+/// Read round trips a request may make. These learn which organisation
+/// their activity event belongs to only from their first read (the link,
+/// the user request, the recovery codes' login, the user behind an MFA
+/// session), so reading that organisation's chain head is a second read.
+fn read_budget(what: &str) -> usize {
+    const SECOND_READ_FOR_CHAIN_HEAD: [&str; 5] = [
+        "POST decision",
+        "POST /password/setup",
+        "POST /session/mfa-setup/confirm",
+        "POST /session/mfa",
+        "POST /session/recover",
+    ];
+    if SECOND_READ_FOR_CHAIN_HEAD.contains(&what) {
+        2
+    } else {
+        1
     }
 }
 
@@ -449,6 +467,13 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
     for (what, r, c, w) in &m.rows {
         println!("{what:<40} {r:>11} {c:>10} {w:>12}");
     }
+    let over: Vec<String> = m
+        .rows
+        .iter()
+        .filter(|(what, r, _, w)| *r > read_budget(what) || *w > 1)
+        .map(|(what, r, _, w)| format!("{what}: {r} read round trips, {w} write round trips"))
+        .collect();
+    assert!(over.is_empty(), "over budget ({b:?}):\n{}", over.join("\n"));
 }
 
 #[tokio::test]
