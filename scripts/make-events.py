@@ -86,6 +86,22 @@ SAMPLES = {
         "mfa-policy-of-a-partner.400": org_route("PUT", "/mfa-policy", u(2), ADMIN, {"required": False, "version": 1}),
         "set-trusted-ranges-bad-cidr.400": org_route("PUT", "/trusted-ranges", u(2), MANAGER,
                                                      {"ranges": ["203.0.113.0/33"], "version": 1}),
+        "activity-of-linked-customer-as-partner-user.200": ev(
+            "GET", f"/organizations/{u(3)}/activity", PUSER, query="action=Update%20Configuration&limit=20",
+            route="/organizations/{id}/activity", params={"id": u(3)}),
+        "activity-of-its-partner-as-customer-owner.404": org_route("GET", "/activity", u(2), OWNER),
+        "activity-with-unknown-action-type.400": ev(
+            "GET", f"/organizations/{u(2)}/activity", MANAGER, query="action=Reboot",
+            route="/organizations/{id}/activity", params={"id": u(2)}),
+        "activity-export-ndjson-as-platform-admin.200": ev(
+            "GET", f"/organizations/{u(3)}/activity/export", ADMIN, query="format=ndjson",
+            route="/organizations/{id}/activity/export", params={"id": u(3)}),
+        "activity-verify-as-account-owner.200": org_route("GET", "/activity/verify", u(3), OWNER),
+        "activity-retention-as-partner-manager.200": org_route("GET", "/activity/retention", u(2), MANAGER),
+        "set-activity-retention-as-platform-admin.200": org_route("PUT", "/activity/retention", u(3), ADMIN,
+                                                                 {"days": 365}),
+        "set-activity-retention-as-partner-manager.403": org_route("PUT", "/activity/retention", u(2), MANAGER,
+                                                                  {"days": 30}),
     },
     "toggle-setting": {
         "get-settings-as-partner-user.200": ev("GET", f"/customers/{u(3)}/settings", PUSER,

@@ -43,6 +43,8 @@ pub enum Action {
     ViewSettings,
     ManageSettingGrants,
     ManageCatalogue,
+    ViewActivity,
+    ManageActivityRetention,
 }
 
 impl Action {
@@ -61,6 +63,8 @@ impl Action {
             Action::ViewSettings => "ViewSettings",
             Action::ManageSettingGrants => "ManageSettingGrants",
             Action::ManageCatalogue => "ManageCatalogue",
+            Action::ViewActivity => "ViewActivity",
+            Action::ManageActivityRetention => "ManageActivityRetention",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! function, problem+json for every error, body limits, principal
 //! extraction, and the OpenAPI document generated from the same routes.
 
+pub mod activity;
 pub mod invite;
 pub mod local;
 pub mod organizations;

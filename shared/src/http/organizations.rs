@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_organization))
         .routes(routes!(get_trusted_ranges, put_trusted_ranges))
         .routes(routes!(put_mfa_policy))
+        .merge(super::activity::routes())
 }
 
 /// Create a partner organisation, or a customer organisation linked to its partner of record (platform admins).

@@ -3,6 +3,7 @@
 //! transaction.
 
 pub mod accounts;
+pub mod activity;
 pub mod organizations;
 pub mod session;
 pub mod settings;
@@ -146,6 +147,8 @@ pub struct Change {
     pub event: ActivityEvent,
     /// The chain head, if already read (`Some(None)`: there is none yet).
     head: Option<Option<Item>>,
+    /// A new retention for the organisation's log, set on the new head.
+    retention: Option<Option<u32>>,
 }
 
 impl Change {
@@ -181,6 +184,7 @@ impl Change {
             writes: Vec::new(),
             event,
             head: actor.prefetched_head(org),
+            retention: None,
         }
     }
 
@@ -198,6 +202,12 @@ impl Change {
     /// other items (`None`: it has no events yet).
     pub fn head(mut self, item: Option<Item>) -> Self {
         self.head = Some(item);
+        self
+    }
+
+    /// Events from this one on are kept `days` days (none: kept).
+    pub fn retention(mut self, days: Option<u32>) -> Self {
+        self.retention = Some(days);
         self
     }
 
@@ -225,7 +235,11 @@ impl Change {
                 item: event.item()?,
                 cond: Cond::MustNotExist,
             });
-            writes.push(event.as_head(head).write(version)?);
+            let mut new_head = event.as_head(head);
+            if let Some(days) = self.retention {
+                new_head.retention_days = days;
+            }
+            writes.push(new_head.write(version)?);
             match deps.table.transact(writes).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::ConditionFailed { index }) if index >= own && attempt < CHAIN_ATTEMPTS => {}

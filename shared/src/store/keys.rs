@@ -154,6 +154,9 @@ pub fn activity_partition(org: OrgId) -> String {
 pub fn activity_sk(at_millis: i64, seq: u64) -> String {
     format!("{at_millis:015}#{seq:012}")
 }
+/// The latest time an activity sort key can hold (15 digits of epoch millis).
+pub const MAX_MILLIS: i64 = 999_999_999_999_999;
+
 /// The lowest and highest sort keys of events in `[from, to]` (epoch millis).
 pub fn activity_sk_range(from_millis: i64, to_millis: i64) -> (String, String) {
     (format!("{from_millis:015}#"), format!("{to_millis:015}#~"))

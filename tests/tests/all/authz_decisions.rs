@@ -67,6 +67,23 @@ fn decision_table() {
     let table: &[(Role, u128, Action, u128, bool)] = &[
         // role, principal's org, action, resource org, allowed
         (PlatformAdmin, PLATFORM, CreateOrganization, PARTNER_A, true),
+        // The activity log: the platform reads all; partners their own and their customers'; customers their own.
+        (PlatformAdmin, PLATFORM, ViewActivity, CUSTOMER_OF_B, true),
+        (PlatformAdmin, PLATFORM, ViewActivity, PARTNER_A, true),
+        (PlatformAdmin, PLATFORM, ManageActivityRetention, CUSTOMER_OF_A, true),
+        (PartnerManager, PARTNER_A, ViewActivity, PARTNER_A, true),
+        (PartnerUser, PARTNER_A, ViewActivity, PARTNER_A, true),
+        (PartnerManager, PARTNER_A, ViewActivity, CUSTOMER_OF_A, true),
+        (PartnerUser, PARTNER_A, ViewActivity, CUSTOMER_OF_A, true),
+        (PartnerManager, PARTNER_A, ViewActivity, CUSTOMER_OF_B, false),
+        (PartnerManager, PARTNER_A, ViewActivity, PARTNER_B, false),
+        (PartnerManager, PARTNER_A, ViewActivity, PLATFORM, false),
+        (PartnerManager, PARTNER_A, ManageActivityRetention, PARTNER_A, false),
+        (CustomerAccountOwner, CUSTOMER_OF_A, ViewActivity, CUSTOMER_OF_A, true),
+        (CustomerUser, CUSTOMER_OF_A, ViewActivity, CUSTOMER_OF_A, true),
+        (CustomerAccountOwner, CUSTOMER_OF_A, ViewActivity, PARTNER_A, false),
+        (CustomerAccountOwner, CUSTOMER_OF_A, ViewActivity, CUSTOMER_OF_B, false),
+        (CustomerAccountOwner, CUSTOMER_OF_A, ManageActivityRetention, CUSTOMER_OF_A, false),
         (PlatformAdmin, PLATFORM, CreateOrganization, CUSTOMER_OF_A, true),
         (PlatformAdmin, PLATFORM, ViewOrganization, CUSTOMER_OF_B, true),
         (PlatformAdmin, PLATFORM, ViewOrganization, PARTNER_B, true),
