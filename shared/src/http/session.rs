@@ -125,8 +125,12 @@ async fn set_password(
         (status = 202, description = "If the address has an account, a link is on its way"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-async fn forgot_password(State(deps): State<AppState>, Json(input): Json<Forgot>) -> Result<StatusCode, AppError> {
-    accounts::forgot_password(&deps, input).await?;
+async fn forgot_password(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Json(input): Json<Forgot>,
+) -> Result<StatusCode, AppError> {
+    accounts::forgot_password(&deps, &ip, input).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -990,7 +990,7 @@ pub const PASSWORD_MAIL_INTERVAL_SECONDS: i64 = 120;
 /// Sends a fresh password link (60 minutes) if the address is a user's; the
 /// previous link dies. Answers the same whatever the address, and at most
 /// one email per address every two minutes.
-pub async fn forgot_password(deps: &Deps, input: Forgot) -> Result<(), AppError> {
+pub async fn forgot_password(deps: &Deps, source_ip: &str, input: Forgot) -> Result<(), AppError> {
     let Some(item) = deps.table.get(&keys::login(&input.email)).await? else {
         return Ok(());
     };
@@ -1021,25 +1021,43 @@ pub async fn forgot_password(deps: &Deps, input: Forgot) -> Result<(), AppError>
         keys::mail_throttle("password", &input.email),
         (now + Duration::seconds(PASSWORD_MAIL_INTERVAL_SECONDS)).timestamp(),
     )?;
-    let mut writes = vec![
-        throttle,
-        Write::Put {
-            item: link.item(&token)?,
-            cond: Cond::MustNotExist,
+    // The requester is whoever knows the address: the event names the
+    // account (whose log it is in) and the requester's source IP.
+    let actor = Actor::new(
+        Principal {
+            user_id: login.user_id,
+            email: input.email.clone(),
+            org_id: login.org_id,
+            org_kind: login.org_kind,
+            role: login.role,
         },
-        Write::patch(
-            keys::login(&input.email),
-            &serde_json::json!({ "setupLink": token.key() }),
-            Cond::VersionIs(item.version),
-        )?,
-    ];
+        source_ip,
+    );
+    let mut change = Change::new(
+        deps,
+        &actor,
+        login.org_id,
+        ActionType::UpdateUserProfile,
+        target("user", login.user_id),
+        format!("A password link was requested for {} from {source_ip}", input.email),
+    )
+    .write(throttle)
+    .write(Write::Put {
+        item: link.item(&token)?,
+        cond: Cond::MustNotExist,
+    })
+    .write(Write::patch(
+        keys::login(&input.email),
+        &serde_json::json!({ "setupLink": token.key() }),
+        Cond::VersionIs(item.version),
+    )?);
     if let Some(old) = login.setup_link {
-        writes.push(Write::Delete {
+        change = change.write(Write::Delete {
             key: old,
             cond: Cond::None,
         });
     }
-    match deps.table.transact(writes).await {
+    match change.commit(deps).await {
         Ok(()) => {}
         // Throttled, or raced another request: say nothing different.
         Err(StoreError::ConditionFailed { .. }) => return Ok(()),

@@ -281,6 +281,8 @@ pub struct Export {
     left: u32,
     done: bool,
     header_sent: bool,
+    /// The first chunk's pages, read with the authorization.
+    first: Option<Result<Vec<Page>, StoreError>>,
 }
 
 /// Checks the caller may read the log and the filter is sound (1 read round trip).
@@ -295,7 +297,8 @@ pub async fn export(
         return Err(AppError::invalid(format!("limit must be 1 to {MAX_EXPORT}")));
     }
     let plan = Plan::new(org, &f)?;
-    guarded(deps, caller, org, Action::ViewActivity, async {}).await?;
+    let queries = plan.queries(Export::CHUNK.min(left));
+    let (_, _, first) = guarded(deps, caller, org, Action::ViewActivity, run(deps, &queries)).await?;
     Ok(Export {
         deps: deps.clone(),
         plan,
@@ -303,6 +306,7 @@ pub async fn export(
         left,
         done: false,
         header_sent: false,
+        first: Some(first),
     })
 }
 
@@ -360,7 +364,11 @@ impl Export {
         }
         self.header_sent = true;
         let limit = Self::CHUNK.min(self.left);
-        let page = match run(&self.deps, &self.plan.queries(limit)).await {
+        let pages = match self.first.take() {
+            Some(pages) => pages,
+            None => run(&self.deps, &self.plan.queries(limit)).await,
+        };
+        let page = match pages {
             Ok(pages) => self.plan.page(pages, limit),
             Err(e) => Err(e.into()),
         };
@@ -498,7 +506,20 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
                 .ok_or(AppError::Store(StoreError::BadCursor))?,
         ),
     };
-    let (a, _, ()) = guarded(deps, caller, org, Action::ViewActivity, async {}).await?;
+    let chain = |after: &Option<String>| {
+        let sk = match after {
+            Some(s) => SkCond::Between(format!("{s}~"), "9".repeat(16)),
+            None => SkCond::Between("0".into(), "9".repeat(16)),
+        };
+        Query::partition(Index::Primary, keys::activity_partition(org))
+            .sk(sk)
+            .limit(1000)
+    };
+    let mut last_sk = from.as_ref().map(|f| f.sk.clone());
+    // The first page comes with the authorization.
+    let first_query = chain(&last_sk);
+    let (a, _, first) = guarded(deps, caller, org, Action::ViewActivity, deps.table.query(&first_query)).await?;
+    let mut pending = Some(first);
     let head = ChainHead::decode(a.actor.prefetched_head(org).flatten().as_ref())?.map(|(h, _)| h);
     let now = deps.clock.now();
     let mut out = Verification {
@@ -512,7 +533,6 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
         next: None,
     };
     let mut prev: Option<(u64, String)> = from.as_ref().map(|f| (f.seq, f.hash.clone()));
-    let mut last_sk = from.map(|f| f.sk);
     let fail = |out: &mut Verification, seq: u64, id, reason: String| {
         out.intact = false;
         out.first_break = Some(ChainBreak {
@@ -522,18 +542,10 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
         });
     };
     loop {
-        let sk = match &last_sk {
-            Some(s) => SkCond::Between(format!("{s}~"), "9".repeat(16)),
-            None => SkCond::Between("0".into(), "9".repeat(16)),
+        let page = match pending.take() {
+            Some(page) => page?,
+            None => deps.table.query(&chain(&last_sk)).await?,
         };
-        let page = deps
-            .table
-            .query(
-                &Query::partition(Index::Primary, keys::activity_partition(org))
-                    .sk(sk)
-                    .limit(1000),
-            )
-            .await?;
         for item in &page.items {
             let e: ActivityEvent = item.decode()?;
             out.checked += 1;

@@ -1,6 +1,7 @@
 //! One integration binary (faster to link than one per file).
 
 mod accounts;
+mod activity;
 mod authz_decisions;
 mod bad_input;
 mod budgets;
