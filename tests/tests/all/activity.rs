@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
 use chrono::{DateTime, Duration, Utc};
 use portico_core::audit::{ActionType, ActivityEvent, Actor, Target};
@@ -14,7 +15,7 @@ use portico_core::authz::Principal;
 use portico_core::clock::ManualClock;
 use portico_core::domain::{EmailAddress, OrgId, OrgKind, Role, UserId};
 use portico_core::ops::Change;
-use portico_core::store::{Cond, Index, Item, Key, Query, Write, keys};
+use portico_core::store::{Cond, Index, Item, Key, Page, Query, StoreError, Table, Write, keys};
 use portico_tests::{Backend, Options, TestApp};
 use serde_json::{Value, json};
 
@@ -686,9 +687,103 @@ pub async fn retention_expires_old_events_without_breaking_the_chain(b: Backend)
     assert_eq!(p["items"][0]["before"], json!({ "retentionDays": null }));
 }
 
+/// Fails every transaction while armed, as an outage would.
+struct Outage(Arc<dyn Table>, Arc<AtomicBool>);
+
+#[async_trait::async_trait]
+impl Table for Outage {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.0.get(key).await
+    }
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.0.get_many(keys).await
+    }
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        self.0.query(q).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if self.1.load(SeqCst) {
+            return Err(StoreError::Unavailable("injected outage".into()));
+        }
+        self.0.transact(writes).await
+    }
+}
+
+pub async fn a_failed_write_leaves_neither_change_nor_event_nor_chain_link(b: Backend) {
+    let armed = Arc::new(AtomicBool::new(false));
+    let a2 = armed.clone();
+    let app = TestApp::spawn_with(
+        b,
+        Options {
+            wrap: Some(Box::new(move |t| Arc::new(Outage(t, a2)) as Arc<dyn Table>)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let head = |app: &TestApp| {
+        let key = keys::activity_head(customer);
+        let table = app.deps.table.clone();
+        async move { table.get(&key).await.unwrap().map(|i| i.data) }
+    };
+    let before_head = head(&app).await;
+    let before_events = stored(&app, customer).await.len();
+    let path = format!("/customers/{customer}/settings/feed.comments");
+    armed.store(true, SeqCst);
+    let (s, p) = call(
+        &app,
+        "PUT",
+        &path,
+        Role::PartnerUser,
+        Some(json!({ "enabled": false, "version": 0 })),
+    )
+    .await;
+    assert_eq!(s, 503, "{p}");
+    assert_eq!(p["type"], json!("urn:portico:problem:service-unavailable"), "{p}");
+    armed.store(false, SeqCst);
+    assert_eq!(head(&app).await, before_head, "the chain did not move");
+    assert_eq!(stored(&app, customer).await.len(), before_events, "no event");
+    let (_, page) = call(
+        &app,
+        "GET",
+        &format!("/customers/{customer}/settings"),
+        Role::PartnerUser,
+        None,
+    )
+    .await;
+    let row = page["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "feed.comments")
+        .unwrap();
+    assert_eq!(
+        (row["enabled"].clone(), row["version"].clone()),
+        (json!(true), json!(0)),
+        "no change"
+    );
+    // Once the store is back, the same request commits, and the chain goes on unbroken.
+    let (s, _) = call(
+        &app,
+        "PUT",
+        &path,
+        Role::PartnerUser,
+        Some(json!({ "enabled": false, "version": 0 })),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(stored(&app, customer).await.len(), before_events + 1);
+    let v = verify(&app, customer).await;
+    assert_eq!(v["intact"], json!(true), "{v}");
+}
+
 macro_rules! on_backend {
     ($name:ident, $backend:expr) => {
         mod $name {
+            #[tokio::test]
+            async fn a_failed_write_leaves_neither_change_nor_event_nor_chain_link() {
+                super::a_failed_write_leaves_neither_change_nor_event_nor_chain_link($backend).await
+            }
             #[tokio::test]
             async fn who_may_read_which_log() {
                 super::who_may_read_which_log($backend).await
