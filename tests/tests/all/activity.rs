@@ -319,7 +319,8 @@ pub async fn filters_combine_as_a_brute_force_filter_says(b: Backend) {
     let (app, _clock, org, start) = populated(b).await;
     let everything = stored(&app, org).await;
     let at = |m: i64| (start + Duration::minutes(m)).to_rfc3339();
-    let cases: Vec<(String, Box<dyn Fn(&ActivityEvent) -> bool>)> = vec![
+    type Keep = Box<dyn Fn(&ActivityEvent) -> bool>;
+    let cases: Vec<(String, Keep)> = vec![
         ("".into(), Box::new(|_| true)),
         (
             format!("user={}", enc("BOB@northwind.example.com")),
@@ -378,7 +379,7 @@ pub async fn filters_combine_as_a_brute_force_filter_says(b: Backend) {
     ];
     for (query, keep) in &cases {
         let mut want: Vec<&ActivityEvent> = everything.iter().filter(|e| keep(e)).collect();
-        want.sort_by(|a, b| b.seq.cmp(&a.seq));
+        want.sort_by_key(|e| std::cmp::Reverse(e.seq));
         for limit in [7, 50] {
             let (got, pages) = all_pages(&app, org, &format!("limit={limit}&{query}"), Role::PlatformAdmin).await;
             let got_ids: Vec<_> = got.iter().map(|e| e.id).collect();
