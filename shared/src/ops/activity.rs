@@ -173,6 +173,10 @@ impl Plan {
             Some(b) if *b < self.hi => b.clone(),
             _ => self.hi.clone(),
         };
+        if hi < self.lo {
+            // Nothing can match (DynamoDB refuses such a BETWEEN).
+            return Vec::new();
+        }
         let sk = SkCond::Between(self.lo.clone(), hi);
         let partitions: Vec<(Index, String)> = match (&self.actor, self.actions.as_slice()) {
             (Some(email), _) => vec![(Index::Gsi1, keys::activity_by_actor(self.org, email))],

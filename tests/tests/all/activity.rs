@@ -260,6 +260,34 @@ pub async fn who_may_read_which_log(b: Backend) {
     )
     .await;
     assert_eq!(s, 400);
+    // A cursor from before the time range asked for: an empty page, not an error.
+    record(
+        &app,
+        &actor("ops@northwind.example.com", customer),
+        customer,
+        ActionType::ServerAction,
+        "Restarted",
+    )
+    .await;
+    let (_, first) = call(
+        &app,
+        "GET",
+        &format!("/organizations/{customer}/activity?limit=1"),
+        Role::PlatformAdmin,
+        None,
+    )
+    .await;
+    let c = first["next"]
+        .as_str()
+        .expect("more than one event in the customer's log")
+        .to_string();
+    let late = format!("/organizations/{customer}/activity?cursor={c}&from=2999-01-01T00%3A00%3A00Z");
+    let (s, p) = call(&app, "GET", &late, Role::PlatformAdmin, None).await;
+    assert_eq!(
+        (s, p["items"].clone(), p.get("next").cloned()),
+        (200, json!([]), None),
+        "{p}"
+    );
     let (s, _) = call(
         &app,
         "PUT",
