@@ -277,6 +277,9 @@ pub struct Login {
     /// The invitation that created the user, while it governs their setup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation: Option<InvitationId>,
+    /// Suspended for inactivity: sign-in is refused until reinstated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
 }
 
 impl Login {
@@ -290,6 +293,7 @@ impl Login {
             activated: u.status != crate::domain::UserStatus::Pending,
             setup_link: None,
             invitation: None,
+            suspended: u.status == crate::domain::UserStatus::Suspended,
         }
     }
     pub fn item(&self, email: &EmailAddress) -> Result<Item, StoreError> {

@@ -44,6 +44,8 @@ pub struct Settings {
     /// believed (`PORTICO_TRUSTED_PROXY`). In Lambda the source IP always
     /// comes from API Gateway's request context.
     pub trusted_proxy: Option<std::net::IpAddr>,
+    /// When inactive partner users are warned and suspended.
+    pub inactivity: crate::inactivity::InactivityPolicy,
 }
 
 impl Default for Settings {
@@ -52,6 +54,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             product_name: "Portico".into(),
             trusted_proxy: None,
+            inactivity: Default::default(),
         }
     }
 }
@@ -92,6 +95,8 @@ pub struct Config {
     pub user_pool_client_id: Option<String>,
     /// `PORTICO_TRUSTED_PROXY`: see [`Settings::trusted_proxy`].
     pub trusted_proxy: Option<std::net::IpAddr>,
+    /// `PORTICO_SUSPEND_AFTER_DAYS` (default 21), `PORTICO_WARN_DAYS_BEFORE` (default 3).
+    pub inactivity: crate::inactivity::InactivityPolicy,
 }
 
 impl Config {
@@ -127,6 +132,28 @@ impl Config {
                         .map_err(|_| ConfigError::Invalid("PORTICO_TRUSTED_PROXY must be an IP address".into()))?,
                 ),
             },
+            inactivity: {
+                let days = |k: &str, default: u32| -> Result<u32, ConfigError> {
+                    match var(k) {
+                        None => Ok(default),
+                        Some(v) => v
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|d| (1..=3650).contains(d) || (k == "PORTICO_WARN_DAYS_BEFORE" && *d == 0))
+                            .ok_or_else(|| ConfigError::Invalid(format!("{k} must be a number of days"))),
+                    }
+                };
+                let policy = crate::inactivity::InactivityPolicy {
+                    suspend_after_days: days("PORTICO_SUSPEND_AFTER_DAYS", 21)?,
+                    warn_days_before: days("PORTICO_WARN_DAYS_BEFORE", 3)?,
+                };
+                if policy.warn_days_before >= policy.suspend_after_days {
+                    return Err(ConfigError::Invalid(
+                        "PORTICO_WARN_DAYS_BEFORE must be less than PORTICO_SUSPEND_AFTER_DAYS".into(),
+                    ));
+                }
+                policy
+            },
         };
         if !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")) {
             return Err(ConfigError::Invalid("PORTICO_PUBLIC_URL must be an http(s) URL".into()));
@@ -156,6 +183,7 @@ impl Deps {
             public_url: cfg.public_url.clone(),
             product_name: "Portico".into(),
             trusted_proxy: cfg.trusted_proxy,
+            inactivity: cfg.inactivity,
         };
         match cfg.backend {
             Backend::Embedded => {

@@ -215,6 +215,8 @@ pub struct Actor {
     /// Chain heads read with the request's other items (see
     /// [`crate::ops::authenticate`]), so that its change needs no extra read.
     pub heads: Vec<(OrgId, Option<Item>)>,
+    /// The request's pending activity record write (see `inactivity`).
+    pub touch: crate::inactivity::PendingTouch,
 }
 
 impl Actor {
@@ -223,6 +225,7 @@ impl Actor {
             principal,
             source_ip: source_ip.into(),
             heads: Vec::new(),
+            touch: Default::default(),
         }
     }
     pub fn prefetched_head(&self, org: OrgId) -> Option<Option<Item>> {

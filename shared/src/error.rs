@@ -70,6 +70,17 @@ pub enum AppError {
     FreshSignInRequired,
     #[error("identity: {0}")]
     Identity(String),
+    /// The account was suspended after weeks without activity.
+    #[error("account suspended for inactivity")]
+    AccountSuspended,
+    /// A scheduled run finished with failures (listed), so its retry and dead-letter queue see it.
+    #[error("{job}: {failed} of {examined} failed: {which}")]
+    JobFailed {
+        job: String,
+        examined: u64,
+        failed: usize,
+        which: String,
+    },
 }
 
 impl AppError {
@@ -104,6 +115,8 @@ impl AppError {
             AppError::CodeRejected => "The code was not accepted: it is wrong, expired, or was used already. Use the next code your app shows.".into(),
             AppError::Locked => "Too many wrong codes: sign-in is locked for 15 minutes.".into(),
             AppError::MfaEnrolmentRequired => "Set up an authenticator app first: sign in again to enrol.".into(),
+            AppError::AccountSuspended => "This account was suspended for inactivity. Ask your Partner Manager or the platform to restore access (POST /session/restore-request sends the platform your request).".into(),
+            AppError::JobFailed { .. } => "A scheduled run finished with failures.".into(),
             AppError::EmailConfirmationRequired => "Confirm your email address: we sent you a link (valid 24 hours). Requests from your organisation's trusted networks need no confirmation.".into(),
             AppError::Identity(_) => "The sign-in service is unavailable; retry shortly.".into(),
             AppError::FreshSignInRequired => "Sign in again first: this change needs a sign-in from the last 10 minutes.".into(),
@@ -142,6 +155,8 @@ impl AppError {
             AppError::SignInFailed | AppError::CodeRejected => StatusCode::UNAUTHORIZED,
             AppError::Locked => StatusCode::TOO_MANY_REQUESTS,
             AppError::MfaEnrolmentRequired | AppError::EmailConfirmationRequired => StatusCode::FORBIDDEN,
+            AppError::AccountSuspended => StatusCode::FORBIDDEN,
+            AppError::JobFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Identity(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::FreshSignInRequired => StatusCode::UNAUTHORIZED,
             AppError::SettingReadOnly(_) => StatusCode::FORBIDDEN,
@@ -181,6 +196,8 @@ impl AppError {
             AppError::Locked => "locked",
             AppError::MfaEnrolmentRequired => "mfa-enrolment-required",
             AppError::EmailConfirmationRequired => "email-confirmation-required",
+            AppError::AccountSuspended => "account-suspended",
+            AppError::JobFailed { .. } => "job-failed",
             AppError::Identity(_) => "identity-unavailable",
             AppError::FreshSignInRequired => "fresh-sign-in-required",
             AppError::SettingReadOnly(_) => "setting-read-only",

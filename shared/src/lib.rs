@@ -19,6 +19,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod identity;
+pub mod inactivity;
 pub mod jobs;
 pub mod mail;
 pub mod ops;

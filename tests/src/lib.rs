@@ -459,6 +459,7 @@ pub async fn test_deps(
             public_url: "https://portal.example.com".into(),
             product_name: "Portico".into(),
             trusted_proxy: None,
+            inactivity: Default::default(),
         },
     });
     (deps, ids, local_tokens, dir)

@@ -132,12 +132,33 @@ fn finish(router: Router<AppState>, state: AppState) -> Router {
         .fallback(|| async { AppError::NoRoute })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), record_activity))
         .layer(axum::middleware::map_response(ensure_problem))
         .layer(axum::middleware::from_fn(log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             AppError::Internal("handler panicked".into()).into_response()
         }))
         .with_state(state)
+}
+
+/// Writes the request's activity record if it is due and the request's own
+/// change did not carry it (reads, refusals). A lost race is fine: another
+/// request recorded the activity.
+async fn record_activity(
+    axum::extract::State(deps): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let touch = crate::inactivity::PendingTouch::default();
+    req.extensions_mut().insert(touch.clone());
+    let resp = next.run(req).await;
+    if let Some(w) = touch.take() {
+        match deps.table.transact(vec![w]).await {
+            Ok(()) | Err(crate::store::StoreError::ConditionFailed { .. }) => {}
+            Err(e) => tracing::warn!(error = %e, "activity not recorded"),
+        }
+    }
+    resp
 }
 
 /// One line per request: method, route template, status, duration. Never the

@@ -198,6 +198,8 @@ pub struct Caller {
     /// The organisation's kind as the token claims it: only a hint for
     /// starting reads early; authorization uses the stored organisation.
     pub org_kind: Option<OrgKind>,
+    /// The request's activity record write, if one is due (see `inactivity`).
+    pub touch: crate::inactivity::PendingTouch,
 }
 
 fn unauthenticated_subject() -> AppError {
@@ -256,6 +258,11 @@ impl FromRequestParts<AppState> for Caller {
             source_ip,
             auth_time,
             org_kind,
+            touch: parts
+                .extensions
+                .get::<crate::inactivity::PendingTouch>()
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 }

@@ -101,6 +101,7 @@ pub async fn authenticate_full<const N: usize>(
     wanted.push(keys::user(caller.user_id));
     wanted.push(keys::org(caller.org_id));
     wanted.extend(extra);
+    wanted.push(keys::user_activity(caller.user_id));
     wanted.extend(head_orgs.iter().map(|o| keys::activity_head(*o)));
     let mut items = deps.table.get_many(&wanted).await?.into_iter();
     let user: User = items.next().flatten().ok_or_else(not_a_user)?.decode()?;
@@ -108,8 +109,10 @@ pub async fn authenticate_full<const N: usize>(
     if user.org_id != org.id {
         return Err(not_a_user());
     }
-    if user.status != UserStatus::Active {
-        return Err(AppError::Unauthenticated("This account is not active."));
+    match user.status {
+        UserStatus::Active => {}
+        UserStatus::Suspended => return Err(AppError::AccountSuspended),
+        UserStatus::Pending => return Err(AppError::Unauthenticated("This account is not active.")),
     }
     if user.mfa_required && !user.mfa_enrolled {
         return Err(AppError::MfaEnrolmentRequired);
@@ -131,8 +134,13 @@ pub async fn authenticate_full<const N: usize>(
         org_kind: org.kind,
         role: user.role,
     };
+    let activity = items.next().flatten();
+    caller
+        .touch
+        .set(crate::inactivity::touch(&user, activity.as_ref(), deps.clock.now())?);
     let mut actor = Actor::new(principal, caller.source_ip.clone());
     actor.heads = head_orgs.into_iter().zip(items).collect();
+    actor.touch = caller.touch.clone();
     Ok((Authenticated { actor, user, org }, rest))
 }
 
@@ -149,6 +157,9 @@ pub struct Change {
     head: Option<Option<Item>>,
     /// A new retention for the organisation's log, set on the new head.
     retention: Option<Option<u32>>,
+    /// The request's activity record write, carried along if due (dropped,
+    /// not failed, if another request recorded the activity first).
+    touch: crate::inactivity::PendingTouch,
 }
 
 impl Change {
@@ -185,6 +196,7 @@ impl Change {
             event,
             head: actor.prefetched_head(org),
             retention: None,
+            touch: actor.touch.clone(),
         }
     }
 
@@ -195,6 +207,12 @@ impl Change {
 
     pub fn after(mut self, v: serde_json::Value) -> Self {
         self.event.after = Some(v);
+        self
+    }
+
+    /// Records the user's activity with this change (if due; see `inactivity`).
+    pub fn touching(self, w: Option<Write>) -> Self {
+        self.touch.set(w);
         self
     }
 
@@ -218,7 +236,13 @@ impl Change {
     /// (re-reading the head), as is a transaction conflict. The head is read
     /// first only if the request did not read it already.
     pub async fn commit(self, deps: &Deps) -> Result<(), StoreError> {
+        self.commit_for_head(deps).await.map(|_| ())
+    }
+
+    /// [`Change::commit`], answering the organisation's new chain head.
+    pub async fn commit_for_head(self, deps: &Deps) -> Result<Item, StoreError> {
         let org = self.event.org_id;
+        let mut touch = self.touch.take();
         let mut head_item = match self.head {
             Some(h) => h,
             None => deps.table.get(&keys::activity_head(org)).await?,
@@ -239,9 +263,24 @@ impl Change {
             if let Some(days) = self.retention {
                 new_head.retention_days = days;
             }
-            writes.push(new_head.write(version)?);
+            let head_write = new_head.write(version)?;
+            let written_head = match &head_write {
+                Write::Put { item, .. } => item.clone(),
+                _ => unreachable!("a head is put"),
+            };
+            writes.push(head_write);
+            let touch_at = writes.len();
+            if let Some(t) = &touch {
+                writes.push(t.clone());
+            }
             match deps.table.transact(writes).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(written_head),
+                // Another request recorded the activity first: not this change's business.
+                Err(StoreError::ConditionFailed { index })
+                    if touch.is_some() && index == touch_at && attempt < CHAIN_ATTEMPTS =>
+                {
+                    touch = None
+                }
                 Err(StoreError::ConditionFailed { index }) if index >= own && attempt < CHAIN_ATTEMPTS => {}
                 Err(StoreError::Conflict) if attempt < CHAIN_ATTEMPTS => {}
                 Err(e) => return Err(e),

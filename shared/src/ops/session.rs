@@ -99,6 +99,9 @@ pub async fn sign_in(deps: &Deps, input: SignInRequest) -> Result<SignInStep, Ap
     if !login.activated {
         return Err(AppError::SignInFailed);
     }
+    if login.suspended {
+        return Err(AppError::AccountSuspended);
+    }
     match deps
         .identity
         .sign_in(login.user_id, &input.password)
@@ -126,17 +129,21 @@ fn code_used(user: &User, code: &str, deps: &Deps) -> Result<Write, AppError> {
     Ok(Write::guard(keys::totp_used(user.id, &sha256_hex(code)), until)?)
 }
 
-async fn load_user(deps: &Deps, tokens: &Tokens) -> Result<User, AppError> {
-    let user: User = deps
+/// The user a sign-in completes for, and the write recording their activity if due.
+async fn load_user(deps: &Deps, tokens: &Tokens) -> Result<(User, Option<Write>), AppError> {
+    let mut items = deps
         .table
-        .get(&keys::user(tokens.user_id))
+        .get_many(&[keys::user(tokens.user_id), keys::user_activity(tokens.user_id)])
         .await?
-        .ok_or(AppError::SignInFailed)?
-        .decode()?;
-    if user.status != UserStatus::Active {
-        return Err(AppError::SignInFailed);
+        .into_iter();
+    let user: User = items.next().flatten().ok_or(AppError::SignInFailed)?.decode()?;
+    match user.status {
+        UserStatus::Active => {}
+        UserStatus::Suspended => return Err(AppError::AccountSuspended),
+        UserStatus::Pending => return Err(AppError::SignInFailed),
     }
-    Ok(user)
+    let touch = crate::inactivity::touch(&user, items.next().flatten().as_ref(), deps.clock.now())?;
+    Ok((user, touch))
 }
 
 /// Step 2: the TOTP code. 1 read (the user), 1 write (code used + event).
@@ -149,7 +156,7 @@ pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Resul
         .answer_mfa(&input.session, &input.code)
         .await
         .map_err(identity_error)?;
-    let user = load_user(deps, &tokens).await?;
+    let (user, touch) = load_user(deps, &tokens).await?;
     let actor = actor_of(&user, source_ip);
     Change::new(
         deps,
@@ -159,6 +166,7 @@ pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Resul
         target(&user),
         format!("{} signed in", user.email),
     )
+    .touching(touch)
     .write(code_used(&user, &input.code, deps)?)
     // The identity has a working authenticator; if an earlier enrolment
     // committed at the identity but not here, this catches Portico up.
@@ -260,7 +268,7 @@ pub async fn confirm_enrolment(deps: &Deps, source_ip: &str, input: EnrolmentCon
         .confirm_totp(&input.session, &input.code)
         .await
         .map_err(identity_error)?;
-    let user = load_user(deps, &tokens).await?;
+    let (user, touch) = load_user(deps, &tokens).await?;
     let (codes, hashes) = new_recovery_codes();
     let recovery = Item::new(
         keys::recovery_codes(&user.email),
@@ -281,6 +289,7 @@ pub async fn confirm_enrolment(deps: &Deps, source_ip: &str, input: EnrolmentCon
         target(&user),
         format!("{} enrolled an authenticator app", user.email),
     )
+    .touching(touch)
     .write(code_used(&user, &input.code, deps)?)
     .write(Write::patch(
         keys::user(user.id),

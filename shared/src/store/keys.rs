@@ -10,6 +10,8 @@ pub const USER: &str = "User";
 pub const USER_EMAIL: &str = "UserEmail";
 pub const EVENT: &str = "ActivityEvent";
 pub const CHAIN_HEAD: &str = "ActivityChainHead";
+pub const USER_ACTIVITY: &str = "UserActivity";
+pub const RESTORE_REQUEST: &str = "RestoreRequest";
 pub const LINK: &str = "Link";
 pub const INVITATION: &str = "Invitation";
 pub const USER_REQUEST: &str = "UserRequest";
@@ -176,3 +178,25 @@ pub fn activity_by_action(org: OrgId, action: crate::audit::ActionType) -> Strin
 pub fn activity_head(org: OrgId) -> Key {
     Key::new(format!("ORG#{org}"), "ACTHEAD")
 }
+
+/// A partner user's last activity (see `inactivity`).
+pub fn user_activity(user: UserId) -> Key {
+    Key::new(format!("USER#{user}"), "ACTIVITY")
+}
+
+/// GSI2 (sparse): active partner users by last activity, oldest first.
+pub const INACTIVITY: &str = "INACTIVITY";
+pub fn inactivity_sk(last_active_millis: i64, user: UserId) -> String {
+    format!("{last_active_millis:015}#{user}")
+}
+/// The highest index sort key of a user last active at or before `millis`.
+pub fn inactivity_upto(millis: i64) -> String {
+    format!("{millis:015}#~")
+}
+
+/// A request to restore a suspended user's access (one per user).
+pub fn restore_request(user: UserId) -> Key {
+    Key::new(format!("USER#{user}"), "RESTORE")
+}
+/// GSI2 (sparse): the restore requests waiting for the platform, oldest first.
+pub const PENDING_RESTORE_REQUESTS: &str = "RESTOREREQS#PENDING";
