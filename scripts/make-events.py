@@ -170,6 +170,18 @@ SAMPLES = {
         "add-user-as-partner-manager.403": org_route("POST", "/users", u(2), MANAGER,
                                                      {"email": "x@northwind.example.com", "displayName": "X",
                                                       "role": "partner_user"}),
+        "ask-restore-for-an-active-user.409": ev(
+            "POST", f"/organizations/{u(2)}/users/{PUSER}/restore-request", MANAGER,
+            route="/organizations/{id}/users/{userId}/restore-request", params={"id": u(2), "userId": PUSER}),
+        "reinstate-an-active-user.409": ev(
+            "POST", f"/organizations/{u(2)}/users/{PUSER}/reinstate", ADMIN,
+            route="/organizations/{id}/users/{userId}/reinstate", params={"id": u(2), "userId": PUSER}),
+        "reinstate-as-partner-manager.403": ev(
+            "POST", f"/organizations/{u(2)}/users/{PUSER}/reinstate", MANAGER,
+            route="/organizations/{id}/users/{userId}/reinstate", params={"id": u(2), "userId": PUSER}),
+        "list-restore-requests.200": ev("GET", "/restore-requests", ADMIN),
+        "run-inactivity-sweep.200": ev("POST", "/inactivity/sweep", ADMIN, {}),
+        "run-inactivity-sweep-as-partner-manager.403": ev("POST", "/inactivity/sweep", MANAGER, {}),
     },
     "session": {
         "sign-in-wrong-password.401": ev("POST", "/session", None,
@@ -187,6 +199,8 @@ SAMPLES = {
                                                   {"token": "A" * 43, "password": "Correct horse battery staple 42!"}),
         "forgot-password.202": ev("POST", "/password/forgot", None, {"email": "user@northwind.example.com"}),
         "forgot-password-unknown-address.202": ev("POST", "/password/forgot", None, {"email": "nobody@example.com"}),
+        "restore-request.202": ev("POST", "/session/restore-request", None, {"email": "user@northwind.example.com"}),
+        "restore-request-not-an-email.422": ev("POST", "/session/restore-request", None, {"email": "not-an-email"}),
         "confirm-email-with-unknown-token.404": ev("POST", "/email/confirm", None, {"token": "A" * 43}),
         "reset-mfa-signed-in-long-ago.401": ev("POST", "/me/mfa/reset", PUSER, {"password": "whatever it is"}),
     },

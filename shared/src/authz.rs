@@ -45,6 +45,8 @@ pub enum Action {
     ManageCatalogue,
     ViewActivity,
     ManageActivityRetention,
+    RequestRestore,
+    ReinstateUser,
 }
 
 impl Action {
@@ -65,6 +67,8 @@ impl Action {
             Action::ManageCatalogue => "ManageCatalogue",
             Action::ViewActivity => "ViewActivity",
             Action::ManageActivityRetention => "ManageActivityRetention",
+            Action::RequestRestore => "RequestRestore",
+            Action::ReinstateUser => "ReinstateUser",
         }
     }
 }

@@ -34,19 +34,41 @@ pub struct JobReport {
     pub job: String,
     pub examined: u64,
     pub changed: u64,
+    /// The inactivity sweep's details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::ops::inactivity::SweepReport>,
 }
 
-/// Runs `job` once. The jobs' work arrives with their issues; until then a
-/// run examines nothing and says so.
+/// Runs `job` once. A run with failures returns [`AppError::JobFailed`]
+/// (after doing all it could), so the schedule's retry and DLQ see it.
 #[tracing::instrument(skip_all, fields(job = ?job))]
 pub async fn run(deps: &Deps, job: Job) -> Result<JobReport, AppError> {
-    let _now = deps.clock.now();
-    let report = JobReport {
-        job: format!("{job:?}"),
-        examined: 0,
-        changed: 0,
+    let report = match job {
+        Job::SuspendInactive => {
+            let s = crate::ops::inactivity::sweep(deps).await?;
+            JobReport {
+                job: format!("{job:?}"),
+                examined: s.examined,
+                changed: s.warned + s.suspended,
+                sweep: Some(s),
+            }
+        }
+        // Connection checks arrive with their issue; until then a run examines nothing and says so.
+        Job::VerifyConnection => JobReport {
+            job: format!("{job:?}"),
+            ..Default::default()
+        },
     };
     tracing::info!(examined = report.examined, changed = report.changed, "job finished");
+    if let Some(s) = report.sweep.as_ref().filter(|s| !s.failed.is_empty()) {
+        tracing::error!(failed = s.failed.len(), "job finished with failures");
+        return Err(AppError::JobFailed {
+            job: report.job.clone(),
+            examined: report.examined,
+            failed: s.failed.len(),
+            which: s.failed.join("; "),
+        });
+    }
     Ok(report)
 }
 

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(request_user, list_user_requests))
         .routes(routes!(decide_user_request))
         .routes(routes!(add_user))
+        .merge(super::inactivity::admin_routes())
 }
 
 /// Invite a new partner organisation's first Partner Manager (platform admins).

@@ -3,6 +3,7 @@
 //! extraction, and the OpenAPI document generated from the same routes.
 
 pub mod activity;
+pub mod inactivity;
 pub mod invite;
 pub mod local;
 pub mod organizations;

@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(forgot_password))
         .routes(routes!(confirm_email))
         .routes(routes!(reset_mfa))
+        .merge(super::inactivity::public_routes())
 }
 
 /// Sign in with email and password; the answer says the next step (a TOTP code, enrolment) or carries the token.

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod inactivity;
 pub mod organizations;
 pub mod session;
 pub mod settings;
