@@ -153,6 +153,18 @@ pub async fn fresh_table(backend: Backend, clock: Arc<dyn Clock>) -> Arc<dyn Tab
     }
 }
 
+/// The password test accounts set up with.
+pub const PASSWORD: &str = "Correct horse battery staple 42!";
+
+/// The code an authenticator app would show, `offset_steps` 30-second steps
+/// from now. moto's secret is a fixed placeholder that is not a valid TOTP
+/// secret, and moto accepts any code: there, a distinct code per step.
+pub fn code_at(secret: &str, offset_steps: i64) -> String {
+    let at = chrono::Utc::now() + chrono::Duration::seconds(30 * offset_steps);
+    portico_core::identity::local::LocalIdentity::code_at(secret, at)
+        .unwrap_or_else(|_| format!("{:06}", (at.timestamp() / 30) % 1_000_000))
+}
+
 /// A running app on 127.0.0.1:<random port> with fresh state and the demo data.
 pub struct TestApp {
     pub base: String,
@@ -361,6 +373,121 @@ impl TestApp {
                 .map(|l| l.trim_end_matches(['\\', '"']).to_string())
                 .collect(),
         }
+    }
+
+    /// The subjects of the emails sent to `to`, oldest first (outbox or moto).
+    pub async fn subjects_to(&self, to: &str) -> Vec<String> {
+        match &self.deps.outbox {
+            Some(outbox) => {
+                let mut msgs = outbox.latest(1000).expect("outbox");
+                msgs.reverse();
+                msgs.into_iter().filter(|m| m.to == to).map(|m| m.subject).collect()
+            }
+            None => moto_mail_to(to).await.into_iter().map(|(subject, _)| subject).collect(),
+        }
+    }
+
+    /// POST `body` as JSON; the status and the JSON (or text) answer.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// GET with a bearer token; the status and the JSON (or text) answer.
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// PUT `body` as JSON with a bearer token.
+    pub async fn put(&self, path: &str, token: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = self
+            .http
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// A platform admin adds `email` to Northwind as a Partner User (a Password Setup email goes out).
+    pub async fn add_partner_user(&self, email: &str) {
+        let partner = self.orgs[&Role::PartnerManager];
+        let body = serde_json::json!({ "email": email, "displayName": "Pat Partner", "role": "partner_user" });
+        let (s, added) = self
+            .post(
+                &format!("/organizations/{partner}/users"),
+                Some(self.token(Role::PlatformAdmin)),
+                body,
+            )
+            .await;
+        assert_eq!(s, 201, "{added}");
+    }
+
+    /// Signs `email` in from a fresh setup link all the way through enrolment;
+    /// returns (bearer token, TOTP secret, recovery codes).
+    pub async fn set_up_account(&self, email: &str) -> (String, String, Vec<String>) {
+        use serde_json::json;
+        let token = self.last_token_to(email).await;
+        let (s, body) = self
+            .post("/password/setup", None, json!({ "token": token, "password": PASSWORD }))
+            .await;
+        assert_eq!(s, 200, "{body}");
+        let (s, step) = self
+            .post("/session", None, json!({ "email": email, "password": PASSWORD }))
+            .await;
+        assert_eq!((s, step["step"].as_str()), (200, Some("mfa_setup")), "{step}");
+        let (s, enrol) = self
+            .post("/session/mfa-setup", None, json!({ "session": step["session"] }))
+            .await;
+        assert_eq!(s, 200, "{enrol}");
+        let secret = enrol["secret"].as_str().unwrap().to_string();
+        assert!(enrol["otpauthUri"].as_str().unwrap().starts_with("otpauth://totp/"));
+        assert!(enrol["otpauthUri"].as_str().unwrap().contains(&secret));
+        assert!(enrol["qrSvg"].as_str().unwrap().contains("<svg"));
+        let (s, done) = self
+            .post(
+                "/session/mfa-setup/confirm",
+                None,
+                json!({ "session": enrol["session"], "code": code_at(&secret, 0) }),
+            )
+            .await;
+        assert_eq!(s, 200, "{done}");
+        let codes: Vec<String> = done["recoveryCodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(codes.len(), 10);
+        (done["token"].as_str().unwrap().to_string(), secret, codes)
     }
 
     /// The token of the last link emailed to `to`.

@@ -110,7 +110,8 @@ pub async fn sweep(deps: &Deps) -> Result<SweepReport, AppError> {
             report.examined += 1;
             let (org, user) = (c.org_id, c.user_id);
             let head = heads.get(&org).cloned();
-            let outcome = if c.last_active_at <= suspend_line {
+            let suspending = c.last_active_at <= suspend_line;
+            let outcome = if suspending {
                 suspend(deps, &actor, c, version, head, now).await
             } else if c.warned_at.is_some_and(|w| w >= c.last_active_at) {
                 Ok(Outcome::Skipped)
@@ -120,6 +121,11 @@ pub async fn sweep(deps: &Deps) -> Result<SweepReport, AppError> {
             match outcome {
                 Ok(Outcome::Done(new_head, trouble)) => {
                     heads.insert(org, Some(new_head));
+                    if suspending {
+                        report.suspended += 1;
+                    } else {
+                        report.warned += 1;
+                    }
                     if let Some(why) = trouble {
                         report.failed.push(format!("{user}: {why}"));
                     }

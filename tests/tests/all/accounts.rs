@@ -7,13 +7,12 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use portico_core::clock::ManualClock;
 use portico_core::domain::Role;
-use portico_core::identity::local::LocalIdentity;
 use portico_tests::{Backend, Options, TestApp};
 use serde_json::{Value, json};
 
 // Upper, lower, digit and symbol: moto applies its default policy when a
 // false `Require*` flag is left out of the request, as the SDK does.
-const PASSWORD: &str = "Correct horse battery staple 42!";
+use portico_tests::{PASSWORD, code_at};
 
 async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
     let mut req = app
@@ -33,66 +32,6 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body
 
 async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
     call(app, "POST", path, token, Some(body)).await
-}
-
-/// The code an authenticator app would show, `offset_steps` 30-second steps
-/// from now. moto's secret is a fixed placeholder that is not a valid TOTP
-/// secret, and moto accepts any code: there, a distinct code per step.
-fn code_at(secret: &str, offset_steps: i64) -> String {
-    let at = Utc::now() + Duration::seconds(30 * offset_steps);
-    LocalIdentity::code_at(secret, at).unwrap_or_else(|_| format!("{:06}", (at.timestamp() / 30) % 1_000_000))
-}
-
-/// A platform admin adds `email` to Northwind as a Partner User (a Password Setup email goes out).
-async fn add_partner_user(app: &TestApp, email: &str) {
-    let partner = app.orgs[&Role::PartnerManager];
-    let body = json!({ "email": email, "displayName": "Pat Partner", "role": "partner_user" });
-    let (s, added) = post(
-        app,
-        &format!("/organizations/{partner}/users"),
-        Some(app.token(Role::PlatformAdmin)),
-        body,
-    )
-    .await;
-    assert_eq!(s, 201, "{added}");
-}
-
-/// Signs `email` in from a fresh setup link all the way through enrolment;
-/// returns (bearer token, TOTP secret, recovery codes).
-async fn set_up_account(app: &TestApp, email: &str) -> (String, String, Vec<String>) {
-    let token = app.last_token_to(email).await;
-    let (s, body) = post(
-        app,
-        "/password/setup",
-        None,
-        json!({ "token": token, "password": PASSWORD }),
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
-    let (s, step) = post(app, "/session", None, json!({ "email": email, "password": PASSWORD })).await;
-    assert_eq!((s, step["step"].as_str()), (200, Some("mfa_setup")), "{step}");
-    let (s, enrol) = post(app, "/session/mfa-setup", None, json!({ "session": step["session"] })).await;
-    assert_eq!(s, 200, "{enrol}");
-    let secret = enrol["secret"].as_str().unwrap().to_string();
-    assert!(enrol["otpauthUri"].as_str().unwrap().starts_with("otpauth://totp/"));
-    assert!(enrol["otpauthUri"].as_str().unwrap().contains(&secret));
-    assert!(enrol["qrSvg"].as_str().unwrap().contains("<svg"));
-    let (s, done) = post(
-        app,
-        "/session/mfa-setup/confirm",
-        None,
-        json!({ "session": enrol["session"], "code": code_at(&secret, 0) }),
-    )
-    .await;
-    assert_eq!(s, 200, "{done}");
-    let codes: Vec<String> = done["recoveryCodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(codes.len(), 10);
-    (done["token"].as_str().unwrap().to_string(), secret, codes)
 }
 
 pub async fn platform_invites_a_partner_manager_who_sets_up_and_signs_in(b: Backend) {
@@ -568,7 +507,7 @@ pub async fn partner_requests_a_user_and_the_platform_approves(b: Backend) {
     let (_, mine) = call(&app, "GET", "/user-requests", Some(&manager), None).await;
     assert_eq!(mine["items"][0]["state"], "approved");
     // The Password Setup email arrived; the new user completes setup and sees the partner's customers.
-    let (bearer, _, _) = set_up_account(&app, &email).await;
+    let (bearer, _, _) = app.set_up_account(&email).await;
     let (s, list) = call(&app, "GET", "/organizations", Some(&bearer), None).await;
     assert_eq!((s, list["items"].as_array().map(Vec::len)), (200, Some(2)), "{list}");
 }
@@ -576,7 +515,7 @@ pub async fn partner_requests_a_user_and_the_platform_approves(b: Backend) {
 pub async fn forgot_password_answers_the_same_and_is_rate_limited(b: Backend) {
     let app = TestApp::spawn(b).await;
     let email = format!("forgetful-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    add_partner_user(&app, &email).await;
+    app.add_partner_user(&email).await;
     let first = app.last_token_to(&email).await;
     let (s1, b1) = post(&app, "/password/forgot", None, json!({ "email": email })).await;
     let (s2, b2) = post(
@@ -646,7 +585,7 @@ pub async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted(b
             .0,
         201
     );
-    let (bearer, _, _) = set_up_account(&app, &email).await;
+    let (bearer, _, _) = app.set_up_account(&email).await;
     let links_before = app.links_to(&email).await.len();
     assert_eq!(call(&app, "GET", "/organizations", Some(&bearer), None).await.0, 200);
 
@@ -887,7 +826,7 @@ pub async fn another_partners_manager_cannot_touch_these_invitations_or_requests
             .0,
         201
     );
-    let (intruder, _, _) = set_up_account(&app, &email).await;
+    let (intruder, _, _) = app.set_up_account(&email).await;
 
     let northwind = app.orgs[&Role::PartnerManager];
     let (s, inv) = post(
@@ -1020,8 +959,8 @@ on_backend!(aws_on_emulators, portico_tests::Backend::Dynamo);
 async fn a_recovery_code_replaces_a_totp_code_once() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let email = format!("lost-phone-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    add_partner_user(&app, &email).await;
-    let (bearer, _, codes) = set_up_account(&app, &email).await;
+    app.add_partner_user(&email).await;
+    let (bearer, _, codes) = app.set_up_account(&email).await;
     let (s, p) = post(
         &app,
         "/session/recover",
@@ -1091,8 +1030,8 @@ async fn replacing_the_authenticator_needs_a_fresh_sign_in() {
     )
     .await;
     let email = format!("new-phone-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    add_partner_user(&app, &email).await;
-    let (bearer, old_secret, _) = set_up_account(&app, &email).await;
+    app.add_partner_user(&email).await;
+    let (bearer, old_secret, _) = app.set_up_account(&email).await;
     let (s, _) = post(
         &app,
         "/me/mfa/reset",
@@ -1210,7 +1149,7 @@ async fn a_password_the_identity_refuses_leaves_nothing_half_done() {
     };
     let app = TestApp::spawn_with(Backend::Sqlite, opts).await;
     let email = format!("unlucky-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    add_partner_user(&app, &email).await;
+    app.add_partner_user(&email).await;
     let token = app.last_token_to(&email).await;
     for attempt in 0..2 {
         let (s, p) = post(
@@ -1263,8 +1202,8 @@ async fn a_password_the_identity_refuses_leaves_nothing_half_done() {
 async fn five_wrong_codes_lock_sign_in_for_fifteen_minutes() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let email = format!("locky-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
-    add_partner_user(&app, &email).await;
-    let (_, secret, _) = set_up_account(&app, &email).await;
+    app.add_partner_user(&email).await;
+    let (_, secret, _) = app.set_up_account(&email).await;
     let (_, step) = post(&app, "/session", None, json!({ "email": email, "password": PASSWORD })).await;
     let good = code_at(&secret, 1);
     let wrong = if good == "000000" { "111111" } else { "000000" };
