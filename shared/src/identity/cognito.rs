@@ -365,35 +365,50 @@ impl Identity for CognitoIdentity {
     }
 
     async fn disable(&self, user: UserId) -> Result<(), IdentityError> {
-        self.client
+        match self
+            .client
             .admin_disable_user()
             .user_pool_id(&self.user_pool_id)
             .username(user.to_string())
             .send()
             .await
-            .map_err(unavailable)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // No identity (never set a password): nothing to change, as with the local identity.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn enable(&self, user: UserId) -> Result<(), IdentityError> {
-        self.client
+        match self
+            .client
             .admin_enable_user()
             .user_pool_id(&self.user_pool_id)
             .username(user.to_string())
             .send()
             .await
-            .map_err(unavailable)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // No identity (never set a password): nothing to change, as with the local identity.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn sign_out_everywhere(&self, user: UserId) -> Result<(), IdentityError> {
-        self.client
+        match self
+            .client
             .admin_user_global_sign_out()
             .user_pool_id(&self.user_pool_id)
             .username(user.to_string())
             .send()
             .await
-            .map_err(unavailable)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // No identity (never set a password): nothing to change, as with the local identity.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 }

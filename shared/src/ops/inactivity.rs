@@ -62,6 +62,11 @@ fn user_target(id: UserId) -> Target {
     }
 }
 
+/// The first line of an error, at most 200 characters (SDK errors carry whole responses).
+fn brief(why: &str) -> String {
+    why.lines().next().unwrap_or_default().chars().take(200).collect()
+}
+
 enum Outcome {
     /// Committed: the organisation's new chain head, and what failed after (if anything).
     Done(Item, Option<String>),
@@ -127,13 +132,13 @@ pub async fn sweep(deps: &Deps) -> Result<SweepReport, AppError> {
                         report.warned += 1;
                     }
                     if let Some(why) = trouble {
-                        report.failed.push(format!("{user}: {why}"));
+                        report.failed.push(format!("{user}: {}", brief(&why)));
                     }
                 }
                 Ok(Outcome::Skipped) => report.skipped += 1,
                 Err(e) => {
                     tracing::error!(%user, error = %e, "inactivity sweep: user not handled");
-                    report.failed.push(format!("{user}: {e}"));
+                    report.failed.push(format!("{user}: {}", brief(&e.to_string())));
                     // Its head may have moved: read it again when needed.
                     heads.remove(&org);
                 }

@@ -13,4 +13,5 @@ mod mail_contract;
 mod openapi;
 mod organizations;
 mod settings;
+mod sweep_benchmark;
 mod table_contract;
