@@ -69,7 +69,7 @@ fn brief(why: &str) -> String {
 
 enum Outcome {
     /// Committed: the organisation's new chain head, and what failed after (if anything).
-    Done(Item, Option<String>),
+    Done(Box<Item>, Option<String>),
     Skipped,
 }
 
@@ -125,7 +125,7 @@ pub async fn sweep(deps: &Deps) -> Result<SweepReport, AppError> {
             };
             match outcome {
                 Ok(Outcome::Done(new_head, trouble)) => {
-                    heads.insert(org, Some(new_head));
+                    heads.insert(org, Some(*new_head));
                     if suspending {
                         report.suspended += 1;
                     } else {
@@ -208,7 +208,7 @@ async fn suspend(
         trouble = Some(format!("suspended, but the sessions were not revoked: {e}"));
     }
     tracing::info!(user = %c.user_id, "suspended for inactivity");
-    Ok(Outcome::Done(new_head, trouble))
+    Ok(Outcome::Done(Box::new(new_head), trouble))
 }
 
 async fn warn(
@@ -262,7 +262,7 @@ async fn warn(
         Ok(()) => None,
         Err(e) => Some(format!("warned, but the email was not sent: {e}")),
     };
-    Ok(Outcome::Done(new_head, trouble))
+    Ok(Outcome::Done(Box::new(new_head), trouble))
 }
 
 /// A request to restore a suspended user's access, waiting for the platform.
