@@ -116,7 +116,9 @@ pub async fn sweep_of_100k_users_reads_only_the_100_stale(b: Backend) {
                 } else {
                     now - Duration::minutes((n % (10 * 24 * 60)) as i64)
                 };
-                let u = user(n, orgs[n % ORGS], last);
+                // Stale users spread over the organisations too.
+                let org = if stale { (n / (USERS / STALE)) % ORGS } else { n % ORGS };
+                let u = user(n, orgs[org], last);
                 writes.push(UserActivity::fresh(&u, last).write(None).unwrap());
                 if stale {
                     writes.push(Write::Put {
