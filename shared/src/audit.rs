@@ -30,7 +30,8 @@ pub enum ActionType {
     /// A customer setting or the settings catalogue changed.
     #[serde(rename = "Update Configuration")]
     UpdateConfiguration,
-    /// A user's profile, password, authenticator or state changed.
+    /// A user's profile, password, authenticator or state changed (including
+    /// warnings of, suspensions for, and restoring access after inactivity).
     #[serde(rename = "Update User Profile")]
     UpdateUserProfile,
     /// A partner's trusted source ranges changed.
@@ -64,16 +65,13 @@ pub enum ActionType {
     /// A partner was granted (or lost) delegated roles on a customer.
     #[serde(rename = "Grant Partner Role")]
     GrantPartnerRole,
-    /// A user was suspended (inactivity) or reinstated.
-    #[serde(rename = "Suspend User")]
-    SuspendUser,
     /// The connection to a customer instance was checked.
     #[serde(rename = "Verify Connection")]
     VerifyConnection,
 }
 
 impl ActionType {
-    pub const ALL: [ActionType; 18] = [
+    pub const ALL: [ActionType; 17] = [
         ActionType::InviteUser,
         ActionType::ServerAction,
         ActionType::UpdateConfiguration,
@@ -90,7 +88,6 @@ impl ActionType {
         ActionType::SignIn,
         ActionType::PartnerLogin,
         ActionType::GrantPartnerRole,
-        ActionType::SuspendUser,
         ActionType::VerifyConnection,
     ];
 
@@ -113,7 +110,6 @@ impl ActionType {
             ActionType::SignIn => "Sign In",
             ActionType::PartnerLogin => "Partner Login",
             ActionType::GrantPartnerRole => "Grant Partner Role",
-            ActionType::SuspendUser => "Suspend User",
             ActionType::VerifyConnection => "Verify Connection",
         }
     }
