@@ -163,10 +163,15 @@ pub struct ActivityEvent {
     /// When the organisation's retention removes this event (none: kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
-    /// When the event before is removed by retention: a gap in the chain
-    /// before this event is an expiry, not a deletion, if this has passed.
+    /// When the event before is removed by retention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_expires_at: Option<DateTime<Utc>>,
+    /// The last event before this one that is kept for good (0: none).
+    /// Expiry never goes backwards after it, so a gap before this event is
+    /// an expiry, not a deletion, exactly when the gap starts after that
+    /// event and `prev_expires_at` has passed.
+    #[serde(default)]
+    pub prev_kept_seq: u64,
     /// SHA-256 (hex) of the event's canonical JSON without this field.
     pub hash: String,
 }
@@ -184,6 +189,9 @@ pub struct ChainHead {
     /// Days events are kept; none (the default) keeps them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u32>,
+    /// The last event kept for good (0: none).
+    #[serde(default)]
+    pub kept_seq: u64,
 }
 
 impl ChainHead {
@@ -266,9 +274,15 @@ impl ActivityEvent {
         self.seq = head.map_or(1, |h| h.seq + 1);
         self.prev_hash = head.map_or_else(|| GENESIS.to_string(), |h| h.hash.clone());
         self.prev_expires_at = head.and_then(|h| h.expires_at);
+        self.prev_kept_seq = head.map_or(0, |h| h.kept_seq);
+        // Never earlier than the event before (when that one expires at
+        // all): a shorter retention applies once the events kept longer have
+        // gone, so expiry only ever removes the oldest events after the last
+        // one kept for good.
         self.expires_at = head
             .and_then(|h| h.retention_days)
-            .map(|d| self.at + Duration::days(i64::from(d)));
+            .map(|d| self.at + Duration::days(i64::from(d)))
+            .map(|t| self.prev_expires_at.map_or(t, |p| t.max(p)));
         self.hash = self.compute_hash();
     }
 
@@ -281,6 +295,11 @@ impl ActivityEvent {
             at: self.at,
             expires_at: self.expires_at,
             retention_days: head.and_then(|h| h.retention_days),
+            kept_seq: if self.expires_at.is_none() {
+                self.seq
+            } else {
+                head.map_or(0, |h| h.kept_seq)
+            },
         }
     }
 

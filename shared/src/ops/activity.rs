@@ -545,15 +545,31 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
             reason,
         });
     };
-    loop {
+    // Events written after the head was read are not this check's business;
+    // a page read before the head may lack the newest ones it names, so the
+    // walk reads on (a few times at most) until it reaches the head.
+    let head_seq = head.as_ref().map_or(0, |h| h.seq);
+    let mut catch_up = 3;
+    let mut beyond: Option<u64> = None;
+    'walk: loop {
         let page = match pending.take() {
             Some(page) => page?,
             None => deps.table.query(&chain(&last_sk)).await?,
         };
         for item in &page.items {
-            let e: ActivityEvent = item.decode()?;
+            let e: ActivityEvent = match item.decode() {
+                Ok(e) => e,
+                Err(_) => {
+                    let seq = prev.as_ref().map_or(1, |(s, _)| s + 1);
+                    fail(&mut out, seq, None, format!("the item at {} is not an event", item.sk));
+                    return Ok(out);
+                }
+            };
+            if e.seq > head_seq {
+                beyond = Some(e.seq);
+                break 'walk;
+            }
             out.checked += 1;
-            let expired = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t <= now);
             if e.compute_hash() != e.hash
                 || e.org_id != org
                 || item.sk != keys::activity_sk(e.at.timestamp_millis(), e.seq)
@@ -566,52 +582,21 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
                 );
                 return Ok(out);
             }
+            let before = prev.as_ref().map_or(0, |(s, _)| *s);
+            // Missing events before this one are an expiry only if they all
+            // came after the last event kept for good and have all expired.
+            let expired_gap = e.prev_kept_seq <= before && e.prev_expires_at.is_some_and(|t| t <= now);
             match &prev {
-                None if e.seq == 1 => {
-                    if e.prev_hash != GENESIS {
-                        fail(
-                            &mut out,
-                            1,
-                            Some(e.id),
-                            "the first event does not start the chain".into(),
-                        );
-                        return Ok(out);
-                    }
-                }
-                None => {
-                    if !expired(e.prev_expires_at) {
-                        fail(
-                            &mut out,
-                            e.seq,
-                            Some(e.id),
-                            format!("events 1 to {} are missing", e.seq - 1),
-                        );
-                        return Ok(out);
-                    }
-                    out.expired_before = Some(e.seq);
-                }
-                Some((ps, ph)) if e.seq == ps + 1 => {
-                    if e.prev_hash != *ph {
-                        fail(
-                            &mut out,
-                            e.seq,
-                            Some(e.id),
-                            format!("the event does not follow event {ps}"),
-                        );
-                        return Ok(out);
-                    }
-                }
-                Some((ps, _)) if e.seq > ps + 1 && expired(e.prev_expires_at) => {}
-                Some((ps, _)) if e.seq > ps + 1 => {
+                Some((ps, ph)) if e.seq == ps + 1 && e.prev_hash != *ph => {
                     fail(
                         &mut out,
-                        ps + 1,
-                        None,
-                        format!("events {} to {} are missing", ps + 1, e.seq - 1),
+                        e.seq,
+                        Some(e.id),
+                        format!("the event does not follow event {ps}"),
                     );
                     return Ok(out);
                 }
-                Some((ps, _)) => {
+                Some((ps, _)) if e.seq <= *ps => {
                     fail(
                         &mut out,
                         e.seq,
@@ -620,11 +605,40 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
                     );
                     return Ok(out);
                 }
+                None if e.seq == 1 && e.prev_hash != GENESIS => {
+                    fail(
+                        &mut out,
+                        1,
+                        Some(e.id),
+                        "the first event does not start the chain".into(),
+                    );
+                    return Ok(out);
+                }
+                _ if e.seq == before + 1 => {}
+                _ if expired_gap => {
+                    if prev.is_none() {
+                        out.expired_before = Some(e.seq);
+                    }
+                }
+                _ => {
+                    fail(
+                        &mut out,
+                        before + 1,
+                        None,
+                        format!("events {} to {} are missing", before + 1, e.seq - 1),
+                    );
+                    return Ok(out);
+                }
             }
             prev = Some((e.seq, e.hash.clone()));
             last_sk = Some(item.sk.clone());
         }
         if page.next.is_none() {
+            let behind = prev.as_ref().map_or(0, |(s, _)| *s) < head_seq;
+            if behind && catch_up > 0 {
+                catch_up -= 1;
+                continue;
+            }
             break;
         }
         if out.checked >= VERIFY_BUDGET {
@@ -634,24 +648,45 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
             return Ok(out);
         }
     }
-    // The newest events: the head must name the last one.
+    // Events past the head must have been written since it was read: a
+    // head that has not moved on (or is missing) was tampered with.
+    if let Some(seq) = beyond {
+        let now_head = ChainHead::decode(deps.table.get(&keys::activity_head(org)).await?.as_ref())?;
+        if now_head.is_none_or(|(h, _)| h.seq < seq) {
+            fail(
+                &mut out,
+                seq,
+                None,
+                format!("event {seq} is past the chain head (seq {head_seq})"),
+            );
+            return Ok(out);
+        }
+    }
+    // The newest events: the head must name the last one, or the ones after
+    // the last present must all have expired.
+    let last = prev.as_ref().map_or(0, |(s, _)| *s);
     match (&head, &prev) {
         (None, None) => {}
         (Some(h), Some((seq, hash))) if h.seq == *seq && h.hash == *hash => {}
-        (Some(h), Some((seq, _))) if h.seq > *seq => fail(
+        (Some(h), _) if h.seq > last && h.kept_seq <= last && h.expires_at.is_some_and(|t| t <= now) => {
+            if prev.is_none() {
+                out.expired_before = Some(h.seq + 1);
+            }
+        }
+        (Some(h), _) if h.seq > last => fail(
             &mut out,
-            seq + 1,
+            last + 1,
             None,
-            format!("events {} to {} are missing", seq + 1, h.seq),
+            format!("events {} to {} are missing", last + 1, h.seq),
         ),
-        (Some(h), None) if h.expires_at.is_some_and(|t| t <= now) => out.expired_before = Some(h.seq + 1),
-        (Some(h), None) => fail(&mut out, 1, None, format!("events 1 to {} are missing", h.seq)),
         (_, Some((seq, _))) => fail(
             &mut out,
             *seq,
             None,
             "the chain head does not name the last event".into(),
         ),
+        // A head names at least event 1, so the arms above cover it.
+        (Some(_), None) => fail(&mut out, 1, None, "the chain head names no event".into()),
     }
     Ok(out)
 }

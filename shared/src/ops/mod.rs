@@ -190,6 +190,7 @@ impl Change {
             prev_hash: String::new(),
             expires_at: None,
             prev_expires_at: None,
+            prev_kept_seq: 0,
             hash: String::new(),
         };
         Self {

@@ -634,6 +634,11 @@ pub async fn concurrent_writers_leave_an_unbroken_chain(b: Backend) {
             })
         })
         .collect();
+    // Verifying while they write: events newer than the head it read are not a break.
+    for _ in 0..5 {
+        let v = verify(&app, org).await;
+        assert_eq!(v["intact"], json!(true), "during the writes: {v}");
+    }
     for t in tasks {
         t.await.unwrap();
     }
@@ -714,6 +719,42 @@ pub async fn retention_expires_old_events_without_breaking_the_chain(b: Backend)
     .await;
     assert_eq!(p["items"][0]["after"], json!({ "retentionDays": 2 }), "{p}");
     assert_eq!(p["items"][0]["before"], json!({ "retentionDays": null }));
+
+    // Later all the daily events have expired, the newest included: still no break.
+    clock.advance(Duration::days(3));
+    let v = verify(&app, org).await;
+    assert_eq!(v["intact"], json!(true), "an expired tail is not tampering: {v}");
+    // But the events kept for good are not retention's to remove: deleting the
+    // last of them, next to the expired ones, is reported.
+    let kept = stored(&app, org).await;
+    let last_kept = kept.last().unwrap();
+    assert!(last_kept.expires_at.is_none());
+    app.deps
+        .table
+        .transact(vec![Write::Delete {
+            key: Key::new(
+                keys::activity_partition(org),
+                keys::activity_sk(last_kept.at.timestamp_millis(), last_kept.seq),
+            ),
+            cond: Cond::MustExist,
+        }])
+        .await
+        .unwrap();
+    let v = verify(&app, org).await;
+    assert_eq!(v["intact"], json!(false), "{v}");
+    assert_eq!(v["firstBreak"]["seq"], json!(last_kept.seq), "{v}");
+    // And a missing chain head with events left is reported too.
+    record(&app, &who, org, ActionType::ServerAction, "after the deletion").await;
+    app.deps
+        .table
+        .transact(vec![Write::Delete {
+            key: keys::activity_head(org),
+            cond: Cond::MustExist,
+        }])
+        .await
+        .unwrap();
+    let v = verify(&app, org).await;
+    assert_eq!(v["intact"], json!(false), "{v}");
 }
 
 /// Fails every transaction while armed, as an outage would.
