@@ -16,9 +16,9 @@ use aws_sdk_dynamodb::types::{
 };
 use portico_core::app::{AppState, Deps, Settings};
 use portico_core::http::principal::JwtVerifier;
-use portico_core::identity::Identity;
 use portico_core::identity::cognito::CognitoIdentity;
 use portico_core::identity::local::LocalIdentity;
+use portico_core::identity::{Identity, IdentityError};
 use portico_core::mail::Mailer;
 use portico_core::mail::ses::SesMailer;
 
@@ -594,4 +594,66 @@ pub async fn test_deps(
 
 fn rand_prefix() -> u32 {
     uuid::Uuid::new_v4().as_u128() as u32
+}
+
+/// An identity with faults to switch on: refusing every password (an
+/// outage, a policy it enforces), failing to disable users.
+pub struct FaultyIdentity {
+    inner: Arc<dyn Identity>,
+    pub refuse_passwords: std::sync::atomic::AtomicBool,
+    pub fail_disable: std::sync::atomic::AtomicBool,
+}
+
+impl FaultyIdentity {
+    pub fn new(inner: Arc<dyn Identity>) -> Self {
+        Self {
+            inner,
+            refuse_passwords: Default::default(),
+            fail_disable: Default::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Identity for FaultyIdentity {
+    async fn set_password(
+        &self,
+        u: portico_core::identity::IdentityUser<'_>,
+        p: &portico_core::domain::Password,
+    ) -> Result<(), IdentityError> {
+        if self.refuse_passwords.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(IdentityError::Unavailable("injected".into()));
+        }
+        self.inner.set_password(u, p).await
+    }
+    async fn sign_in(&self, u: UserId, p: &str) -> Result<portico_core::identity::SignIn, IdentityError> {
+        self.inner.sign_in(u, p).await
+    }
+    async fn enrolment_session(&self, t: &portico_core::identity::Tokens) -> Result<String, IdentityError> {
+        self.inner.enrolment_session(t).await
+    }
+    async fn begin_totp(&self, s: &str) -> Result<portico_core::identity::TotpSetup, IdentityError> {
+        self.inner.begin_totp(s).await
+    }
+    async fn confirm_totp(&self, s: &str, c: &str) -> Result<portico_core::identity::Tokens, IdentityError> {
+        self.inner.confirm_totp(s, c).await
+    }
+    async fn answer_mfa(&self, s: &str, c: &str) -> Result<portico_core::identity::Tokens, IdentityError> {
+        self.inner.answer_mfa(s, c).await
+    }
+    async fn reset_mfa(&self, u: UserId) -> Result<(), IdentityError> {
+        self.inner.reset_mfa(u).await
+    }
+    async fn disable(&self, u: UserId) -> Result<(), IdentityError> {
+        if self.fail_disable.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(IdentityError::Unavailable("injected".into()));
+        }
+        self.inner.disable(u).await
+    }
+    async fn enable(&self, u: UserId) -> Result<(), IdentityError> {
+        self.inner.enable(u).await
+    }
+    async fn sign_out_everywhere(&self, u: UserId) -> Result<(), IdentityError> {
+        self.inner.sign_out_everywhere(u).await
+    }
 }

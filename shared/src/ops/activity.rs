@@ -32,6 +32,9 @@ pub const MAX_PAGE: u32 = 200;
 pub const READ_BUDGET: u32 = 1000;
 /// Most rows one export request writes (it ends with a cursor to go on).
 pub const MAX_EXPORT: u32 = 100_000;
+/// An export stops at about this many bytes and says how to go on: a
+/// buffered Lambda response (API Gateway) carries at most 6 MB.
+pub const MAX_EXPORT_BYTES: usize = 5_000_000;
 /// Events one verify request checks (it returns a cursor to go on).
 pub const VERIFY_BUDGET: u64 = 20_000;
 
@@ -285,6 +288,8 @@ pub struct Export {
     left: u32,
     done: bool,
     header_sent: bool,
+    /// Bytes produced so far.
+    sent: usize,
     /// The first chunk's pages, read with the authorization.
     first: Option<Result<Vec<Page>, StoreError>>,
 }
@@ -310,6 +315,7 @@ pub async fn export(
         left,
         done: false,
         header_sent: false,
+        sent: 0,
         first: Some(first),
     })
 }
@@ -332,10 +338,21 @@ const CSV_COLUMNS: [&str; 15] = [
     "hash",
 ];
 
+/// A cell a spreadsheet would take for a formula gets a leading `'`
+/// (descriptions carry user-chosen names and addresses).
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 fn csv_rows(rows: &[Vec<String>]) -> Result<Vec<u8>, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.write_record(r).map_err(|e| AppError::Internal(e.to_string()))?;
+        let r: Vec<String> = r.iter().map(|c| cell(c)).collect();
+        w.write_record(&r).map_err(|e| AppError::Internal(e.to_string()))?;
     }
     w.into_inner().map_err(|e| AppError::Internal(e.to_string()))
 }
@@ -385,9 +402,11 @@ impl Export {
             Ok(b) => out.extend(b),
             Err(e) => return Some(Err(e)),
         }
+        self.sent += out.len();
         match page.next {
             None => self.done = true,
-            Some(next) if self.left == 0 => {
+            // The row cap, or the size cap (a buffered Lambda response is at most 6 MB).
+            Some(next) if self.left == 0 || self.sent >= MAX_EXPORT_BYTES => {
                 // The cap: say where to go on from.
                 self.done = true;
                 let tail = match self.format {

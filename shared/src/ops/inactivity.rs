@@ -37,6 +37,8 @@ pub struct SweepReport {
     pub suspended: u64,
     /// Active since the read, warned already, or changed by another sweep.
     pub skipped: u64,
+    /// Suspended users whose identity was disabled on a later try.
+    pub identity_retried: u64,
     /// Users whose suspension or warning failed, with why.
     pub failed: Vec<String>,
 }
@@ -88,6 +90,7 @@ pub async fn sweep(deps: &Deps) -> Result<SweepReport, AppError> {
     };
     let actor = scheduler()?;
     let mut report = SweepReport::default();
+    retry_identities(deps, &mut report).await?;
     let mut heads: HashMap<OrgId, Option<Item>> = HashMap::new();
     let mut query = Query::partition(Index::Gsi2, keys::INACTIVITY)
         .sk(SkCond::Lte(keys::inactivity_upto(upto.timestamp_millis())))
@@ -152,6 +155,62 @@ pub async fn sweep(deps: &Deps) -> Result<SweepReport, AppError> {
     Ok(report)
 }
 
+async fn disable_identity(deps: &Deps, user: UserId) -> Result<(), String> {
+    deps.identity
+        .disable(user)
+        .await
+        .map_err(|e| format!("suspended, but the identity was not disabled: {e}"))?;
+    deps.identity
+        .sign_out_everywhere(user)
+        .await
+        .map_err(|e| format!("suspended, but the sessions were not revoked: {e}"))
+}
+
+/// Suspended users whose identity call failed last time: try again, and
+/// take them out of the pending index once it worked.
+async fn retry_identities(deps: &Deps, report: &mut SweepReport) -> Result<(), AppError> {
+    let mut query = Query::partition(Index::Gsi2, keys::IDENTITY_PENDING).limit(SWEEP_PAGE);
+    loop {
+        let page = deps.table.query(&query).await?;
+        for item in &page.items {
+            let a: UserActivity = item.decode()?;
+            match disable_identity(deps, a.user_id).await {
+                Ok(()) => {
+                    let done = Write::Put {
+                        item: a.item(item.version + 1)?,
+                        cond: Cond::VersionIs(item.version),
+                    };
+                    match deps.table.transact(vec![done]).await {
+                        Ok(()) => report.identity_retried += 1,
+                        // Changed meanwhile: if reinstated, the identity must stay enabled.
+                        Err(StoreError::ConditionFailed { .. }) => {
+                            let user: Option<User> = deps
+                                .table
+                                .get(&keys::user(a.user_id))
+                                .await?
+                                .map(|i| i.decode())
+                                .transpose()?;
+                            if user.is_some_and(|u| u.status == UserStatus::Active) {
+                                deps.identity
+                                    .enable(a.user_id)
+                                    .await
+                                    .map_err(|e| AppError::Identity(e.to_string()))?;
+                            }
+                            report.identity_retried += 1;
+                        }
+                        Err(e) => report.failed.push(format!("{}: {}", a.user_id, brief(&e.to_string()))),
+                    }
+                }
+                Err(why) => report.failed.push(format!("{}: {}", a.user_id, brief(&why))),
+            }
+        }
+        match page.next {
+            Some(c) => query = query.after(Some(c)),
+            None => return Ok(()),
+        }
+    }
+}
+
 async fn suspend(
     deps: &Deps,
     actor: &Actor,
@@ -196,16 +255,30 @@ async fn suspend(
     }
     let new_head = match change.commit_for_head(deps).await {
         Ok(h) => h,
-        // Active since the read, or another sweep got here first; or the user is gone.
-        Err(StoreError::ConditionFailed { .. }) => return Ok(Outcome::Skipped),
+        // Active since the read, or another sweep got here first.
+        Err(StoreError::ConditionFailed { index: 0 }) => return Ok(Outcome::Skipped),
         Err(e) => return Err(e.into()),
     };
-    // Portico refuses the user from now on; the identity follows.
-    let mut trouble = None;
-    if let Err(e) = deps.identity.disable(c.user_id).await {
-        trouble = Some(format!("suspended, but the identity was not disabled: {e}"));
-    } else if let Err(e) = deps.identity.sign_out_everywhere(c.user_id).await {
-        trouble = Some(format!("suspended, but the sessions were not revoked: {e}"));
+    // Portico refuses the user from now on; the identity follows. If it
+    // fails, the record waits in the identity-pending index for the next sweep.
+    let trouble = disable_identity(deps, c.user_id).await.err();
+    if trouble.is_some() {
+        let pending = UserActivity {
+            suspended_at: Some(now),
+            ..c.clone()
+        }
+        .item(version + 2)?
+        .with_gsi2(
+            keys::IDENTITY_PENDING,
+            keys::inactivity_sk(now.timestamp_millis(), c.user_id),
+        );
+        let mark = Write::Put {
+            item: pending,
+            cond: Cond::VersionIs(version + 1),
+        };
+        if let Err(e) = deps.table.transact(vec![mark]).await {
+            tracing::error!(user = %c.user_id, error = %e, "identity retry not recorded");
+        }
     }
     tracing::info!(user = %c.user_id, "suspended for inactivity");
     Ok(Outcome::Done(Box::new(new_head), trouble))
@@ -244,7 +317,7 @@ async fn warn(
     }
     let new_head = match change.commit_for_head(deps).await {
         Ok(h) => h,
-        Err(StoreError::ConditionFailed { .. }) => return Ok(Outcome::Skipped),
+        Err(StoreError::ConditionFailed { index: 0 }) => return Ok(Outcome::Skipped),
         Err(e) => return Err(e.into()),
     };
     let mail = templates::notice(

@@ -349,6 +349,9 @@ pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<Sig
         return Err(AppError::SignInFailed);
     };
     let login: Login = login_item.decode()?;
+    if login.suspended {
+        return Err(AppError::AccountSuspended);
+    }
     let codes: RecoveryCodes = codes_item.decode()?;
     // The password first: a recovery code alone changes nothing.
     check_password(deps, login.user_id, &input.password).await?;

@@ -189,6 +189,9 @@ pub const INACTIVITY: &str = "INACTIVITY";
 pub fn inactivity_sk(last_active_millis: i64, user: UserId) -> String {
     format!("{last_active_millis:015}#{user}")
 }
+/// GSI2 (sparse): suspended users whose identity is still to be disabled
+/// (the call failed after the suspension committed); the next sweep retries.
+pub const IDENTITY_PENDING: &str = "INACTIVITY#IDENTITY";
 /// The highest index sort key of a user last active at or before `millis`.
 pub fn inactivity_upto(millis: i64) -> String {
     format!("{millis:015}#~")

@@ -1075,75 +1075,15 @@ async fn replacing_the_authenticator_needs_a_fresh_sign_in() {
     );
 }
 
-/// An identity provider that refuses every password (an outage, a policy it enforces).
-struct RefusingIdentity(Arc<dyn portico_core::identity::Identity>);
-
-#[async_trait::async_trait]
-impl portico_core::identity::Identity for RefusingIdentity {
-    async fn set_password(
-        &self,
-        _: portico_core::identity::IdentityUser<'_>,
-        _: &portico_core::domain::Password,
-    ) -> Result<(), portico_core::identity::IdentityError> {
-        Err(portico_core::identity::IdentityError::Unavailable("injected".into()))
-    }
-    async fn sign_in(
-        &self,
-        u: portico_core::domain::UserId,
-        p: &str,
-    ) -> Result<portico_core::identity::SignIn, portico_core::identity::IdentityError> {
-        self.0.sign_in(u, p).await
-    }
-    async fn enrolment_session(
-        &self,
-        t: &portico_core::identity::Tokens,
-    ) -> Result<String, portico_core::identity::IdentityError> {
-        self.0.enrolment_session(t).await
-    }
-    async fn begin_totp(
-        &self,
-        s: &str,
-    ) -> Result<portico_core::identity::TotpSetup, portico_core::identity::IdentityError> {
-        self.0.begin_totp(s).await
-    }
-    async fn confirm_totp(
-        &self,
-        s: &str,
-        c: &str,
-    ) -> Result<portico_core::identity::Tokens, portico_core::identity::IdentityError> {
-        self.0.confirm_totp(s, c).await
-    }
-    async fn answer_mfa(
-        &self,
-        s: &str,
-        c: &str,
-    ) -> Result<portico_core::identity::Tokens, portico_core::identity::IdentityError> {
-        self.0.answer_mfa(s, c).await
-    }
-    async fn reset_mfa(&self, u: portico_core::domain::UserId) -> Result<(), portico_core::identity::IdentityError> {
-        self.0.reset_mfa(u).await
-    }
-    async fn disable(&self, u: portico_core::domain::UserId) -> Result<(), portico_core::identity::IdentityError> {
-        self.0.disable(u).await
-    }
-    async fn enable(&self, u: portico_core::domain::UserId) -> Result<(), portico_core::identity::IdentityError> {
-        self.0.enable(u).await
-    }
-    async fn sign_out_everywhere(
-        &self,
-        u: portico_core::domain::UserId,
-    ) -> Result<(), portico_core::identity::IdentityError> {
-        self.0.sign_out_everywhere(u).await
-    }
-}
-
 /// When the identity refuses the password after Portico committed, the
 /// commit is undone: the link works again, nothing is activated or created.
 #[tokio::test]
 async fn a_password_the_identity_refuses_leaves_nothing_half_done() {
     let opts = Options {
         wrap_identity: Some(Box::new(|i| {
-            Arc::new(RefusingIdentity(i)) as Arc<dyn portico_core::identity::Identity>
+            let faulty = portico_tests::FaultyIdentity::new(i);
+            faulty.refuse_passwords.store(true, std::sync::atomic::Ordering::SeqCst);
+            Arc::new(faulty) as Arc<dyn portico_core::identity::Identity>
         })),
         ..Default::default()
     };

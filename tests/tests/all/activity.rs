@@ -516,6 +516,24 @@ pub async fn exports_stream_the_same_view(b: Backend) {
             .to_string()
     }));
     assert_eq!(all, ids);
+    // A cell a spreadsheet would run as a formula is defused.
+    record(
+        &app,
+        &actor("mallory@example.com", org),
+        org,
+        ActionType::ServerAction,
+        "=HYPERLINK(\"http://x\")",
+    )
+    .await;
+    let (_, _, body) = text(
+        &app,
+        &format!("/organizations/{org}/activity/export?limit=1"),
+        Role::PlatformAdmin,
+    )
+    .await;
+    let mut r = csv::Reader::from_reader(body.as_bytes());
+    let row = r.records().next().unwrap().unwrap();
+    assert_eq!(&row[10], "'=HYPERLINK(\"http://x\")");
 }
 
 async fn verify(app: &TestApp, org: OrgId) -> Value {

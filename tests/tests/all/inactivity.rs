@@ -352,6 +352,46 @@ pub async fn a_failure_mid_sweep_does_not_stop_the_rest(b: Backend) {
     assert_eq!(status(&app, middle).await, UserStatus::Suspended);
 }
 
+pub async fn a_failed_identity_disable_is_retried_by_the_next_sweep(b: Backend) {
+    let faulty: Arc<Mutex<Option<Arc<portico_tests::FaultyIdentity>>>> = Arc::new(Mutex::new(None));
+    let f2 = faulty.clone();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_with(
+        b,
+        Options {
+            clock: clock.clone(),
+            wrap_identity: Some(Box::new(move |i| {
+                let f = Arc::new(portico_tests::FaultyIdentity::new(i));
+                *f2.lock().unwrap() = Some(f.clone());
+                f as Arc<dyn portico_core::identity::Identity>
+            })),
+            ..Default::default()
+        },
+    )
+    .await;
+    let identity = faulty.lock().unwrap().clone().unwrap();
+    let user = partner_user(
+        &app,
+        "unplugged@northwind.example.com",
+        clock.now() - Duration::days(30),
+    )
+    .await;
+    identity.fail_disable.store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = jobs::run(&app.deps, Job::SuspendInactive).await.unwrap_err();
+    assert!(err.to_string().contains("identity was not disabled"), "{err}");
+    assert_eq!(
+        status(&app, user).await,
+        UserStatus::Suspended,
+        "Portico refuses them already"
+    );
+    // The retry (the schedule's, or tomorrow's run) finishes the job.
+    identity.fail_disable.store(false, std::sync::atomic::Ordering::SeqCst);
+    let r = sweep(&app).await;
+    assert_eq!((r.identity_retried, r.suspended, r.failed.len()), (1, 0, 0), "{r:?}");
+    let r = sweep(&app).await;
+    assert_eq!(r.identity_retried, 0, "{r:?}");
+}
+
 fn current_code(secret: &str, clock: &ManualClock) -> String {
     LocalIdentity::code_at(secret, clock.now()).unwrap_or_else(|_| portico_tests::code_at(secret, 0))
 }
@@ -379,7 +419,7 @@ pub async fn suspended_then_reinstated_on_request(b: Backend) {
     app.add_partner_user("never@northwind.example.com").await;
     let email = "sleepy@northwind.example.com";
     app.add_partner_user(email).await;
-    let (bearer, secret, _) = app.set_up_account(email).await;
+    let (bearer, secret, recovery) = app.set_up_account(email).await;
     // Signing in recorded activity.
     let (s, _) = app.get_json("/organizations", &bearer).await;
     assert_eq!(s, 200);
@@ -409,6 +449,19 @@ pub async fn suspended_then_reinstated_on_request(b: Backend) {
         "{p}"
     );
     assert!(p["detail"].as_str().unwrap().contains("restore access"), "{p}");
+    // Nor does a recovery code get them in.
+    let (s, p) = app
+        .post(
+            "/session/recover",
+            None,
+            json!({ "email": email, "password": PASSWORD, "recoveryCode": recovery[0] }),
+        )
+        .await;
+    assert_eq!(
+        (s, p["type"].clone()),
+        (403, json!("urn:portico:problem:account-suspended")),
+        "{p}"
+    );
 
     // The user asks (always 202; unknown addresses too), and so does their manager (the same request).
     let (s, _) = app
@@ -575,6 +628,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn suspended_then_reinstated_on_request() {
                 super::suspended_then_reinstated_on_request($backend).await
+            }
+            #[tokio::test]
+            async fn a_failed_identity_disable_is_retried_by_the_next_sweep() {
+                super::a_failed_identity_disable_is_retried_by_the_next_sweep($backend).await
             }
             #[tokio::test]
             async fn requests_record_activity_at_most_hourly() {
