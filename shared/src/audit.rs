@@ -198,16 +198,24 @@ impl ChainHead {
     pub fn decode(item: Option<&Item>) -> Result<Option<(ChainHead, u64)>, StoreError> {
         item.map(|i| Ok((i.decode()?, i.version))).transpose()
     }
-    /// The write that makes `self` the head, replacing the head read at `read_version` (none: no head yet).
-    pub fn write(&self, read_version: Option<u64>) -> Result<Write, StoreError> {
-        let version = read_version.map_or(1, |v| v + 1);
-        Ok(Write::Put {
-            item: Item::new(keys::activity_head(self.org_id), keys::CHAIN_HEAD, version, self)?,
+    /// The stored head replacing the one read at `read_version` (none: no head yet).
+    pub fn item(&self, read_version: Option<u64>) -> Result<Item, StoreError> {
+        Item::new(
+            keys::activity_head(self.org_id),
+            keys::CHAIN_HEAD,
+            read_version.map_or(1, |v| v + 1),
+            self,
+        )
+    }
+    /// The write that puts [`ChainHead::item`], conditional on the head read.
+    pub fn write(item: Item, read_version: Option<u64>) -> Write {
+        Write::Put {
+            item,
             cond: match read_version {
                 Some(v) => Cond::VersionIs(v),
                 None => Cond::MustNotExist,
             },
-        })
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, SdkError};
+use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, AuthFlowType, AuthenticationResultType, ChallengeNameType, MessageActionType,
     SoftwareTokenMfaSettingsType,
@@ -71,6 +71,20 @@ impl Session {
 
 fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> IdentityError {
     IdentityError::Unavailable(DisplayErrorContext(&e).to_string())
+}
+
+/// Done, or nothing to do: a user with no identity (never set a password)
+/// has nothing to disable, enable or sign out, as with the local identity.
+fn done_unless_failed<T, E, R>(r: Result<T, SdkError<E, R>>) -> Result<(), IdentityError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("UserNotFoundException") => Ok(()),
+        Err(e) => Err(unavailable(e)),
+    }
 }
 
 fn tokens(user: UserId, r: Option<AuthenticationResultType>) -> Result<Tokens, IdentityError> {
@@ -365,50 +379,35 @@ impl Identity for CognitoIdentity {
     }
 
     async fn disable(&self, user: UserId) -> Result<(), IdentityError> {
-        match self
-            .client
-            .admin_disable_user()
-            .user_pool_id(&self.user_pool_id)
-            .username(user.to_string())
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            // No identity (never set a password): nothing to change, as with the local identity.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        done_unless_failed(
+            self.client
+                .admin_disable_user()
+                .user_pool_id(&self.user_pool_id)
+                .username(user.to_string())
+                .send()
+                .await,
+        )
     }
 
     async fn enable(&self, user: UserId) -> Result<(), IdentityError> {
-        match self
-            .client
-            .admin_enable_user()
-            .user_pool_id(&self.user_pool_id)
-            .username(user.to_string())
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            // No identity (never set a password): nothing to change, as with the local identity.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        done_unless_failed(
+            self.client
+                .admin_enable_user()
+                .user_pool_id(&self.user_pool_id)
+                .username(user.to_string())
+                .send()
+                .await,
+        )
     }
 
     async fn sign_out_everywhere(&self, user: UserId) -> Result<(), IdentityError> {
-        match self
-            .client
-            .admin_user_global_sign_out()
-            .user_pool_id(&self.user_pool_id)
-            .username(user.to_string())
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            // No identity (never set a password): nothing to change, as with the local identity.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        done_unless_failed(
+            self.client
+                .admin_user_global_sign_out()
+                .user_pool_id(&self.user_pool_id)
+                .username(user.to_string())
+                .send()
+                .await,
+        )
     }
 }

@@ -265,11 +265,8 @@ impl Change {
             if let Some(days) = self.retention {
                 new_head.retention_days = days;
             }
-            let head_write = new_head.write(version)?;
-            let written_head = match &head_write {
-                Write::Put { item, .. } => item.clone(),
-                _ => unreachable!("a head is put"),
-            };
+            let written_head = new_head.item(version)?;
+            let head_write = ChainHead::write(written_head.clone(), version);
             writes.push(head_write);
             let touch_at = writes.len();
             if let Some(t) = &touch {
