@@ -536,6 +536,23 @@ pub async fn exports_stream_the_same_view(b: Backend) {
     assert_eq!(&row[10], "'=HYPERLINK(\"http://x\")");
 }
 
+/// The stored key of an event.
+fn event_key(e: &ActivityEvent) -> Key {
+    Key::new(
+        keys::activity_partition(e.org_id),
+        keys::activity_sk(e.at.timestamp_millis(), e.seq),
+    )
+}
+
+/// Deletes an event behind Portico's back.
+async fn delete_event(app: &TestApp, e: &ActivityEvent) {
+    let delete = Write::Delete {
+        key: event_key(e),
+        cond: Cond::MustExist,
+    };
+    app.deps.table.transact(vec![delete]).await.unwrap();
+}
+
 async fn verify(app: &TestApp, org: OrgId) -> Value {
     let (s, v) = call(
         app,
@@ -560,15 +577,9 @@ pub async fn verify_reports_edits_and_deletions(b: Backend) {
     );
 
     // Edited in the table, behind Portico's back.
-    let key = |e: &ActivityEvent| {
-        Key::new(
-            keys::activity_partition(org),
-            keys::activity_sk(e.at.timestamp_millis(), e.seq),
-        )
-    };
     let events = stored(&app, org).await;
     let victim = events[40].clone();
-    let original = app.deps.table.get(&key(&victim)).await.unwrap().unwrap();
+    let original = app.deps.table.get(&event_key(&victim)).await.unwrap().unwrap();
     let mut edited = original.clone();
     edited.data["description"] = json!("Nothing happened");
     app.deps
@@ -608,14 +619,7 @@ pub async fn verify_reports_edits_and_deletions(b: Backend) {
     };
     app.deps.table.transact(vec![put_back()]).await.unwrap();
     assert_eq!(verify(&app, org).await["intact"], json!(true));
-    app.deps
-        .table
-        .transact(vec![Write::Delete {
-            key: key(&victim),
-            cond: Cond::MustExist,
-        }])
-        .await
-        .unwrap();
+    delete_event(&app, &victim).await;
     let v = verify(&app, org).await;
     assert_eq!(v["intact"], json!(false));
     assert_eq!(v["firstBreak"]["seq"], json!(victim.seq), "{v}");
@@ -623,14 +627,7 @@ pub async fn verify_reports_edits_and_deletions(b: Backend) {
 
     // The newest event deleted: the head still names it.
     let last = events.last().unwrap().clone();
-    app.deps
-        .table
-        .transact(vec![Write::Delete {
-            key: key(&last),
-            cond: Cond::MustExist,
-        }])
-        .await
-        .unwrap();
+    delete_event(&app, &last).await;
     let v = verify(&app, org).await;
     assert_eq!(v["intact"], json!(false));
     assert_eq!(v["firstBreak"]["seq"], json!(last.seq), "{v}");
@@ -747,17 +744,7 @@ pub async fn retention_expires_old_events_without_breaking_the_chain(b: Backend)
     let kept = stored(&app, org).await;
     let last_kept = kept.last().unwrap();
     assert!(last_kept.expires_at.is_none());
-    app.deps
-        .table
-        .transact(vec![Write::Delete {
-            key: Key::new(
-                keys::activity_partition(org),
-                keys::activity_sk(last_kept.at.timestamp_millis(), last_kept.seq),
-            ),
-            cond: Cond::MustExist,
-        }])
-        .await
-        .unwrap();
+    delete_event(&app, last_kept).await;
     let v = verify(&app, org).await;
     assert_eq!(v["intact"], json!(false), "{v}");
     assert_eq!(v["firstBreak"]["seq"], json!(last_kept.seq), "{v}");
