@@ -6,6 +6,9 @@ feeds every one through its function's router and checks the status. The
 claims name the demo users as seeded with sequential ids of prefix 0:
 orgs ...01 (platform) ...02 (Northwind, partner) ...03/...04 (its customers),
 users ...05 admin, ...06 partner manager, ...07 partner user, ...08 customer owner.
+Each claim set names a session (`origin_jti`): sample-session-<user id>, which
+the test opens for each demo user (and sample-signout-<user id>, which the
+sign-out sample ends).
 Run it again after changing routes: python3 scripts/make-events.py
 """
 import json
@@ -24,7 +27,8 @@ ADMIN, MANAGER, PUSER, OWNER = u(5), u(6), u(7), u(8)
 UNKNOWN = "0190a000-0000-7000-8000-000000000000"
 
 
-def ev(method, path, user=None, body=None, query=None, route=None, params=None):
+def ev(method, path, user=None, body=None, query=None, route=None, params=None, session="sample-session",
+       token_use="id"):
     route_key = f"{method} {route or path}"
     e = {
         "version": "2.0",
@@ -46,7 +50,8 @@ def ev(method, path, user=None, body=None, query=None, route=None, params=None):
     if user:
         e["requestContext"]["authorizer"] = {"jwt": {"claims": {
             "sub": "a1b2c3d4-0000-4000-8000-cognito-sub", "cognito:username": user, "custom:org": ORG_OF[user], "custom:org_kind": KIND_OF[user],
-            "email": "someone@example.com", "token_use": "id", "auth_time": "1795427000",
+            "email": "someone@example.com", "token_use": token_use, "auth_time": "1795427000",
+            "origin_jti": f"{session}-{user}",
             "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example"}, "scopes": None}}
     if query:
         e["queryStringParameters"] = dict(kv.split("=") for kv in query.split("&"))
@@ -77,6 +82,8 @@ SAMPLES = {
         "list-as-platform-admin.200": ev("GET", "/organizations", ADMIN),
         "list-customers-as-partner-user.200": ev("GET", "/organizations", PUSER, query="kind=customer&limit=10"),
         "list-without-authorizer-claims.401": ev("GET", "/organizations"),
+        "list-with-an-access-token.401": ev("GET", "/organizations", ADMIN, token_use="access"),
+        "list-with-a-session-portico-never-opened.401": ev("GET", "/organizations", ADMIN, session="direct-sign-in"),
         "get-linked-customer-as-partner-manager.200": org_route("GET", "", u(3), MANAGER),
         "get-platform-as-customer-owner.404": org_route("GET", "", u(1), OWNER),
         "trusted-ranges-as-partner-manager.200": org_route("GET", "/trusted-ranges", u(2), MANAGER),
@@ -203,6 +210,9 @@ SAMPLES = {
         "restore-request-not-an-email.422": ev("POST", "/session/restore-request", None, {"email": "not-an-email"}),
         "confirm-email-with-unknown-token.404": ev("POST", "/email/confirm", None, {"token": "A" * 43}),
         "reset-mfa-signed-in-long-ago.401": ev("POST", "/me/mfa/reset", PUSER, {"password": "whatever it is"}),
+        "sign-out.204": ev("DELETE", "/session", OWNER, session="sample-signout"),
+        "sign-out-unknown-parameter.400": ev("DELETE", "/session", OWNER, query="everywhere=maybe",
+                                             session="sample-signout"),
     },
 }
 

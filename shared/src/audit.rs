@@ -68,10 +68,13 @@ pub enum ActionType {
     /// The connection to a customer instance was checked.
     #[serde(rename = "Verify Connection")]
     VerifyConnection,
+    /// A user signed out (of one session, or everywhere).
+    #[serde(rename = "Sign Out")]
+    SignOut,
 }
 
 impl ActionType {
-    pub const ALL: [ActionType; 17] = [
+    pub const ALL: [ActionType; 18] = [
         ActionType::InviteUser,
         ActionType::ServerAction,
         ActionType::UpdateConfiguration,
@@ -89,6 +92,7 @@ impl ActionType {
         ActionType::PartnerLogin,
         ActionType::GrantPartnerRole,
         ActionType::VerifyConnection,
+        ActionType::SignOut,
     ];
 
     /// The name the log shows, e.g. `Invite User`.
@@ -111,6 +115,7 @@ impl ActionType {
             ActionType::PartnerLogin => "Partner Login",
             ActionType::GrantPartnerRole => "Grant Partner Role",
             ActionType::VerifyConnection => "Verify Connection",
+            ActionType::SignOut => "Sign Out",
         }
     }
 

@@ -298,6 +298,11 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub confirm_link: Option<crate::store::Key>,
+    /// The generation of the user's sessions (see `sessions`): a new one
+    /// revokes every session opened before it.
+    #[serde(default)]
+    #[schema(ignore)]
+    pub session_generation: u64,
     pub version: u64,
 }
 
@@ -337,6 +342,7 @@ impl User {
             mfa_enrolled: false,
             email_confirmed_at: None,
             confirm_link: None,
+            session_generation: 0,
             version: 1,
         })
     }

@@ -25,6 +25,7 @@ pub mod mail;
 pub mod ops;
 pub mod portal;
 pub mod seed;
+pub mod sessions;
 pub mod settings;
 pub mod store;
 pub mod telemetry;

@@ -39,7 +39,8 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
         let mut env = String::new();
         println!("  Demo users; send the token as `Authorization: Bearer <token>` (valid 12 hours):");
         for u in &users {
-            let token = tokens.issue(u.id, u.org_id, u.role.org_kind(), 12 * 60)?;
+            let until = deps.clock.now() + chrono::Duration::hours(12);
+            let token = crate::sessions::open_local(&deps, tokens, u.id, 12 * 60, until).await?;
             println!("    {:<24} {:<32} {token}", u.role.as_str(), u.email);
             env.push_str(&format!(
                 "{}_TOKEN={token}\n{}_ID={}\n",

@@ -175,7 +175,17 @@ pub struct TestApp {
     pub orgs: HashMap<Role, OrgId>,
     pub local_tokens: Arc<LocalTokens>,
     pub http: reqwest::Client,
+    /// The Cognito user pool on moto (AWS backend only).
+    pub pool: Option<MotoPool>,
     _dir: tempfile::TempDir,
+}
+
+/// A user pool on moto and its app client, as the app uses them.
+#[derive(Clone)]
+pub struct MotoPool {
+    pub client: aws_sdk_cognitoidentityprovider::Client,
+    pub pool_id: String,
+    pub client_id: String,
 }
 
 /// Wraps a table, e.g. to inject faults.
@@ -214,7 +224,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, opts: Options) -> Self {
-        let (deps, ids, local_tokens, dir) = test_deps(backend, opts).await;
+        let (deps, ids, local_tokens, dir, pool) = test_deps(backend, opts).await;
         let users = portico_core::seed::demo(&deps).await.expect("seed demo data");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -224,17 +234,17 @@ impl TestApp {
                 .await
                 .expect("serve");
         });
-        let tokens = users
-            .iter()
-            .map(|u| {
-                (
-                    u.role,
-                    local_tokens
-                        .issue(u.id, u.org_id, u.role.org_kind(), 60)
-                        .expect("token"),
-                )
-            })
-            .collect();
+        // The demo tokens' sessions outlive the weeks tests jump the injected
+        // clock by (their JWTs still expire after 60 real minutes): a demo
+        // user stands for someone who keeps signing in.
+        let mut tokens = HashMap::new();
+        for u in &users {
+            let until = deps.clock.now() + chrono::Duration::days(365);
+            let token = portico_core::sessions::open_local(&deps, &local_tokens, u.id, 60, until)
+                .await
+                .expect("demo token");
+            tokens.insert(u.role, token);
+        }
         let orgs = users.iter().map(|u| (u.role, u.org_id)).collect();
         let users = users.iter().map(|u| (u.role, u.id)).collect();
         Self {
@@ -246,6 +256,7 @@ impl TestApp {
             orgs,
             local_tokens,
             http: reqwest::Client::new(),
+            pool,
             _dir: dir,
         }
     }
@@ -315,7 +326,7 @@ pub async fn moto_user_pool() -> (aws_sdk_cognitoidentityprovider::Client, Strin
         .create_user_pool_client()
         .user_pool_id(&pool_id)
         .client_name("portico-web")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
         .send()
         .await
@@ -490,6 +501,27 @@ impl TestApp {
         (done["token"].as_str().unwrap().to_string(), secret, codes)
     }
 
+    /// Signs `email` in again (password, then the authenticator's code at
+    /// `at`, the app's clock); returns the new bearer token.
+    pub async fn sign_in(&self, email: &str, secret: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+        use serde_json::json;
+        let (s, step) = self
+            .post("/session", None, json!({ "email": email, "password": PASSWORD }))
+            .await;
+        assert_eq!((s, step["step"].as_str()), (200, Some("mfa")), "{step}");
+        let code = LocalIdentity::code_at(secret, at)
+            .unwrap_or_else(|_| format!("{:06}", (at.timestamp() / 30 + 1) % 1_000_000));
+        let (s, done) = self
+            .post(
+                "/session/mfa",
+                None,
+                json!({ "session": step["session"], "code": code }),
+            )
+            .await;
+        assert_eq!(s, 200, "{done}");
+        done["token"].as_str().unwrap().to_string()
+    }
+
     /// The token of the last link emailed to `to`.
     pub async fn last_token_to(&self, to: &str) -> String {
         let links = self.links_to(to).await;
@@ -503,7 +535,13 @@ impl TestApp {
 pub async fn test_deps(
     backend: Backend,
     opts: Options,
-) -> (AppState, Arc<SequentialIds>, Arc<LocalTokens>, tempfile::TempDir) {
+) -> (
+    AppState,
+    Arc<SequentialIds>,
+    Arc<LocalTokens>,
+    tempfile::TempDir,
+    Option<MotoPool>,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = opts.clock;
     let ids = Arc::new(SequentialIds::new(opts.ids_prefix.unwrap_or_else(rand_prefix)));
@@ -527,13 +565,20 @@ pub async fn test_deps(
     ));
     // Embedded: the local identity (its own table handle, as Cognito is apart
     // from Portico's table) and the outbox. AWS: Cognito and SES on moto.
-    type Backing = (Arc<dyn Identity>, Arc<dyn Mailer>, Option<Arc<Outbox>>, Auth);
-    let (identity, mailer, outbox, bearer): Backing = match backend {
+    type Backing = (
+        Arc<dyn Identity>,
+        Arc<dyn Mailer>,
+        Option<Arc<Outbox>>,
+        Auth,
+        Option<MotoPool>,
+    );
+    let (identity, mailer, outbox, bearer, pool): Backing = match backend {
         Backend::Sqlite => (
             Arc::new(LocalIdentity::new(base_table, local_tokens.clone(), clock.clone())),
             outbox.clone(),
             Some(outbox),
             Auth::LocalToken(local_tokens.clone()),
+            None,
         ),
         Backend::Dynamo => {
             let (cognito, pool_id, client_id) = moto_user_pool().await;
@@ -551,6 +596,11 @@ pub async fn test_deps(
                 .send()
                 .await
                 .expect("verify sender on moto");
+            let pool = MotoPool {
+                client: cognito.clone(),
+                pool_id: pool_id.clone(),
+                client_id: client_id.clone(),
+            };
             (
                 Arc::new(CognitoIdentity::new(
                     cognito,
@@ -562,6 +612,7 @@ pub async fn test_deps(
                 Arc::new(SesMailer::new(ses, TEST_SENDER)),
                 None,
                 Auth::Both(local_tokens.clone(), Arc::new(jwt)),
+                Some(pool),
             )
         }
     };
@@ -589,7 +640,7 @@ pub async fn test_deps(
             inactivity: Default::default(),
         },
     });
-    (deps, ids, local_tokens, dir)
+    (deps, ids, local_tokens, dir, pool)
 }
 
 fn rand_prefix() -> u32 {

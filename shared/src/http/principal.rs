@@ -79,15 +79,36 @@ impl JwtVerifier {
         let mut v = Validation::new(Algorithm::RS256);
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
-        v.set_required_spec_claims(&["exp", "iss", "aud"]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "iat"]);
+        v.validate_nbf = true;
         let claims = jsonwebtoken::decode::<std::collections::HashMap<String, serde_json::Value>>(token, key, &v)
             .map_err(|_| bad())?
             .claims;
         if claims.get("token_use").and_then(|t| t.as_str()) != Some("id") {
             return Err(bad());
         }
+        let time = |k: &str| claims.get(k).and_then(|t| t.as_i64());
+        check_times(time("iat"), time("exp"), COGNITO_TOKEN_SECONDS)?;
         Ok(claims)
     }
+}
+
+/// The lifetime of the ID tokens the template's app client issues.
+pub const COGNITO_TOKEN_SECONDS: i64 = 3600;
+/// Clock skew tolerated on `iat` and `nbf`.
+const LEEWAY_SECONDS: i64 = 60;
+
+/// Refuses a token issued in the future or living longer than Portico issues
+/// tokens for (`exp` itself is checked by the verifier).
+fn check_times(iat: Option<i64>, exp: Option<i64>, max_lifetime: i64) -> Result<(), AppError> {
+    let bad = AppError::Unauthenticated("The bearer token is not valid or has expired.");
+    let (Some(iat), Some(exp)) = (iat, exp) else {
+        return Err(bad);
+    };
+    if iat > Utc::now().timestamp() + LEEWAY_SECONDS || exp - iat > max_lifetime || exp <= iat {
+        return Err(bad);
+    }
+    Ok(())
 }
 
 const LOCAL_ISSUER: &str = "portico-local";
@@ -106,6 +127,23 @@ struct LocalClaims {
     exp: i64,
     /// When the user last proved password (and MFA): "fresh sign-in" checks use it.
     auth_time: i64,
+    /// The session this token belongs to (see `sessions`).
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+}
+
+/// A token the local portal signed, and the session it opens.
+pub struct Issued {
+    pub token: String,
+    pub session_id: String,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued").finish_non_exhaustive()
+    }
 }
 
 /// HS256 tokens for the local portal, standing in for Cognito's ID tokens.
@@ -140,9 +178,11 @@ impl LocalTokens {
         Ok(Self::from_secret(&secret))
     }
 
-    /// A token for `user` of `org`, valid for `minutes`, signed in at `auth_time`.
-    pub fn issue(&self, user: UserId, org: OrgId, kind: OrgKind, minutes: i64) -> Result<String, AppError> {
+    /// A token for `user` of `org`, valid for `minutes`, signed in now. It
+    /// works only once its session is open (`sessions::open`).
+    pub fn issue(&self, user: UserId, org: OrgId, kind: OrgKind, minutes: i64) -> Result<Issued, AppError> {
         let now = Utc::now().timestamp();
+        let jti = uuid::Uuid::new_v4().to_string();
         let claims = LocalClaims {
             sub: user.to_string(),
             org: org.to_string(),
@@ -152,8 +192,17 @@ impl LocalTokens {
             iat: now,
             exp: now + minutes * 60,
             auth_time: now,
+            jti: Some(jti.clone()),
+            nbf: None,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::Internal(format!("token signing: {e}")))?;
+        Ok(Issued { token, session_id: jti })
+    }
+
+    /// Signs arbitrary claims (tests forge tokens with it).
+    pub fn sign_claims(&self, claims: &serde_json::Value) -> Result<String, AppError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("token signing: {e}")))
     }
 
@@ -162,9 +211,12 @@ impl LocalTokens {
         v.set_issuer(&[LOCAL_ISSUER]);
         v.set_audience(&[LOCAL_AUDIENCE]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<LocalClaims>(token, &self.decoding, &v)
+        v.validate_nbf = true;
+        let c = jsonwebtoken::decode::<LocalClaims>(token, &self.decoding, &v)
             .map(|d| d.claims)
-            .map_err(|_| AppError::Unauthenticated("The bearer token is not valid or has expired."))
+            .map_err(|_| AppError::Unauthenticated("The bearer token is not valid or has expired."))?;
+        check_times(Some(c.iat), Some(c.exp), crate::sessions::MAX_TOKEN_SECONDS)?;
+        Ok(c)
     }
 }
 
@@ -200,6 +252,9 @@ pub struct Caller {
     pub org_kind: Option<OrgKind>,
     /// The request's activity record write, if one is due (see `inactivity`).
     pub touch: crate::inactivity::PendingTouch,
+    /// The session the token belongs to (`origin_jti` or `jti`); a token
+    /// without one names no session and is refused by `authenticate`.
+    pub session_id: Option<String>,
 }
 
 fn unauthenticated_subject() -> AppError {
@@ -213,7 +268,13 @@ impl FromRequestParts<AppState> for Caller {
         let SourceIp(source_ip) = SourceIp::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|e| match e {});
-        let (user, org, auth_time, org_kind) = match &state.auth {
+        let Claimed {
+            user,
+            org,
+            auth_time,
+            org_kind,
+            session_id,
+        } = match &state.auth {
             Auth::ApiGateway => {
                 let claims = match parts.extensions.get::<RequestContext>() {
                     Some(RequestContext::ApiGatewayV2(ctx)) => {
@@ -224,21 +285,26 @@ impl FromRequestParts<AppState> for Caller {
                 .ok_or(AppError::Unauthenticated(
                     "Sign in first: no verified identity came with the request.",
                 ))?;
+                // The authorizer accepts access tokens too (their `client_id`
+                // matches the audience): only ID tokens name a Portico user.
+                if claims.get("token_use").map(String::as_str) != Some("id") {
+                    return Err(AppError::Unauthenticated("Send an ID token."));
+                }
                 let get = |k: &str| claims.get(k).cloned().ok_or_else(unauthenticated_subject);
                 let kind = claims
                     .get(CLAIM_ORG_KIND)
                     .and_then(|k| serde_json::from_value(serde_json::Value::String(k.clone())).ok());
-                (
-                    get(CLAIM_USER)?,
-                    get(CLAIM_ORG)?,
-                    claims.get("auth_time").and_then(|t| t.parse().ok()),
-                    kind,
-                )
+                Claimed {
+                    user: get(CLAIM_USER)?,
+                    org: get(CLAIM_ORG)?,
+                    auth_time: claims.get("auth_time").and_then(|t| t.parse().ok()),
+                    org_kind: kind,
+                    session_id: claims.get("origin_jti").or_else(|| claims.get("jti")).cloned(),
+                }
             }
             Auth::LocalToken(tokens) => {
                 let token = bearer(parts).ok_or(AppError::Unauthenticated("Send an Authorization: Bearer token."))?;
-                let c = tokens.verify(token)?;
-                (c.sub, c.org, Some(c.auth_time), c.kind)
+                tokens.verify(token)?.into()
             }
             Auth::Jwt(verifier) => jwt_claims(parts, verifier)?,
             Auth::Both(tokens, verifier) => {
@@ -247,8 +313,7 @@ impl FromRequestParts<AppState> for Caller {
                 if rs256 {
                     jwt_claims(parts, verifier)?
                 } else {
-                    let c = tokens.verify(token)?;
-                    (c.sub, c.org, Some(c.auth_time), c.kind)
+                    tokens.verify(token)?.into()
                 }
             }
         };
@@ -263,11 +328,31 @@ impl FromRequestParts<AppState> for Caller {
                 .get::<crate::inactivity::PendingTouch>()
                 .cloned()
                 .unwrap_or_default(),
+            session_id,
         })
     }
 }
 
-type Claimed = (String, String, Option<i64>, Option<OrgKind>);
+/// What a verified token says of its caller.
+struct Claimed {
+    user: String,
+    org: String,
+    auth_time: Option<i64>,
+    org_kind: Option<OrgKind>,
+    session_id: Option<String>,
+}
+
+impl From<LocalClaims> for Claimed {
+    fn from(c: LocalClaims) -> Self {
+        Self {
+            user: c.sub,
+            org: c.org,
+            auth_time: Some(c.auth_time),
+            org_kind: c.kind,
+            session_id: c.jti,
+        }
+    }
+}
 
 fn jwt_claims(parts: &Parts, verifier: &JwtVerifier) -> Result<Claimed, AppError> {
     let token = bearer(parts).ok_or(AppError::Unauthenticated("Send an Authorization: Bearer token."))?;
@@ -282,12 +367,18 @@ fn jwt_claims(parts: &Parts, verifier: &JwtVerifier) -> Result<Claimed, AppError
     let kind = claims
         .get(CLAIM_ORG_KIND)
         .and_then(|k| serde_json::from_value(k.clone()).ok());
-    Ok((
-        get(CLAIM_USER)?,
-        get(CLAIM_ORG)?,
-        claims.get("auth_time").and_then(|t| t.as_i64()),
-        kind,
-    ))
+    let session_id = claims
+        .get("origin_jti")
+        .or_else(|| claims.get("jti"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    Ok(Claimed {
+        user: get(CLAIM_USER)?,
+        org: get(CLAIM_ORG)?,
+        auth_time: claims.get("auth_time").and_then(|t| t.as_i64()),
+        org_kind: kind,
+        session_id,
+    })
 }
 
 /// The caller's source IP: API Gateway's `sourceIp` in Lambda, the socket's

@@ -13,7 +13,7 @@ use crate::http::principal::{Caller, SourceIp};
 use crate::ops::accounts::{self, ConfirmEmail, EmailConfirmed, Forgot, PasswordSet, SetPassword};
 use crate::ops::session::{
     self, Enrolled, Enrolment, EnrolmentConfirm, EnrolmentStart, MfaAnswer, Recover, ResetMfa, SignInRequest,
-    SignInStep,
+    SignInStep, SignOut,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(forgot_password))
         .routes(routes!(confirm_email))
         .routes(routes!(reset_mfa))
+        .routes(routes!(sign_out))
         .merge(super::inactivity::public_routes())
 }
 
@@ -38,8 +39,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Locked after too many wrong codes", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn sign_in(State(deps): State<AppState>, Json(input): Json<SignInRequest>) -> Result<Json<SignInStep>, AppError> {
-    Ok(Json(session::sign_in(&deps, input).await?))
+async fn sign_in(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    Json(input): Json<SignInRequest>,
+) -> Result<Json<SignInStep>, AppError> {
+    Ok(Json(session::sign_in(&deps, &ip, input).await?))
 }
 
 /// Answer the MFA step with a code from the authenticator app.
@@ -164,4 +169,20 @@ async fn reset_mfa(
     Json(input): Json<ResetMfa>,
 ) -> Result<Json<SignInStep>, AppError> {
     Ok(Json(session::reset_mfa(&deps, &caller, input).await?))
+}
+
+/// Sign out: this token (or, with `everywhere=true`, every token of yours) stops working at once.
+#[utoipa::path(delete, path = "/session", tag = "session", params(SignOut), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn sign_out(
+    State(deps): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(input): axum::extract::Query<SignOut>,
+) -> Result<StatusCode, AppError> {
+    session::sign_out(&deps, &caller, input).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,9 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use std::sync::Arc;
 
+use base64::Engine;
+use chacha20poly1305::ChaCha20Poly1305;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -36,7 +39,7 @@ pub struct CognitoIdentity {
 /// How long a sign-in step may take (Cognito's own sessions last 3 minutes).
 const SESSION_MINUTES: i64 = 5;
 
-/// What a sign-in session holds, server-side.
+/// What a sign-in session holds between steps (in memory).
 #[derive(Debug, Serialize, Deserialize)]
 struct Session {
     /// The Cognito username (Portico's user id).
@@ -52,11 +55,60 @@ struct Session {
     expires_at: DateTime<Utc>,
 }
 
+/// What the table keeps of a sign-in session: Cognito's challenge session
+/// and tokens only sealed (ChaCha20-Poly1305) under a key derived from the
+/// handle the client holds, which the table never sees (its key is another
+/// hash of the handle). Reading the table yields no token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Sealed {
+    /// base64(nonce || ciphertext of the JSON `Session`).
+    sealed: String,
+    expires_at: DateTime<Utc>,
+}
+
 fn session_key(handle: &str) -> Key {
     Key::new(
         format!("IDSESSION#{}", hex::encode(Sha256::digest(handle.as_bytes()))),
         "IDSESSION",
     )
+}
+
+fn cipher(handle: &str) -> ChaCha20Poly1305 {
+    let key = Sha256::new()
+        .chain_update(b"portico/cognito-session/key\0")
+        .chain_update(handle.as_bytes())
+        .finalize();
+    ChaCha20Poly1305::new(&key)
+}
+
+fn seal(handle: &str, s: &Session) -> Result<Sealed, IdentityError> {
+    let plain = serde_json::to_vec(s).map_err(|e| IdentityError::Unavailable(e.to_string()))?;
+    let nonce = ChaCha20Poly1305::generate_nonce(&mut chacha20poly1305::aead::OsRng);
+    let mut out = nonce.to_vec();
+    out.extend(
+        cipher(handle)
+            .encrypt(&nonce, plain.as_slice())
+            .map_err(|_| IdentityError::Unavailable("sealing a sign-in session".into()))?,
+    );
+    Ok(Sealed {
+        sealed: base64::engine::general_purpose::STANDARD.encode(out),
+        expires_at: s.expires_at,
+    })
+}
+
+fn unseal(handle: &str, sealed: &Sealed) -> Result<Session, IdentityError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&sealed.sealed)
+        .map_err(|_| IdentityError::SessionExpired)?;
+    if bytes.len() < 12 {
+        return Err(IdentityError::SessionExpired);
+    }
+    let (nonce, ct) = bytes.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().map_err(|_| IdentityError::SessionExpired)?;
+    let plain = cipher(handle)
+        .decrypt(&nonce.into(), ct)
+        .map_err(|_| IdentityError::SessionExpired)?;
+    serde_json::from_slice(&plain).map_err(|_| IdentityError::SessionExpired)
 }
 
 fn store(e: StoreError) -> IdentityError {
@@ -89,14 +141,10 @@ where
 
 fn tokens(user: UserId, r: Option<AuthenticationResultType>) -> Result<Tokens, IdentityError> {
     let r = r.ok_or_else(|| IdentityError::Unavailable("no authentication result".into()))?;
-    Ok(Tokens {
-        user_id: user,
-        id_token: r
-            .id_token
-            .ok_or_else(|| IdentityError::Unavailable("no ID token".into()))?,
-        expires_in: i64::from(r.expires_in),
-        access_token: r.access_token,
-    })
+    let id_token = r
+        .id_token
+        .ok_or_else(|| IdentityError::Unavailable("no ID token".into()))?;
+    Tokens::issued(user, id_token, r.access_token)
 }
 
 impl CognitoIdentity {
@@ -131,7 +179,7 @@ impl CognitoIdentity {
         let handle = handle
             .map(str::to_string)
             .unwrap_or_else(|| LinkToken::generate().expose().to_string());
-        let item = Item::new(session_key(&handle), "CognitoSession", 1, session)
+        let item = Item::new(session_key(&handle), "CognitoSession", 1, &seal(&handle, session)?)
             .map_err(store)?
             .with_ttl(session.expires_at.timestamp());
         self.sessions
@@ -142,8 +190,8 @@ impl CognitoIdentity {
     }
 
     async fn load(&self, handle: &str) -> Result<Session, IdentityError> {
-        let s: Session = match self.sessions.get(&session_key(handle)).await.map_err(store)? {
-            Some(item) => item.decode().map_err(store)?,
+        let s = match self.sessions.get(&session_key(handle)).await.map_err(store)? {
+            Some(item) => unseal(handle, &item.decode().map_err(|_| IdentityError::SessionExpired)?)?,
             None => return Err(IdentityError::SessionExpired),
         };
         if s.expires_at <= self.clock.now() {
@@ -235,11 +283,14 @@ impl Identity for CognitoIdentity {
     }
 
     async fn sign_in(&self, user: UserId, password: &str) -> Result<SignIn, IdentityError> {
-        use aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthError as E;
+        use aws_sdk_cognitoidentityprovider::operation::admin_initiate_auth::AdminInitiateAuthError as E;
+        // The admin flow (IAM-signed, from the session function only): the
+        // app client allows no public sign-in flow.
         let out = self
             .client
-            .initiate_auth()
-            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .admin_initiate_auth()
+            .user_pool_id(&self.user_pool_id)
+            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
             .client_id(&self.client_id)
             .auth_parameters("USERNAME", user.to_string())
             .auth_parameters("PASSWORD", password)
@@ -323,7 +374,8 @@ impl Identity for CognitoIdentity {
             (Some(_), _) => {
                 let r = self
                     .client
-                    .respond_to_auth_challenge()
+                    .admin_respond_to_auth_challenge()
+                    .user_pool_id(&self.user_pool_id)
                     .client_id(&self.client_id)
                     .challenge_name(ChallengeNameType::MfaSetup)
                     .set_session(out.session)
@@ -339,24 +391,20 @@ impl Identity for CognitoIdentity {
             (None, Some(id_token)) => {
                 self.set_software_token(&s.u, true).await?;
                 self.end(session).await?;
-                Ok(Tokens {
-                    user_id: user,
-                    id_token,
-                    expires_in: 3600,
-                    access_token: s.a,
-                })
+                Tokens::issued(user, id_token, None)
             }
             (None, None) => Err(IdentityError::SessionExpired),
         }
     }
 
     async fn answer_mfa(&self, session: &str, code: &str) -> Result<Tokens, IdentityError> {
-        use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeError as E;
+        use aws_sdk_cognitoidentityprovider::operation::admin_respond_to_auth_challenge::AdminRespondToAuthChallengeError as E;
         let s = self.load(session).await?;
         let user = s.user()?;
         let out = self
             .client
-            .respond_to_auth_challenge()
+            .admin_respond_to_auth_challenge()
+            .user_pool_id(&self.user_pool_id)
             .client_id(&self.client_id)
             .challenge_name(ChallengeNameType::SoftwareTokenMfa)
             .set_session(s.s)

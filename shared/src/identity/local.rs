@@ -177,14 +177,15 @@ impl LocalIdentity {
     }
 
     fn tokens(&self, user: UserId, org: OrgId, kind: OrgKind) -> Result<Tokens, IdentityError> {
-        let id_token = self
+        let issued = self
             .tokens
             .issue(user, org, kind, TOKEN_MINUTES)
             .map_err(|e| IdentityError::Unavailable(e.to_string()))?;
         Ok(Tokens {
             user_id: user,
-            id_token,
+            id_token: issued.token,
             expires_in: TOKEN_MINUTES * 60,
+            session_id: issued.session_id,
             access_token: None,
         })
     }

@@ -24,13 +24,33 @@ pub struct IdentityUser<'a> {
 }
 
 /// What a completed sign-in yields. `id_token` is the bearer token clients
-/// send (Cognito's ID token, or the local portal's signed token).
+/// send (Cognito's ID token, or the local portal's signed token); it works
+/// once Portico opens its session (`sessions::open`).
 pub struct Tokens {
     pub user_id: UserId,
     pub id_token: String,
     pub expires_in: i64,
-    /// Cognito's access token, kept by the adapter for self-service calls; never sent to clients.
+    /// The token's session id (`origin_jti` or `jti`).
+    pub session_id: String,
+    /// Cognito's access token, for enrolling an authenticator; held in
+    /// memory only, never stored in clear or sent to clients.
     pub access_token: Option<String>,
+}
+
+impl Tokens {
+    /// Tokens an identity provider just issued: the session id and lifetime
+    /// are read from the ID token.
+    pub fn issued(user_id: UserId, id_token: String, access_token: Option<String>) -> Result<Self, IdentityError> {
+        let (session_id, lifetime) = crate::sessions::id_of_issued(&id_token)
+            .ok_or_else(|| IdentityError::Unavailable("the ID token names no session (jti) or lifetime".into()))?;
+        Ok(Self {
+            user_id,
+            expires_in: lifetime,
+            id_token,
+            session_id,
+            access_token,
+        })
+    }
 }
 
 impl std::fmt::Debug for Tokens {

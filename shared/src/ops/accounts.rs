@@ -892,11 +892,13 @@ pub async fn set_password(deps: &Deps, source_ip: &str, input: SetPassword) -> R
         &serde_json::json!({ "activated": true, "setupLink": null }),
         Cond::MustExist,
     )?);
-    // Opening an emailed link confirms the address, too.
+    // Opening an emailed link confirms the address, too; a new password
+    // ends every session of the old one.
+    let generation = crate::sessions::new_generation();
     let fields = if first {
-        serde_json::json!({ "status": UserStatus::Active, "emailConfirmedAt": now })
+        serde_json::json!({ "status": UserStatus::Active, "emailConfirmedAt": now, "sessionGeneration": generation })
     } else {
-        serde_json::json!({ "emailConfirmedAt": now })
+        serde_json::json!({ "emailConfirmedAt": now, "sessionGeneration": generation })
     };
     change = change.write(Write::patch(keys::user(user_id), &fields, Cond::MustExist)?);
     if let Some(inv) = link.invitation_id {

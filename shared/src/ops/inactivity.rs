@@ -240,7 +240,7 @@ async fn suspend(
     )
     .write(Write::patch(
         keys::user(c.user_id),
-        &serde_json::json!({ "status": UserStatus::Suspended }),
+        &serde_json::json!({ "status": UserStatus::Suspended, "sessionGeneration": crate::sessions::new_generation() }),
         Cond::MustExist,
     )?)
     .write(Write::patch(
@@ -550,7 +550,7 @@ pub async fn reinstate(deps: &Deps, caller: &Caller, org: OrgId, user: UserId) -
     )
     .write(Write::patch(
         keys::user(u.id),
-        &serde_json::json!({ "status": UserStatus::Active }),
+        &serde_json::json!({ "status": UserStatus::Active, "sessionGeneration": crate::sessions::new_generation() }),
         Cond::VersionIs(u.version),
     )?)
     .write(Write::patch(

@@ -94,13 +94,17 @@ pub async fn authenticate_full<const N: usize>(
     extra: [Key; N],
 ) -> Result<(Authenticated, [Option<Item>; N]), AppError> {
     let not_a_user = || AppError::Unauthenticated("The token does not name a Portico user.");
+    let session_id = caller.session_id.as_deref().ok_or(AppError::Unauthenticated(
+        "This token names no Portico session: sign in again.",
+    ))?;
     // The chain heads of the caller's organisation and of every organisation
     // the operation reads come along, so that its change needs no more reads.
     let mut head_orgs = vec![caller.org_id];
     head_orgs.extend(extra.iter().filter_map(keys::org_of).filter(|o| *o != caller.org_id));
-    let mut wanted = Vec::with_capacity(N + 2 + head_orgs.len());
+    let mut wanted = Vec::with_capacity(N + 4 + head_orgs.len());
     wanted.push(keys::user(caller.user_id));
     wanted.push(keys::org(caller.org_id));
+    wanted.push(crate::sessions::key(session_id));
     wanted.extend(extra);
     wanted.push(keys::user_activity(caller.user_id));
     wanted.extend(head_orgs.iter().map(|o| keys::activity_head(*o)));
@@ -110,11 +114,14 @@ pub async fn authenticate_full<const N: usize>(
     if user.org_id != org.id {
         return Err(not_a_user());
     }
+    let session = items.next().flatten();
     match user.status {
         UserStatus::Active => {}
         UserStatus::Suspended => return Err(AppError::AccountSuspended),
         UserStatus::Pending => return Err(AppError::Unauthenticated("This account is not active.")),
     }
+    // After the state, so that a suspended user hears why (their sessions were revoked too).
+    crate::sessions::check(session.as_ref(), &user)?;
     if user.mfa_required && !user.mfa_enrolled {
         return Err(AppError::MfaEnrolmentRequired);
     }

@@ -79,19 +79,43 @@ fn target(user: &User) -> Target {
 }
 
 /// A sign-in that the identity finished without MFA: done, or enrolment first.
-async fn after_password(deps: &Deps, login: &Login, tokens: Tokens) -> Result<SignInStep, AppError> {
+async fn after_password(deps: &Deps, source_ip: &str, login: &Login, tokens: Tokens) -> Result<SignInStep, AppError> {
     if login.mfa_required {
         let session = deps.identity.enrolment_session(&tokens).await.map_err(identity_error)?;
         return Ok(SignInStep::MfaSetup { session });
     }
-    Ok(SignInStep::Done {
-        token: tokens.id_token,
-        expires_in: tokens.expires_in,
-    })
+    let (user, touch) = load_user(deps, &tokens).await?;
+    Change::new(
+        deps,
+        &actor_of(&user, source_ip),
+        user.org_id,
+        ActionType::SignIn,
+        target(&user),
+        format!("{} signed in", user.email),
+    )
+    .touching(touch)
+    .write(open_session(deps, &user, &tokens)?)
+    .commit(deps)
+    .await?;
+    Ok(done(tokens))
 }
 
-/// Step 1: email and password. 1 read (the login record).
-pub async fn sign_in(deps: &Deps, input: SignInRequest) -> Result<SignInStep, AppError> {
+/// The write that opens the session of a completed sign-in (see `sessions`).
+fn open_session(deps: &Deps, user: &User, tokens: &Tokens) -> Result<Write, AppError> {
+    let until = deps.clock.now() + Duration::seconds(tokens.expires_in);
+    Ok(crate::sessions::open(user, &tokens.session_id, until)?)
+}
+
+fn done(tokens: Tokens) -> SignInStep {
+    SignInStep::Done {
+        token: tokens.id_token,
+        expires_in: tokens.expires_in,
+    }
+}
+
+/// Step 1: email and password. 1 read (the login record); a sign-in
+/// finished without MFA reads the user and writes its session and event.
+pub async fn sign_in(deps: &Deps, source_ip: &str, input: SignInRequest) -> Result<SignInStep, AppError> {
     let login: Login = match deps.table.get(&keys::login(&input.email)).await? {
         Some(item) => item.decode()?,
         None => return Err(AppError::SignInFailed),
@@ -110,7 +134,7 @@ pub async fn sign_in(deps: &Deps, input: SignInRequest) -> Result<SignInStep, Ap
     {
         SignIn::MfaCode { session } => Ok(SignInStep::Mfa { session }),
         SignIn::MfaSetup { session } => Ok(SignInStep::MfaSetup { session }),
-        SignIn::Done(tokens) => after_password(deps, &login, tokens).await,
+        SignIn::Done(tokens) => after_password(deps, source_ip, &login, tokens).await,
     }
 }
 
@@ -168,6 +192,7 @@ pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Resul
     )
     .touching(touch)
     .write(code_used(&user, &input.code, deps)?)
+    .write(open_session(deps, &user, &tokens)?)
     // The identity has a working authenticator; if an earlier enrolment
     // committed at the identity but not here, this catches Portico up.
     .write(Write::patch(
@@ -182,10 +207,7 @@ pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Resul
         StoreError::ConditionFailed { index: 0 } => AppError::CodeRejected,
         other => other.into(),
     })?;
-    Ok(SignInStep::Done {
-        token: tokens.id_token,
-        expires_in: tokens.expires_in,
-    })
+    Ok(done(tokens))
 }
 
 /// Body of `POST /session/mfa-setup`.
@@ -291,6 +313,7 @@ pub async fn confirm_enrolment(deps: &Deps, source_ip: &str, input: EnrolmentCon
     )
     .touching(touch)
     .write(code_used(&user, &input.code, deps)?)
+    .write(open_session(deps, &user, &tokens)?)
     .write(Write::patch(
         keys::user(user.id),
         &serde_json::json!({ "mfaEnrolled": true }),
@@ -391,7 +414,7 @@ pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<Sig
     )?)
     .write(Write::patch(
         keys::user(login.user_id),
-        &serde_json::json!({ "mfaEnrolled": false }),
+        &serde_json::json!({ "mfaEnrolled": false, "sessionGeneration": crate::sessions::new_generation() }),
         Cond::MustExist,
     )?)
     .commit(deps)
@@ -476,7 +499,7 @@ pub async fn reset_mfa(
     )
     .write(Write::patch(
         keys::user(user.id),
-        &serde_json::json!({ "mfaEnrolled": false }),
+        &serde_json::json!({ "mfaEnrolled": false, "sessionGeneration": crate::sessions::new_generation() }),
         Cond::VersionIs(user.version),
     )?)
     .commit(deps)
@@ -488,4 +511,43 @@ pub async fn reset_mfa(
         &deps.settings,
     );
     replace_authenticator(deps, user.id, &input.password, notice).await
+}
+
+/// Query of `DELETE /session`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SignOut {
+    /// Also end every other session of the user (all devices).
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+/// Ends the caller's session (or all of the user's sessions): the token
+/// stops working at once. 1 read (authentication), 1 write (session gone,
+/// event).
+pub async fn sign_out(deps: &Deps, caller: &crate::http::principal::Caller, input: SignOut) -> Result<(), AppError> {
+    let (a, []) = crate::ops::authenticate_full(deps, caller, []).await?;
+    let session = caller.session_id.as_deref().ok_or(AppError::Unauthenticated(
+        "This token names no Portico session: sign in again.",
+    ))?;
+    let user = a.user;
+    let mut change = Change::new(
+        deps,
+        &a.actor,
+        user.org_id,
+        ActionType::SignOut,
+        target(&user),
+        if input.everywhere {
+            format!("{} signed out everywhere", user.email)
+        } else {
+            format!("{} signed out", user.email)
+        },
+    )
+    .write(crate::sessions::close(session));
+    if input.everywhere {
+        change = change.write(crate::sessions::revoke_all(user.id)?);
+    }
+    change.commit(deps).await?;
+    Ok(())
 }

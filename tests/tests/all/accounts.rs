@@ -585,11 +585,16 @@ pub async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted(b
             .0,
         201
     );
-    let (bearer, _, _) = app.set_up_account(&email).await;
+    let (bearer, secret, _) = app.set_up_account(&email).await;
     let links_before = app.links_to(&email).await.len();
     assert_eq!(call(&app, "GET", "/organizations", Some(&bearer), None).await.0, 200);
 
     clock.advance(Duration::hours(25));
+    // A day later the user signs in again (the old token's session has gone).
+    assert_eq!(call(&app, "GET", "/organizations", Some(&bearer), None).await.0, 401);
+    let bearer = app
+        .sign_in(&email, &secret, portico_core::clock::Clock::now(clock.as_ref()))
+        .await;
     let (s, p) = call(&app, "GET", "/organizations", Some(&bearer), None).await;
     assert_eq!(
         (s, p["type"].as_str()),
@@ -720,6 +725,9 @@ pub async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted(b
         "audited"
     );
     clock.advance(Duration::hours(48));
+    let bearer = app
+        .sign_in(&email, &secret, portico_core::clock::Clock::now(clock.as_ref()))
+        .await;
     assert_eq!(
         call(&app, "GET", "/organizations", Some(&bearer), None).await.0,
         200,
@@ -985,11 +993,12 @@ async fn a_recovery_code_replaces_a_totp_code_once() {
     )
     .await;
     assert_eq!(s, 401, "a recovery code works once");
-    // Until a new app is enrolled, the old token is refused.
+    // The old token is refused: using a recovery code ends every session of
+    // the lost authenticator (issue 10), and enrolment gives a new token.
     let (s, p) = call(&app, "GET", "/organizations", Some(&bearer), None).await;
     assert_eq!(
         (s, p["type"].as_str()),
-        (403, Some("urn:portico:problem:mfa-enrolment-required"))
+        (401, Some("urn:portico:problem:unauthenticated"))
     );
     let (s, enrol) = post(&app, "/session/mfa-setup", None, json!({ "session": step["session"] })).await;
     assert_eq!(s, 200, "{enrol}");
@@ -1044,8 +1053,8 @@ async fn replacing_the_authenticator_needs_a_fresh_sign_in() {
     assert_eq!((s, step["step"].as_str()), (200, Some("mfa_setup")), "{step}");
     assert_eq!(
         call(&app, "GET", "/organizations", Some(&bearer), None).await.0,
-        403,
-        "until a new app is enrolled"
+        401,
+        "resetting the authenticator ends the sessions it signed in (issue 10)"
     );
     let notices = app.links_to(&email).await.len();
     let (_, enrol) = post(&app, "/session/mfa-setup", None, json!({ "session": step["session"] })).await;

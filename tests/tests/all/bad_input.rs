@@ -37,7 +37,8 @@ async fn malformed_requests_get_problems(b: Backend) {
             portico_core::domain::OrgKind::Platform,
             60,
         )
-        .unwrap();
+        .unwrap()
+        .token;
     // A genuine cursor, replayed on a listing it does not belong to.
     let page: Value = app
         .http

@@ -47,8 +47,8 @@ async fn http_samples_run_through_their_function_router() {
         api_gateway_auth: true,
         ..Default::default()
     };
-    let (deps, _ids, _tokens, _dir) = test_deps(Backend::Sqlite, opts).await;
-    portico_core::seed::demo(&deps).await.unwrap();
+    let (deps, _ids, _tokens, _dir, _pool) = test_deps(Backend::Sqlite, opts).await;
+    open_sample_sessions(&deps).await;
     let mut ran = 0;
     let mut covered = std::collections::BTreeSet::new();
     for f in [
@@ -88,7 +88,7 @@ async fn http_samples_run_through_their_function_router() {
 
 #[tokio::test]
 async fn scheduled_samples_run_through_their_job() {
-    let (deps, _ids, _tokens, _dir) = test_deps(Backend::Sqlite, Options::default()).await;
+    let (deps, _ids, _tokens, _dir, _pool) = test_deps(Backend::Sqlite, Options::default()).await;
     for (function, job) in [
         ("suspend-inactive", Job::SuspendInactive),
         ("verify-connection", Job::VerifyConnection),
@@ -100,6 +100,28 @@ async fn scheduled_samples_run_through_their_job() {
                 Err(e) => e.status().as_u16(),
             };
             assert_eq!(status, expected, "events/{function}/{name}");
+        }
+    }
+}
+
+/// Seeds the demo data and opens the sessions the samples' claims name
+/// (`scripts/make-events.py`): sample-session-<user id> and
+/// sample-signout-<user id> for each demo user.
+pub async fn open_sample_sessions(deps: &portico_core::app::Deps) {
+    let users = portico_core::seed::demo(deps).await.unwrap();
+    let until = chrono::Utc::now() + chrono::Duration::hours(1);
+    for u in users {
+        let user: portico_core::domain::User = deps
+            .table
+            .get(&portico_core::store::keys::user(u.id))
+            .await
+            .unwrap()
+            .unwrap()
+            .decode()
+            .unwrap();
+        for prefix in ["sample-session", "sample-signout"] {
+            let open = portico_core::sessions::open(&user, &format!("{prefix}-{}", u.id), until).unwrap();
+            deps.table.transact(vec![open]).await.unwrap();
         }
     }
 }

@@ -12,6 +12,7 @@ mod infra;
 mod mail_contract;
 mod openapi;
 mod organizations;
+mod sessions;
 mod settings;
 mod sweep_benchmark;
 mod table_contract;

@@ -87,15 +87,6 @@ pub async fn decision_table(b: Backend) {
     )
     .await;
     assert_eq!(s, 201, "{g}");
-    let granted = app
-        .local_tokens
-        .issue(
-            portico_core::domain::UserId::parse(&granted_id).unwrap(),
-            partner,
-            portico_core::domain::OrgKind::Partner,
-            60,
-        )
-        .unwrap();
     // The granted user is pending (no password): make them active for this table.
     let key = keys::user(portico_core::domain::UserId::parse(&granted_id).unwrap());
     let w = portico_core::store::Write::patch(
@@ -105,6 +96,15 @@ pub async fn decision_table(b: Backend) {
     )
     .unwrap();
     app.deps.table.transact(vec![w]).await.unwrap();
+    let granted = portico_core::sessions::open_local(
+        &app.deps,
+        &app.local_tokens,
+        portico_core::domain::UserId::parse(&granted_id).unwrap(),
+        60,
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
 
     use Outcome::*;
     let linked_s = linked.to_string();
