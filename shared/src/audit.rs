@@ -147,10 +147,16 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub struct ActivityEvent {
     pub id: EventId,
     pub at: DateTime<Utc>,
-    pub actor_user_id: UserId,
+    /// The actor; none for an anonymous request (a public route such as
+    /// "forgot password", where the caller proves nothing): then only the
+    /// source IP says who, and the account concerned is the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_user_id: Option<UserId>,
     /// The actor's email at the time of the event.
-    pub actor_email: EmailAddress,
-    pub actor_org_id: OrgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_email: Option<EmailAddress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_org_id: Option<OrgId>,
     /// The organisation the event concerns (whose log it appears in).
     pub org_id: OrgId,
     pub action: ActionType,
@@ -317,17 +323,21 @@ impl ActivityEvent {
     }
 
     /// The stored item: in the organisation's log by time and sequence, in
-    /// GSI1 by actor email, in GSI2 by action type (same sort key).
+    /// GSI1 by actor email (sparse: not anonymous ones), in GSI2 by action
+    /// type (same sort key).
     pub fn item(&self) -> Result<Item, StoreError> {
         let sk = keys::activity_sk(self.at.timestamp_millis(), self.seq);
-        let item = Item::new(
+        let mut item = Item::new(
             crate::store::Key::new(keys::activity_partition(self.org_id), sk.clone()),
             keys::EVENT,
             1,
             self,
         )?
-        .with_gsi1(keys::activity_by_actor(self.org_id, &self.actor_email), sk.clone())
-        .with_gsi2(keys::activity_by_action(self.org_id, self.action), sk);
+        .with_gsi2(keys::activity_by_action(self.org_id, self.action), sk.clone());
+        // Anonymous events have no actor to be found by.
+        if let Some(email) = &self.actor_email {
+            item = item.with_gsi1(keys::activity_by_actor(self.org_id, email), sk);
+        }
         Ok(match self.expires_at {
             Some(t) => item.with_ttl(t.timestamp()),
             None => item,

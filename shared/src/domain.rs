@@ -211,15 +211,30 @@ pub struct Organization {
 /// come from one of their partner's trusted networks.
 pub const EMAIL_CONFIRMATION_HOURS: i64 = 24;
 
-/// A trusted source network: an IPv4 or IPv6 CIDR block, parsed once.
+/// The shortest IPv4 prefix a trusted range may have: a /16 is 65,536
+/// addresses, an organisation's network at most; shorter ones (two /1s
+/// cover everything) would switch re-confirmation off for everyone.
+pub const MIN_TRUSTED_PREFIX_V4: u8 = 16;
+/// The shortest IPv6 prefix a trusted range may have: a /32 is what a
+/// regional registry allocates to a whole provider.
+pub const MIN_TRUSTED_PREFIX_V6: u8 = 32;
+
+/// A trusted source network: an IPv4 or IPv6 CIDR block, parsed once, no
+/// wider than [`MIN_TRUSTED_PREFIX_V4`] / [`MIN_TRUSTED_PREFIX_V6`].
 pub fn parse_trusted_range(raw: &str) -> Result<ipnet::IpNet, AppError> {
     let s = raw.trim();
     let net: ipnet::IpNet = s
         .parse()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| AppError::invalid(format!("{raw:?} is not an IPv4 or IPv6 CIDR block")))?;
-    if net.prefix_len() == 0 {
-        return Err(AppError::invalid(format!("{raw:?} would trust every address")));
+    let min = match net {
+        ipnet::IpNet::V4(_) => MIN_TRUSTED_PREFIX_V4,
+        ipnet::IpNet::V6(_) => MIN_TRUSTED_PREFIX_V6,
+    };
+    if net.prefix_len() < min {
+        return Err(AppError::invalid(format!(
+            "{raw:?} is too wide to trust: IPv4 ranges may be at most /{MIN_TRUSTED_PREFIX_V4}, IPv6 ranges at most /{MIN_TRUSTED_PREFIX_V6}"
+        )));
     }
     Ok(net.trunc())
 }

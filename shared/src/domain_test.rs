@@ -46,6 +46,21 @@ fn trusted_ranges_parse_and_match_both_families() {
     for bad in ["", "10.0.0.0/33", "0.0.0.0/0", "::/0", "example.com", "10.0.0.0/8/8"] {
         assert!(parse_trusted_range(bad).is_err(), "{bad:?}");
     }
+    // Two halves of everything, and anything wider than /16 (IPv4) or /32 (IPv6).
+    for wide in [
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+        "::/1",
+        "8000::/1",
+        "10.0.0.0/8",
+        "172.16.0.0/15",
+        "2001:db8::/31",
+    ] {
+        assert!(parse_trusted_range(wide).is_err(), "{wide:?}");
+    }
+    for narrow in ["172.16.0.0/16", "2001:db8::/32", "2001:db8::/48"] {
+        assert!(parse_trusted_range(narrow).is_ok(), "{narrow:?}");
+    }
     let mut o = Organization::new(
         OrgId(Uuid::nil()),
         OrgName::parse("Acme").unwrap(),

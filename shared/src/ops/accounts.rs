@@ -901,6 +901,22 @@ pub async fn set_password(deps: &Deps, source_ip: &str, input: SetPassword) -> R
         serde_json::json!({ "emailConfirmedAt": now, "sessionGeneration": generation })
     };
     change = change.write(Write::patch(keys::user(user_id), &fields, Cond::MustExist)?);
+    if first && actor.principal.org_kind == crate::domain::OrgKind::Partner {
+        // The inactivity clock starts at the first password, so that someone
+        // who never finishes enrolling MFA is swept like anyone else.
+        let activity = crate::inactivity::UserActivity {
+            user_id,
+            org_id: link.org_id,
+            email: link.email.clone(),
+            last_active_at: now,
+            warned_at: None,
+            suspended_at: None,
+        };
+        change = change.write(Write::Put {
+            item: activity.item(1)?,
+            cond: Cond::None,
+        });
+    }
     if let Some(inv) = link.invitation_id {
         change = change.write(Write::patch(
             keys::invitation(inv),
@@ -1023,21 +1039,11 @@ pub async fn forgot_password(deps: &Deps, source_ip: &str, input: Forgot) -> Res
         keys::mail_throttle("password", &input.email),
         (now + Duration::seconds(PASSWORD_MAIL_INTERVAL_SECONDS)).timestamp(),
     )?;
-    // The requester is whoever knows the address: the event names the
-    // account (whose log it is in) and the requester's source IP.
-    let actor = Actor::new(
-        Principal {
-            user_id: login.user_id,
-            email: input.email.clone(),
-            org_id: login.org_id,
-            org_kind: login.org_kind,
-            role: login.role,
-        },
-        source_ip,
-    );
-    let mut change = Change::new(
+    // The requester is whoever knows the address: the event is anonymous,
+    // with the requester's source IP, and names the account as its target.
+    let mut change = Change::anonymous(
         deps,
-        &actor,
+        source_ip,
         login.org_id,
         ActionType::UpdateUserProfile,
         target("user", login.user_id),

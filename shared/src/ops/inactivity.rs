@@ -387,23 +387,18 @@ pub async fn ask_restore(deps: &Deps, source_ip: &str, input: AskRestore) -> Res
         requested_at: now,
         requested_by: input.email.clone(),
     };
-    let actor = Actor::new(
-        Principal {
-            user_id: login.user_id,
-            email: input.email.clone(),
-            org_id: login.org_id,
-            org_kind: login.org_kind,
-            role: login.role,
-        },
-        source_ip,
-    );
-    let change = Change::new(
+    // Anyone who knows the address may ask: the event is anonymous, with the
+    // requester's source IP, and names the account as its target.
+    let change = Change::anonymous(
         deps,
-        &actor,
+        source_ip,
         login.org_id,
         ActionType::UpdateUserProfile,
         user_target(login.user_id),
-        format!("{} asked the platform to restore their access", input.email),
+        format!(
+            "Someone at {source_ip} asked the platform to restore access for {} (without signing in)",
+            input.email
+        ),
     )
     .write(Write::guard(
         keys::mail_throttle("restore", &input.email),

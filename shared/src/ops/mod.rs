@@ -180,17 +180,37 @@ impl Change {
         target: Target,
         description: String,
     ) -> Self {
+        let mut change = Self::anonymous(deps, &actor.source_ip, org, action, target, description);
+        change.event.actor_user_id = Some(actor.principal.user_id);
+        change.event.actor_email = Some(actor.principal.email.clone());
+        change.event.actor_org_id = Some(actor.principal.org_id);
+        change.head = actor.prefetched_head(org);
+        change.touch = actor.touch.clone();
+        change
+    }
+
+    /// Starts a change made by an anonymous request (a public route, where
+    /// the caller proves nothing): the event names no actor, only the source
+    /// IP; `target` is the account concerned.
+    pub fn anonymous(
+        deps: &Deps,
+        source_ip: &str,
+        org: OrgId,
+        action: ActionType,
+        target: Target,
+        description: String,
+    ) -> Self {
         let event = ActivityEvent {
             id: EventId(deps.ids.new_id()),
             at: deps.clock.now(),
-            actor_user_id: actor.principal.user_id,
-            actor_email: actor.principal.email.clone(),
-            actor_org_id: actor.principal.org_id,
+            actor_user_id: None,
+            actor_email: None,
+            actor_org_id: None,
             org_id: org,
             action,
             target,
             description,
-            source_ip: actor.source_ip.clone(),
+            source_ip: source_ip.to_string(),
             before: None,
             after: None,
             seq: 0,
@@ -203,9 +223,9 @@ impl Change {
         Self {
             writes: Vec::new(),
             event,
-            head: actor.prefetched_head(org),
+            head: None,
             retention: None,
-            touch: actor.touch.clone(),
+            touch: Default::default(),
         }
     }
 

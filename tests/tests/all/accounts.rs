@@ -648,7 +648,15 @@ pub async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted(b
     let (s, read) = call(&app, "GET", &path, Some(&admin), None).await;
     assert_eq!((s, read["ranges"].as_array().map(Vec::len)), (200, Some(0)), "{read}");
     let version = read["version"].clone();
-    for bad in [json!(["not-a-cidr"]), json!(["10.0.0.0/33"]), json!(["0.0.0.0/0"])] {
+    // Too wide to trust (issue 10): two halves of everything, or a /8.
+    for bad in [
+        json!(["not-a-cidr"]),
+        json!(["10.0.0.0/33"]),
+        json!(["0.0.0.0/0"]),
+        json!(["0.0.0.0/1", "128.0.0.0/1"]),
+        json!(["::/1", "8000::/1"]),
+        json!(["10.0.0.0/8"]),
+    ] {
         let (s, p) = call(
             &app,
             "PUT",
@@ -686,13 +694,13 @@ pub async fn partner_users_reconfirm_their_email_every_24_hours_unless_trusted(b
         "PUT",
         &path,
         Some(&admin),
-        Some(json!({ "ranges": ["10.1.2.3/8", "127.0.0.0/8", "2001:db8::/32"], "version": version })),
+        Some(json!({ "ranges": ["10.1.2.3/16", "127.0.0.0/16", "2001:db8::/32"], "version": version })),
     )
     .await;
     assert_eq!(s, 200, "{set}");
     assert_eq!(
         set["ranges"],
-        json!(["10.0.0.0/8", "127.0.0.0/8", "2001:db8::/32"]),
+        json!(["10.1.0.0/16", "127.0.0.0/16", "2001:db8::/32"]),
         "normalised"
     );
     assert_eq!(

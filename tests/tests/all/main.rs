@@ -6,6 +6,7 @@ mod authz_decisions;
 mod bad_input;
 mod budgets;
 mod events;
+mod hardening;
 mod identity_contract;
 mod inactivity;
 mod infra;
