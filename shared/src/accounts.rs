@@ -340,3 +340,101 @@ pub fn hash_recovery_code(code: &str) -> String {
 pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
+
+/// Wrong passwords given for one email address, whether or not it belongs to
+/// anyone (so that a lock says nothing about the address). After
+/// [`SignInFailures::FREE`] failures each further one locks the address for
+/// 2^(n-5) seconds, up to [`SignInFailures::MAX_LOCK_SECONDS`] (as Cognito
+/// does); a right password clears the record, and it expires a day after
+/// the last failure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInFailures {
+    pub count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SignInFailures {
+    /// Failures allowed before the first lock.
+    pub const FREE: u32 = 5;
+    /// The longest lock: 15 minutes.
+    pub const MAX_LOCK_SECONDS: i64 = 15 * 60;
+    /// How long a failure is remembered.
+    pub const REMEMBERED_HOURS: i64 = 24;
+
+    /// How long the address is locked after `count` failures.
+    pub fn lock_seconds(count: u32) -> Option<i64> {
+        (count >= Self::FREE).then(|| {
+            let n = count - Self::FREE;
+            if n >= 10 {
+                Self::MAX_LOCK_SECONDS
+            } else {
+                (1i64 << n).min(Self::MAX_LOCK_SECONDS)
+            }
+        })
+    }
+
+    /// The record after one more failure at `now`.
+    pub fn after_failure(&self, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let count = self.count.saturating_add(1);
+        Self {
+            count,
+            locked_until: Self::lock_seconds(count).map(|s| now + chrono::Duration::seconds(s)),
+        }
+    }
+
+    /// Seconds until the address may try again, if it is locked at `now`.
+    pub fn retry_after(&self, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+        self.locked_until.filter(|t| *t > now).map(|t| {
+            u64::try_from(((t - now).num_milliseconds() + 999) / 1000)
+                .unwrap_or(1)
+                .max(1)
+        })
+    }
+
+    pub fn item(
+        &self,
+        email: &EmailAddress,
+        version: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Item, StoreError> {
+        Ok(
+            Item::new(keys::sign_in_failures(email), keys::SIGN_IN_FAILURES, version, self)?
+                .with_ttl((now + chrono::Duration::hours(Self::REMEMBERED_HOURS)).timestamp()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod sign_in_failures_tests {
+    use super::SignInFailures;
+
+    #[test]
+    fn five_free_then_doubling_up_to_fifteen_minutes() {
+        let locks: Vec<Option<i64>> = (1..=17).map(SignInFailures::lock_seconds).collect();
+        assert_eq!(
+            locks,
+            vec![
+                None,
+                None,
+                None,
+                None,
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(32),
+                Some(64),
+                Some(128),
+                Some(256),
+                Some(512),
+                Some(900),
+                Some(900),
+                Some(900)
+            ]
+        );
+        assert_eq!(SignInFailures::lock_seconds(u32::MAX), Some(900));
+    }
+}

@@ -55,6 +55,10 @@ pub enum AppError {
     CodeRejected,
     #[error("too many attempts")]
     Locked,
+    /// Too many attempts or requests: try again after `retry_after` seconds
+    /// (429 with `Retry-After`); `what` says what was limited.
+    #[error("rate limited: {what}")]
+    TooManyRequests { retry_after: u64, what: &'static str },
     #[error("MFA enrolment required")]
     MfaEnrolmentRequired,
     #[error("email confirmation required")]
@@ -114,6 +118,9 @@ impl AppError {
             AppError::SignInFailed => "The email address or password is not right, or the account cannot sign in.".into(),
             AppError::CodeRejected => "The code was not accepted: it is wrong, expired, or was used already. Use the next code your app shows.".into(),
             AppError::Locked => "Too many wrong codes: sign-in is locked for 15 minutes.".into(),
+            AppError::TooManyRequests { retry_after, what } => {
+                format!("{what} Try again in {retry_after} seconds (Retry-After).")
+            }
             AppError::MfaEnrolmentRequired => "Set up an authenticator app first: sign in again to enrol.".into(),
             AppError::AccountSuspended => "This account was suspended for inactivity. Ask your Partner Manager or the platform to restore access (POST /session/restore-request sends the platform your request).".into(),
             AppError::JobFailed { .. } => "A scheduled run finished with failures.".into(),
@@ -153,7 +160,7 @@ impl AppError {
             AppError::LinkInvalid => StatusCode::NOT_FOUND,
             AppError::LinkExpired | AppError::LinkUsed => StatusCode::GONE,
             AppError::SignInFailed | AppError::CodeRejected => StatusCode::UNAUTHORIZED,
-            AppError::Locked => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Locked | AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::MfaEnrolmentRequired | AppError::EmailConfirmationRequired => StatusCode::FORBIDDEN,
             AppError::AccountSuspended => StatusCode::FORBIDDEN,
             AppError::JobFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -194,6 +201,7 @@ impl AppError {
             AppError::SignInFailed => "sign-in-failed",
             AppError::CodeRejected => "code-rejected",
             AppError::Locked => "locked",
+            AppError::TooManyRequests { .. } => "too-many-requests",
             AppError::MfaEnrolmentRequired => "mfa-enrolment-required",
             AppError::EmailConfirmationRequired => "email-confirmation-required",
             AppError::AccountSuspended => "account-suspended",
@@ -251,9 +259,20 @@ impl IntoResponse for AppError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let AppError::Unauthenticated(_) = self {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self {
+            AppError::Unauthenticated(_) => {
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            AppError::TooManyRequests { retry_after, .. } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            AppError::Locked => {
+                let secs = crate::identity::local::LOCK_MINUTES * 60;
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            _ => {}
         }
         resp
     }

@@ -123,6 +123,6 @@ async fn ask_restore(
     SourceIp(ip): SourceIp,
     Json(input): Json<AskRestore>,
 ) -> Result<StatusCode, AppError> {
-    inactivity::ask_restore(&deps, &ip, input).await?;
+    crate::ops::no_sooner_than_floor(inactivity::ask_restore(&deps, &ip, input)).await?;
     Ok(StatusCode::ACCEPTED)
 }

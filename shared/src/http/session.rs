@@ -136,7 +136,7 @@ async fn forgot_password(
     SourceIp(ip): SourceIp,
     Json(input): Json<Forgot>,
 ) -> Result<StatusCode, AppError> {
-    accounts::forgot_password(&deps, &ip, input).await?;
+    crate::ops::no_sooner_than_floor(accounts::forgot_password(&deps, &ip, input)).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -297,6 +297,10 @@ impl Identity for CognitoIdentity {
             .send()
             .await
             .map_err(|e| match e.into_service_error() {
+                // Users disabled at Cognito before suspension stopped doing so.
+                E::NotAuthorizedException(n) if n.message().is_some_and(|m| m.contains("disabled")) => {
+                    IdentityError::Disabled
+                }
                 E::NotAuthorizedException(_)
                 | E::UserNotFoundException(_)
                 | E::UserNotConfirmedException(_)
@@ -426,26 +430,19 @@ impl Identity for CognitoIdentity {
         self.set_software_token(&user.to_string(), false).await
     }
 
+    /// Ends the user's Cognito sessions (refresh tokens). The user stays
+    /// enabled at Cognito: the app client admits no sign-in but Portico's
+    /// (AdminInitiateAuth), which refuses a suspended login after checking
+    /// the password, and the API accepts no token whose session Portico did
+    /// not open. A disabled Cognito user would be refused before the
+    /// password is checked, telling anyone that the account is suspended.
     async fn disable(&self, user: UserId) -> Result<(), IdentityError> {
-        done_unless_failed(
-            self.client
-                .admin_disable_user()
-                .user_pool_id(&self.user_pool_id)
-                .username(user.to_string())
-                .send()
-                .await,
-        )
+        self.sign_out_everywhere(user).await
     }
 
-    async fn enable(&self, user: UserId) -> Result<(), IdentityError> {
-        done_unless_failed(
-            self.client
-                .admin_enable_user()
-                .user_pool_id(&self.user_pool_id)
-                .username(user.to_string())
-                .send()
-                .await,
-        )
+    /// Nothing to undo at Cognito (see [`Self::disable`]).
+    async fn enable(&self, _user: UserId) -> Result<(), IdentityError> {
+        Ok(())
     }
 
     async fn sign_out_everywhere(&self, user: UserId) -> Result<(), IdentityError> {

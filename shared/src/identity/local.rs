@@ -21,6 +21,12 @@ use crate::domain::{OrgId, OrgKind, Password, UserId};
 use crate::http::principal::LocalTokens;
 use crate::store::{Cond, Item, Key, StoreError, Table, Write};
 
+/// An argon2id hash with the default parameters (those of every stored
+/// hash) of no password anyone knows: an unknown user's sign-in verifies
+/// against it, so that it costs as much as a known user's.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$cG9ydGljby1kdW1teS1zYWx0$V3cMZ9y1K8DQHgS6yG0z0a0xB2v1XQ0Yl3l9cQnZr5E";
+
 pub const MAX_FAILED_CODES: u32 = 5;
 pub const LOCK_MINUTES: i64 = 15;
 const SESSION_MINUTES: i64 = 5;
@@ -264,17 +270,20 @@ impl Identity for LocalIdentity {
     }
 
     async fn sign_in(&self, user: UserId, password: &str) -> Result<SignIn, IdentityError> {
-        let Some((rec, _)) = self.load(user).await? else {
+        let record = self.load(user).await?;
+        // The password first, at the same cost whether or not the user exists:
+        // nothing else about the account is told before it is right.
+        let hash = record.as_ref().map_or(DUMMY_HASH, |(r, _)| r.password_hash.as_str());
+        let parsed = PasswordHash::new(hash).map_err(|_| IdentityError::Unavailable("stored hash".into()))?;
+        let right = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let Some((rec, _)) = record.filter(|_| right) else {
             return Err(IdentityError::BadCredentials);
         };
-        // Locked: the same answer whether or not the password is right.
         if rec.locked_until.is_some_and(|t| t > self.clock.now()) {
             return Err(IdentityError::Locked);
         }
-        let parsed =
-            PasswordHash::new(&rec.password_hash).map_err(|_| IdentityError::Unavailable("stored hash".into()))?;
-        if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() || rec.disabled {
-            return Err(IdentityError::BadCredentials);
+        if rec.disabled {
+            return Err(IdentityError::Disabled);
         }
         if rec.totp_secret.is_some() {
             Ok(SignIn::MfaCode {
@@ -354,5 +363,22 @@ impl LocalIdentity {
             // No password yet: nothing to disable.
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_stored_one_does() {
+        let dummy = PasswordHash::new(DUMMY_HASH).expect("the dummy hash parses");
+        let salt = SaltString::generate(&mut OsRng);
+        let stored = Argon2::default().hash_password(b"some password", &salt).unwrap();
+        assert_eq!(dummy.algorithm, stored.algorithm);
+        assert_eq!(dummy.version, stored.version);
+        assert_eq!(dummy.params, stored.params, "same memory, time and parallelism costs");
+        assert_eq!(dummy.hash.map(|h| h.len()), stored.hash.map(|h| h.len()));
+        assert!(Argon2::default().verify_password(b"", &dummy).is_err());
     }
 }

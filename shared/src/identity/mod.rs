@@ -87,6 +87,9 @@ pub enum IdentityError {
     CodeMismatch,
     #[error("locked")]
     Locked,
+    /// The password is right but the identity is disabled.
+    #[error("disabled")]
+    Disabled,
     #[error("session expired or unknown")]
     SessionExpired,
     #[error("password refused by the identity provider: {0}")]
@@ -99,7 +102,9 @@ pub enum IdentityError {
 pub trait Identity: Send + Sync {
     /// Creates the identity if needed and sets its permanent password.
     async fn set_password(&self, user: IdentityUser<'_>, password: &Password) -> Result<(), IdentityError>;
-    /// Checks the password; says what comes next.
+    /// Checks the password; says what comes next. A user without an
+    /// identity costs the same as a wrong password (no timing tells them
+    /// apart), and no other state is told before the password is right.
     async fn sign_in(&self, user: UserId, password: &str) -> Result<SignIn, IdentityError>;
     /// A session to enrol an authenticator, for a user whose sign-in returned `Done`.
     async fn enrolment_session(&self, tokens: &Tokens) -> Result<String, IdentityError>;

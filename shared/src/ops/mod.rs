@@ -152,6 +152,20 @@ pub async fn authenticate_full<const N: usize>(
     Ok((Authenticated { actor, user, org }, rest))
 }
 
+/// How long the public routes that must not tell whether an address has an
+/// account (`POST /password/forgot`, `POST /session/restore-request`) take
+/// at least: more than their work (a read, a write, an email) takes, so
+/// that their time says nothing either.
+pub const UNTOLD_FLOOR: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Runs `work` and answers no sooner than [`UNTOLD_FLOOR`] after it started.
+pub async fn no_sooner_than_floor<T>(work: impl std::future::Future<Output = T>) -> T {
+    let done_at = tokio::time::Instant::now() + UNTOLD_FLOOR;
+    let out = work.await;
+    tokio::time::sleep_until(done_at).await;
+    out
+}
+
 /// Most attempts a change makes to extend its organisation's chain when
 /// other writers extend it first (each attempt re-reads the head).
 const CHAIN_ATTEMPTS: u32 = 40;

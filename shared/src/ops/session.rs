@@ -10,7 +10,7 @@ use qrcode::render::svg;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::accounts::{Login, RecoveryCodes, hash_recovery_code, new_recovery_codes, sha256_hex};
+use crate::accounts::{Login, RecoveryCodes, SignInFailures, hash_recovery_code, new_recovery_codes, sha256_hex};
 use crate::app::Deps;
 use crate::audit::{ActionType, Actor, Target};
 use crate::authz::Principal;
@@ -50,7 +50,7 @@ pub enum SignInStep {
 
 fn identity_error(e: IdentityError) -> AppError {
     match e {
-        IdentityError::BadCredentials => AppError::SignInFailed,
+        IdentityError::BadCredentials | IdentityError::Disabled => AppError::SignInFailed,
         IdentityError::CodeMismatch | IdentityError::SessionExpired => AppError::CodeRejected,
         IdentityError::Locked => AppError::Locked,
         IdentityError::PasswordRefused(why) => AppError::invalid(why),
@@ -113,25 +113,101 @@ fn done(tokens: Tokens) -> SignInStep {
     }
 }
 
-/// Step 1: email and password. 1 read (the login record); a sign-in
+/// Checks `password` for `email`, whose login record and failure record
+/// were read (`items`: login, failures). A locked address is refused first
+/// (429); the identity is always asked, an unknown or unusable address as a
+/// user who does not exist (at the same cost); a wrong password counts
+/// towards the lock; a right one clears the count. Only then is the
+/// account's state told (suspended). Returns the login and the next step.
+async fn check_credentials(
+    deps: &Deps,
+    email: &EmailAddress,
+    items: &[Option<Item>],
+    password: &str,
+) -> Result<(Login, SignIn), AppError> {
+    let now = deps.clock.now();
+    let (failures, version): (SignInFailures, Option<u64>) = match items.get(1).cloned().flatten() {
+        Some(i) => (i.decode()?, Some(i.version)),
+        None => (SignInFailures::default(), None),
+    };
+    if let Some(retry_after) = failures.retry_after(now) {
+        return Err(AppError::TooManyRequests {
+            retry_after,
+            what: "Too many wrong passwords for this email address.",
+        });
+    }
+    let login: Option<Login> = items.first().cloned().flatten().map(|i| i.decode()).transpose()?;
+    let usable = login.clone().filter(|l| l.activated);
+    let who = usable
+        .as_ref()
+        .map_or(crate::domain::UserId(uuid::Uuid::nil()), |l| l.user_id);
+    match (deps.identity.sign_in(who, password).await, usable) {
+        (Ok(step), Some(login)) => {
+            if failures.count > 0 {
+                // Best effort: a failure to clear leaves the count to expire.
+                let clear = Write::Delete {
+                    key: keys::sign_in_failures(email),
+                    cond: Cond::None,
+                };
+                if let Err(e) = deps.table.transact(vec![clear]).await {
+                    tracing::warn!(error = %e, "sign-in failures not cleared");
+                }
+            }
+            if login.suspended {
+                return Err(AppError::AccountSuspended);
+            }
+            Ok((login, step))
+        }
+        (Err(IdentityError::Disabled), Some(login)) if login.suspended => Err(AppError::AccountSuspended),
+        (Err(IdentityError::BadCredentials), _) | (Ok(_), None) => {
+            count_failure(deps, email, failures, version).await?;
+            Err(AppError::SignInFailed)
+        }
+        (Err(e), _) => Err(identity_error(e)),
+    }
+}
+
+/// Most tries to count a failure when other attempts count theirs at the same time.
+const COUNT_ATTEMPTS: u32 = 20;
+
+/// Adds one failure to `email`'s record (read at `version`), re-reading
+/// when another attempt counted first, so that concurrent guesses all count.
+async fn count_failure(
+    deps: &Deps,
+    email: &EmailAddress,
+    mut failures: SignInFailures,
+    mut version: Option<u64>,
+) -> Result<(), AppError> {
+    for _ in 0..COUNT_ATTEMPTS {
+        let now = deps.clock.now();
+        let next = failures.after_failure(now);
+        let item = next.item(email, version.map_or(1, |v| v + 1), now)?;
+        let cond = version.map_or(Cond::MustNotExist, Cond::VersionIs);
+        match deps.table.transact(vec![Write::Put { item, cond }]).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed { .. } | StoreError::Conflict) => {
+                let current = deps.table.get(&keys::sign_in_failures(email)).await?;
+                (failures, version) = match current {
+                    Some(i) => (i.decode()?, Some(i.version)),
+                    None => (SignInFailures::default(), None),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Store(StoreError::Conflict))
+}
+
+/// Step 1: email and password. 1 read (the login and failure records), the
+/// identity's check, and a write only to count or clear failures; a sign-in
 /// finished without MFA reads the user and writes its session and event.
 pub async fn sign_in(deps: &Deps, source_ip: &str, input: SignInRequest) -> Result<SignInStep, AppError> {
-    let login: Login = match deps.table.get(&keys::login(&input.email)).await? {
-        Some(item) => item.decode()?,
-        None => return Err(AppError::SignInFailed),
-    };
-    if !login.activated {
-        return Err(AppError::SignInFailed);
-    }
-    if login.suspended {
-        return Err(AppError::AccountSuspended);
-    }
-    match deps
-        .identity
-        .sign_in(login.user_id, &input.password)
-        .await
-        .map_err(identity_error)?
-    {
+    let items = deps
+        .table
+        .get_many(&[keys::login(&input.email), keys::sign_in_failures(&input.email)])
+        .await?;
+    let (login, step) = check_credentials(deps, &input.email, &items, &input.password).await?;
+    match step {
         SignIn::MfaCode { session } => Ok(SignInStep::Mfa { session }),
         SignIn::MfaSetup { session } => Ok(SignInStep::MfaSetup { session }),
         SignIn::Done(tokens) => after_password(deps, source_ip, &login, tokens).await,
@@ -366,18 +442,18 @@ pub struct Recover {
 pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<SignInStep, AppError> {
     let items = deps
         .table
-        .get_many(&[keys::login(&input.email), keys::recovery_codes(&input.email)])
+        .get_many(&[
+            keys::login(&input.email),
+            keys::sign_in_failures(&input.email),
+            keys::recovery_codes(&input.email),
+        ])
         .await?;
-    let (Some(login_item), Some(codes_item)) = (&items[0], &items[1]) else {
+    // The password first (counted like a sign-in's): a recovery code alone changes nothing.
+    let (login, _) = check_credentials(deps, &input.email, &items[..2], &input.password).await?;
+    let Some(codes_item) = &items[2] else {
         return Err(AppError::SignInFailed);
     };
-    let login: Login = login_item.decode()?;
-    if login.suspended {
-        return Err(AppError::AccountSuspended);
-    }
     let codes: RecoveryCodes = codes_item.decode()?;
-    // The password first: a recovery code alone changes nothing.
-    check_password(deps, login.user_id, &input.password).await?;
     let hash = hash_recovery_code(&input.recovery_code);
     let remaining: Vec<String> = codes.hashes.iter().filter(|h| **h != hash).cloned().collect();
     if remaining.len() == codes.hashes.len() {

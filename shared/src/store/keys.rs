@@ -122,6 +122,12 @@ pub fn org_user_requests(org: OrgId) -> String {
 /// GSI2 (sparse): the user requests waiting for the platform.
 pub const PENDING_USER_REQUESTS: &str = "USERREQS#PENDING";
 
+/// Wrong passwords given for an email address (known or not), beside its login record.
+pub fn sign_in_failures(email: &EmailAddress) -> Key {
+    Key::new(format!("EMAIL#{email}"), "FAILURES")
+}
+pub const SIGN_IN_FAILURES: &str = "SignInFailures";
+
 /// A user's recovery codes (hashes), beside the login record of their email.
 pub fn recovery_codes(email: &EmailAddress) -> Key {
     Key::new(format!("EMAIL#{email}"), "RECOVERY")

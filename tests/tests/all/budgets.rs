@@ -221,7 +221,7 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
             None,
         )
         .await;
-    let body = json!({ "ranges": ["10.0.0.0/8"], "version": tr["version"] });
+    let body = json!({ "ranges": ["10.0.0.0/16"], "version": tr["version"] });
     m.call(
         "PUT trusted-ranges",
         "PUT",

@@ -86,10 +86,23 @@ pub async fn password_then_enrolment_then_mfa(b: Backend) {
         idp.answer_mfa("not a session", "123456").await,
         Err(IdentityError::SessionExpired)
     ));
-    // Disabled identities cannot sign in; enabled again, they can.
+    // A disabled identity tells nothing to a wrong password. (The local one
+    // says Disabled to the right one; Cognito keeps users enabled and ends
+    // their sessions, as Portico's login record refuses suspended users
+    // after the password: see CognitoIdentity::disable.)
     idp.disable(user.id).await.unwrap();
     assert!(matches!(
+        idp.sign_in(user.id, "wrong password, long enough").await,
+        Err(IdentityError::BadCredentials)
+    ));
+    assert!(!matches!(
         idp.sign_in(user.id, PW).await,
+        Err(IdentityError::BadCredentials)
+    ));
+    // A user without an identity: as a wrong password.
+    assert!(matches!(
+        idp.sign_in(portico_core::domain::UserId(uuid::Uuid::new_v4()), PW)
+            .await,
         Err(IdentityError::BadCredentials)
     ));
     idp.enable(user.id).await.unwrap();
