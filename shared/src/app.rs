@@ -87,7 +87,7 @@ pub struct Config {
     /// `PORTICO_TABLE`: the DynamoDB table (required for the AWS backend).
     pub table: Option<String>,
     /// `PORTICO_MAIL_FROM`: the sender of every email.
-    pub mail_from: String,
+    pub mail_from: crate::mail::Mailbox,
     /// `PORTICO_PUBLIC_URL`: base of emailed links.
     pub public_url: String,
     /// `PORTICO_USER_POOL_ID`, `PORTICO_USER_POOL_CLIENT_ID`: Cognito (AWS backend).
@@ -118,7 +118,10 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".portico")),
             table: var("PORTICO_TABLE"),
-            mail_from: var("PORTICO_MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.example.com>".into()),
+            mail_from: crate::mail::Mailbox::parse(
+                &var("PORTICO_MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.example.com>".into()),
+            )
+            .map_err(|e| ConfigError::Invalid(format!("PORTICO_MAIL_FROM: {e}")))?,
             public_url: var("PORTICO_PUBLIC_URL")
                 .unwrap_or_else(|| Settings::default().public_url)
                 .trim_end_matches('/')
@@ -240,7 +243,7 @@ impl Deps {
                 ));
                 Ok(Self {
                     table,
-                    mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk), cfg.mail_from.clone())),
+                    mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk), &cfg.mail_from)),
                     clock,
                     ids,
                     authz,

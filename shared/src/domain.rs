@@ -68,7 +68,22 @@ impl EmailAddress {
         if !parsed.domain().contains('.') {
             return Err(AppError::invalid("email address domain must be fully qualified"));
         }
-        Ok(Self(s.to_ascii_lowercase()))
+        // Mail headers and SES carry ASCII: an internationalised domain is
+        // kept in its punycode (A-label) form, so both spellings are one
+        // address; a non-ASCII local part would need SMTPUTF8, which the
+        // mail path does not offer.
+        if !parsed.local_part().is_ascii() {
+            return Err(AppError::invalid(
+                "the part of an email address before the @ must be ASCII",
+            ));
+        }
+        let domain = idna::domain_to_ascii_strict(parsed.domain())
+            .map_err(|_| AppError::invalid("the email address's domain is not a valid domain name"))?;
+        let address = format!("{}@{domain}", parsed.local_part().to_ascii_lowercase());
+        if address.len() > 254 {
+            return Err(AppError::invalid("email address must be 1 to 254 characters"));
+        }
+        Ok(Self(address))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -408,7 +423,10 @@ impl<'de> Deserialize<'de> for DisplayName {
 }
 
 /// A new password that meets the rules: at least 12 characters, at most
-/// 256, not the email address (or its local part), not a common password.
+/// 256, not the email address (or its local part), not a common password,
+/// and hard to guess: zxcvbn's strength estimate (which knows common
+/// passwords, words, keyboard patterns, repeats and the user's email) of at
+/// least [`MIN_PASSWORD_SCORE`] of 4, i.e. more than 10^8 guesses.
 /// Never serialised, never printed.
 pub struct Password(String);
 
@@ -417,6 +435,9 @@ impl fmt::Debug for Password {
         f.write_str("Password(<redacted>)")
     }
 }
+
+/// The least zxcvbn score (0 to 4) a new password needs.
+pub const MIN_PASSWORD_SCORE: u8 = 3;
 
 /// Common passwords of 12 characters or more (the rule on length already
 /// refuses the shorter ones).
@@ -474,6 +495,25 @@ impl Password {
         }
         if COMMON_PASSWORDS.contains(&lower.as_str()) {
             return Err(AppError::invalid("password is too common; choose another"));
+        }
+        // The address, its parts and the product count as known words.
+        let domain = email.as_str().rsplit('@').next().unwrap_or_default();
+        let mut known = vec![email.as_str(), local, domain, "portico"];
+        known.extend(domain.split('.'));
+        let estimate = zxcvbn::zxcvbn(raw, &known);
+        let score = estimate.score() as u8;
+        if score < MIN_PASSWORD_SCORE {
+            let mut why =
+                format!("password is too easy to guess (strength {score} of 4, at least {MIN_PASSWORD_SCORE} needed)");
+            if let Some(f) = estimate.feedback() {
+                if let Some(w) = f.warning() {
+                    why.push_str(&format!(": {w}"));
+                }
+                for s in f.suggestions() {
+                    why.push_str(&format!(" {s}"));
+                }
+            }
+            return Err(AppError::invalid(why));
         }
         Ok(Self(raw.to_string()))
     }

@@ -85,3 +85,29 @@ fn only_customers_have_a_partner_of_record() {
     assert!(Organization::new(OrgId(Uuid::nil()), name.clone(), OrgKind::Partner, Some(p), now).is_err());
     assert!(Organization::new(OrgId(Uuid::nil()), name, OrgKind::Customer, Some(p), now).is_ok());
 }
+
+#[test]
+fn passwords_must_be_hard_to_guess() {
+    let email = EmailAddress::parse("gloria@globex.example.com").unwrap();
+    for weak in [
+        "            ",
+        "Password123!",
+        "qwertyuiopas",
+        "gloriagloria",
+        "globex.example.com1",
+    ] {
+        let Err(e) = Password::parse(weak, &email) else {
+            panic!("{weak:?} was accepted");
+        };
+        assert!(e.detail().contains("password"), "{weak:?}: {}", e.detail());
+    }
+    let e = Password::parse("Password123!", &email).map(|_| ()).unwrap_err();
+    assert!(e.detail().contains("too easy to guess"), "{}", e.detail());
+    for strong in [
+        "Correct horse battery staple 42!",
+        "A different long passphrase 9",
+        "Another long passphrase 7",
+    ] {
+        assert!(Password::parse(strong, &email).is_ok(), "{strong:?}");
+    }
+}

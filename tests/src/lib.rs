@@ -554,7 +554,7 @@ pub async fn test_deps(
     let outbox = Arc::new(
         Outbox::new(
             &dir.path().join("outbox"),
-            "Portico <no-reply@portico.example.com>",
+            portico_core::mail::Mailbox::parse("Portico <no-reply@portico.example.com>").expect("sender"),
             clock.clone(),
             ids_dyn.clone(),
         )
@@ -609,7 +609,10 @@ pub async fn test_deps(
                     base_table.clone(),
                     clock.clone(),
                 )),
-                Arc::new(SesMailer::new(ses, TEST_SENDER)),
+                Arc::new(SesMailer::new(
+                    ses,
+                    &portico_core::mail::Mailbox::parse(&format!("Portico <{TEST_SENDER}>")).expect("sender"),
+                )),
                 None,
                 Auth::Both(local_tokens.clone(), Arc::new(jwt)),
                 Some(pool),

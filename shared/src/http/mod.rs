@@ -193,7 +193,12 @@ fn code_for(status: StatusCode) -> &'static str {
 /// Extractor rejections (JSON syntax, unknown or missing fields, wrong
 /// types, bad path or query parameters, oversized bodies) come back from
 /// axum as text/plain; this rewrites them as RFC 9457 problems.
-async fn ensure_problem(resp: Response) -> Response {
+async fn ensure_problem(mut resp: Response) -> Response {
+    // Answers carry tokens, TOTP secrets, recovery codes and personal data:
+    // no cache keeps them.
+    resp.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     let status = resp.status();
     let is_problem = resp
         .headers()

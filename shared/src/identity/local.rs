@@ -53,6 +53,11 @@ struct Record {
     failed_codes: u32,
     #[serde(default)]
     locked_until: Option<DateTime<Utc>>,
+    /// The time step of the last code accepted for `totp_secret`: codes of
+    /// that step or earlier are refused (RFC 6238 §5.2), even unused ones
+    /// still inside the skew window.
+    #[serde(default)]
+    last_step: Option<u64>,
     #[serde(default)]
     disabled: bool,
     #[serde(default)]
@@ -196,24 +201,32 @@ impl LocalIdentity {
         })
     }
 
-    /// Checks a code against `secret`, counting failures towards the lock.
-    /// Returns the record and its version after any reset of the count.
-    async fn check_code(&self, user: UserId, secret: &str, code: &str) -> Result<(Record, u64), IdentityError> {
+    /// Checks a code against `secret` (`enrolled`: the user's own, whose
+    /// last accepted step counts; else a pending one), counting failures
+    /// towards the lock. Records the accepted step; returns the record and
+    /// its version after that write.
+    async fn check_code(
+        &self,
+        user: UserId,
+        secret: &str,
+        code: &str,
+        enrolled: bool,
+    ) -> Result<(Record, u64), IdentityError> {
         let (mut rec, version) = self.load(user).await?.ok_or(IdentityError::SessionExpired)?;
         let now = self.clock.now();
         if rec.locked_until.is_some_and(|t| t > now) {
             return Err(IdentityError::Locked);
         }
-        let ok = super::code_shape(code)
-            && totp(secret, &rec.email)?
-                .check(code, u64::try_from(now.timestamp()).unwrap_or_default())
-                .is_some();
-        if ok {
-            if rec.failed_codes == 0 && rec.locked_until.is_none() {
-                return Ok((rec, version));
-            }
+        let step = if super::code_shape(code) {
+            totp(secret, &rec.email)?.check(code, u64::try_from(now.timestamp()).unwrap_or_default())
+        } else {
+            None
+        };
+        let after_last = |s: u64| !enrolled || rec.last_step.is_none_or(|last| s > last);
+        if let Some(step) = step.filter(|s| after_last(*s)) {
             rec.failed_codes = 0;
             rec.locked_until = None;
+            rec.last_step = Some(step);
             self.save(user, &rec, Some(version)).await?;
             return Ok((rec, version + 1));
         }
@@ -261,6 +274,7 @@ impl Identity for LocalIdentity {
                     pending_secret: None,
                     failed_codes: 0,
                     locked_until: None,
+                    last_step: None,
                     disabled: false,
                     email: user.email.to_string(),
                 };
@@ -314,7 +328,7 @@ impl Identity for LocalIdentity {
         let s = self.session(session, SessionKind::Setup).await?;
         let (rec, _) = self.load(s.user_id).await?.ok_or(IdentityError::SessionExpired)?;
         let pending = rec.pending_secret.clone().ok_or(IdentityError::SessionExpired)?;
-        let (mut rec, version) = self.check_code(s.user_id, &pending, code).await?;
+        let (mut rec, version) = self.check_code(s.user_id, &pending, code, false).await?;
         rec.totp_secret = Some(pending);
         rec.pending_secret = None;
         self.save(s.user_id, &rec, Some(version)).await?;
@@ -326,7 +340,7 @@ impl Identity for LocalIdentity {
         let s = self.session(session, SessionKind::Mfa).await?;
         let (rec, _) = self.load(s.user_id).await?.ok_or(IdentityError::SessionExpired)?;
         let secret = rec.totp_secret.clone().ok_or(IdentityError::SessionExpired)?;
-        let (rec, _) = self.check_code(s.user_id, &secret, code).await?;
+        let (rec, _) = self.check_code(s.user_id, &secret, code, true).await?;
         self.end_session(session).await?;
         self.tokens(s.user_id, rec.org_id, rec.org_kind)
     }

@@ -9,12 +9,12 @@ use mail_builder::MessageBuilder;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{MailError, Mailer, OutgoingEmail, links};
+use super::{MailError, Mailbox, Mailer, OutgoingEmail, links};
 use crate::clock::{Clock, IdGen};
 
 pub struct Outbox {
     dir: PathBuf,
-    from: String,
+    from: Mailbox,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
 }
@@ -30,16 +30,11 @@ pub struct OutboxMessage {
 }
 
 impl Outbox {
-    pub fn new(
-        dir: &Path,
-        from: impl Into<String>,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdGen>,
-    ) -> Result<Self, MailError> {
+    pub fn new(dir: &Path, from: Mailbox, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> Result<Self, MailError> {
         std::fs::create_dir_all(dir).map_err(|e| MailError::Unavailable(e.to_string()))?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            from: from.into(),
+            from,
             clock,
             ids,
         })
@@ -86,8 +81,10 @@ impl Mailer for Outbox {
     async fn send(&self, mail: &OutgoingEmail) -> Result<(), MailError> {
         let now = self.clock.now();
         let id = self.ids.new_id();
+        let from =
+            mail_builder::headers::address::Address::new_address(self.from.name.as_deref(), self.from.address.as_str());
         let bytes = MessageBuilder::new()
-            .from(self.from.as_str())
+            .from(from)
             .to(mail.to.as_str())
             .subject(mail.subject.as_str())
             .text_body(mail.text.as_str())

@@ -4,18 +4,19 @@ use async_trait::async_trait;
 use aws_sdk_ses::Client;
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 
-use super::{MailError, Mailer, OutgoingEmail};
+use super::{MailError, Mailbox, Mailer, OutgoingEmail};
 
 pub struct SesMailer {
     client: Client,
-    from: String,
+    /// `Source`: the sender as a header value (`"Portico" <no-reply@...>`).
+    source: String,
 }
 
 impl SesMailer {
-    pub fn new(client: Client, from: impl Into<String>) -> Self {
+    pub fn new(client: Client, from: &Mailbox) -> Self {
         Self {
             client,
-            from: from.into(),
+            source: from.header_value(),
         }
     }
 }
@@ -42,7 +43,7 @@ impl Mailer for SesMailer {
             .build();
         self.client
             .send_email()
-            .source(&self.from)
+            .source(&self.source)
             .destination(Destination::builder().to_addresses(mail.to.as_str()).build())
             .message(message)
             .send()

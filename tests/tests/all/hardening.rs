@@ -223,6 +223,79 @@ async fn a_code_lock_is_told_only_after_the_password() {
     assert_eq!(retry.as_deref(), Some("900"));
 }
 
+/// The local identity: after a code is accepted, an unused code of an
+/// earlier step (still inside the skew window) is refused (RFC 6238 §5.2).
+#[tokio::test]
+async fn codes_of_earlier_steps_are_refused_after_a_later_one() {
+    let (app, clock) = app_with_clock(Backend::Sqlite).await;
+    let email = format!("stepper-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
+    app.add_partner_user(&email).await;
+    let (_, secret, _) = app.set_up_account(&email).await;
+    clock.advance(Duration::seconds(60));
+    app.sign_in(&email, &secret, clock.now()).await;
+    let earlier =
+        portico_core::identity::local::LocalIdentity::code_at(&secret, clock.now() - Duration::seconds(30)).unwrap();
+    let (_, step) = app
+        .post("/session", None, json!({ "email": email, "password": PASSWORD }))
+        .await;
+    let (s, p) = app
+        .post(
+            "/session/mfa",
+            None,
+            json!({ "session": step["session"], "code": earlier }),
+        )
+        .await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (401, Some("urn:portico:problem:code-rejected")),
+        "{p}"
+    );
+    // The next step's code works.
+    clock.advance(Duration::seconds(30));
+    app.sign_in(&email, &secret, clock.now()).await;
+}
+
+/// Weak passwords are refused with the reason; answers carry
+/// `Cache-Control: no-store` (tokens, TOTP secrets, recovery codes).
+pub async fn weak_passwords_are_refused_and_answers_are_not_cached(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let email = format!("weak-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
+    app.add_partner_user(&email).await;
+    let token = app.last_token_to(&email).await;
+    for weak in ["            ", "Password123!", "qwertyuiopas"] {
+        let (s, p) = app
+            .post("/password/setup", None, json!({ "token": token, "password": weak }))
+            .await;
+        assert_eq!(s, 400, "{weak:?}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains("password"), "{p}");
+    }
+    let resp = app
+        .http
+        .post(app.url("/password/setup"))
+        .json(&json!({ "token": token, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "the link still works after refusals");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let resp = app
+        .http
+        .post(app.url("/session"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store", "a sign-in step");
+    let resp = app
+        .http
+        .post(app.url("/session"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store", "a problem too");
+}
+
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
     v.sort();
     v[v.len() / 2]
@@ -288,6 +361,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn wrong_passwords_back_off_then_lock_known_and_unknown_alike() {
                 super::wrong_passwords_back_off_then_lock_known_and_unknown_alike($backend).await
+            }
+            #[tokio::test]
+            async fn weak_passwords_are_refused_and_answers_are_not_cached() {
+                super::weak_passwords_are_refused_and_answers_are_not_cached($backend).await
             }
             #[tokio::test]
             async fn the_account_state_is_told_only_after_the_password() {
