@@ -103,7 +103,42 @@ impl<'de> Deserialize<'de> for EmailAddress {
     }
 }
 
-/// An organisation's display name: 2 to 100 printable characters, trimmed.
+/// Whether `c` may not appear in a name: controls, format characters
+/// (bidi controls such as U+202E, zero-width characters, U+FEFF), private
+/// use, unassigned code points and non-characters, surrogates, line and
+/// paragraph separators, and the invisible Hangul fillers.
+fn forbidden_in_names(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        G::Control | G::Format | G::PrivateUse | G::Unassigned | G::Surrogate | G::LineSeparator | G::ParagraphSeparator
+    ) || matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
+        // Non-characters (U+FDD0..U+FDEF and U+xFFFE, U+xFFFF) are Cn too,
+        // but say so in case a Unicode update assigns a category.
+        || ('\u{FDD0}'..='\u{FDEF}').contains(&c)
+        || (u32::from(c) & 0xFFFE) == 0xFFFE
+}
+
+/// A name as people type it: NFC-normalised, trimmed, `min..=max`
+/// characters, none of the [`forbidden_in_names`] classes.
+fn clean_name(raw: &str, what: &str, min: usize, max: usize) -> Result<String, AppError> {
+    use unicode_normalization::UnicodeNormalization;
+    let s: String = raw.trim().nfc().collect();
+    let n = s.chars().count();
+    if !(min..=max).contains(&n) {
+        return Err(AppError::invalid(format!("{what} must be {min} to {max} characters")));
+    }
+    if let Some(c) = s.chars().find(|c| forbidden_in_names(*c)) {
+        return Err(AppError::invalid(format!(
+            "{what} must not contain invisible, control, private-use or unassigned characters (U+{:04X})",
+            u32::from(c)
+        )));
+    }
+    Ok(s)
+}
+
+/// An organisation's display name: 2 to 100 characters, trimmed and
+/// NFC-normalised, nothing invisible; unique by its confusable skeleton.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(transparent)]
 #[schema(value_type = String, example = "Northwind Partners")]
@@ -111,24 +146,26 @@ pub struct OrgName(String);
 
 impl OrgName {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let s = raw.trim();
-        let n = s.chars().count();
-        if !(2..=100).contains(&n) {
-            return Err(AppError::invalid("organisation name must be 2 to 100 characters"));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(AppError::invalid(
-                "organisation name must not contain control characters",
-            ));
-        }
-        Ok(Self(s.to_string()))
+        clean_name(raw, "organisation name", 2, 100).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// The form used for uniqueness and sorting.
+    /// The form used for sorting.
     pub fn folded(&self) -> String {
         self.0.to_lowercase()
+    }
+    /// The form used for uniqueness: the UTS #39 confusable skeleton of the
+    /// lower-cased name, so that `Nоrthwind` (Cyrillic о) is taken when
+    /// `Northwind` is, and so are names differing only in case or spacing
+    /// lookalikes. Hashed, as skeletons may be long and hold any character.
+    pub fn skeleton(&self) -> String {
+        use sha2::Digest;
+        let lower = self.0.to_lowercase();
+        let skeleton: String = unicode_security::skeleton(&lower).collect();
+        let skeleton = skeleton.to_lowercase();
+        let folded: String = unicode_security::skeleton(&skeleton).collect();
+        hex::encode(sha2::Sha256::digest(folded.as_bytes()))
     }
 }
 
@@ -404,11 +441,7 @@ pub struct DisplayName(pub(crate) String);
 
 impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let s = raw.trim();
-        if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
-            return Err(AppError::invalid("display name must be 1 to 100 printable characters"));
-        }
-        Ok(Self(s.to_string()))
+        clean_name(raw, "display name", 1, 100).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -111,3 +111,34 @@ fn passwords_must_be_hard_to_guess() {
         assert!(Password::parse(strong, &email).is_ok(), "{strong:?}");
     }
 }
+
+#[test]
+fn names_are_nfc_visible_and_unique_by_skeleton() {
+    assert_eq!(OrgName::parse(" Cafe\u{301} Ltd ").unwrap().as_str(), "Caf\u{e9} Ltd");
+    for bad in [
+        "Evil\u{202E}corp",
+        "Zero\u{200B}width",
+        "BOM\u{FEFF}Inc",
+        "Private\u{E000}Use",
+        "Non\u{FDD0}char",
+        "Non\u{FFFF}char",
+        "Filler\u{3164}Co",
+        "Line\u{2028}Sep",
+    ] {
+        assert!(OrgName::parse(bad).is_err(), "{bad:?}");
+        assert!(DisplayName::parse(bad).is_err(), "{bad:?}");
+    }
+    let latin = OrgName::parse("Northwind Partners").unwrap();
+    let cyrillic = OrgName::parse("N\u{43E}rthwind Partners").unwrap();
+    assert_ne!(latin.as_str(), cyrillic.as_str());
+    assert_eq!(latin.skeleton(), cyrillic.skeleton(), "confusable");
+    assert_eq!(
+        latin.skeleton(),
+        OrgName::parse("NORTHWIND partners").unwrap().skeleton(),
+        "case"
+    );
+    assert_ne!(
+        latin.skeleton(),
+        OrgName::parse("Northwind Partner").unwrap().skeleton()
+    );
+}

@@ -108,7 +108,7 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
         });
         writes.push(Write::Put {
             item: Item::new(
-                keys::org_name(&o.name.folded()),
+                keys::org_name(&o.name.skeleton()),
                 keys::ORG_NAME,
                 1,
                 &serde_json::json!({ "orgId": o.id }),

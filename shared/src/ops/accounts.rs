@@ -212,7 +212,7 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
 
 fn org_name_guard(o: &Organization) -> Result<Item, StoreError> {
     Item::new(
-        keys::org_name(&o.name.folded()),
+        keys::org_name(&o.name.skeleton()),
         keys::ORG_NAME,
         1,
         &serde_json::json!({ "orgId": o.id }),
@@ -1223,7 +1223,7 @@ pub async fn accept_customer_invitation(
             cond: Cond::None,
         })
         .write(Write::Delete {
-            key: keys::org_name(&org.name.folded()),
+            key: keys::org_name(&org.name.skeleton()),
             cond: Cond::None,
         })
         .write(Write::Delete {

@@ -59,7 +59,7 @@ pub(crate) fn org_item(o: &Organization) -> Result<Item, StoreError> {
 
 fn name_guard(o: &Organization) -> Result<Item, StoreError> {
     Item::new(
-        keys::org_name(&o.name.folded()),
+        keys::org_name(&o.name.skeleton()),
         keys::ORG_NAME,
         1,
         &serde_json::json!({ "orgId": o.id }),

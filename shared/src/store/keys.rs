@@ -65,9 +65,9 @@ pub fn org_of(key: &Key) -> Option<OrgId> {
         .flatten()
 }
 
-/// Uniqueness guard for organisation names (case-insensitive).
-pub fn org_name(folded_name: &str) -> Key {
-    Key::new(format!("ORGNAME#{folded_name}"), "ORGNAME")
+/// Uniqueness guard for organisation names: by the name's confusable skeleton (`OrgName::skeleton`).
+pub fn org_name(skeleton: &str) -> Key {
+    Key::new(format!("ORGNAME#{skeleton}"), "ORGNAME")
 }
 
 /// GSI1: every organisation, sorted by kind then name.

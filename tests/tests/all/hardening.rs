@@ -296,6 +296,32 @@ pub async fn weak_passwords_are_refused_and_answers_are_not_cached(b: Backend) {
     assert_eq!(resp.headers()["cache-control"], "no-store", "a problem too");
 }
 
+/// Organisation names: a Cyrillic lookalike of a taken name is taken, and
+/// invisible characters are refused; names are stored NFC.
+pub async fn lookalike_and_invisible_names_are_refused(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.token(portico_core::domain::Role::PlatformAdmin).to_string();
+    let create = |name: &str| {
+        let body = json!({ "name": name, "kind": "partner" });
+        let (app, admin) = (&app, admin.clone());
+        async move { app.post("/organizations", Some(&admin), body).await }
+    };
+    let (s, p) = create("N\u{43E}rthwind Partners").await;
+    assert_eq!(s, 409, "the demo's Northwind Partners exists: {p}");
+    let (s, p) = create("northwind PARTNERS").await;
+    assert_eq!(s, 409, "{p}");
+    for bad in ["Evil\u{202E}corp", "Zero\u{200B}width", "Private\u{E000}Use"] {
+        let (s, p) = create(bad).await;
+        assert_eq!(s, 422, "{bad:?}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains("invisible"), "{p}");
+    }
+    let (s, p) = create("Cafe\u{301} Partners").await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(p["name"], "Caf\u{e9} Partners");
+    let (s, _) = create("Caf\u{e9} Partners").await;
+    assert_eq!(s, 409, "one name, however it was composed");
+}
+
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
     v.sort();
     v[v.len() / 2]
@@ -365,6 +391,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn weak_passwords_are_refused_and_answers_are_not_cached() {
                 super::weak_passwords_are_refused_and_answers_are_not_cached($backend).await
+            }
+            #[tokio::test]
+            async fn lookalike_and_invisible_names_are_refused() {
+                super::lookalike_and_invisible_names_are_refused($backend).await
             }
             #[tokio::test]
             async fn the_account_state_is_told_only_after_the_password() {
