@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::Deps;
 use crate::audit::{ActionType, Target};
-use crate::authz::{Action, OrgFacts};
+use crate::authz::{Action, OrgFacts, Principal};
 use crate::domain::{OrgId, OrgKind, OrgName, Organization};
 use crate::error::AppError;
 use crate::http::principal::Caller;
@@ -137,13 +137,28 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
     Ok(org)
 }
 
+/// An organisation as `principal` sees it. Property-level visibility is
+/// decided here and only here, by the policies: the trusted source ranges
+/// only for those who may manage them (the partner's managers and platform
+/// admins), whichever route shows the organisation.
+pub(crate) fn as_seen_by(deps: &Deps, principal: &Principal, mut org: Organization) -> Result<Organization, AppError> {
+    if !org.trusted_ranges.is_empty()
+        && !deps
+            .authz
+            .is_allowed(principal, Action::ManageTrustedRanges, &OrgFacts::from(&org))?
+    {
+        org.trusted_ranges.clear();
+    }
+    Ok(org)
+}
+
 /// One organisation, if the caller may see it (otherwise 404). 1 read.
 pub async fn get(deps: &Deps, caller: &Caller, id: OrgId) -> Result<Organization, AppError> {
     let (actor, [org]) = authenticate(deps, caller, [keys::org(id)]).await?;
     let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
     deps.authz
         .require(&actor.principal, Action::ViewOrganization, &OrgFacts::from(&org))?;
-    Ok(org)
+    as_seen_by(deps, &actor.principal, org)
 }
 
 /// The organisations the caller may see, sorted by kind then name: every
@@ -187,7 +202,11 @@ pub async fn list(deps: &Deps, caller: &Caller, q: ListOrganizations) -> Result<
                 .require(principal, Action::ViewOrganization, &OrgFacts::from(o))?;
         }
         return Ok(OrganizationPage {
-            items: own.into_iter().collect(),
+            items: own
+                .map(|o| as_seen_by(deps, principal, o))
+                .transpose()?
+                .into_iter()
+                .collect(),
             next_cursor: None,
         });
     };
@@ -200,7 +219,7 @@ pub async fn list(deps: &Deps, caller: &Caller, q: ListOrganizations) -> Result<
             .authz
             .is_allowed(principal, Action::ViewOrganization, &OrgFacts::from(&org))?
         {
-            items.push(org);
+            items.push(as_seen_by(deps, principal, org)?);
         }
     }
     Ok(OrganizationPage {

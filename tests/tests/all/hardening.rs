@@ -322,6 +322,51 @@ pub async fn lookalike_and_invisible_names_are_refused(b: Backend) {
     assert_eq!(s, 409, "one name, however it was composed");
 }
 
+/// Trusted ranges are shown only to those who may manage them, on every
+/// route that shows the organisation.
+pub async fn trusted_ranges_show_only_to_their_managers(b: Backend) {
+    use portico_core::domain::Role;
+    let app = TestApp::spawn(b).await;
+    let partner = app.orgs[&Role::PartnerManager];
+    let manager = app.token(Role::PartnerManager).to_string();
+    let path = format!("/organizations/{partner}/trusted-ranges");
+    let (_, read) = app.get_json(&path, &manager).await;
+    let (s, p) = app
+        .put(
+            &path,
+            &manager,
+            json!({ "ranges": ["203.0.113.0/24"], "version": read["version"] }),
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let ranges = |v: &serde_json::Value| v.get("trustedRanges").cloned();
+    let org = format!("/organizations/{partner}");
+    for (role, sees) in [
+        (Role::PlatformAdmin, true),
+        (Role::PartnerManager, true),
+        (Role::PartnerUser, false),
+    ] {
+        let (s, o) = app.get_json(&org, app.token(role)).await;
+        assert_eq!(s, 200, "{role:?}: {o}");
+        assert_eq!(ranges(&o).is_some(), sees, "{role:?} reading the organisation: {o}");
+        let (s, list) = app.get_json("/organizations?kind=partner", app.token(role)).await;
+        assert_eq!(s, 200);
+        let listed = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == partner.to_string())
+            .cloned();
+        assert_eq!(
+            listed.and_then(|o| ranges(&o)).is_some(),
+            sees,
+            "{role:?} listing: {list}"
+        );
+    }
+    let (s, _) = app.get_json(&path, app.token(Role::PartnerUser)).await;
+    assert_eq!(s, 403, "and not through the dedicated route either");
+}
+
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
     v.sort();
     v[v.len() / 2]
@@ -395,6 +440,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn lookalike_and_invisible_names_are_refused() {
                 super::lookalike_and_invisible_names_are_refused($backend).await
+            }
+            #[tokio::test]
+            async fn trusted_ranges_show_only_to_their_managers() {
+                super::trusted_ranges_show_only_to_their_managers($backend).await
             }
             #[tokio::test]
             async fn the_account_state_is_told_only_after_the_password() {
