@@ -83,6 +83,13 @@ async fn export_activity(
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"activity-{id}.{ext}\""),
             ),
+            // lambda_http base64-encodes types it does not know as text
+            // (application/x-ndjson among them), a third more than the 5 MB
+            // cap and over Lambda's 6 MB response: this marks the body as text.
+            (
+                header::HeaderName::from_static("x-lambda-http-content-encoding"),
+                "text".to_string(),
+            ),
         ],
         Body::from_stream(body),
     )

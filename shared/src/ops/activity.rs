@@ -32,9 +32,25 @@ pub const MAX_PAGE: u32 = 200;
 pub const READ_BUDGET: u32 = 1000;
 /// Most rows one export request writes (it ends with a cursor to go on).
 pub const MAX_EXPORT: u32 = 100_000;
-/// An export stops at about this many bytes and says how to go on: a
-/// buffered Lambda response (API Gateway) carries at most 6 MB.
+/// An export stops before this many bytes, counted as the body is encoded
+/// in a Lambda response (a JSON string: quotes and backslashes escaped),
+/// and says how to go on: a buffered Lambda response carries at most 6 MB.
 pub const MAX_EXPORT_BYTES: usize = 5_000_000;
+
+/// Room kept under the cap for the tail that says how to go on.
+const TAIL_ROOM: usize = 1024;
+
+/// The length of `bytes` inside a JSON string (as a Lambda response body).
+fn encoded_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
+}
 /// Events one verify request checks (it returns a cursor to go on).
 pub const VERIFY_BUDGET: u64 = 20_000;
 
@@ -397,16 +413,37 @@ impl Export {
             Ok(p) => p,
             Err(e) => return Some(Err(e)),
         };
-        self.left -= page.items.len() as u32;
-        match self.rows(&page.items) {
-            Ok(b) => out.extend(b),
-            Err(e) => return Some(Err(e)),
+        self.sent += encoded_len(&out);
+        // Row by row, so that the size cap falls between two events: the
+        // tail's cursor goes on right after the last one sent.
+        let mut last_sent: Option<String> = None;
+        let mut cut = false;
+        let mut taken = 0u32;
+        for e in &page.items {
+            let row = match self.rows(std::slice::from_ref(e)) {
+                Ok(b) => b,
+                Err(e) => return Some(Err(e)),
+            };
+            let len = encoded_len(&row);
+            if self.sent + len > MAX_EXPORT_BYTES - TAIL_ROOM && self.sent > 0 {
+                cut = true;
+                break;
+            }
+            self.sent += len;
+            out.extend(row);
+            taken += 1;
+            last_sent = Some(keys::activity_sk(e.at.timestamp_millis(), e.seq));
         }
-        self.sent += out.len();
-        match page.next {
+        self.left -= taken;
+        let next = match (cut, last_sent) {
+            (true, Some(before)) => Some(encode(&Position { before })),
+            // Cut before the first event of this chunk: go on from where it started.
+            (true, None) => self.plan.before.clone().map(|before| encode(&Position { before })),
+            (false, _) => page.next,
+        };
+        match next {
             None => self.done = true,
-            // The row cap, or the size cap (a buffered Lambda response is at most 6 MB).
-            Some(next) if self.left == 0 || self.sent >= MAX_EXPORT_BYTES => {
+            Some(next) if self.left == 0 || cut => {
                 // The cap: say where to go on from.
                 self.done = true;
                 let tail = match self.format {

@@ -125,3 +125,95 @@ pub async fn open_sample_sessions(deps: &portico_core::app::Deps) {
         }
     }
 }
+
+/// An NDJSON export big enough to reach the 5 MB cap, through the Lambda
+/// adapter as `lambda_http::run` drives it: the answer API Gateway gets is
+/// text (not base64) and under Lambda's 6 MB response limit.
+#[tokio::test]
+async fn a_capped_ndjson_export_fits_a_lambda_response() {
+    use lambda_http::{Context, LambdaEvent, Service, request::LambdaRequest};
+    let opts = Options {
+        ids_prefix: Some(0),
+        api_gateway_auth: true,
+        ..Default::default()
+    };
+    let (deps, _ids, _tokens, _dir, _pool) = test_deps(Backend::Sqlite, opts).await;
+    open_sample_sessions(&deps).await;
+    let contoso = portico_core::domain::OrgId::parse("00000000-0000-0000-0000-000000000003").unwrap();
+    // 320 events of 20 kB: 6.4 MB of log, over the cap.
+    for i in 0..320 {
+        portico_core::ops::Change::anonymous(
+            &deps,
+            "198.51.100.7",
+            contoso,
+            portico_core::audit::ActionType::ServerAction,
+            portico_core::audit::Target {
+                kind: "server".into(),
+                id: i.to_string(),
+            },
+            format!("{i}: {}", "x".repeat(20_000)),
+        )
+        .commit(&deps)
+        .await
+        .unwrap();
+    }
+    let text =
+        std::fs::read_to_string(events_dir().join("organizations/activity-export-ndjson-as-platform-admin.200.json"))
+            .unwrap();
+    let request: LambdaRequest = serde_json::from_str(&text).unwrap();
+    let mut adapter = lambda_http::Adapter::from(function_router(Function::Organizations, deps.clone()));
+    let response = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .unwrap();
+    let json = serde_json::to_value(&response).unwrap();
+    let size = serde_json::to_vec(&json).unwrap().len();
+    assert_eq!(json["statusCode"], 200);
+    assert_eq!(json["isBase64Encoded"], false, "NDJSON goes as text");
+    assert!(size < 6 * 1024 * 1024, "the Lambda response is {size} bytes");
+    let body = json["body"].as_str().unwrap();
+    let last = body.lines().last().unwrap();
+    assert!(
+        last.starts_with("{\"next\":"),
+        "the capped export says how to go on: {}",
+        &last[..last.len().min(80)]
+    );
+    assert!(body.len() > 4_900_000, "it did reach the cap: {}", body.len());
+    // Going on from the tail's cursor gives the rest: every event once.
+    let next: serde_json::Value = serde_json::from_str(last).unwrap();
+    let mut seen: Vec<u64> = body
+        .lines()
+        .filter(|l| !l.starts_with("{\"next\":"))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cursor = next["next"].as_str().unwrap().to_string();
+    event["rawQueryString"] = format!("format=ndjson&cursor={cursor}").into();
+    event["queryStringParameters"]["cursor"] = cursor.into();
+    let request: LambdaRequest = serde_json::from_value(event).unwrap();
+    let response = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .unwrap();
+    let json = serde_json::to_value(&response).unwrap();
+    assert_eq!(
+        json["statusCode"],
+        200,
+        "{}",
+        &json["body"].as_str().unwrap_or_default()[..200.min(json["body"].as_str().unwrap_or_default().len())]
+    );
+    seen.extend(json["body"].as_str().unwrap().lines().map(|l| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+            .as_u64()
+            .unwrap()
+    }));
+    let total = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), total, "no event twice");
+    assert!(seen.len() >= 320, "every event: {}", seen.len());
+}
