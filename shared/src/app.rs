@@ -46,6 +46,8 @@ pub struct Settings {
     pub trusted_proxy: Option<std::net::IpAddr>,
     /// When inactive partner users are warned and suspended.
     pub inactivity: crate::inactivity::InactivityPolicy,
+    /// How often one source IP may call the public routes.
+    pub public_rate: crate::http::throttle::PublicRate,
 }
 
 impl Default for Settings {
@@ -55,6 +57,7 @@ impl Default for Settings {
             product_name: "Portico".into(),
             trusted_proxy: None,
             inactivity: Default::default(),
+            public_rate: Default::default(),
         }
     }
 }
@@ -97,6 +100,8 @@ pub struct Config {
     pub trusted_proxy: Option<std::net::IpAddr>,
     /// `PORTICO_SUSPEND_AFTER_DAYS` (default 21), `PORTICO_WARN_DAYS_BEFORE` (default 3).
     pub inactivity: crate::inactivity::InactivityPolicy,
+    /// `PORTICO_PUBLIC_RATE_PER_MINUTE` (default 30), `PORTICO_PUBLIC_BURST` (default 15).
+    pub public_rate: crate::http::throttle::PublicRate,
 }
 
 impl Config {
@@ -157,6 +162,23 @@ impl Config {
                 }
                 policy
             },
+            public_rate: {
+                let n = |k: &str, default: u32| -> Result<u32, ConfigError> {
+                    match var(k) {
+                        None => Ok(default),
+                        Some(v) => v
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|n| (1..=1_000_000).contains(n))
+                            .ok_or_else(|| ConfigError::Invalid(format!("{k} must be a number from 1 to 1000000"))),
+                    }
+                };
+                let d = crate::http::throttle::PublicRate::default();
+                crate::http::throttle::PublicRate {
+                    per_minute: n("PORTICO_PUBLIC_RATE_PER_MINUTE", d.per_minute)?,
+                    burst: n("PORTICO_PUBLIC_BURST", d.burst)?,
+                }
+            },
         };
         if !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")) {
             return Err(ConfigError::Invalid("PORTICO_PUBLIC_URL must be an http(s) URL".into()));
@@ -187,6 +209,7 @@ impl Deps {
             product_name: "Portico".into(),
             trusted_proxy: cfg.trusted_proxy,
             inactivity: cfg.inactivity,
+            public_rate: cfg.public_rate,
         };
         match cfg.backend {
             Backend::Embedded => {

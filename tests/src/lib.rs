@@ -201,6 +201,9 @@ pub struct Options {
     pub api_gateway_auth: bool,
     /// Wraps the identity (to inject faults).
     pub wrap_identity: Option<IdentityWrapper>,
+    /// The public routes' per-IP rate (unless set, high enough for suites
+    /// that sign in many times from 127.0.0.1; the throttle's own test sets it).
+    pub public_rate: Option<portico_core::http::throttle::PublicRate>,
 }
 
 /// Wraps an identity, e.g. to inject faults.
@@ -214,6 +217,7 @@ impl Default for Options {
             ids_prefix: None,
             api_gateway_auth: false,
             wrap_identity: None,
+            public_rate: None,
         }
     }
 }
@@ -641,6 +645,10 @@ pub async fn test_deps(
             product_name: "Portico".into(),
             trusted_proxy: None,
             inactivity: Default::default(),
+            public_rate: opts.public_rate.unwrap_or(portico_core::http::throttle::PublicRate {
+                per_minute: 1_000_000,
+                burst: 100_000,
+            }),
         },
     });
     (deps, ids, local_tokens, dir, pool)

@@ -10,6 +10,7 @@ pub mod organizations;
 pub mod principal;
 pub mod session;
 pub mod settings;
+pub mod throttle;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -133,6 +134,10 @@ fn finish(router: Router<AppState>, state: AppState) -> Router {
         .fallback(|| async { AppError::NoRoute })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            throttle::PublicLimiter::new(state.settings.public_rate, state.settings.trusted_proxy),
+            throttle::public,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), record_activity))
         .layer(axum::middleware::map_response(ensure_problem))
         .layer(axum::middleware::from_fn(log_request))

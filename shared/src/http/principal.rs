@@ -391,23 +391,38 @@ impl FromRequestParts<AppState> for SourceIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.get::<RequestContext>()
+        Ok(SourceIp::of(
+            &parts.extensions,
+            &parts.headers,
+            state.settings.trusted_proxy,
+        ))
+    }
+}
+
+impl SourceIp {
+    /// The source IP of a request with these extensions and headers.
+    pub fn of(
+        extensions: &axum::http::Extensions,
+        headers: &axum::http::HeaderMap,
+        trusted_proxy: Option<std::net::IpAddr>,
+    ) -> Self {
+        if let Some(RequestContext::ApiGatewayV2(ctx)) = extensions.get::<RequestContext>()
             && let Some(ip) = &ctx.http.source_ip
         {
-            return Ok(SourceIp(ip.clone()));
+            return SourceIp(ip.clone());
         }
-        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            if state.settings.trusted_proxy == Some(addr.ip())
-                && let Some(forwarded) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
+            if trusted_proxy == Some(addr.ip())
+                && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
                 && let Some(last) = forwarded
                     .rsplit(',')
                     .next()
                     .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
             {
-                return Ok(SourceIp(last.to_string()));
+                return SourceIp(last.to_string());
             }
-            return Ok(SourceIp(addr.ip().to_string()));
+            return SourceIp(addr.ip().to_string());
         }
-        Ok(SourceIp("unknown".into()))
+        SourceIp("unknown".into())
     }
 }

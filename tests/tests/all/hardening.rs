@@ -367,6 +367,59 @@ pub async fn trusted_ranges_show_only_to_their_managers(b: Backend) {
     assert_eq!(s, 403, "and not through the dedicated route either");
 }
 
+/// The public routes are throttled per source IP (429 with Retry-After);
+/// routes that take a token are not.
+#[tokio::test]
+async fn public_routes_are_throttled_per_source_ip() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        Options {
+            public_rate: Some(portico_core::http::throttle::PublicRate {
+                per_minute: 6,
+                burst: 3,
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let resp = app
+            .http
+            .post(app.url("/email/confirm"))
+            .json(&json!({ "token": "A".repeat(43) }))
+            .send()
+            .await
+            .unwrap();
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        seen.push((resp.status().as_u16(), retry));
+    }
+    assert_eq!(&seen[..3], &[(404, None), (404, None), (404, None)]);
+    assert_eq!(seen[3].0, 429);
+    assert!(seen[3].1.is_some_and(|r| (1..=11).contains(&r)), "{seen:?}");
+    // Another public route shares the address's allowance.
+    let (s, p) = app
+        .post("/session", None, json!({ "email": "a@b.example", "password": "x" }))
+        .await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (429, Some("urn:portico:problem:too-many-requests")),
+        "{p}"
+    );
+    // Signed-in routes are not throttled this way.
+    for _ in 0..10 {
+        assert_eq!(
+            app.get_json("/organizations", app.token(portico_core::domain::Role::PlatformAdmin))
+                .await
+                .0,
+            200
+        );
+    }
+}
+
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
     v.sort();
     v[v.len() / 2]

@@ -127,3 +127,43 @@ fn every_function_crate_has_a_function_in_the_template() {
         assert!(crates.contains(&f.name().to_string()), "{} has a crate", f.name());
     }
 }
+
+/// The routes without a token in the template are exactly the throttled
+/// public routes, and the stage throttles each of them.
+#[test]
+fn public_routes_are_the_unauthorized_ones_and_are_throttled() {
+    let t = template();
+    let mut unauthorized = Vec::new();
+    for (_, f) in resources_of(&t, "AWS::Serverless::Function") {
+        let Some(events) = f["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, e) in events {
+            let p = &e["Properties"];
+            if e["Type"].as_str() == Some("HttpApi") && p["Auth"]["Authorizer"].as_str() == Some("NONE") {
+                unauthorized.push(format!(
+                    "{} {}",
+                    p["Method"].as_str().unwrap(),
+                    p["Path"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    unauthorized.sort();
+    let mut public: Vec<String> = portico_core::http::throttle::PUBLIC_ROUTES
+        .iter()
+        .map(|r| format!("POST {r}"))
+        .collect();
+    public.sort();
+    assert_eq!(unauthorized, public);
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    let mut throttled: Vec<String> = api["RouteSettings"]
+        .as_mapping()
+        .expect("RouteSettings")
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    throttled.sort();
+    assert_eq!(throttled, public);
+    assert!(api["DefaultRouteSettings"]["ThrottlingRateLimit"].as_u64().is_some());
+}
