@@ -219,16 +219,47 @@ fn org_name_guard(o: &Organization) -> Result<Item, StoreError> {
     )
 }
 
-/// Partner Manager: invite a customer to create its organisation, linked to this partner.
+/// Customer invitations one partner may send a (UTC) day.
+pub const MAX_CUSTOMER_INVITATIONS_PER_DAY: u64 = 50;
+
+/// Partner Manager: invite a customer to create its organisation, linked to
+/// this partner (at most [`MAX_CUSTOMER_INVITATIONS_PER_DAY`] a day).
 pub async fn invite_customer(deps: &Deps, caller: &Caller, input: InviteCustomer) -> Result<InvitationSent, AppError> {
     let lifetime = invitation_lifetime(input.expires_in_hours)?;
     // Whether the address has an account is not the Partner Manager's to
     // learn: accepting the invitation fails for the invitee, not here.
-    let (a, []) = authenticate_full(deps, caller, []).await?;
+    let today = deps.clock.now().date_naive();
+    let quota_key = keys::invitation_quota(caller.org_id, today);
+    let (a, [quota]) = authenticate_full(deps, caller, [quota_key.clone()]).await?;
     let partner = &a.org;
     deps.authz
         .require(&a.actor.principal, Action::InviteCustomer, &OrgFacts::from(partner))?;
     let now = deps.clock.now();
+    // The day's count, read with the caller (the key names the caller's
+    // organisation, which authorization just said is the inviting partner).
+    let (sent_today, quota_version) = match &quota {
+        Some(i) => (i.data["count"].as_u64().unwrap_or(0), Some(i.version)),
+        None => (0, None),
+    };
+    if sent_today >= MAX_CUSTOMER_INVITATIONS_PER_DAY {
+        let midnight = (today + chrono::Days::new(1))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc();
+        return Err(AppError::TooManyRequests {
+            retry_after: u64::try_from((midnight - now).num_seconds()).unwrap_or(1).max(1),
+            what: "Your organisation sent as many customer invitations as it may today.",
+        });
+    }
+    let quota_write = Write::Put {
+        item: Item::new(
+            quota_key,
+            keys::INVITATION_QUOTA,
+            quota_version.map_or(1, |v| v + 1),
+            &serde_json::json!({ "count": sent_today + 1 }),
+        )?
+        .with_ttl((now + chrono::Duration::days(2)).timestamp()),
+        cond: quota_version.map_or(Cond::MustNotExist, Cond::VersionIs),
+    };
     let token = LinkToken::generate();
     let expires_at = now + lifetime;
     let invitation = Invitation {
@@ -274,8 +305,16 @@ pub async fn invite_customer(deps: &Deps, caller: &Caller, input: InviteCustomer
         item: link.item(&token)?,
         cond: Cond::MustNotExist,
     })
+    .write(quota_write)
     .commit(deps)
-    .await?;
+    .await
+    .map_err(|e| {
+        on_condition(e, |i| {
+            (i == 2).then(|| {
+                AppError::Conflict("Another invitation was sent at the same moment: send this one again.".into())
+            })
+        })
+    })?;
     let emailed = send(
         deps,
         templates::customer_invitation(

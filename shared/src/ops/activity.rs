@@ -538,12 +538,39 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
-/// Where a verification goes on from: the last event checked.
+/// Fresh verifications (without a cursor) of one organisation's log that
+/// its managers may start a minute, per process (a Lambda instance);
+/// platform admins are not limited.
+pub const VERIFY_PER_MINUTE: u32 = 6;
+
+static VERIFY_LIMITER: std::sync::LazyLock<governor::DefaultKeyedRateLimiter<OrgId>> = std::sync::LazyLock::new(|| {
+    let n = std::num::NonZeroU32::new(VERIFY_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::RateLimiter::keyed(governor::Quota::per_minute(n))
+});
+
+fn verify_allowed(principal: &crate::authz::Principal, org: OrgId) -> Result<(), AppError> {
+    use governor::clock::Clock;
+    if principal.org_kind == crate::domain::OrgKind::Platform {
+        return Ok(());
+    }
+    VERIFY_LIMITER
+        .check_key(&org)
+        .map_err(|not_until| AppError::TooManyRequests {
+            retry_after: not_until
+                .wait_time_from(governor::clock::DefaultClock::default().now())
+                .as_secs()
+                .saturating_add(1),
+            what: "This organisation's log was verified several times in the last minute.",
+        })
+}
+
+/// Where a verification goes on from: the last event checked. Only its
+/// position is taken from the client: its sequence and hash are read again
+/// from the store (and the event's own hash checked), so a made-up cursor
+/// cannot claim a chain head that is not there.
 #[derive(Debug, Serialize, Deserialize)]
 struct VerifyFrom {
     sk: String,
-    seq: u64,
-    hash: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -576,9 +603,45 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
             .limit(1000)
     };
     let mut last_sk = from.as_ref().map(|f| f.sk.clone());
-    // The first page comes with the authorization.
+    // The first page (and the cursor's event) come with the authorization.
     let first_query = chain(&last_sk);
-    let (a, _, first) = guarded(deps, caller, org, Action::ViewActivity, deps.table.query(&first_query)).await?;
+    let resume_key = last_sk
+        .as_ref()
+        .map(|sk| crate::store::Key::new(keys::activity_partition(org), sk.clone()));
+    let resume = async {
+        match &resume_key {
+            Some(k) => deps.table.get(k).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (a, _, (first, resumed)) = guarded(
+        deps,
+        caller,
+        org,
+        Action::VerifyActivity,
+        futures::future::join(deps.table.query(&first_query), resume),
+    )
+    .await?;
+    if resume_key.is_none() {
+        verify_allowed(&a.actor.principal, org)?;
+    }
+    let resumed_from = match resumed? {
+        None => None,
+        Some(None) => {
+            return Err(AppError::invalid(
+                "the cursor's event is no longer in the log: verify again from the start",
+            ));
+        }
+        Some(Some(item)) => {
+            let e: ActivityEvent = item.decode()?;
+            if e.compute_hash() != e.hash || Some(&item.sk) != last_sk.as_ref() {
+                return Err(AppError::invalid(
+                    "the cursor's event does not match its hash: verify again from the start",
+                ));
+            }
+            Some((e.seq, e.hash))
+        }
+    };
     let mut pending = Some(first);
     let head = ChainHead::decode(a.actor.prefetched_head(org).flatten().as_ref())?.map(|(h, _)| h);
     let now = deps.clock.now();
@@ -592,7 +655,7 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
         retention_days: head.as_ref().and_then(|h| h.retention_days),
         next: None,
     };
-    let mut prev: Option<(u64, String)> = from.as_ref().map(|f| (f.seq, f.hash.clone()));
+    let mut prev: Option<(u64, String)> = resumed_from;
     let fail = |out: &mut Verification, seq: u64, id, reason: String| {
         out.intact = false;
         out.first_break = Some(ChainBreak {
@@ -698,8 +761,8 @@ pub async fn verify(deps: &Deps, caller: &Caller, org: OrgId, params: VerifyPara
             break;
         }
         if out.checked >= VERIFY_BUDGET {
-            if let (Some(sk), Some((seq, hash))) = (last_sk, prev) {
-                out.next = Some(encode(&VerifyFrom { sk, seq, hash }));
+            if let Some(sk) = last_sk {
+                out.next = Some(encode(&VerifyFrom { sk }));
             }
             return Ok(out);
         }

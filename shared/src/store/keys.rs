@@ -138,6 +138,12 @@ pub fn totp_used(user: UserId, code_hash_hex: &str) -> Key {
     Key::new(format!("TOTPUSED#{user}#{code_hash_hex}"), "TOTPUSED")
 }
 
+/// How many customer invitations a partner sent on one (UTC) day.
+pub fn invitation_quota(partner: OrgId, day: chrono::NaiveDate) -> Key {
+    Key::new(format!("ORG#{partner}"), format!("INVITEQUOTA#{day}"))
+}
+pub const INVITATION_QUOTA: &str = "InvitationQuota";
+
 /// Rate limit of one kind of email to one address.
 pub fn mail_throttle(kind: &str, email: &EmailAddress) -> Key {
     Key::new(format!("THROTTLE#{kind}#{email}"), "THROTTLE")

@@ -420,6 +420,87 @@ async fn public_routes_are_throttled_per_source_ip() {
     }
 }
 
+/// A partner sends at most 50 customer invitations a day; the next one is
+/// refused (429) until the next day. Verifying a log is for managers, a few
+/// times a minute; a made-up verify cursor proves nothing.
+pub async fn invitations_and_verifications_are_capped(b: Backend) {
+    use portico_core::domain::Role;
+    let (app, clock) = app_with_clock(b).await;
+    let manager = app.token(Role::PartnerManager).to_string();
+    let cap = portico_core::ops::accounts::MAX_CUSTOMER_INVITATIONS_PER_DAY;
+    for i in 0..cap {
+        let (s, p) = app
+            .post(
+                "/invitations/customer",
+                Some(&manager),
+                json!({ "email": format!("c{i}@customers.example.com") }),
+            )
+            .await;
+        assert_eq!(s, 201, "invitation {i}: {p}");
+    }
+    let resp = app
+        .http
+        .post(app.url("/invitations/customer"))
+        .bearer_auth(&manager)
+        .json(&json!({ "email": "one-too-many@customers.example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let retry: i64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&retry), "until midnight: {retry}");
+    clock.advance(Duration::seconds(retry + 1));
+    let (s, p) = app
+        .post(
+            "/invitations/customer",
+            Some(&manager),
+            json!({ "email": "next-day@customers.example.com" }),
+        )
+        .await;
+    assert_eq!(s, 201, "a new day: {p}");
+
+    // Verify: partner users may read the log but not verify it.
+    let partner = app.orgs[&Role::PartnerManager];
+    let path = format!("/organizations/{partner}/activity/verify");
+    assert_eq!(
+        app.get_json(
+            &format!("/organizations/{partner}/activity"),
+            app.token(Role::PartnerUser)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(app.get_json(&path, app.token(Role::PartnerUser)).await.0, 403);
+    let mut statuses = Vec::new();
+    for _ in 0..=portico_core::ops::activity::VERIFY_PER_MINUTE {
+        statuses.push(app.get_json(&path, &manager).await.0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count() as u32,
+        portico_core::ops::activity::VERIFY_PER_MINUTE
+    );
+    assert_eq!(statuses.last(), Some(&429));
+    assert_eq!(
+        app.get_json(&path, app.token(Role::PlatformAdmin)).await.0,
+        200,
+        "the platform is not limited"
+    );
+    // The review's forged cursor: the head's seq and hash at a position past the log.
+    let (_, v) = app.get_json(&path, app.token(Role::PlatformAdmin)).await;
+    use base64::Engine;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        serde_json::to_vec(
+            &json!({ "sk": "999999999999999#999999999999", "seq": v["headSeq"], "hash": v["headHash"] }),
+        )
+        .unwrap(),
+    );
+    let (s, p) = app
+        .get_json(&format!("{path}?cursor={forged}"), app.token(Role::PlatformAdmin))
+        .await;
+    assert_eq!(s, 400, "{p}");
+}
+
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
     v.sort();
     v[v.len() / 2]
@@ -497,6 +578,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn trusted_ranges_show_only_to_their_managers() {
                 super::trusted_ranges_show_only_to_their_managers($backend).await
+            }
+            #[tokio::test]
+            async fn invitations_and_verifications_are_capped() {
+                super::invitations_and_verifications_are_capped($backend).await
             }
             #[tokio::test]
             async fn the_account_state_is_told_only_after_the_password() {
