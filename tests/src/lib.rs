@@ -664,6 +664,8 @@ pub struct FaultyIdentity {
     inner: Arc<dyn Identity>,
     pub refuse_passwords: std::sync::atomic::AtomicBool,
     pub fail_disable: std::sync::atomic::AtomicBool,
+    /// Calls to `disable` (failed or not), by user.
+    pub disabled: std::sync::Mutex<Vec<UserId>>,
 }
 
 impl FaultyIdentity {
@@ -672,6 +674,7 @@ impl FaultyIdentity {
             inner,
             refuse_passwords: Default::default(),
             fail_disable: Default::default(),
+            disabled: Default::default(),
         }
     }
 }
@@ -707,6 +710,7 @@ impl Identity for FaultyIdentity {
         self.inner.reset_mfa(u).await
     }
     async fn disable(&self, u: UserId) -> Result<(), IdentityError> {
+        self.disabled.lock().expect("lock").push(u);
         if self.fail_disable.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(IdentityError::Unavailable("injected".into()));
         }
@@ -717,5 +721,60 @@ impl Identity for FaultyIdentity {
     }
     async fn sign_out_everywhere(&self, u: UserId) -> Result<(), IdentityError> {
         self.inner.sign_out_everywhere(u).await
+    }
+}
+
+/// A table whose index reads can be frozen: queries of one index partition
+/// answer the page read when it was frozen (an eventually consistent index
+/// that has not caught up yet).
+pub struct StaleIndex {
+    inner: Arc<dyn Table>,
+    partition: String,
+    frozen: std::sync::Mutex<Option<portico_core::store::Page>>,
+}
+
+impl StaleIndex {
+    pub fn new(inner: Arc<dyn Table>, partition: &str) -> Self {
+        Self {
+            inner,
+            partition: partition.to_string(),
+            frozen: Default::default(),
+        }
+    }
+    /// From now on, queries of the partition answer what `q` answers now.
+    pub async fn freeze(&self, q: &portico_core::store::Query) {
+        let page = self.inner.query(q).await.expect("query to freeze");
+        *self.frozen.lock().expect("lock") = Some(page);
+    }
+}
+
+#[async_trait::async_trait]
+impl Table for StaleIndex {
+    async fn get(
+        &self,
+        key: &portico_core::store::Key,
+    ) -> Result<Option<portico_core::store::Item>, portico_core::store::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn get_many(
+        &self,
+        keys: &[portico_core::store::Key],
+    ) -> Result<Vec<Option<portico_core::store::Item>>, portico_core::store::StoreError> {
+        self.inner.get_many(keys).await
+    }
+    async fn query(
+        &self,
+        q: &portico_core::store::Query,
+    ) -> Result<portico_core::store::Page, portico_core::store::StoreError> {
+        if q.pk == self.partition {
+            let frozen = self.frozen.lock().expect("lock").clone();
+            if let Some(page) = frozen {
+                return Ok(page);
+            }
+        }
+        self.inner.query(q).await
+    }
+    async fn transact(&self, writes: Vec<portico_core::store::Write>) -> Result<(), portico_core::store::StoreError> {
+        self.inner.transact(writes).await
     }
 }

@@ -172,7 +172,18 @@ async fn retry_identities(deps: &Deps, report: &mut SweepReport) -> Result<(), A
     let mut query = Query::partition(Index::Gsi2, keys::IDENTITY_PENDING).limit(SWEEP_PAGE);
     loop {
         let page = deps.table.query(&query).await?;
-        for item in &page.items {
+        for listed in &page.items {
+            let listed: UserActivity = listed.decode()?;
+            // The index is eventually consistent: read the record itself
+            // (consistently) and go on only if it still waits, so that a user
+            // reinstated meanwhile is not disabled again.
+            let Some(item) = deps.table.get(&keys::user_activity(listed.user_id)).await? else {
+                continue;
+            };
+            if item.gsi2pk.as_deref() != Some(keys::IDENTITY_PENDING) {
+                continue;
+            }
+            let item = &item;
             let a: UserActivity = item.decode()?;
             match disable_identity(deps, a.user_id).await {
                 Ok(()) => {

@@ -392,6 +392,63 @@ pub async fn a_failed_identity_disable_is_retried_by_the_next_sweep(b: Backend) 
     assert_eq!(r.identity_retried, 0, "{r:?}");
 }
 
+/// The retry reads an eventually consistent index: a user reinstated since
+/// may still be listed as waiting for their identity to be disabled. The
+/// record itself, read consistently, says no: the identity is left alone.
+pub async fn a_stale_index_does_not_disable_a_reinstated_user(b: Backend) {
+    let faulty: Arc<Mutex<Option<Arc<portico_tests::FaultyIdentity>>>> = Arc::new(Mutex::new(None));
+    let f2 = faulty.clone();
+    let stale: Arc<Mutex<Option<Arc<portico_tests::StaleIndex>>>> = Arc::new(Mutex::new(None));
+    let s2 = stale.clone();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = TestApp::spawn_with(
+        b,
+        Options {
+            clock: clock.clone(),
+            wrap: Some(Box::new(move |t| {
+                let s = Arc::new(portico_tests::StaleIndex::new(t, keys::IDENTITY_PENDING));
+                *s2.lock().unwrap() = Some(s.clone());
+                s as Arc<dyn portico_core::store::Table>
+            })),
+            wrap_identity: Some(Box::new(move |i| {
+                let f = Arc::new(portico_tests::FaultyIdentity::new(i));
+                *f2.lock().unwrap() = Some(f.clone());
+                f as Arc<dyn portico_core::identity::Identity>
+            })),
+            ..Default::default()
+        },
+    )
+    .await;
+    let identity = faulty.lock().unwrap().clone().unwrap();
+    let stale = stale.lock().unwrap().clone().unwrap();
+    let user = partner_user(&app, "flaky@northwind.example.com", clock.now() - Duration::days(30)).await;
+    identity.fail_disable.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(jobs::run(&app.deps, Job::SuspendInactive).await.is_err());
+    identity.fail_disable.store(false, std::sync::atomic::Ordering::SeqCst);
+    // The index as it was: the user waiting for their identity to be disabled.
+    stale
+        .freeze(&Query::partition(Index::Gsi2, keys::IDENTITY_PENDING).limit(100))
+        .await;
+    let partner = app.orgs[&Role::PartnerManager];
+    let (s, body) = app
+        .post(
+            &format!("/organizations/{partner}/users/{user}/reinstate"),
+            Some(app.token(Role::PlatformAdmin)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let calls_before = identity.disabled.lock().unwrap().len();
+    let r = sweep(&app).await;
+    assert_eq!((r.identity_retried, r.failed.len()), (0, 0), "{r:?}");
+    assert_eq!(
+        identity.disabled.lock().unwrap().len(),
+        calls_before,
+        "no disable call for a user reinstated since the index was read"
+    );
+    assert_eq!(status(&app, user).await, UserStatus::Active);
+}
+
 fn current_code(secret: &str, clock: &ManualClock) -> String {
     LocalIdentity::code_at(secret, clock.now()).unwrap_or_else(|_| portico_tests::code_at(secret, 0))
 }
@@ -628,6 +685,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn suspended_then_reinstated_on_request() {
                 super::suspended_then_reinstated_on_request($backend).await
+            }
+            #[tokio::test]
+            async fn a_stale_index_does_not_disable_a_reinstated_user() {
+                super::a_stale_index_does_not_disable_a_reinstated_user($backend).await
             }
             #[tokio::test]
             async fn a_failed_identity_disable_is_retried_by_the_next_sweep() {
