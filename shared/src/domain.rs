@@ -256,6 +256,11 @@ pub struct Organization {
     /// re-confirm their email every 24 hours.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_ranges: Vec<String>,
+    /// Set while a customer's users are being brought in line with a new MFA
+    /// policy, in batches: where the next batch starts ("" for the first).
+    /// Changing the policy again (even to the same value) finishes the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_users_pending: Option<String>,
     pub version: u64,
 }
 
@@ -334,6 +339,7 @@ impl Organization {
             created_at: now,
             mfa_required: true,
             trusted_ranges: Vec::new(),
+            mfa_users_pending: None,
             version: 1,
         })
     }

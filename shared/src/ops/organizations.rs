@@ -330,15 +330,20 @@ pub struct MfaPolicy {
     pub version: u64,
 }
 
-/// Most users whose records one policy change updates (in one transaction).
-pub const MAX_USERS_PER_POLICY_CHANGE: usize = 48;
+/// Users whose records one transaction of a policy change updates (two
+/// writes each, beside the organisation, its event and chain head: under
+/// DynamoDB's 100 writes).
+pub const USERS_PER_POLICY_BATCH: u32 = 45;
 
 /// Platform admins and the customer's Account Owners: whether the
 /// customer's users must use MFA (platform and partner users always must).
-/// The change reaches every user of the organisation in the same
-/// transaction. 1 read round trip (caller, organisation, its users), 1 write.
+/// The organisation, its event and the first 45 users commit together; the
+/// rest follow in batches of 45, each with the organisation's record of
+/// where the next starts (`mfaUsersPending`), so that an interrupted change
+/// is finished by the next one. 1 read + 1 write, and 1 read and 1 write
+/// per further 45 users.
 pub async fn set_mfa_policy(deps: &Deps, caller: &Caller, id: OrgId, input: MfaPolicy) -> Result<MfaPolicy, AppError> {
-    let users_query = Query::partition(Index::Gsi1, keys::org_users(id)).limit(100);
+    let users_query = Query::partition(Index::Gsi1, keys::org_users(id)).limit(USERS_PER_POLICY_BATCH);
     let (a, [org], guessed) = authenticate_and_query(deps, caller, [keys::org(id)], Some(users_query.clone())).await?;
     let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
     deps.authz
@@ -354,13 +359,30 @@ pub async fn set_mfa_policy(deps: &Deps, caller: &Caller, id: OrgId, input: MfaP
             org.version
         )));
     }
-    let page = guessed.page(deps, &users_query).await?;
-    if page.next.is_some() || page.items.len() > MAX_USERS_PER_POLICY_CHANGE {
-        return Err(AppError::invalid(format!(
-            "this organisation has more than {MAX_USERS_PER_POLICY_CHANGE} users; ask the platform to change its MFA policy"
-        )));
-    }
+    // The same policy again, with users still to bring in line: go on from where the last change stopped.
+    let resume = org
+        .mfa_users_pending
+        .as_deref()
+        .filter(|_| input.required == org.mfa_required)
+        .filter(|c| !c.is_empty())
+        .map(Cursor::parse)
+        .transpose()
+        .ok()
+        .flatten();
+    let page = match &resume {
+        Some(c) => deps.table.query(&users_query.clone().after(Some(c.clone()))).await?,
+        None => guessed.page(deps, &users_query).await?,
+    };
     let flag = serde_json::json!({ "mfaRequired": input.required });
+    let pending = |next: &Option<Cursor>| next.as_ref().map(|c| c.as_str().to_string());
+    let users = |change: Change, items: &[Item]| -> Result<Change, AppError> {
+        items.iter().try_fold(change, |change, item| {
+            let user: crate::domain::User = item.decode()?;
+            Ok(change
+                .write(Write::patch(keys::user(user.id), &flag, Cond::MustExist)?)
+                .write(Write::patch(keys::login(&user.email), &flag, Cond::MustExist)?))
+        })
+    };
     let mut change = Change::new(
         deps,
         &a.actor,
@@ -376,18 +398,38 @@ pub async fn set_mfa_policy(deps: &Deps, caller: &Caller, id: OrgId, input: MfaP
             org.name.as_str()
         ),
     )
-    .write(Write::patch(keys::org(org.id), &flag, Cond::VersionIs(org.version))?)
+    .write(Write::patch(
+        keys::org(org.id),
+        &serde_json::json!({ "mfaRequired": input.required, "mfaUsersPending": pending(&page.next) }),
+        Cond::VersionIs(org.version),
+    )?)
     .after(flag.clone());
     change.event.before = Some(serde_json::json!({ "mfaRequired": org.mfa_required }));
-    for item in &page.items {
-        let user: crate::domain::User = item.decode()?;
-        change = change
-            .write(Write::patch(keys::user(user.id), &flag, Cond::MustExist)?)
-            .write(Write::patch(keys::login(&user.email), &flag, Cond::MustExist)?);
+    users(change, &page.items)?.commit(deps).await?;
+    let mut version = org.version + 1;
+    let mut next = page.next;
+    while let Some(cursor) = next {
+        let page = deps.table.query(&users_query.clone().after(Some(cursor))).await?;
+        let mut writes = vec![Write::patch(
+            keys::org(org.id),
+            &serde_json::json!({ "mfaUsersPending": pending(&page.next) }),
+            Cond::VersionIs(version),
+        )?];
+        for item in &page.items {
+            let user: crate::domain::User = item.decode()?;
+            writes.push(Write::patch(keys::user(user.id), &flag, Cond::MustExist)?);
+            writes.push(Write::patch(keys::login(&user.email), &flag, Cond::MustExist)?);
+        }
+        match deps.table.transact(writes).await {
+            Ok(()) => version += 1,
+            // A newer change of the policy took over: it brings the users in line.
+            Err(StoreError::ConditionFailed { index: 0 }) => break,
+            Err(e) => return Err(e.into()),
+        }
+        next = page.next;
     }
-    change.commit(deps).await?;
     Ok(MfaPolicy {
         required: input.required,
-        version: org.version + 1,
+        version,
     })
 }

@@ -501,6 +501,151 @@ pub async fn invitations_and_verifications_are_capped(b: Backend) {
     assert_eq!(s, 400, "{p}");
 }
 
+/// A table whose `n`th transaction from when it is armed fails (an outage).
+struct FailNth {
+    inner: std::sync::Arc<dyn portico_core::store::Table>,
+    countdown: std::sync::atomic::AtomicI64,
+}
+
+#[async_trait::async_trait]
+impl portico_core::store::Table for FailNth {
+    async fn get(
+        &self,
+        k: &portico_core::store::Key,
+    ) -> Result<Option<portico_core::store::Item>, portico_core::store::StoreError> {
+        self.inner.get(k).await
+    }
+    async fn get_many(
+        &self,
+        k: &[portico_core::store::Key],
+    ) -> Result<Vec<Option<portico_core::store::Item>>, portico_core::store::StoreError> {
+        self.inner.get_many(k).await
+    }
+    async fn query(&self, q: &Query) -> Result<portico_core::store::Page, portico_core::store::StoreError> {
+        self.inner.query(q).await
+    }
+    async fn transact(&self, w: Vec<portico_core::store::Write>) -> Result<(), portico_core::store::StoreError> {
+        if self.countdown.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            return Err(portico_core::store::StoreError::Unavailable("injected outage".into()));
+        }
+        self.inner.transact(w).await
+    }
+}
+
+/// A customer with 100 users changes its MFA policy (the review saw a cap
+/// of 48): every user's records follow, in batches; a change interrupted
+/// after its first batch is finished by sending it again.
+pub async fn mfa_policy_changes_reach_every_user_in_batches(b: Backend) {
+    use portico_core::domain::{DisplayName, EmailAddress, OrgRef, Organization, Role, User, UserId, UserStatus};
+    use portico_core::store::{Cond, Write};
+    let armed: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<FailNth>>>> = Default::default();
+    let a2 = armed.clone();
+    let app = TestApp::spawn_with(
+        b,
+        Options {
+            wrap: Some(Box::new(move |t| {
+                let f = std::sync::Arc::new(FailNth {
+                    inner: t,
+                    countdown: std::sync::atomic::AtomicI64::new(i64::MIN),
+                });
+                *a2.lock().unwrap() = Some(f.clone());
+                f as std::sync::Arc<dyn portico_core::store::Table>
+            })),
+            ..Default::default()
+        },
+    )
+    .await;
+    let fail = armed.lock().unwrap().clone().unwrap();
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let org: Organization = app
+        .deps
+        .table
+        .get(&keys::org(customer))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    let mut users = Vec::new();
+    for chunk in 0..10 {
+        let mut writes = Vec::new();
+        for i in 0..10 {
+            let mut u = User::invited(
+                UserId(uuid::Uuid::new_v4()),
+                &OrgRef::from(&org),
+                EmailAddress::parse(&format!(
+                    "u{chunk}-{i}-{}@contoso.example.com",
+                    uuid::Uuid::new_v4().simple()
+                ))
+                .unwrap(),
+                DisplayName::parse("Contoso User").unwrap(),
+                Role::CustomerUser,
+                Utc::now(),
+            )
+            .unwrap();
+            u.status = UserStatus::Active;
+            writes.push(Write::Put {
+                item: portico_core::seed::user_item(&u).unwrap(),
+                cond: Cond::MustNotExist,
+            });
+            writes.push(Write::Put {
+                item: portico_core::accounts::Login::of(&u).item(&u.email).unwrap(),
+                cond: Cond::MustNotExist,
+            });
+            users.push(u);
+        }
+        app.deps.table.transact(writes).await.unwrap();
+    }
+    let admin = app.token(Role::PlatformAdmin).to_string();
+    let path = format!("/organizations/{customer}/mfa-policy");
+    let flags = |required: bool| {
+        let app = &app;
+        let users = &users;
+        async move {
+            let mut wrong = 0;
+            for u in users {
+                let user = app.deps.table.get(&keys::user(u.id)).await.unwrap().unwrap();
+                let login = app.deps.table.get(&keys::login(&u.email)).await.unwrap().unwrap();
+                if user.data["mfaRequired"] != json!(required) || login.data["mfaRequired"] != json!(required) {
+                    wrong += 1;
+                }
+            }
+            wrong
+        }
+    };
+    // The second transaction (the first batch after the change) fails.
+    fail.countdown.store(2, std::sync::atomic::Ordering::SeqCst);
+    let (s, p) = app
+        .put(&path, &admin, json!({ "required": false, "version": org.version }))
+        .await;
+    assert_eq!(s, 503, "the outage: {p}");
+    let (_, now) = app.get_json(&format!("/organizations/{customer}"), &admin).await;
+    assert_eq!(now["mfaRequired"], false, "the change itself committed: {now}");
+    assert!(
+        now["mfaUsersPending"].is_string(),
+        "and says users are still to follow: {now}"
+    );
+    assert!(flags(false).await > 0, "some users are not there yet");
+    // Sending it again finishes the job.
+    let (s, p) = app
+        .put(&path, &admin, json!({ "required": false, "version": now["version"] }))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(flags(false).await, 0, "every user (and login) follows");
+    let (_, done) = app.get_json(&format!("/organizations/{customer}"), &admin).await;
+    assert!(done.get("mfaUsersPending").is_none(), "{done}");
+    // And back, in one go.
+    let (s, p) = app
+        .put(&path, &admin, json!({ "required": true, "version": done["version"] }))
+        .await;
+    assert_eq!(
+        (s, p["version"].as_u64()),
+        (200, Some(done["version"].as_u64().unwrap() + 3)),
+        "{p}"
+    );
+    assert_eq!(flags(true).await, 0);
+}
+
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
     v.sort();
     v[v.len() / 2]
@@ -582,6 +727,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn invitations_and_verifications_are_capped() {
                 super::invitations_and_verifications_are_capped($backend).await
+            }
+            #[tokio::test]
+            async fn mfa_policy_changes_reach_every_user_in_batches() {
+                super::mfa_policy_changes_reach_every_user_in_batches($backend).await
             }
             #[tokio::test]
             async fn the_account_state_is_told_only_after_the_password() {
