@@ -107,6 +107,7 @@ impl AppError {
                 "The resource changed while you were working on it; reload and retry.".into()
             }
             AppError::Store(StoreError::TooManyWrites(_)) => "The request would change too many items at once.".into(),
+            AppError::Store(StoreError::TooLarge(what)) => format!("The change is too large to store: {what}."),
             AppError::Store(StoreError::DuplicateKey(_)) => {
                 "Something went wrong on our side; it has been logged.".into()
             }
@@ -149,6 +150,7 @@ impl AppError {
                 StatusCode::CONFLICT
             }
             AppError::Store(StoreError::TooManyWrites(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Store(StoreError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Store(
                 StoreError::DuplicateKey(_)
                 | StoreError::TooManyReads(_)
@@ -187,6 +189,7 @@ impl AppError {
                 "concurrent-modification"
             }
             AppError::Store(StoreError::TooManyWrites(_)) => "too-many-writes",
+            AppError::Store(StoreError::TooLarge(_)) => "too-large",
             AppError::Store(
                 StoreError::DuplicateKey(_)
                 | StoreError::TooManyReads(_)

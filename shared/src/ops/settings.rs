@@ -468,6 +468,11 @@ pub struct CatalogueEntry {
     pub version: u64,
 }
 
+/// The most settings the catalogue (one item, read with every settings
+/// request) holds: at 100 + 500 characters a name and description, well
+/// under the store's item size.
+pub const MAX_CATALOGUE_SETTINGS: usize = 300;
+
 /// Platform admins add or change one entry of the catalogue. 1 read, 1 write.
 pub async fn put_catalogue_entry(
     deps: &Deps,
@@ -502,8 +507,14 @@ pub async fn put_catalogue_entry(
         default_enabled: input.default_enabled,
     };
     let before = catalogue.get(&key).cloned();
+    let full = catalogue.settings.len() >= MAX_CATALOGUE_SETTINGS;
     match catalogue.settings.iter_mut().find(|s| s.key == key) {
         Some(s) => *s = entry.clone(),
+        None if full => {
+            return Err(AppError::invalid(format!(
+                "the catalogue holds at most {MAX_CATALOGUE_SETTINGS} settings; change an existing one"
+            )));
+        }
         None => catalogue.settings.push(entry.clone()),
     }
     catalogue.version = item_version.unwrap_or(0) + 1;

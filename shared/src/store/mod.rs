@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Most writes one transaction may carry (DynamoDB's TransactWriteItems limit).
 pub const MAX_TRANSACTION_WRITES: usize = 100;
+/// The largest item stored (DynamoDB's limit is 400 KB, counted as
+/// attribute names plus values; the item's JSON, a little larger than that,
+/// is what is measured, with room to spare).
+pub const MAX_ITEM_BYTES: usize = 390 * 1024;
+/// The most one transaction may carry in all (DynamoDB's limit is 4 MB).
+pub const MAX_TRANSACTION_BYTES: usize = 4_000_000;
 /// Most keys one `get_many` may read (DynamoDB's BatchGetItem limit).
 pub const MAX_BATCH_GET: usize = 100;
 /// Most items one query page may return.
@@ -326,6 +332,9 @@ pub enum StoreError {
     Conflict,
     #[error("transaction of {0} writes is over the limit")]
     TooManyWrites(usize),
+    /// An item or a transaction is over the store's size limits.
+    #[error("too large to store: {0}")]
+    TooLarge(String),
     #[error("batch of {0} reads is over the limit")]
     TooManyReads(usize),
     #[error("bad cursor")]
@@ -360,7 +369,29 @@ pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), StoreError> {
         return Err(StoreError::TooManyWrites(writes.len()));
     }
     let mut seen = std::collections::HashSet::with_capacity(writes.len());
+    let mut total = 0usize;
     for w in writes {
+        let size = match w {
+            Write::Put { item, .. } => serde_json::to_vec(item).map(|b| b.len()).unwrap_or(usize::MAX),
+            Write::Patch { key, set, .. } => {
+                key.pk.len() + key.sk.len() + serde_json::to_vec(set).map(|b| b.len()).unwrap_or(usize::MAX)
+            }
+            Write::Delete { key, .. } | Write::Check { key, .. } => key.pk.len() + key.sk.len(),
+        };
+        if size > MAX_ITEM_BYTES {
+            return Err(StoreError::TooLarge(format!(
+                "an item of about {} KB (at most {} KB)",
+                size / 1024,
+                MAX_ITEM_BYTES / 1024
+            )));
+        }
+        total = total.saturating_add(size);
+        if total > MAX_TRANSACTION_BYTES {
+            return Err(StoreError::TooLarge(format!(
+                "a change of more than {} MB",
+                MAX_TRANSACTION_BYTES / 1_000_000
+            )));
+        }
         let key = w.key();
         let index_keys = match w {
             Write::Put { item, .. } => vec![&item.gsi1pk, &item.gsi1sk, &item.gsi2pk, &item.gsi2sk],

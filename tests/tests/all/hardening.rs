@@ -646,6 +646,48 @@ pub async fn mfa_policy_changes_reach_every_user_in_batches(b: Backend) {
     assert_eq!(flags(true).await, 0);
 }
 
+/// The catalogue (one item) holds at most 300 settings: the 301st is a
+/// clear 400, not a store error.
+pub async fn the_catalogue_is_bounded(b: Backend) {
+    use portico_core::settings::{Catalogue, SettingDefinition, SettingGroup, SettingKey};
+    let app = TestApp::spawn(b).await;
+    let admin = app.token(portico_core::domain::Role::PlatformAdmin).to_string();
+    let (_, current) = app.get_json("/settings-catalogue", &admin).await;
+    let mut catalogue: Catalogue = serde_json::from_value(current).unwrap();
+    let mut n = 0;
+    while catalogue.settings.len() < portico_core::ops::settings::MAX_CATALOGUE_SETTINGS {
+        catalogue.settings.push(SettingDefinition {
+            key: SettingKey::parse(&format!("bulk.s{n}")).unwrap(),
+            name: format!("Bulk setting {n}"),
+            description: "d".repeat(500),
+            group: SettingGroup::General,
+            restricted: false,
+            default_enabled: true,
+        });
+        n += 1;
+    }
+    let item = catalogue.item().unwrap();
+    let version = item.version;
+    app.deps
+        .table
+        .transact(vec![portico_core::store::Write::Put {
+            item,
+            cond: portico_core::store::Cond::None,
+        }])
+        .await
+        .unwrap();
+    let body = json!({ "name": "One more", "description": "d", "group": "general", "restricted": false,
+                       "defaultEnabled": true, "version": version });
+    let (s, p) = app.put("/settings-catalogue/one.more", &admin, body).await;
+    assert_eq!(s, 400, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("at most 300"), "{p}");
+    // Changing an existing entry still works.
+    let body = json!({ "name": "Bulk setting 0, renamed", "description": "d", "group": "general", "restricted": false,
+                       "defaultEnabled": true, "version": version });
+    let (s, p) = app.put("/settings-catalogue/bulk.s0", &admin, body).await;
+    assert_eq!(s, 200, "{p}");
+}
+
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
     v.sort();
     v[v.len() / 2]
@@ -731,6 +773,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn mfa_policy_changes_reach_every_user_in_batches() {
                 super::mfa_policy_changes_reach_every_user_in_batches($backend).await
+            }
+            #[tokio::test]
+            async fn the_catalogue_is_bounded() {
+                super::the_catalogue_is_bounded($backend).await
             }
             #[tokio::test]
             async fn the_account_state_is_told_only_after_the_password() {

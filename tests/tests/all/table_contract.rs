@@ -393,6 +393,23 @@ pub async fn oversized_transactions_are_refused(b: Backend) {
         .collect();
     assert!(matches!(t.transact(writes).await, Err(StoreError::TooManyWrites(101))));
     assert!(matches!(t.transact(vec![]).await, Err(StoreError::TooManyWrites(0))));
+    // Sizes, before the store is asked (issue 10): an item over 390 KB, a
+    // transaction over 4 MB; nothing is written.
+    let big = |sk: &str, kb: usize| {
+        Item::new(Key::new("O", sk), "Thing", 1, &json!({ "blob": "x".repeat(kb * 1024) })).unwrap()
+    };
+    assert!(matches!(
+        t.transact(vec![put(big("huge", 400), Cond::None)]).await,
+        Err(StoreError::TooLarge(_))
+    ));
+    let many: Vec<_> = (0..12).map(|i| put(big(&format!("m{i}"), 350), Cond::None)).collect();
+    assert!(matches!(t.transact(many).await, Err(StoreError::TooLarge(_))));
+    assert!(t.get(&Key::new("O", "m0")).await.unwrap().is_none());
+    t.transact(vec![put(big("fits", 380), Cond::None)]).await.unwrap();
+    assert!(
+        t.get(&Key::new("O", "fits")).await.unwrap().is_some(),
+        "an item just under the limit is stored"
+    );
     let twice = vec![
         put(item("O", "a", 1, 1), Cond::None),
         Write::Delete {
