@@ -142,12 +142,28 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// A fresh, empty table on `backend`.
 pub async fn fresh_table(backend: Backend, clock: Arc<dyn Clock>) -> Arc<dyn Table> {
+    fresh_table_intercepted(backend, clock, None).await
+}
+
+async fn fresh_table_intercepted(
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+    interceptor: Option<aws_sdk_dynamodb::config::SharedInterceptor>,
+) -> Arc<dyn Table> {
     match backend {
         Backend::Sqlite => Arc::new(SqliteTable::in_memory(clock).expect("sqlite")),
         Backend::Dynamo => {
             let client = dynamo_client().await;
             let name = unique_name("portico-test");
             create_table(&client, &name).await;
+            let client = match interceptor {
+                Some(i) => {
+                    let mut conf = aws_sdk_dynamodb::config::Builder::from(&sdk_config(&dynamodb_endpoint()).await);
+                    conf.push_interceptor(i);
+                    aws_sdk_dynamodb::Client::from_conf(conf.build())
+                }
+                None => client,
+            };
             Arc::new(DynamoTable::new(client, name, clock))
         }
     }
@@ -201,6 +217,9 @@ pub struct Options {
     pub api_gateway_auth: bool,
     /// Wraps the identity (to inject faults).
     pub wrap_identity: Option<IdentityWrapper>,
+    /// An interceptor on every AWS SDK client of the app (AWS backend only):
+    /// the IAM test records the calls each function makes with it.
+    pub sdk_interceptor: Option<aws_sdk_dynamodb::config::SharedInterceptor>,
     /// The public routes' per-IP rate (unless set, high enough for suites
     /// that sign in many times from 127.0.0.1; the throttle's own test sets it).
     pub public_rate: Option<portico_core::http::throttle::PublicRate>,
@@ -217,6 +236,7 @@ impl Default for Options {
             ids_prefix: None,
             api_gateway_auth: false,
             wrap_identity: None,
+            sdk_interceptor: None,
             public_rate: None,
         }
     }
@@ -339,14 +359,30 @@ pub async fn moto_user_pool() -> (aws_sdk_cognitoidentityprovider::Client, Strin
     (client, pool_id, client_id)
 }
 
+/// moto's state as JSON (`/moto-api/data.json`). moto builds it by walking
+/// its backends, which fails (a 500) when another test's request changes
+/// one meanwhile: such an answer is asked again.
+pub async fn moto_data() -> serde_json::Value {
+    let url = format!("{}/moto-api/data.json", moto_endpoint());
+    let mut last = String::new();
+    for _ in 0..20 {
+        let resp = reqwest::get(&url).await.expect("moto data");
+        let status = resp.status();
+        let text = resp.text().await.expect("moto data body");
+        if status.is_success()
+            && let Ok(v) = serde_json::from_str(&text)
+        {
+            return v;
+        }
+        last = format!("{status}: {}", &text[..text.len().min(300)]);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("moto's data.json did not answer JSON: {last}")
+}
+
 /// The sent mail to `to` on moto's SES, as (subject, body text) pairs.
 pub async fn moto_mail_to(to: &str) -> Vec<(String, String)> {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
-        .await
-        .expect("moto data")
-        .json()
-        .await
-        .expect("moto data json");
+    let data = moto_data().await;
     fn walk(v: &serde_json::Value, to: &str, out: &mut Vec<(String, String)>) {
         match v {
             serde_json::Value::Object(m) => {
@@ -549,7 +585,8 @@ pub async fn test_deps(
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = opts.clock;
     let ids = Arc::new(SequentialIds::new(opts.ids_prefix.unwrap_or_else(rand_prefix)));
-    let mut table = fresh_table(backend, clock.clone()).await;
+    let interceptor = opts.sdk_interceptor.clone();
+    let mut table = fresh_table_intercepted(backend, clock.clone(), interceptor.clone()).await;
     let base_table = table.clone();
     if let Some(wrap) = opts.wrap {
         table = wrap(table);
@@ -585,7 +622,7 @@ pub async fn test_deps(
             None,
         ),
         Backend::Dynamo => {
-            let (cognito, pool_id, client_id) = moto_user_pool().await;
+            let (_, pool_id, client_id) = moto_user_pool().await;
             let moto = moto_endpoint();
             let jwt = JwtVerifier::fetch(
                 &format!("{moto}/{pool_id}/.well-known/jwks.json"),
@@ -594,7 +631,15 @@ pub async fn test_deps(
             )
             .await
             .expect("moto JWKS");
-            let ses = aws_sdk_ses::Client::new(&sdk_config(&moto).await);
+            let moto_sdk = sdk_config(&moto).await;
+            let mut ses_conf = aws_sdk_ses::config::Builder::from(&moto_sdk);
+            let mut idp_conf = aws_sdk_cognitoidentityprovider::config::Builder::from(&moto_sdk);
+            if let Some(i) = &interceptor {
+                ses_conf.push_interceptor(i.clone());
+                idp_conf.push_interceptor(i.clone());
+            }
+            let ses = aws_sdk_ses::Client::from_conf(ses_conf.build());
+            let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(idp_conf.build());
             ses.verify_email_identity()
                 .email_address(TEST_SENDER)
                 .send()

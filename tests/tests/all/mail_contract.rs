@@ -96,12 +96,7 @@ async fn ses() -> (
     // moto keeps each message's Source and destinations as SES received them.
     let headers = Box::new(move |to: String| {
         Box::pin(async move {
-            let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let data = portico_tests::moto_data().await;
             let mut out = Vec::new();
             let mut stack = vec![data["ses"].clone()];
             while let Some(v) = stack.pop() {

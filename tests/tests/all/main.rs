@@ -7,6 +7,7 @@ mod bad_input;
 mod budgets;
 mod events;
 mod hardening;
+mod iam;
 mod identity_contract;
 mod inactivity;
 mod infra;

@@ -1,0 +1,724 @@
+//! The template's IAM policy of each function is exactly what the function
+//! calls: every route of every function and both jobs run on the AWS
+//! adapters (DynamoDB Local, SES and Cognito on moto) with an interceptor on
+//! every SDK client that records the IAM action each call needs (a
+//! TransactWriteItems needs PutItem, UpdateItem, DeleteItem or
+//! ConditionCheckItem for each of its items). The test fails when a
+//! function's policy lacks an action it calls, or grants one it never does.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, SharedInterceptor};
+use chrono::{Duration, Utc};
+use portico_core::clock::{Clock, ManualClock};
+use portico_core::domain::Role;
+use portico_core::jobs::{self, Job};
+use portico_tests::{Backend, Options, PASSWORD, TestApp};
+use serde_json::{Value, json};
+
+type Seen = BTreeMap<String, BTreeSet<String>>;
+
+/// Records, for the function currently served, the IAM actions of its SDK calls.
+#[derive(Debug, Clone, Default)]
+struct Recorder {
+    current: Arc<Mutex<Option<String>>>,
+    seen: Arc<Mutex<Seen>>,
+}
+
+/// Cognito operations that take no IAM permission (the caller proves itself
+/// with a session or an access token).
+const COGNITO_PUBLIC: [&str; 5] = [
+    "AssociateSoftwareToken",
+    "VerifySoftwareToken",
+    "RespondToAuthChallenge",
+    "InitiateAuth",
+    "SetUserMFAPreference",
+];
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "iam-recorder"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let Some(function) = self.current.lock().unwrap().clone() else {
+            return Ok(());
+        };
+        let meta = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .expect("operation metadata");
+        let (service, op) = (meta.service().to_string(), meta.name().to_string());
+        let actions: Vec<String> = match service.as_str() {
+            "DynamoDB" if op == "TransactWriteItems" => {
+                let input = context
+                    .input()
+                    .downcast_ref::<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput>()
+                    .expect("TransactWriteItems input");
+                input
+                    .transact_items()
+                    .iter()
+                    .map(|t| {
+                        if t.put.is_some() {
+                            "dynamodb:PutItem"
+                        } else if t.update.is_some() {
+                            "dynamodb:UpdateItem"
+                        } else if t.delete.is_some() {
+                            "dynamodb:DeleteItem"
+                        } else {
+                            "dynamodb:ConditionCheckItem"
+                        }
+                        .to_string()
+                    })
+                    .collect()
+            }
+            "DynamoDB" => vec![format!("dynamodb:{op}")],
+            "SES" => vec![format!("ses:{op}")],
+            "Cognito Identity Provider" if COGNITO_PUBLIC.contains(&op.as_str()) => vec![],
+            "Cognito Identity Provider" => vec![format!("cognito-idp:{op}")],
+            other => panic!("an SDK call to an unexpected service: {other} {op}"),
+        };
+        self.seen.lock().unwrap().entry(function).or_default().extend(actions);
+        Ok(())
+    }
+}
+
+/// A table whose next transaction, once armed, loses to another writer
+/// (the retry path: the chain head is read again).
+struct ConflictOnce {
+    inner: Arc<dyn portico_core::store::Table>,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl portico_core::store::Table for ConflictOnce {
+    async fn get(
+        &self,
+        k: &portico_core::store::Key,
+    ) -> Result<Option<portico_core::store::Item>, portico_core::store::StoreError> {
+        self.inner.get(k).await
+    }
+    async fn get_many(
+        &self,
+        k: &[portico_core::store::Key],
+    ) -> Result<Vec<Option<portico_core::store::Item>>, portico_core::store::StoreError> {
+        self.inner.get_many(k).await
+    }
+    async fn query(
+        &self,
+        q: &portico_core::store::Query,
+    ) -> Result<portico_core::store::Page, portico_core::store::StoreError> {
+        self.inner.query(q).await
+    }
+    async fn transact(&self, w: Vec<portico_core::store::Write>) -> Result<(), portico_core::store::StoreError> {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(portico_core::store::StoreError::Conflict);
+        }
+        self.inner.transact(w).await
+    }
+}
+
+struct Driver {
+    conflict: Arc<ConflictOnce>,
+    app: TestApp,
+    rec: Recorder,
+    clock: Arc<ManualClock>,
+    faulty: Arc<portico_tests::FaultyIdentity>,
+}
+
+impl Driver {
+    /// A request served by `function`; its status and JSON (or text) body.
+    async fn call(
+        &self,
+        function: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        *self.rec.current.lock().unwrap() = Some(function.to_string());
+        let mut req = self.app.http.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            self.app.url(path),
+        );
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        *self.rec.current.lock().unwrap() = None;
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn ok(&self, function: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
+        let (s, v) = self.call(function, method, path, token, body).await;
+        assert!((200..300).contains(&s), "{function} {method} {path}: {s} {v}");
+        v
+    }
+
+    async fn job(&self, function: &str, job: Job) {
+        *self.rec.current.lock().unwrap() = Some(function.to_string());
+        let r = jobs::run(&self.app.deps, job).await;
+        *self.rec.current.lock().unwrap() = None;
+        r.unwrap();
+    }
+
+    /// A job run that reports failures (the injected ones).
+    async fn job_failing(&self, function: &str, job: Job) {
+        *self.rec.current.lock().unwrap() = Some(function.to_string());
+        let r = jobs::run(&self.app.deps, job).await;
+        *self.rec.current.lock().unwrap() = None;
+        assert!(r.is_err(), "the injected failure is reported");
+    }
+
+    fn token(&self, r: Role) -> String {
+        self.app.token(r).to_string()
+    }
+}
+
+/// Every route of every function, with the paths that need their own
+/// permissions: sign-in from first password to MFA, recovery and reset,
+/// links re-sent (the old one deleted), email re-confirmation, suspension
+/// by the sweep and its identity retry, reinstatement.
+async fn run_everything(d: &Driver) {
+    let admin = d.token(Role::PlatformAdmin);
+    let manager = d.token(Role::PartnerManager);
+    let puser = d.token(Role::PartnerUser);
+    let owner = d.token(Role::CustomerAccountOwner);
+    let partner = d.app.orgs[&Role::PartnerManager];
+    let customer = d.app.orgs[&Role::CustomerAccountOwner];
+
+    // organizations (the first change loses a race, and retries)
+    d.conflict.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let created = d
+        .ok(
+            "organizations",
+            "POST",
+            "/organizations",
+            Some(&admin),
+            Some(json!({ "name": "Globex Resellers", "kind": "partner" })),
+        )
+        .await;
+    d.ok(
+        "organizations",
+        "POST",
+        "/organizations",
+        Some(&admin),
+        Some(json!({ "name": "Globex Customer", "kind": "customer", "partnerOfRecord": created["id"] })),
+    )
+    .await;
+    d.ok("organizations", "GET", "/organizations", Some(&admin), None).await;
+    d.ok(
+        "organizations",
+        "GET",
+        &format!("/organizations/{}", created["id"].as_str().unwrap()),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let tr = d
+        .ok(
+            "organizations",
+            "GET",
+            &format!("/organizations/{partner}/trusted-ranges"),
+            Some(&manager),
+            None,
+        )
+        .await;
+    d.ok(
+        "organizations",
+        "PUT",
+        &format!("/organizations/{partner}/trusted-ranges"),
+        Some(&manager),
+        Some(json!({ "ranges": ["203.0.113.0/24"], "version": tr["version"] })),
+    )
+    .await;
+    let org = d
+        .ok(
+            "organizations",
+            "GET",
+            &format!("/organizations/{customer}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    d.ok(
+        "organizations",
+        "PUT",
+        &format!("/organizations/{customer}/mfa-policy"),
+        Some(&owner),
+        Some(json!({ "required": false, "version": org["version"] })),
+    )
+    .await;
+    for sub in ["activity", "activity/export", "activity/verify", "activity/retention"] {
+        d.ok(
+            "organizations",
+            "GET",
+            &format!("/organizations/{customer}/{sub}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    }
+    d.ok(
+        "organizations",
+        "PUT",
+        &format!("/organizations/{customer}/activity/retention"),
+        Some(&admin),
+        Some(json!({ "days": 400 })),
+    )
+    .await;
+
+    // toggle-setting (the first change loses a race, and retries)
+    d.ok("toggle-setting", "GET", "/settings-catalogue", Some(&puser), None)
+        .await;
+    d.conflict.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    d.ok(
+        "toggle-setting",
+        "GET",
+        &format!("/customers/{customer}/settings"),
+        Some(&puser),
+        None,
+    )
+    .await;
+    d.ok(
+        "toggle-setting",
+        "PUT",
+        &format!("/customers/{customer}/settings/feed.comments"),
+        Some(&puser),
+        Some(json!({ "enabled": false, "version": 0 })),
+    )
+    .await;
+    let nico = d.app.users[&Role::PartnerUser];
+    d.ok(
+        "toggle-setting",
+        "POST",
+        &format!("/partners/{partner}/setting-grants"),
+        Some(&manager),
+        Some(json!({ "userId": nico, "key": "sso.enforce" })),
+    )
+    .await;
+    d.ok(
+        "toggle-setting",
+        "GET",
+        &format!("/partners/{partner}/setting-grants?key=sso.enforce"),
+        Some(&manager),
+        None,
+    )
+    .await;
+    d.ok(
+        "toggle-setting",
+        "DELETE",
+        &format!("/partners/{partner}/setting-grants/{nico}/sso.enforce"),
+        Some(&manager),
+        None,
+    )
+    .await;
+    let cat = d
+        .ok("toggle-setting", "GET", "/settings-catalogue", Some(&admin), None)
+        .await;
+    d.ok(
+        "toggle-setting",
+        "PUT",
+        "/settings-catalogue/new.setting",
+        Some(&admin),
+        Some(
+            json!({ "name": "New", "description": "A new one", "group": "general", "restricted": false,
+                     "defaultEnabled": true, "version": cat["version"] }),
+        ),
+    )
+    .await;
+
+    // invite: a partner with its first manager, who sets up and signs in (session).
+    d.ok(
+        "invite",
+        "POST",
+        "/invitations/partner",
+        Some(&admin),
+        Some(json!({ "organizationName": "Initrode", "email": "ian@initrode.example.com", "displayName": "Ian Manager" })),
+    )
+    .await;
+    let ian = "ian@initrode.example.com";
+    let token = d.app.last_token_to(ian).await;
+    d.ok(
+        "session",
+        "POST",
+        "/password/setup",
+        None,
+        Some(json!({ "token": token, "password": PASSWORD })),
+    )
+    .await;
+    let step = d
+        .ok(
+            "session",
+            "POST",
+            "/session",
+            None,
+            Some(json!({ "email": ian, "password": PASSWORD })),
+        )
+        .await;
+    let enrol = d
+        .ok(
+            "session",
+            "POST",
+            "/session/mfa-setup",
+            None,
+            Some(json!({ "session": step["session"] })),
+        )
+        .await;
+    let secret = enrol["secret"].as_str().unwrap().to_string();
+    let done = d
+        .ok(
+            "session",
+            "POST",
+            "/session/mfa-setup/confirm",
+            None,
+            Some(json!({ "session": enrol["session"], "code": portico_tests::code_at(&secret, 0) })),
+        )
+        .await;
+    let codes = done["recoveryCodes"].clone();
+    let step = d
+        .ok(
+            "session",
+            "POST",
+            "/session",
+            None,
+            Some(json!({ "email": ian, "password": PASSWORD })),
+        )
+        .await;
+    let signed = d
+        .ok(
+            "session",
+            "POST",
+            "/session/mfa",
+            None,
+            Some(json!({ "session": step["session"], "code": portico_tests::code_at(&secret, 1) })),
+        )
+        .await;
+    let ian_token = signed["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        d.call(
+            "session",
+            "POST",
+            "/session",
+            None,
+            Some(json!({ "email": ian, "password": "not it, sorry" }))
+        )
+        .await
+        .0,
+        401
+    );
+    // moto ignores AdminSetUserMFAPreference with Enabled false (the Rust
+    // SDK leaves false flags out, which Cognito reads as false and moto as
+    // "no change"), so these end in 503 on moto; their calls are recorded all the same.
+    d.call(
+        "session",
+        "POST",
+        "/me/mfa/reset",
+        Some(&ian_token),
+        Some(json!({ "password": PASSWORD })),
+    )
+    .await;
+    d.call(
+        "session",
+        "POST",
+        "/session/recover",
+        None,
+        Some(json!({ "email": ian, "password": PASSWORD, "recoveryCode": codes[0] })),
+    )
+    .await;
+    d.ok(
+        "session",
+        "POST",
+        "/password/forgot",
+        None,
+        Some(json!({ "email": ian })),
+    )
+    .await;
+    let reset = d.app.last_token_to(ian).await;
+    d.ok(
+        "session",
+        "POST",
+        "/password/setup",
+        None,
+        Some(json!({ "token": reset, "password": "A new long passphrase 12" })),
+    )
+    .await;
+    d.ok("session", "DELETE", "/session?everywhere=true", Some(&puser), None)
+        .await;
+    let puser = portico_core::sessions::open_local(
+        &d.app.deps,
+        &d.app.local_tokens,
+        nico,
+        60,
+        d.clock.now() + Duration::days(365),
+    )
+    .await
+    .unwrap();
+
+    // invite: the rest of its routes.
+    let sent = d
+        .ok(
+            "invite",
+            "POST",
+            "/invitations/customer",
+            Some(&manager),
+            Some(json!({ "email": "cy@cyberdyne.example.com" })),
+        )
+        .await;
+    let inv = sent["invitation"]["id"].as_str().unwrap().to_string();
+    d.ok(
+        "invite",
+        "GET",
+        &format!("/organizations/{partner}/invitations"),
+        Some(&manager),
+        None,
+    )
+    .await;
+    d.clock.advance(Duration::minutes(3));
+    d.ok(
+        "invite",
+        "POST",
+        &format!("/invitations/{inv}/resend"),
+        Some(&manager),
+        Some(json!({})),
+    )
+    .await;
+    let accept = d.app.last_token_to("cy@cyberdyne.example.com").await;
+    d.ok(
+        "invite",
+        "POST",
+        "/invitations/accept",
+        None,
+        Some(json!({ "token": accept, "organizationName": "Cyberdyne", "displayName": "Cy Owner", "password": PASSWORD })),
+    )
+    .await;
+    let sent = d
+        .ok(
+            "invite",
+            "POST",
+            "/invitations/customer",
+            Some(&manager),
+            Some(json!({ "email": "rev@revoked.example.com" })),
+        )
+        .await;
+    d.ok(
+        "invite",
+        "POST",
+        &format!("/invitations/{}/revoke", sent["invitation"]["id"].as_str().unwrap()),
+        Some(&manager),
+        Some(json!({})),
+    )
+    .await;
+    let req = d
+        .ok(
+            "invite",
+            "POST",
+            "/user-requests",
+            Some(&manager),
+            Some(json!({ "email": "req@northwind.example.com", "displayName": "Rae Request", "role": "partner_user" })),
+        )
+        .await;
+    d.ok("invite", "GET", "/user-requests", Some(&admin), None).await;
+    d.ok(
+        "invite",
+        "POST",
+        &format!("/user-requests/{}/decision", req["id"].as_str().unwrap()),
+        Some(&admin),
+        Some(json!({ "approve": true })),
+    )
+    .await;
+    d.ok(
+        "invite",
+        "POST",
+        &format!("/organizations/{partner}/users"),
+        Some(&admin),
+        Some(json!({ "email": "added@northwind.example.com", "displayName": "Ada Added", "role": "partner_user" })),
+    )
+    .await;
+
+    // A day later (outside the trusted range): every function's first request
+    // asks for an email confirmation, and a second one replaces the link.
+    d.clock.advance(Duration::hours(25));
+    for (function, method, path) in [
+        ("organizations", "GET", format!("/organizations/{partner}")),
+        ("invite", "GET", format!("/organizations/{partner}/invitations")),
+        ("toggle-setting", "GET", format!("/customers/{customer}/settings")),
+        ("session", "DELETE", "/session".to_string()),
+    ] {
+        let token = portico_core::sessions::open_local(
+            &d.app.deps,
+            &d.app.local_tokens,
+            nico,
+            60,
+            d.clock.now() + Duration::days(365),
+        )
+        .await
+        .unwrap();
+        for _ in 0..2 {
+            let (s, p) = d.call(function, method, &path, Some(&token), None).await;
+            assert_eq!(s, 403, "{function} {path}: {p}");
+            d.clock.advance(Duration::minutes(11));
+        }
+    }
+    let link = d.app.last_token_to("user@northwind.example.com").await;
+    d.ok(
+        "session",
+        "POST",
+        "/email/confirm",
+        None,
+        Some(json!({ "token": link })),
+    )
+    .await;
+
+    // Weeks without activity: the job warns, then suspends (its identity
+    // call failing once, retried by the next run); the user asks to be
+    // restored; the platform reinstates; weeks later the sweep route suspends.
+    d.clock.advance(Duration::days(19));
+    d.job("suspend-inactive", Job::SuspendInactive).await;
+    d.clock.advance(Duration::days(4));
+    d.faulty.fail_disable.store(true, std::sync::atomic::Ordering::SeqCst);
+    d.job_failing("suspend-inactive", Job::SuspendInactive).await;
+    d.faulty.fail_disable.store(false, std::sync::atomic::Ordering::SeqCst);
+    d.job("suspend-inactive", Job::SuspendInactive).await;
+    let admin = portico_core::sessions::open_local(
+        &d.app.deps,
+        &d.app.local_tokens,
+        d.app.users[&Role::PlatformAdmin],
+        60,
+        d.clock.now() + Duration::days(365),
+    )
+    .await
+    .unwrap();
+    d.ok(
+        "session",
+        "POST",
+        "/session/restore-request",
+        None,
+        Some(json!({ "email": "user@northwind.example.com" })),
+    )
+    .await;
+    let _ = d
+        .call(
+            "invite",
+            "POST",
+            &format!("/organizations/{partner}/users/{nico}/restore-request"),
+            Some(&manager),
+            Some(json!({})),
+        )
+        .await;
+    d.ok("invite", "GET", "/restore-requests", Some(&admin), None).await;
+    d.ok(
+        "invite",
+        "POST",
+        &format!("/organizations/{partner}/users/{nico}/reinstate"),
+        Some(&admin),
+        Some(json!({})),
+    )
+    .await;
+    d.clock.advance(Duration::days(19));
+    d.ok("invite", "POST", "/inactivity/sweep", Some(&admin), Some(json!({})))
+        .await;
+    d.clock.advance(Duration::days(4));
+    d.ok("invite", "POST", "/inactivity/sweep", Some(&admin), Some(json!({})))
+        .await;
+    d.job("verify-connection", Job::VerifyConnection).await;
+    let _ = puser;
+}
+
+/// The IAM actions the template grants each function (by crate name).
+fn granted() -> Seen {
+    let t = crate::infra::template();
+    let mut out = Seen::new();
+    for (_, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let name = r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
+        let mut actions = BTreeSet::new();
+        for policy in r["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+            for st in policy["Statement"].as_sequence().into_iter().flatten() {
+                for a in st["Action"].as_sequence().into_iter().flatten() {
+                    actions.insert(a.as_str().unwrap().to_string());
+                }
+            }
+        }
+        out.insert(name, actions);
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_function_is_granted_exactly_the_calls_it_makes() {
+    let rec = Recorder::default();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let faulty: Arc<Mutex<Option<Arc<portico_tests::FaultyIdentity>>>> = Default::default();
+    let f2 = faulty.clone();
+    let conflict: Arc<Mutex<Option<Arc<ConflictOnce>>>> = Default::default();
+    let c2 = conflict.clone();
+    let app = TestApp::spawn_with(
+        Backend::Dynamo,
+        Options {
+            clock: clock.clone(),
+            sdk_interceptor: Some(SharedInterceptor::new(rec.clone())),
+            wrap: Some(Box::new(move |t| {
+                let c = Arc::new(ConflictOnce {
+                    inner: t,
+                    armed: Default::default(),
+                });
+                *c2.lock().unwrap() = Some(c.clone());
+                c as Arc<dyn portico_core::store::Table>
+            })),
+            wrap_identity: Some(Box::new(move |i| {
+                let f = Arc::new(portico_tests::FaultyIdentity::new(i));
+                *f2.lock().unwrap() = Some(f.clone());
+                f as Arc<dyn portico_core::identity::Identity>
+            })),
+            ..Default::default()
+        },
+    )
+    .await;
+    let faulty = faulty.lock().unwrap().clone().unwrap();
+    let conflict = conflict.lock().unwrap().clone().unwrap();
+    let d = Driver {
+        conflict,
+        app,
+        rec: rec.clone(),
+        clock,
+        faulty,
+    };
+    run_everything(&d).await;
+    let seen = rec.seen.lock().unwrap().clone();
+    let granted = granted();
+    let mut report = Vec::new();
+    for (function, grants) in &granted {
+        let calls = seen.get(function).cloned().unwrap_or_default();
+        let missing: Vec<_> = calls.difference(grants).collect();
+        let unused: Vec<_> = grants.difference(&calls).collect();
+        if !missing.is_empty() || !unused.is_empty() {
+            report.push(format!("{function}: lacks {missing:?}, never uses {unused:?}"));
+        }
+    }
+    for function in seen.keys() {
+        assert!(
+            granted.contains_key(function),
+            "{function} has no resource in the template"
+        );
+    }
+    println!("IAM actions per function, as called: {seen:#?}");
+    assert!(
+        report.is_empty(),
+        "the template's policies disagree with the calls:\n{}",
+        report.join("\n")
+    );
+}
