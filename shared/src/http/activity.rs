@@ -1,5 +1,6 @@
 //! Routes of the activity log (served by the `organizations` function).
 
+use crate::http::JsonBody;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -156,7 +157,7 @@ async fn put_retention(
     State(deps): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(input): Json<Retention>,
+    JsonBody(input): JsonBody<Retention>,
 ) -> Result<Json<Retention>, AppError> {
     Ok(Json(
         activity::put_retention(&deps, &caller, OrgId::parse(&id)?, input).await?,

@@ -1,6 +1,7 @@
 //! Routes of suspension for inactivity and restoring access (the `invite`
 //! function serves the administrative ones, `session` the public request).
 
+use crate::http::JsonBody;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -107,7 +108,7 @@ async fn list_restore_requests(
 async fn run_sweep(
     State(deps): State<AppState>,
     caller: Caller,
-    Json(_): Json<RunSweep>,
+    JsonBody(_): JsonBody<RunSweep>,
 ) -> Result<Json<SweepReport>, AppError> {
     Ok(Json(inactivity::run_sweep(&deps, &caller).await?))
 }
@@ -121,7 +122,7 @@ async fn run_sweep(
 async fn ask_restore(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<AskRestore>,
+    JsonBody(input): JsonBody<AskRestore>,
 ) -> Result<StatusCode, AppError> {
     crate::ops::no_sooner_than_floor(inactivity::ask_restore(&deps, &ip, input)).await?;
     Ok(StatusCode::ACCEPTED)

@@ -1,6 +1,7 @@
 //! Routes of the `invite` function: invitations, user requests, direct adds,
 //! and accepting a customer invitation.
 
+use crate::http::JsonBody;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -44,7 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn invite_partner(
     State(deps): State<AppState>,
     caller: Caller,
-    Json(input): Json<InvitePartner>,
+    JsonBody(input): JsonBody<InvitePartner>,
 ) -> Result<(StatusCode, Json<InvitationSent>), AppError> {
     Ok((
         StatusCode::CREATED,
@@ -65,7 +66,7 @@ async fn invite_partner(
 async fn invite_customer(
     State(deps): State<AppState>,
     caller: Caller,
-    Json(input): Json<InviteCustomer>,
+    JsonBody(input): JsonBody<InviteCustomer>,
 ) -> Result<(StatusCode, Json<InvitationSent>), AppError> {
     Ok((
         StatusCode::CREATED,
@@ -125,7 +126,7 @@ async fn resend_invitation(
     State(deps): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(input): Json<Resend>,
+    JsonBody(input): JsonBody<Resend>,
 ) -> Result<Json<InvitationSent>, AppError> {
     Ok(Json(
         accounts::resend_invitation(&deps, &caller, InvitationId::parse(&id)?, input).await?,
@@ -145,7 +146,7 @@ async fn resend_invitation(
 async fn accept_customer_invitation(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<AcceptCustomerInvitation>,
+    JsonBody(input): JsonBody<AcceptCustomerInvitation>,
 ) -> Result<(StatusCode, Json<CustomerCreated>), AppError> {
     Ok((
         StatusCode::CREATED,
@@ -166,7 +167,7 @@ async fn accept_customer_invitation(
 async fn request_user(
     State(deps): State<AppState>,
     caller: Caller,
-    Json(input): Json<NewUser>,
+    JsonBody(input): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<UserRequest>), AppError> {
     Ok((
         StatusCode::CREATED,
@@ -205,7 +206,7 @@ async fn decide_user_request(
     State(deps): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(d): Json<Decision>,
+    JsonBody(d): JsonBody<Decision>,
 ) -> Result<Json<UserRequest>, AppError> {
     Ok(Json(
         accounts::decide_user_request(&deps, &caller, RequestId::parse(&id)?, d).await?,
@@ -227,7 +228,7 @@ async fn add_user(
     State(deps): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(input): Json<NewUser>,
+    JsonBody(input): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<UserAdded>), AppError> {
     Ok((
         StatusCode::CREATED,

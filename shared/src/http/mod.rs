@@ -3,6 +3,7 @@
 //! extraction, and the OpenAPI document generated from the same routes.
 
 pub mod activity;
+pub mod contract;
 pub mod inactivity;
 pub mod invite;
 pub mod local;
@@ -105,9 +106,9 @@ fn api_for(functions: &[Function]) -> OpenApiRouter<AppState> {
         .fold(OpenApiRouter::with_openapi(ApiDoc::openapi()), |r, f| r.merge(f.api()))
 }
 
-/// The OpenAPI 3.1 document of every route of every function.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_for(&Function::ALL).split_for_parts().1
+/// The OpenAPI 3.1 document of every route of every function (JSON).
+pub fn openapi() -> serde_json::Value {
+    contract::document(&api_for(&Function::ALL).split_for_parts().1)
 }
 
 /// The router one Lambda function runs.
@@ -118,6 +119,7 @@ pub fn function_router(function: Function, state: AppState) -> Router {
 /// Every function's routes in one router (the local portal), plus `/openapi.json`.
 pub fn portal_router(state: AppState) -> Router {
     let (router, doc) = api_for(&Function::ALL).split_for_parts();
+    let doc = contract::document(&doc);
     let router = router
         .route(
             "/openapi.json",
@@ -236,4 +238,59 @@ async fn ensure_problem(mut resp: Response) -> Response {
     );
     out.headers_mut().remove(header::CONTENT_LENGTH);
     out
+}
+
+/// A JSON request body: an object (never an array standing in for one,
+/// which serde would otherwise take for a struct's fields in order), whose
+/// integral numbers may be written as `3.0` (JSON Schema's integers include
+/// them), decoded into `T` with unknown fields refused by `T` itself.
+/// Malformed JSON is a 400, a wrong content type 415, a body that is not
+/// what the route takes 422, all as problems.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let invalid = |detail: String| {
+            AppError::BadBody {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid-body",
+                detail,
+            }
+            .into_response()
+        };
+        if !value.is_object() {
+            return Err(invalid("The body must be a JSON object.".into()));
+        }
+        integral_numbers(&mut value);
+        serde_json::from_value(value)
+            .map(JsonBody)
+            .map_err(|e| invalid(format!("Failed to deserialize the JSON body into the target type: {e}")))
+    }
+}
+
+/// Rewrites numbers with no fractional part (`3.0`) as integers, so that
+/// integer fields take them as JSON Schema says they may.
+fn integral_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9_007_199_254_740_992.0
+            {
+                *v = if f < 0.0 {
+                    serde_json::Value::from(f as i64)
+                } else {
+                    serde_json::Value::from(f as u64)
+                };
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(m) => m.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }

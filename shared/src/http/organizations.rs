@@ -1,5 +1,6 @@
 //! Routes of the `organizations` function.
 
+use crate::http::JsonBody;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -41,7 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn create_organization(
     State(deps): State<AppState>,
     caller: Caller,
-    Json(input): Json<CreateOrganization>,
+    JsonBody(input): JsonBody<CreateOrganization>,
 ) -> Result<(StatusCode, Json<Organization>), AppError> {
     let org = organizations::create(&deps, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(org)))
@@ -130,7 +131,7 @@ async fn put_trusted_ranges(
     State(deps): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(input): Json<TrustedRanges>,
+    JsonBody(input): JsonBody<TrustedRanges>,
 ) -> Result<Json<TrustedRanges>, AppError> {
     Ok(Json(
         organizations::set_trusted_ranges(&deps, &caller, OrgId::parse(&id)?, input).await?,
@@ -157,7 +158,7 @@ async fn put_mfa_policy(
     State(deps): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(input): Json<MfaPolicy>,
+    JsonBody(input): JsonBody<MfaPolicy>,
 ) -> Result<Json<MfaPolicy>, AppError> {
     Ok(Json(
         organizations::set_mfa_policy(&deps, &caller, OrgId::parse(&id)?, input).await?,

@@ -1,6 +1,7 @@
 //! Routes of the `session` function: sign-in, MFA, recovery, and the
 //! password links. None needs a token (they are how one gets a token).
 
+use crate::http::JsonBody;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -42,7 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn sign_in(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<SignInRequest>,
+    JsonBody(input): JsonBody<SignInRequest>,
 ) -> Result<Json<SignInStep>, AppError> {
     Ok(Json(session::sign_in(&deps, &ip, input).await?))
 }
@@ -58,7 +59,7 @@ async fn sign_in(
 async fn answer_mfa(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<MfaAnswer>,
+    JsonBody(input): JsonBody<MfaAnswer>,
 ) -> Result<Json<SignInStep>, AppError> {
     Ok(Json(session::answer_mfa(&deps, &ip, input).await?))
 }
@@ -72,7 +73,7 @@ async fn answer_mfa(
     ))]
 async fn begin_enrolment(
     State(deps): State<AppState>,
-    Json(input): Json<EnrolmentStart>,
+    JsonBody(input): JsonBody<EnrolmentStart>,
 ) -> Result<Json<Enrolment>, AppError> {
     Ok(Json(session::begin_enrolment(&deps, input).await?))
 }
@@ -88,7 +89,7 @@ async fn begin_enrolment(
 async fn confirm_enrolment(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<EnrolmentConfirm>,
+    JsonBody(input): JsonBody<EnrolmentConfirm>,
 ) -> Result<Json<Enrolled>, AppError> {
     Ok(Json(session::confirm_enrolment(&deps, &ip, input).await?))
 }
@@ -103,7 +104,7 @@ async fn confirm_enrolment(
 async fn recover(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<Recover>,
+    JsonBody(input): JsonBody<Recover>,
 ) -> Result<Json<SignInStep>, AppError> {
     Ok(Json(session::recover(&deps, &ip, input).await?))
 }
@@ -120,7 +121,7 @@ async fn recover(
 async fn set_password(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<SetPassword>,
+    JsonBody(input): JsonBody<SetPassword>,
 ) -> Result<Json<PasswordSet>, AppError> {
     Ok(Json(accounts::set_password(&deps, &ip, input).await?))
 }
@@ -134,7 +135,7 @@ async fn set_password(
 async fn forgot_password(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<Forgot>,
+    JsonBody(input): JsonBody<Forgot>,
 ) -> Result<StatusCode, AppError> {
     crate::ops::no_sooner_than_floor(accounts::forgot_password(&deps, &ip, input)).await?;
     Ok(StatusCode::ACCEPTED)
@@ -151,7 +152,7 @@ async fn forgot_password(
 async fn confirm_email(
     State(deps): State<AppState>,
     SourceIp(ip): SourceIp,
-    Json(input): Json<ConfirmEmail>,
+    JsonBody(input): JsonBody<ConfirmEmail>,
 ) -> Result<Json<EmailConfirmed>, AppError> {
     Ok(Json(accounts::confirm_email(&deps, &ip, input).await?))
 }
@@ -166,7 +167,7 @@ async fn confirm_email(
 async fn reset_mfa(
     State(deps): State<AppState>,
     caller: Caller,
-    Json(input): Json<ResetMfa>,
+    JsonBody(input): JsonBody<ResetMfa>,
 ) -> Result<Json<SignInStep>, AppError> {
     Ok(Json(session::reset_mfa(&deps, &caller, input).await?))
 }

@@ -1,5 +1,6 @@
 //! Routes of the `toggle-setting` function: a customer's platform settings.
 
+use crate::http::JsonBody;
 use axum::Json;
 use axum::extract::{Path, State};
 use utoipa_axum::router::OpenApiRouter;
@@ -65,7 +66,7 @@ async fn put_setting(
     State(deps): State<AppState>,
     caller: Caller,
     Path((id, key)): Path<(String, String)>,
-    Json(input): Json<SetSetting>,
+    JsonBody(input): JsonBody<SetSetting>,
 ) -> Result<Json<SettingView>, AppError> {
     Ok(Json(
         settings::put_setting(&deps, &caller, OrgId::parse(&id)?, SettingKey::parse(&key)?, input).await?,
@@ -90,7 +91,7 @@ async fn grant_setting(
     State(deps): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(input): Json<NewGrant>,
+    JsonBody(input): JsonBody<NewGrant>,
 ) -> Result<(StatusCode, Json<SettingGrant>), AppError> {
     Ok((
         StatusCode::CREATED,
@@ -174,7 +175,7 @@ async fn put_catalogue_entry(
     State(deps): State<AppState>,
     caller: Caller,
     Path(key): Path<String>,
-    Json(input): Json<CatalogueEntry>,
+    JsonBody(input): JsonBody<CatalogueEntry>,
 ) -> Result<Json<Catalogue>, AppError> {
     Ok(Json(
         settings::put_catalogue_entry(&deps, &caller, SettingKey::parse(&key)?, input).await?,
