@@ -688,6 +688,35 @@ pub async fn the_catalogue_is_bounded(b: Backend) {
     assert_eq!(s, 200, "{p}");
 }
 
+/// A JSON array is not an object body (serde would read `[true, 119]` as
+/// `enabled` and `version`), and `0.0` is an integer as JSON Schema says.
+pub async fn bodies_are_objects_and_integral_floats_are_integers(b: Backend) {
+    use portico_core::domain::Role;
+    let app = TestApp::spawn(b).await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let path = format!("/customers/{customer}/settings/feed.comments");
+    let puser = app.token(Role::PartnerUser).to_string();
+    let (s, p) = app.put(&path, &puser, json!([false, 0])).await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (422, Some("urn:portico:problem:invalid-body")),
+        "{p}"
+    );
+    let (_, settings) = app.get_json(&format!("/customers/{customer}/settings"), &puser).await;
+    let comments = settings["settings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["key"] == "feed.comments"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{settings}"));
+    assert_eq!(comments["enabled"], true, "the array changed nothing: {comments}");
+    let (s, p) = app
+        .put(&path, &puser, json!({ "enabled": false, "version": 0.0 }))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let (s, p) = app.put(&path, &puser, json!({ "enabled": true, "version": 1.5 })).await;
+    assert_eq!(s, 422, "a fraction is not an integer: {p}");
+}
+
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
     v.sort();
     v[v.len() / 2]
@@ -777,6 +806,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn the_catalogue_is_bounded() {
                 super::the_catalogue_is_bounded($backend).await
+            }
+            #[tokio::test]
+            async fn bodies_are_objects_and_integral_floats_are_integers() {
+                super::bodies_are_objects_and_integral_floats_are_integers($backend).await
             }
             #[tokio::test]
             async fn the_account_state_is_told_only_after_the_password() {
