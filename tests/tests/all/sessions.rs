@@ -145,6 +145,46 @@ async fn a_direct_cognito_sign_in_yields_no_token_the_api_accepts() {
     assert_eq!(status_with(&app, &bearer).await, 200, "Portico's session is untouched");
 }
 
+/// moto: between sign-in steps Cognito's tokens wait server-side sealed
+/// under a key only the client's handle gives: the stored item holds no
+/// token (the review found access and ID tokens in table items).
+#[tokio::test]
+async fn no_token_is_stored_between_sign_in_steps() {
+    use sha2::Digest;
+    let app = TestApp::spawn(Backend::Dynamo).await;
+    let email = unique("sealed");
+    app.add_partner_user(&email).await;
+    let token = app.last_token_to(&email).await;
+    let (s, _) = app
+        .post("/password/setup", None, json!({ "token": token, "password": PASSWORD }))
+        .await;
+    assert_eq!(s, 200);
+    // Password right, MFA still to enrol: Cognito signed the user in, and
+    // the access and ID tokens wait for the enrolment.
+    let (s, step) = app
+        .post("/session", None, json!({ "email": email, "password": PASSWORD }))
+        .await;
+    assert_eq!((s, step["step"].as_str()), (200, Some("mfa_setup")), "{step}");
+    let handle = step["session"].as_str().unwrap();
+    let key = portico_core::store::Key::new(
+        format!("IDSESSION#{}", hex::encode(sha2::Sha256::digest(handle.as_bytes()))),
+        "IDSESSION",
+    );
+    let item = app
+        .deps
+        .table
+        .get(&key)
+        .await
+        .unwrap()
+        .expect("the sign-in session is stored");
+    let stored = serde_json::to_string(&item).unwrap();
+    assert!(!stored.contains("eyJ"), "no JWT in the stored item: {stored}");
+    assert!(item.data.get("sealed").is_some(), "{stored}");
+    // And the handle still opens it: enrolment goes on.
+    let (s, enrol) = app.post("/session/mfa-setup", None, json!({ "session": handle })).await;
+    assert_eq!(s, 200, "{enrol}");
+}
+
 /// A token from before a password reset gets 401 on the next request; the
 /// new password signs in.
 async fn a_password_reset_ends_earlier_sessions(b: Backend) {
