@@ -823,3 +823,85 @@ impl Table for StaleIndex {
         self.inner.transact(writes).await
     }
 }
+
+/// A table with faults to switch on: the `n`th transaction from now fails
+/// as an outage, or the next one loses a race (a conflict; the caller's
+/// retry path runs).
+pub struct FaultyTable {
+    inner: Arc<dyn Table>,
+    /// Counts transactions down; the one that takes it from 1 to 0 fails.
+    pub fail_in: std::sync::atomic::AtomicI64,
+    pub conflict_next: std::sync::atomic::AtomicBool,
+}
+
+impl FaultyTable {
+    pub fn new(inner: Arc<dyn Table>) -> Self {
+        Self {
+            inner,
+            fail_in: std::sync::atomic::AtomicI64::new(i64::MIN),
+            conflict_next: Default::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Table for FaultyTable {
+    async fn get(
+        &self,
+        key: &portico_core::store::Key,
+    ) -> Result<Option<portico_core::store::Item>, portico_core::store::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn get_many(
+        &self,
+        keys: &[portico_core::store::Key],
+    ) -> Result<Vec<Option<portico_core::store::Item>>, portico_core::store::StoreError> {
+        self.inner.get_many(keys).await
+    }
+    async fn query(
+        &self,
+        q: &portico_core::store::Query,
+    ) -> Result<portico_core::store::Page, portico_core::store::StoreError> {
+        self.inner.query(q).await
+    }
+    async fn transact(&self, writes: Vec<portico_core::store::Write>) -> Result<(), portico_core::store::StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.fail_in.fetch_sub(1, SeqCst) == 1 {
+            return Err(portico_core::store::StoreError::Unavailable("injected outage".into()));
+        }
+        if self.conflict_next.swap(false, SeqCst) {
+            return Err(portico_core::store::StoreError::Conflict);
+        }
+        self.inner.transact(writes).await
+    }
+}
+
+impl TestApp {
+    /// Any request, with a bearer token and a JSON body if given; the status
+    /// and the JSON (or text) answer.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self.http.request(
+            reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+            self.url(path),
+        );
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+}

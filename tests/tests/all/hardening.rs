@@ -501,53 +501,20 @@ pub async fn invitations_and_verifications_are_capped(b: Backend) {
     assert_eq!(s, 400, "{p}");
 }
 
-/// A table whose `n`th transaction from when it is armed fails (an outage).
-struct FailNth {
-    inner: std::sync::Arc<dyn portico_core::store::Table>,
-    countdown: std::sync::atomic::AtomicI64,
-}
-
-#[async_trait::async_trait]
-impl portico_core::store::Table for FailNth {
-    async fn get(
-        &self,
-        k: &portico_core::store::Key,
-    ) -> Result<Option<portico_core::store::Item>, portico_core::store::StoreError> {
-        self.inner.get(k).await
-    }
-    async fn get_many(
-        &self,
-        k: &[portico_core::store::Key],
-    ) -> Result<Vec<Option<portico_core::store::Item>>, portico_core::store::StoreError> {
-        self.inner.get_many(k).await
-    }
-    async fn query(&self, q: &Query) -> Result<portico_core::store::Page, portico_core::store::StoreError> {
-        self.inner.query(q).await
-    }
-    async fn transact(&self, w: Vec<portico_core::store::Write>) -> Result<(), portico_core::store::StoreError> {
-        if self.countdown.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-            return Err(portico_core::store::StoreError::Unavailable("injected outage".into()));
-        }
-        self.inner.transact(w).await
-    }
-}
-
 /// A customer with 100 users changes its MFA policy (the review saw a cap
 /// of 48): every user's records follow, in batches; a change interrupted
 /// after its first batch is finished by sending it again.
 pub async fn mfa_policy_changes_reach_every_user_in_batches(b: Backend) {
     use portico_core::domain::{DisplayName, EmailAddress, OrgRef, Organization, Role, User, UserId, UserStatus};
     use portico_core::store::{Cond, Write};
-    let armed: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<FailNth>>>> = Default::default();
+    let armed: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<portico_tests::FaultyTable>>>> =
+        Default::default();
     let a2 = armed.clone();
     let app = TestApp::spawn_with(
         b,
         Options {
             wrap: Some(Box::new(move |t| {
-                let f = std::sync::Arc::new(FailNth {
-                    inner: t,
-                    countdown: std::sync::atomic::AtomicI64::new(i64::MIN),
-                });
+                let f = std::sync::Arc::new(portico_tests::FaultyTable::new(t));
                 *a2.lock().unwrap() = Some(f.clone());
                 f as std::sync::Arc<dyn portico_core::store::Table>
             })),
@@ -614,7 +581,7 @@ pub async fn mfa_policy_changes_reach_every_user_in_batches(b: Backend) {
         }
     };
     // The second transaction (the first batch after the change) fails.
-    fail.countdown.store(2, std::sync::atomic::Ordering::SeqCst);
+    fail.fail_in.store(2, std::sync::atomic::Ordering::SeqCst);
     let (s, p) = app
         .put(&path, &admin, json!({ "required": false, "version": org.version }))
         .await;

@@ -89,43 +89,8 @@ impl Intercept for Recorder {
     }
 }
 
-/// A table whose next transaction, once armed, loses to another writer
-/// (the retry path: the chain head is read again).
-struct ConflictOnce {
-    inner: Arc<dyn portico_core::store::Table>,
-    armed: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait::async_trait]
-impl portico_core::store::Table for ConflictOnce {
-    async fn get(
-        &self,
-        k: &portico_core::store::Key,
-    ) -> Result<Option<portico_core::store::Item>, portico_core::store::StoreError> {
-        self.inner.get(k).await
-    }
-    async fn get_many(
-        &self,
-        k: &[portico_core::store::Key],
-    ) -> Result<Vec<Option<portico_core::store::Item>>, portico_core::store::StoreError> {
-        self.inner.get_many(k).await
-    }
-    async fn query(
-        &self,
-        q: &portico_core::store::Query,
-    ) -> Result<portico_core::store::Page, portico_core::store::StoreError> {
-        self.inner.query(q).await
-    }
-    async fn transact(&self, w: Vec<portico_core::store::Write>) -> Result<(), portico_core::store::StoreError> {
-        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            return Err(portico_core::store::StoreError::Conflict);
-        }
-        self.inner.transact(w).await
-    }
-}
-
 struct Driver {
-    conflict: Arc<ConflictOnce>,
+    conflict: Arc<portico_tests::FaultyTable>,
     app: TestApp,
     rec: Recorder,
     clock: Arc<ManualClock>,
@@ -143,21 +108,9 @@ impl Driver {
         body: Option<Value>,
     ) -> (u16, Value) {
         *self.rec.current.lock().unwrap() = Some(function.to_string());
-        let mut req = self.app.http.request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            self.app.url(path),
-        );
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
+        let answer = self.app.call(method, path, token, body).await;
         *self.rec.current.lock().unwrap() = None;
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        answer
     }
 
     async fn ok(&self, function: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
@@ -199,7 +152,9 @@ async fn run_everything(d: &Driver) {
     let customer = d.app.orgs[&Role::CustomerAccountOwner];
 
     // organizations (the first change loses a race, and retries)
-    d.conflict.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    d.conflict
+        .conflict_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let created = d
         .ok(
             "organizations",
@@ -282,7 +237,9 @@ async fn run_everything(d: &Driver) {
     // toggle-setting (the first change loses a race, and retries)
     d.ok("toggle-setting", "GET", "/settings-catalogue", Some(&puser), None)
         .await;
-    d.conflict.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    d.conflict
+        .conflict_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     d.ok(
         "toggle-setting",
         "GET",
@@ -664,7 +621,7 @@ async fn every_function_is_granted_exactly_the_calls_it_makes() {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let faulty: Arc<Mutex<Option<Arc<portico_tests::FaultyIdentity>>>> = Default::default();
     let f2 = faulty.clone();
-    let conflict: Arc<Mutex<Option<Arc<ConflictOnce>>>> = Default::default();
+    let conflict: Arc<Mutex<Option<Arc<portico_tests::FaultyTable>>>> = Default::default();
     let c2 = conflict.clone();
     let app = TestApp::spawn_with(
         Backend::Dynamo,
@@ -672,10 +629,7 @@ async fn every_function_is_granted_exactly_the_calls_it_makes() {
             clock: clock.clone(),
             sdk_interceptor: Some(SharedInterceptor::new(rec.clone())),
             wrap: Some(Box::new(move |t| {
-                let c = Arc::new(ConflictOnce {
-                    inner: t,
-                    armed: Default::default(),
-                });
+                let c = Arc::new(portico_tests::FaultyTable::new(t));
                 *c2.lock().unwrap() = Some(c.clone());
                 c as Arc<dyn portico_core::store::Table>
             })),
