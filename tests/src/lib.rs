@@ -905,3 +905,19 @@ impl TestApp {
         )
     }
 }
+
+impl TestApp {
+    /// A fresh app on a manual clock starting now (tests move it).
+    pub async fn with_clock(backend: Backend) -> (Self, Arc<portico_core::clock::ManualClock>) {
+        let clock = Arc::new(portico_core::clock::ManualClock::new(chrono::Utc::now()));
+        let app = Self::spawn_with(
+            backend,
+            Options {
+                clock: clock.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+        (app, clock)
+    }
+}

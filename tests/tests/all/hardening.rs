@@ -13,16 +13,7 @@ use portico_tests::{Backend, Options, PASSWORD, TestApp};
 use serde_json::json;
 
 async fn app_with_clock(b: Backend) -> (TestApp, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = TestApp::spawn_with(
-        b,
-        Options {
-            clock: clock.clone(),
-            ..Default::default()
-        },
-    )
-    .await;
-    (app, clock)
+    TestApp::with_clock(b).await
 }
 
 async fn log_of(app: &TestApp, org: OrgId) -> Vec<ActivityEvent> {

@@ -3,15 +3,13 @@
 //! user's sessions are revoked (password set or reset, sign-out, suspension
 //! and reinstatement; authenticator resets are in `accounts`).
 
-use std::sync::Arc;
-
 use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
 use chrono::{Duration, Utc};
-use portico_core::clock::{Clock, ManualClock};
+use portico_core::clock::Clock;
 use portico_core::domain::{Role, User};
 use portico_core::inactivity::UserActivity;
 use portico_core::store::keys;
-use portico_tests::{Backend, Options, PASSWORD, TestApp, code_at};
+use portico_tests::{Backend, PASSWORD, TestApp, code_at};
 use serde_json::json;
 
 fn unique(prefix: &str) -> String {
@@ -188,15 +186,7 @@ async fn no_token_is_stored_between_sign_in_steps() {
 /// A token from before a password reset gets 401 on the next request; the
 /// new password signs in.
 async fn a_password_reset_ends_earlier_sessions(b: Backend) {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = TestApp::spawn_with(
-        b,
-        Options {
-            clock: clock.clone(),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (app, clock) = TestApp::with_clock(b).await;
     let email = unique("reset");
     app.add_partner_user(&email).await;
     let (bearer, secret, _) = app.set_up_account(&email).await;
@@ -246,15 +236,7 @@ async fn a_password_reset_ends_earlier_sessions(b: Backend) {
 /// `DELETE /session` ends the caller's session at once; `everywhere=true`
 /// ends all of the user's sessions; both are in the activity log.
 async fn signing_out_ends_sessions_at_once(b: Backend) {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let app = TestApp::spawn_with(
-        b,
-        Options {
-            clock: clock.clone(),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (app, clock) = TestApp::with_clock(b).await;
     let email = unique("signout");
     app.add_partner_user(&email).await;
     let (first, secret, _) = app.set_up_account(&email).await;
