@@ -116,6 +116,9 @@ pub trait Identity: Send + Sync {
     async fn answer_mfa(&self, session: &str, code: &str) -> Result<Tokens, IdentityError>;
     /// Forgets the user's authenticator (after a recovery code was used).
     async fn reset_mfa(&self, user: UserId) -> Result<(), IdentityError>;
+    /// The identity's part of a suspension: its own sessions end (Cognito:
+    /// a global sign-out; the user stays enabled, see `CognitoIdentity::disable`),
+    /// and the local identity marks the user disabled.
     async fn disable(&self, user: UserId) -> Result<(), IdentityError>;
     async fn enable(&self, user: UserId) -> Result<(), IdentityError>;
     /// Revokes the user's sessions everywhere.

@@ -155,15 +155,13 @@ pub async fn sweep(deps: &Deps) -> Result<SweepReport, AppError> {
     Ok(report)
 }
 
+/// The identity's part of a suspension (Portico's sessions ended with the
+/// suspension's own transaction).
 async fn disable_identity(deps: &Deps, user: UserId) -> Result<(), String> {
     deps.identity
         .disable(user)
         .await
-        .map_err(|e| format!("suspended, but the identity was not disabled: {e}"))?;
-    deps.identity
-        .sign_out_everywhere(user)
-        .await
-        .map_err(|e| format!("suspended, but the sessions were not revoked: {e}"))
+        .map_err(|e| format!("suspended, but the identity was not disabled: {e}"))
 }
 
 /// Suspended users whose identity call failed last time: try again, and
