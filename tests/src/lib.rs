@@ -769,69 +769,16 @@ impl Identity for FaultyIdentity {
     }
 }
 
-/// A table whose index reads can be frozen: queries of one index partition
-/// answer the page read when it was frozen (an eventually consistent index
-/// that has not caught up yet).
-pub struct StaleIndex {
-    inner: Arc<dyn Table>,
-    partition: String,
-    frozen: std::sync::Mutex<Option<portico_core::store::Page>>,
-}
-
-impl StaleIndex {
-    pub fn new(inner: Arc<dyn Table>, partition: &str) -> Self {
-        Self {
-            inner,
-            partition: partition.to_string(),
-            frozen: Default::default(),
-        }
-    }
-    /// From now on, queries of the partition answer what `q` answers now.
-    pub async fn freeze(&self, q: &portico_core::store::Query) {
-        let page = self.inner.query(q).await.expect("query to freeze");
-        *self.frozen.lock().expect("lock") = Some(page);
-    }
-}
-
-#[async_trait::async_trait]
-impl Table for StaleIndex {
-    async fn get(
-        &self,
-        key: &portico_core::store::Key,
-    ) -> Result<Option<portico_core::store::Item>, portico_core::store::StoreError> {
-        self.inner.get(key).await
-    }
-    async fn get_many(
-        &self,
-        keys: &[portico_core::store::Key],
-    ) -> Result<Vec<Option<portico_core::store::Item>>, portico_core::store::StoreError> {
-        self.inner.get_many(keys).await
-    }
-    async fn query(
-        &self,
-        q: &portico_core::store::Query,
-    ) -> Result<portico_core::store::Page, portico_core::store::StoreError> {
-        if q.pk == self.partition {
-            let frozen = self.frozen.lock().expect("lock").clone();
-            if let Some(page) = frozen {
-                return Ok(page);
-            }
-        }
-        self.inner.query(q).await
-    }
-    async fn transact(&self, writes: Vec<portico_core::store::Write>) -> Result<(), portico_core::store::StoreError> {
-        self.inner.transact(writes).await
-    }
-}
-
 /// A table with faults to switch on: the `n`th transaction from now fails
-/// as an outage, or the next one loses a race (a conflict; the caller's
-/// retry path runs).
+/// as an outage, the next one loses a race (a conflict; the caller's retry
+/// path runs), or queries of one index partition answer the page read when
+/// it was frozen (an eventually consistent index that has not caught up).
 pub struct FaultyTable {
     inner: Arc<dyn Table>,
     /// Counts transactions down; the one that takes it from 1 to 0 fails.
     pub fail_in: std::sync::atomic::AtomicI64,
     pub conflict_next: std::sync::atomic::AtomicBool,
+    frozen: std::sync::Mutex<Option<(String, portico_core::store::Page)>>,
 }
 
 impl FaultyTable {
@@ -840,7 +787,13 @@ impl FaultyTable {
             inner,
             fail_in: std::sync::atomic::AtomicI64::new(i64::MIN),
             conflict_next: Default::default(),
+            frozen: Default::default(),
         }
+    }
+    /// From now on, queries of `q`'s partition answer what `q` answers now.
+    pub async fn freeze(&self, q: &portico_core::store::Query) {
+        let page = self.inner.query(q).await.expect("query to freeze");
+        *self.frozen.lock().expect("lock") = Some((q.pk.clone(), page));
     }
 }
 
@@ -862,7 +815,11 @@ impl Table for FaultyTable {
         &self,
         q: &portico_core::store::Query,
     ) -> Result<portico_core::store::Page, portico_core::store::StoreError> {
-        self.inner.query(q).await
+        let frozen = self.frozen.lock().expect("lock").clone();
+        match frozen {
+            Some((pk, page)) if pk == q.pk => Ok(page),
+            _ => self.inner.query(q).await,
+        }
     }
     async fn transact(&self, writes: Vec<portico_core::store::Write>) -> Result<(), portico_core::store::StoreError> {
         use std::sync::atomic::Ordering::SeqCst;

@@ -398,7 +398,7 @@ pub async fn a_failed_identity_disable_is_retried_by_the_next_sweep(b: Backend) 
 pub async fn a_stale_index_does_not_disable_a_reinstated_user(b: Backend) {
     let faulty: Arc<Mutex<Option<Arc<portico_tests::FaultyIdentity>>>> = Arc::new(Mutex::new(None));
     let f2 = faulty.clone();
-    let stale: Arc<Mutex<Option<Arc<portico_tests::StaleIndex>>>> = Arc::new(Mutex::new(None));
+    let stale: Arc<Mutex<Option<Arc<portico_tests::FaultyTable>>>> = Arc::new(Mutex::new(None));
     let s2 = stale.clone();
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let app = TestApp::spawn_with(
@@ -406,7 +406,7 @@ pub async fn a_stale_index_does_not_disable_a_reinstated_user(b: Backend) {
         Options {
             clock: clock.clone(),
             wrap: Some(Box::new(move |t| {
-                let s = Arc::new(portico_tests::StaleIndex::new(t, keys::IDENTITY_PENDING));
+                let s = Arc::new(portico_tests::FaultyTable::new(t));
                 *s2.lock().unwrap() = Some(s.clone());
                 s as Arc<dyn portico_core::store::Table>
             })),
