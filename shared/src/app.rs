@@ -6,15 +6,18 @@ use std::sync::Arc;
 
 use crate::authz::Authz;
 use crate::clock::{Clock, IdGen, RandomIds, SystemClock};
-use crate::http::principal::{Auth, LocalTokens};
+use crate::http::principal::Auth;
 use crate::identity::Identity;
 use crate::identity::cognito::CognitoIdentity;
-use crate::identity::local::LocalIdentity;
+#[cfg(feature = "local")]
+use crate::identity::{local::LocalIdentity, tokens::LocalTokens};
 use crate::mail::Mailer;
+#[cfg(feature = "local")]
 use crate::mail::outbox::Outbox;
 use crate::mail::ses::SesMailer;
 use crate::store::Table;
 use crate::store::dynamo::DynamoTable;
+#[cfg(feature = "local")]
 use crate::store::sqlite::SqliteTable;
 
 /// Everything an operation may touch. Built once per cold start.
@@ -26,6 +29,7 @@ pub struct Deps {
     pub authz: Arc<Authz>,
     pub auth: Auth,
     /// The local outbox, when mail goes there (serves `/_local/outbox`).
+    #[cfg(feature = "local")]
     pub outbox: Option<Arc<Outbox>>,
     pub identity: Arc<dyn Identity>,
     /// Settings that shape links and emails.
@@ -75,7 +79,8 @@ pub enum ConfigError {
 /// Which adapters to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// SQLite + file outbox in the data folder (the local portal's default).
+    /// SQLite + file outbox in the data folder (the local portal's default;
+    /// only with the `local` feature).
     Embedded,
     /// DynamoDB + SES (endpoints from the standard `AWS_ENDPOINT_URL_*` variables).
     Aws,
@@ -203,6 +208,7 @@ impl Deps {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let ids: Arc<dyn IdGen> = Arc::new(RandomIds);
         let authz = Arc::new(Authz::new().map_err(|e| ConfigError::Invalid(e.to_string()))?);
+        #[cfg(feature = "local")]
         let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(e.to_string());
         let settings = Settings {
             public_url: cfg.public_url.clone(),
@@ -212,6 +218,11 @@ impl Deps {
             public_rate: cfg.public_rate,
         };
         match cfg.backend {
+            #[cfg(not(feature = "local"))]
+            Backend::Embedded => Err(ConfigError::Invalid(
+                "PORTICO_BACKEND=embedded: this build has no embedded store (the local portal has)".into(),
+            )),
+            #[cfg(feature = "local")]
             Backend::Embedded => {
                 let table: Arc<dyn Table> =
                     Arc::new(SqliteTable::open(&cfg.data_dir, clock.clone()).map_err(|e| invalid(&e))?);
@@ -271,6 +282,7 @@ impl Deps {
                     ids,
                     authz,
                     auth,
+                    #[cfg(feature = "local")]
                     outbox: None,
                     identity,
                     settings,
@@ -279,6 +291,7 @@ impl Deps {
         }
     }
 
+    #[cfg(feature = "local")]
     /// The local portal's token verifier, with its secret kept in the data folder.
     pub fn local_auth(cfg: &Config) -> Result<Auth, ConfigError> {
         Ok(Auth::LocalToken(Arc::new(

@@ -272,7 +272,7 @@ impl IntoResponse for AppError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
             }
             AppError::Locked => {
-                let secs = crate::identity::local::LOCK_MINUTES * 60;
+                let secs = crate::identity::LOCK_MINUTES * 60;
                 resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
             _ => {}

@@ -39,27 +39,21 @@ pub struct JobReport {
     pub sweep: Option<crate::ops::inactivity::SweepReport>,
 }
 
-/// Runs `job` once. A run with failures returns [`AppError::JobFailed`]
-/// (after doing all it could), so the schedule's retry and DLQ see it.
+/// Runs `job` once (the local portal's timers and the tests; each Lambda
+/// calls its own function module). A run with failures returns
+/// [`AppError::JobFailed`] (after doing all it could), so the schedule's
+/// retry and DLQ see it.
 #[tracing::instrument(skip_all, fields(job = ?job))]
 pub async fn run(deps: &Deps, job: Job) -> Result<JobReport, AppError> {
-    let report = match job {
-        Job::SuspendInactive => {
-            let s = crate::ops::inactivity::sweep(deps).await?;
-            JobReport {
-                job: format!("{job:?}"),
-                examined: s.examined,
-                changed: s.warned + s.suspended,
-                sweep: Some(s),
-            }
-        }
-        // Connection checks arrive with their issue; until then a run examines nothing and says so.
-        Job::VerifyConnection => JobReport {
-            job: format!("{job:?}"),
-            ..Default::default()
-        },
-    };
-    tracing::info!(examined = report.examined, changed = report.changed, "job finished");
+    match job {
+        Job::SuspendInactive => crate::functions::suspend_inactive::run(deps).await,
+        Job::VerifyConnection => crate::functions::verify_connection::run(deps).await,
+    }
+}
+
+/// Logs what a run did; a run with failures becomes [`AppError::JobFailed`].
+pub fn finish(report: JobReport) -> Result<JobReport, AppError> {
+    tracing::info!(job = %report.job, examined = report.examined, changed = report.changed, "job finished");
     if let Some(s) = report.sweep.as_ref().filter(|s| !s.failed.is_empty()) {
         tracing::error!(failed = s.failed.len(), "job finished with failures");
         return Err(AppError::JobFailed {
@@ -72,10 +66,16 @@ pub async fn run(deps: &Deps, job: Job) -> Result<JobReport, AppError> {
     Ok(report)
 }
 
-/// The Lambda entry for a scheduled function: checks the event is a schedule, runs the job.
-pub async fn handle_scheduled(deps: &Deps, job: Job, event: serde_json::Value) -> Result<JobReport, AppError> {
-    let ev: ScheduledEvent = serde_json::from_value(event)
+/// Checks that a Lambda's event is an EventBridge schedule.
+pub fn scheduled(event: &serde_json::Value) -> Result<ScheduledEvent, AppError> {
+    let ev = ScheduledEvent::deserialize(event)
         .map_err(|e| AppError::invalid(format!("not an EventBridge scheduled event: {e}")))?;
     tracing::info!(event_id = %ev.id, source = %ev.source, detail_type = %ev.detail_type, scheduled_for = %ev.time, "scheduled run");
+    Ok(ev)
+}
+
+/// A scheduled Lambda's entry (tests and the portal): checks the event, runs the job.
+pub async fn handle_scheduled(deps: &Deps, job: Job, event: serde_json::Value) -> Result<JobReport, AppError> {
+    scheduled(&event)?;
     run(deps, job).await
 }

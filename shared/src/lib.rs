@@ -17,13 +17,16 @@ pub mod clock;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod functions;
 pub mod http;
 pub mod identity;
 pub mod inactivity;
 pub mod jobs;
 pub mod mail;
 pub mod ops;
+#[cfg(feature = "local")]
 pub mod portal;
+#[cfg(feature = "local")]
 pub mod seed;
 pub mod sessions;
 pub mod settings;

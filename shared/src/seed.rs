@@ -6,8 +6,7 @@ use serde::Serialize;
 use crate::app::Deps;
 use crate::domain::{DisplayName, EmailAddress, OrgId, OrgKind, OrgName, Organization, Role, User, UserId, UserStatus};
 use crate::error::AppError;
-use crate::ops::organizations::org_item;
-use crate::store::{Cond, Item, Key, StoreError, Write, keys};
+use crate::store::{Cond, Item, Key, Write, keys};
 
 /// The demo users the local portal prints sign-in tokens for.
 #[derive(Debug, Clone, Serialize)]
@@ -16,15 +15,6 @@ pub struct DemoUser {
     pub org_id: OrgId,
     pub email: String,
     pub role: Role,
-}
-
-pub fn user_item(u: &User) -> Result<Item, StoreError> {
-    Ok(Item::new(keys::user(u.id), keys::USER, u.version, u)?.with_gsi1(keys::org_users(u.org_id), u.email.as_str()))
-}
-
-pub fn login_item(u: &User) -> Result<Item, StoreError> {
-    let login = crate::accounts::Login::of(u);
-    Item::new(keys::login(&u.email), keys::LOGIN, 1, &login)
 }
 
 const MARKER_PK: &str = "SEED#demo";
@@ -103,7 +93,7 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
     ];
     for o in [&platform, &partner, &customers[0], &customers[1]] {
         writes.push(Write::Put {
-            item: org_item(o)?,
+            item: o.item()?,
             cond: Cond::MustNotExist,
         });
         writes.push(Write::Put {
@@ -118,11 +108,11 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
     }
     for u in &users {
         writes.push(Write::Put {
-            item: user_item(u)?,
+            item: u.item()?,
             cond: Cond::MustNotExist,
         });
         writes.push(Write::Put {
-            item: login_item(u)?,
+            item: u.login_item()?,
             cond: Cond::MustNotExist,
         });
     }

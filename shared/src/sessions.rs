@@ -128,12 +128,13 @@ pub fn id_of_issued(token: &str) -> Option<(String, i64)> {
     (lifetime > 0).then_some((id, lifetime))
 }
 
+#[cfg(feature = "local")]
 /// Signs a local token for `user`, valid `minutes`, and opens its session
 /// until `session_until` (on the injected clock): the local portal's demo
 /// tokens, and the tests' tokens for demo users. 1 read, 1 write.
 pub async fn open_local(
     deps: &crate::app::Deps,
-    tokens: &crate::http::principal::LocalTokens,
+    tokens: &crate::identity::tokens::LocalTokens,
     user: UserId,
     minutes: i64,
     session_until: DateTime<Utc>,

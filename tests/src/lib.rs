@@ -15,9 +15,9 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TimeToLiveSpecification,
 };
 use portico_core::app::{AppState, Deps, Settings};
-use portico_core::http::principal::JwtVerifier;
 use portico_core::identity::cognito::CognitoIdentity;
 use portico_core::identity::local::LocalIdentity;
+use portico_core::identity::tokens::JwtVerifier;
 use portico_core::identity::{Identity, IdentityError};
 use portico_core::mail::Mailer;
 use portico_core::mail::ses::SesMailer;
@@ -27,7 +27,8 @@ pub const TEST_SENDER: &str = "no-reply@portico.example.com";
 use portico_core::authz::Authz;
 use portico_core::clock::{Clock, IdGen, SequentialIds, SystemClock};
 use portico_core::domain::{OrgId, Role, UserId};
-use portico_core::http::principal::{Auth, LocalTokens};
+use portico_core::http::principal::Auth;
+use portico_core::identity::tokens::LocalTokens;
 use portico_core::mail::outbox::Outbox;
 use portico_core::store::Table;
 use portico_core::store::dynamo::DynamoTable;

@@ -1,9 +1,10 @@
-//! The `grant-partner-role` Lambda. All logic lives in portico-core.
-use portico_core::{app::Deps, http, telemetry};
+//! The `grant-partner-role` Lambda. Its routes and the operations they call:
+//! `portico_core::functions::grant_partner_role` (shared/src/functions/grant_partner_role.rs).
+use portico_core::{app::Deps, functions::grant_partner_role, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_lambda();
     let deps = Deps::for_lambda().await?;
-    lambda_http::run(http::function_router(http::Function::GrantPartnerRole, deps.into())).await
+    lambda_http::run(grant_partner_role::router(deps.into())).await
 }

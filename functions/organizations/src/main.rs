@@ -1,9 +1,10 @@
-//! The `organizations` Lambda. All logic lives in portico-core.
-use portico_core::{app::Deps, http, telemetry};
+//! The `organizations` Lambda. Its routes and the operations they call:
+//! `portico_core::functions::organizations` (shared/src/functions/organizations.rs).
+use portico_core::{app::Deps, functions::organizations, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_lambda();
     let deps = Deps::for_lambda().await?;
-    lambda_http::run(http::function_router(http::Function::Organizations, deps.into())).await
+    lambda_http::run(organizations::router(deps.into())).await
 }

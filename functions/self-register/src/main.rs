@@ -1,9 +1,10 @@
-//! The `self-register` Lambda. All logic lives in portico-core.
-use portico_core::{app::Deps, http, telemetry};
+//! The `self-register` Lambda. Its routes and the operations they call:
+//! `portico_core::functions::self_register` (shared/src/functions/self_register.rs).
+use portico_core::{app::Deps, functions::self_register, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_lambda();
     let deps = Deps::for_lambda().await?;
-    lambda_http::run(http::function_router(http::Function::SelfRegister, deps.into())).await
+    lambda_http::run(self_register::router(deps.into())).await
 }

@@ -1,9 +1,10 @@
-//! The `session` Lambda. All logic lives in portico-core.
-use portico_core::{app::Deps, http, telemetry};
+//! The `session` Lambda. Its routes and the operations they call:
+//! `portico_core::functions::session` (shared/src/functions/session.rs).
+use portico_core::{app::Deps, functions::session, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_lambda();
     let deps = Deps::for_lambda().await?;
-    lambda_http::run(http::function_router(http::Function::Session, deps.into())).await
+    lambda_http::run(session::router(deps.into())).await
 }

@@ -1,8 +1,9 @@
-//! The `suspend-inactive` scheduled Lambda (EventBridge). All logic lives in portico-core.
+//! The `suspend-inactive` scheduled Lambda (EventBridge). What it runs:
+//! `portico_core::functions::suspend_inactive` (shared/src/functions/suspend_inactive.rs).
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use portico_core::{app::Deps, jobs, telemetry};
+use portico_core::{app::Deps, functions::suspend_inactive, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -10,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = Arc::new(Deps::for_lambda().await?);
     lambda_runtime::run(service_fn(|ev: LambdaEvent<serde_json::Value>| {
         let deps = deps.clone();
-        async move { jobs::handle_scheduled(&deps, jobs::Job::SuspendInactive, ev.payload).await }
+        async move { suspend_inactive::handle(&deps, ev.payload).await }
     }))
     .await
 }

@@ -1,9 +1,10 @@
-//! The `toggle-setting` Lambda. All logic lives in portico-core.
-use portico_core::{app::Deps, http, telemetry};
+//! The `toggle-setting` Lambda. Its routes and the operations they call:
+//! `portico_core::functions::toggle_setting` (shared/src/functions/toggle_setting.rs).
+use portico_core::{app::Deps, functions::toggle_setting, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_lambda();
     let deps = Deps::for_lambda().await?;
-    lambda_http::run(http::function_router(http::Function::ToggleSetting, deps.into())).await
+    lambda_http::run(toggle_setting::router(deps.into())).await
 }

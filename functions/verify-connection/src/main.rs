@@ -1,8 +1,9 @@
-//! The `verify-connection` scheduled Lambda (EventBridge). All logic lives in portico-core.
+//! The `verify-connection` scheduled Lambda (EventBridge). What it runs:
+//! `portico_core::functions::verify_connection` (shared/src/functions/verify_connection.rs).
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use portico_core::{app::Deps, jobs, telemetry};
+use portico_core::{app::Deps, functions::verify_connection, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -10,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = Arc::new(Deps::for_lambda().await?);
     lambda_runtime::run(service_fn(|ev: LambdaEvent<serde_json::Value>| {
         let deps = deps.clone();
-        async move { jobs::handle_scheduled(&deps, jobs::Job::VerifyConnection, ev.payload).await }
+        async move { verify_connection::handle(&deps, ev.payload).await }
     }))
     .await
 }

@@ -2,15 +2,10 @@
 //! function, problem+json for every error, body limits, principal
 //! extraction, and the OpenAPI document generated from the same routes.
 
-pub mod activity;
 pub mod contract;
-pub mod inactivity;
-pub mod invite;
+#[cfg(feature = "local")]
 pub mod local;
-pub mod organizations;
 pub mod principal;
-pub mod session;
-pub mod settings;
 pub mod throttle;
 
 use axum::Router;
@@ -27,8 +22,9 @@ use crate::error::{AppError, PROBLEM_TYPE_PREFIX, Problem};
 /// Request bodies over this size get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Portico's Lambda functions that serve HTTP. Each owns some routes; the
-/// local portal mounts them all.
+/// Portico's Lambda functions that serve HTTP, for the local portal (which
+/// mounts them all), the OpenAPI document and the tests. Each function's
+/// routes are listed in its module under [`crate::functions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Function {
     Organizations,
@@ -64,12 +60,14 @@ impl Function {
     /// The function's routes with their OpenAPI descriptions. Functions whose
     /// operations later issues build have none yet.
     fn api(self) -> OpenApiRouter<AppState> {
+        use crate::functions::*;
         match self {
             Function::Organizations => organizations::routes(),
             Function::Invite => invite::routes(),
             Function::Session => session::routes(),
-            Function::ToggleSetting => settings::routes(),
-            Function::SelfRegister | Function::GrantPartnerRole => OpenApiRouter::new(),
+            Function::ToggleSetting => toggle_setting::routes(),
+            Function::SelfRegister => self_register::routes(),
+            Function::GrantPartnerRole => grant_partner_role::routes(),
         }
     }
 }
@@ -111,12 +109,19 @@ pub fn openapi() -> serde_json::Value {
     contract::document(&api_for(&Function::ALL).split_for_parts().1)
 }
 
-/// The router one Lambda function runs.
+/// The router one Lambda function runs (tests; each Lambda calls its
+/// module's `router`).
 pub fn function_router(function: Function, state: AppState) -> Router {
     finish(api_for(&[function]).split_for_parts().0, state)
 }
 
+/// A function's router from its routes, with the layers every router shares.
+pub fn function(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
+    finish(routes.split_for_parts().0, state)
+}
+
 /// Every function's routes in one router (the local portal), plus `/openapi.json`.
+#[cfg(feature = "local")]
 pub fn portal_router(state: AppState) -> Router {
     let (router, doc) = api_for(&Function::ALL).split_for_parts();
     let doc = contract::document(&doc);

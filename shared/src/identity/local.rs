@@ -18,7 +18,7 @@ use super::{Identity, IdentityError, IdentityUser, SignIn, Tokens, TotpSetup};
 use crate::accounts::LinkToken;
 use crate::clock::Clock;
 use crate::domain::{OrgId, OrgKind, Password, UserId};
-use crate::http::principal::LocalTokens;
+use crate::identity::tokens::LocalTokens;
 use crate::store::{Cond, Item, Key, StoreError, Table, Write};
 
 /// An argon2id hash with the default parameters (those of every stored
@@ -28,7 +28,7 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$cG9ydGljby1kdW1teS1zYWx0$V3cMZ9y1K8DQHgS6yG0z0a0xB2v1XQ0Yl3l9cQnZr5E";
 
 pub const MAX_FAILED_CODES: u32 = 5;
-pub const LOCK_MINUTES: i64 = 15;
+pub use super::LOCK_MINUTES;
 const SESSION_MINUTES: i64 = 5;
 const TOKEN_MINUTES: i64 = 60;
 

@@ -8,11 +8,41 @@
 //! sign-in; Portico passes them through the client and never looks inside.
 
 pub mod cognito;
+#[cfg(feature = "local")]
 pub mod local;
+#[cfg(feature = "local")]
+pub mod tokens;
 
 use async_trait::async_trait;
 
 use crate::domain::{EmailAddress, OrgId, OrgKind, Password, UserId};
+
+/// Claim names in Cognito ID tokens: Portico's user id is the Cognito
+/// username; the organisation is a read-only custom attribute.
+pub const CLAIM_USER: &str = "cognito:username";
+pub const CLAIM_ORG: &str = "custom:org";
+/// The organisation's kind, a read-only custom attribute too.
+pub const CLAIM_ORG_KIND: &str = "custom:org_kind";
+
+/// How long an account stays locked after too many failed codes (the
+/// `Retry-After` of a 423).
+pub const LOCK_MINUTES: i64 = 15;
+
+/// What a verified token says of its caller (API Gateway's claims in
+/// Lambda, a verified bearer token locally).
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub user: String,
+    pub org: String,
+    pub auth_time: Option<i64>,
+    pub org_kind: Option<OrgKind>,
+    pub session_id: Option<String>,
+}
+
+/// The refusal of a token that names no Portico user.
+pub fn unauthenticated_subject() -> crate::error::AppError {
+    crate::error::AppError::Unauthenticated("The token does not name a Portico user.")
+}
 
 /// Who an identity is for.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,7 @@
 //! The `Mailer` port: SES in AWS ([`ses::SesMailer`]), an outbox folder of
 //! `.eml` files locally ([`outbox::Outbox`]).
 
+#[cfg(feature = "local")]
 pub mod outbox;
 pub mod ses;
 pub mod templates;

@@ -22,7 +22,6 @@ use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::identity::{IdentityError, IdentityUser};
 use crate::mail::{OutgoingEmail, templates};
-use crate::ops::organizations::org_item;
 use crate::ops::{Change, authenticate, authenticate_and_query, authenticate_full, on_condition};
 use crate::store::{Cond, Cursor, Index, Item, Query, StoreError, Write, keys};
 
@@ -158,7 +157,7 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
     .head(None)
     .after(json(&invitation.view(now))?)
     .write(Write::Put {
-        item: org_item(&org)?,
+        item: org.item()?,
         cond: Cond::MustNotExist,
     })
     .write(Write::Put {
@@ -166,7 +165,7 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
         cond: Cond::MustNotExist,
     })
     .write(Write::Put {
-        item: crate::seed::user_item(&user)?,
+        item: user.item()?,
         cond: Cond::MustNotExist,
     })
     .write(Write::Put {
@@ -674,7 +673,7 @@ fn new_user_writes(
     Ok((
         vec![
             Write::Put {
-                item: crate::seed::user_item(user)?,
+                item: user.item()?,
                 cond: Cond::MustNotExist,
             },
             Write::Put {
@@ -1198,7 +1197,7 @@ pub async fn accept_customer_invitation(
         cond: Cond::MustExist,
     })
     .write(Write::Put {
-        item: org_item(&org)?,
+        item: org.item()?,
         cond: Cond::MustNotExist,
     })
     .write(Write::Put {
@@ -1206,7 +1205,7 @@ pub async fn accept_customer_invitation(
         cond: Cond::MustNotExist,
     })
     .write(Write::Put {
-        item: crate::seed::user_item(&user)?,
+        item: user.item()?,
         cond: Cond::MustNotExist,
     })
     .write(Write::Put {

@@ -47,16 +47,6 @@ pub struct OrganizationPage {
     pub next_cursor: Option<String>,
 }
 
-pub(crate) fn org_item(o: &Organization) -> Result<Item, StoreError> {
-    let folded = o.name.folded();
-    let mut item = Item::new(keys::org(o.id), keys::ORG, o.version, o)?
-        .with_gsi1(keys::ALL_ORGS, keys::org_listing_sk(o.kind, &folded, o.id));
-    if let Some(p) = o.partner_of_record {
-        item = item.with_gsi2(keys::partner_customers(p), keys::customer_listing_sk(&folded, o.id));
-    }
-    Ok(item)
-}
-
 fn name_guard(o: &Organization) -> Result<Item, StoreError> {
     Item::new(
         keys::org_name(&o.name.skeleton()),
@@ -103,7 +93,7 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
     .head(None)
     .after(serde_json::to_value(&org).map_err(|e| AppError::Internal(e.to_string()))?)
     .write(Write::Put {
-        item: org_item(&org)?,
+        item: org.item()?,
         cond: Cond::MustNotExist,
     })
     .write(Write::Put {

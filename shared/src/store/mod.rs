@@ -4,8 +4,10 @@
 //! (`tests/tests/table_contract.rs`) runs the same cases on both.
 
 pub mod dynamo;
+pub mod entities;
 pub mod keys;
 pub mod schema;
+#[cfg(feature = "local")]
 pub mod sqlite;
 
 use async_trait::async_trait;

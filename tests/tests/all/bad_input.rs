@@ -2,7 +2,7 @@
 //! never a 500, never a panic.
 
 use portico_core::domain::Role;
-use portico_core::http::principal::LocalTokens;
+use portico_core::identity::tokens::LocalTokens;
 use portico_tests::{Backend, TestApp};
 use reqwest::Method;
 use serde_json::Value;

@@ -543,7 +543,7 @@ pub async fn mfa_policy_changes_reach_every_user_in_batches(b: Backend) {
             .unwrap();
             u.status = UserStatus::Active;
             writes.push(Write::Put {
-                item: portico_core::seed::user_item(&u).unwrap(),
+                item: u.item().unwrap(),
                 cond: Cond::MustNotExist,
             });
             writes.push(Write::Put {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use portico_core::clock::SystemClock;
 use portico_core::domain::{EmailAddress, OrgId, OrgKind, Password, UserId};
-use portico_core::http::principal::LocalTokens;
 use portico_core::identity::cognito::CognitoIdentity;
 use portico_core::identity::local::LocalIdentity;
+use portico_core::identity::tokens::LocalTokens;
 use portico_core::identity::{Identity, IdentityError, IdentityUser, SignIn};
 use portico_tests::{Backend, fresh_table, moto_user_pool};
 

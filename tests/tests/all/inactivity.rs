@@ -60,7 +60,7 @@ async fn partner_user(app: &TestApp, email: &str, last: DateTime<Utc>) -> UserId
         .table
         .transact(vec![
             Write::Put {
-                item: portico_core::seed::user_item(&user).unwrap(),
+                item: user.item().unwrap(),
                 cond: Cond::MustNotExist,
             },
             Write::Put {

@@ -167,3 +167,54 @@ fn public_routes_are_the_unauthorized_ones_and_are_throttled() {
     assert_eq!(throttled, public);
     assert!(api["DefaultRouteSettings"]["ThrottlingRateLimit"].as_u64().is_some());
 }
+
+/// The crates a Lambda links, as cargo resolves them for that function
+/// alone (as `sam build` or `cargo lambda build -p` builds it).
+fn linked_by(package: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            package,
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree -p {package}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// No Lambda links the local portal's adapters (SQLite, argon2, the local
+/// tokens and their JWKS client); the portal does link SQLite, so the check
+/// can tell.
+#[test]
+fn no_lambda_links_the_embedded_adapters() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name == "portal" {
+            continue;
+        }
+        let tree = linked_by(&name);
+        for local_only in ["rusqlite ", "argon2 ", "jsonwebtoken ", "reqwest "] {
+            assert!(
+                !tree.lines().any(|l| l.starts_with(local_only)),
+                "{name} links {local_only}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+    assert!(linked_by("portico-portal").lines().any(|l| l.starts_with("rusqlite ")));
+}

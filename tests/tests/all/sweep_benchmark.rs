@@ -122,7 +122,7 @@ pub async fn sweep_of_100k_users_reads_only_the_100_stale(b: Backend) {
                 writes.push(UserActivity::fresh(&u, last).write(None).unwrap());
                 if stale {
                     writes.push(Write::Put {
-                        item: portico_core::seed::user_item(&u).unwrap(),
+                        item: u.item().unwrap(),
                         cond: Cond::None,
                     });
                     writes.push(Write::Put {

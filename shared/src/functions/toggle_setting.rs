@@ -1,15 +1,10 @@
 //! Routes of the `toggle-setting` function: a customer's platform settings.
 
-use crate::http::JsonBody;
-use axum::Json;
-use axum::extract::{Path, State};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
 use crate::app::AppState;
 use crate::domain::OrgId;
 use crate::domain::UserId;
 use crate::error::{AppError, Problem};
+use crate::http::JsonBody;
 use crate::http::principal::Caller;
 use crate::ops::settings::{
     self, CatalogueEntry, GrantFilter, GrantList, NewGrant, SetSetting, SettingView, SettingsPage,
@@ -17,9 +12,14 @@ use crate::ops::settings::{
 use crate::settings::Catalogue;
 use crate::settings::SettingGrant;
 use crate::settings::SettingKey;
+use axum::Json;
 use axum::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// The function's routes, with their OpenAPI descriptions: the one place a route is added.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_settings))
@@ -28,6 +28,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_grant))
         .routes(routes!(get_catalogue))
         .routes(routes!(put_catalogue_entry))
+}
+
+/// The router the Lambda runs.
+pub fn router(state: AppState) -> axum::Router {
+    crate::http::function(routes(), state)
 }
 
 /// Every setting of a customer: name, value, group, description, restricted, and whether you may change it (and why not).

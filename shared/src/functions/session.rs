@@ -1,22 +1,23 @@
 //! Routes of the `session` function: sign-in, MFA, recovery, and the
 //! password links. None needs a token (they are how one gets a token).
 
+use crate::app::AppState;
+use crate::error::{AppError, Problem};
 use crate::http::JsonBody;
+use crate::http::principal::{Caller, SourceIp};
+use crate::ops::accounts::{self, ConfirmEmail, EmailConfirmed, Forgot, PasswordSet, SetPassword};
+use crate::ops::inactivity::{self, AskRestore};
+use crate::ops::session::{
+    self, Enrolled, Enrolment, EnrolmentConfirm, EnrolmentStart, MfaAnswer, Recover, ResetMfa, SignInRequest,
+    SignInStep, SignOut,
+};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::error::{AppError, Problem};
-use crate::http::principal::{Caller, SourceIp};
-use crate::ops::accounts::{self, ConfirmEmail, EmailConfirmed, Forgot, PasswordSet, SetPassword};
-use crate::ops::session::{
-    self, Enrolled, Enrolment, EnrolmentConfirm, EnrolmentStart, MfaAnswer, Recover, ResetMfa, SignInRequest,
-    SignInStep, SignOut,
-};
-
+/// The function's routes, with their OpenAPI descriptions: the one place a route is added.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(sign_in))
@@ -29,7 +30,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_email))
         .routes(routes!(reset_mfa))
         .routes(routes!(sign_out))
-        .merge(super::inactivity::public_routes())
+        .routes(routes!(ask_restore))
+}
+
+/// The router the Lambda runs.
+pub fn router(state: AppState) -> axum::Router {
+    crate::http::function(routes(), state)
 }
 
 /// Sign in with email and password; the answer says the next step (a TOTP code, enrolment) or carries the token.
@@ -186,4 +192,19 @@ async fn sign_out(
 ) -> Result<StatusCode, AppError> {
     session::sign_out(&deps, &caller, input).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A suspended user asks the platform to restore their access (always 202; once a day per address).
+#[utoipa::path(post, path = "/session/restore-request", tag = "session", request_body = AskRestore,
+    responses(
+        (status = 202, description = "If the account is suspended, the platform has the request"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn ask_restore(
+    State(deps): State<AppState>,
+    SourceIp(ip): SourceIp,
+    JsonBody(input): JsonBody<AskRestore>,
+) -> Result<StatusCode, AppError> {
+    crate::ops::no_sooner_than_floor(inactivity::ask_restore(&deps, &ip, input)).await?;
+    Ok(StatusCode::ACCEPTED)
 }

@@ -1,23 +1,25 @@
 //! Routes of the `invite` function: invitations, user requests, direct adds,
 //! and accepting a customer invitation.
 
+use crate::accounts::{InvitationView, UserRequest};
+use crate::app::AppState;
+use crate::domain::UserId;
+use crate::domain::{InvitationId, OrgId, RequestId};
+use crate::error::{AppError, Problem};
 use crate::http::JsonBody;
+use crate::http::principal::{Caller, SourceIp};
+use crate::ops::accounts::{
+    self, AcceptCustomerInvitation, CustomerCreated, Decision, InvitationPage, InvitationSent, InviteCustomer,
+    InvitePartner, NewUser, PageQuery, Resend, UserAdded, UserRequestPage,
+};
+use crate::ops::inactivity::{self, Reinstated, RestoreRequest, RestoreRequestPage, SweepReport};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::accounts::{InvitationView, UserRequest};
-use crate::app::AppState;
-use crate::domain::{InvitationId, OrgId, RequestId};
-use crate::error::{AppError, Problem};
-use crate::http::principal::{Caller, SourceIp};
-use crate::ops::accounts::{
-    self, AcceptCustomerInvitation, CustomerCreated, Decision, InvitationPage, InvitationSent, InviteCustomer,
-    InvitePartner, NewUser, PageQuery, Resend, UserAdded, UserRequestPage,
-};
-
+/// The function's routes, with their OpenAPI descriptions: the one place a route is added.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(invite_partner))
@@ -29,7 +31,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(request_user, list_user_requests))
         .routes(routes!(decide_user_request))
         .routes(routes!(add_user))
-        .merge(super::inactivity::admin_routes())
+        .routes(routes!(ask_restore_for))
+        .routes(routes!(reinstate))
+        .routes(routes!(list_restore_requests))
+        .routes(routes!(run_sweep))
+}
+
+/// The router the Lambda runs.
+pub fn router(state: AppState) -> axum::Router {
+    crate::http::function(routes(), state)
 }
 
 /// Invite a new partner organisation's first Partner Manager (platform admins).
@@ -234,4 +244,91 @@ async fn add_user(
         StatusCode::CREATED,
         Json(accounts::add_user(&deps, &caller, OrgId::parse(&id)?, input).await?),
     ))
+}
+
+// Suspension for inactivity: restoring access, the sweep on demand.
+
+/// Body of `POST /inactivity/sweep`: `{}`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunSweep {}
+
+fn ids(org: &str, user: &str) -> Result<(OrgId, UserId), AppError> {
+    Ok((OrgId::parse(org)?, UserId::parse(user)?))
+}
+
+/// Ask the platform to restore a suspended user of your partner (Partner Managers).
+#[utoipa::path(post, path = "/organizations/{id}/users/{userId}/restore-request", tag = "users",
+    params(("id" = String, Path, description = "The user's organisation"), ("userId" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = RestoreRequest),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not suspended", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn ask_restore_for(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((org, user)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<RestoreRequest>), AppError> {
+    let (org, user) = ids(&org, &user)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(inactivity::ask_restore_for(&deps, &caller, org, user).await?),
+    ))
+}
+
+/// Reinstate a suspended user, approving their request if one waits (platform admins).
+#[utoipa::path(post, path = "/organizations/{id}/users/{userId}/reinstate", tag = "users",
+    params(("id" = String, Path, description = "The user's organisation"), ("userId" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Reinstated),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The identity provider did not answer; nothing changed", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn reinstate(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((org, user)): Path<(String, String)>,
+) -> Result<Json<Reinstated>, AppError> {
+    let (org, user) = ids(&org, &user)?;
+    Ok(Json(inactivity::reinstate(&deps, &caller, org, user).await?))
+}
+
+/// Requests to restore access, waiting for the platform, oldest first (platform admins).
+#[utoipa::path(get, path = "/restore-requests", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, body = RestoreRequestPage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_restore_requests(
+    State(deps): State<AppState>,
+    caller: Caller,
+) -> Result<Json<RestoreRequestPage>, AppError> {
+    Ok(Json(inactivity::list_restore_requests(&deps, &caller).await?))
+}
+
+/// Run the inactivity sweep now (platform admins; it also runs daily): warns, then suspends, inactive partner users.
+#[utoipa::path(post, path = "/inactivity/sweep", tag = "users", request_body = RunSweep, security(("bearer" = [])),
+    responses(
+        (status = 200, body = SweepReport),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn run_sweep(
+    State(deps): State<AppState>,
+    caller: Caller,
+    JsonBody(_): JsonBody<RunSweep>,
+) -> Result<Json<SweepReport>, AppError> {
+    Ok(Json(inactivity::run_sweep(&deps, &caller).await?))
 }

@@ -1,0 +1,15 @@
+//! One module per Lambda function, named after the function's crate
+//! (`functions/toggle-setting` → [`toggle_setting`]). Each lists, in one
+//! place, the routes or the job its function serves and the operations
+//! (`crate::ops::*`) they call; the function's `main` calls only its module,
+//! so a Lambda links only its own routes. The local portal mounts them all
+//! (see [`crate::http::Function`]).
+
+pub mod grant_partner_role;
+pub mod invite;
+pub mod organizations;
+pub mod self_register;
+pub mod session;
+pub mod suspend_inactive;
+pub mod toggle_setting;
+pub mod verify_connection;
