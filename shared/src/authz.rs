@@ -7,12 +7,13 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId, PolicySet, Request,
     RestrictedExpression, Schema,
 };
 
 use crate::domain::{EmailAddress, OrgId, OrgKind, Organization, Role, UserId};
 use crate::error::AppError;
+use crate::settings::ReadOnlyReason;
 
 pub const POLICIES: &str = include_str!("../policies/portico.cedar");
 pub const SCHEMA: &str = include_str!("../policies/portico.cedarschema");
@@ -95,7 +96,12 @@ impl From<&Organization> for OrgFacts {
 
 pub struct Authz {
     policies: PolicySet,
-    schema: Schema,
+    /// Set in tests ([`Authz::checked`]): every decision's entities and
+    /// request are then validated against the schema. In production the
+    /// schema is not parsed at all (it cost 2.3 ms of every cold start and a
+    /// validation per decision); the test that validates the policies
+    /// strictly, and the tests running every decision checked, stand for it.
+    schema: Option<Schema>,
     authorizer: Authorizer,
     org_type: EntityTypeName,
     user_type: EntityTypeName,
@@ -108,11 +114,33 @@ pub struct Authz {
 pub struct PolicyLoadError(String);
 
 impl Authz {
-    /// Parses the bundled schema and policies (once per cold start).
+    /// Parses the bundled policies (once per cold start).
     pub fn new() -> Result<Self, PolicyLoadError> {
+        Self::load(None)
+    }
+
+    /// Parses the policies and the schema, and validates every decision's
+    /// entities and request against the schema (tests).
+    pub fn checked() -> Result<Self, PolicyLoadError> {
+        let (schema, _warnings) = Schema::from_cedarschema_str(SCHEMA).map_err(|e| PolicyLoadError(e.to_string()))?;
+        Self::load(Some(schema))
+    }
+
+    /// Whether decisions are validated against the schema (tests).
+    pub fn is_checked(&self) -> bool {
+        self.schema.is_some()
+    }
+
+    fn load(schema: Option<Schema>) -> Result<Self, PolicyLoadError> {
         let err = |e: &dyn std::fmt::Display| PolicyLoadError(e.to_string());
-        let (schema, _warnings) = Schema::from_cedarschema_str(SCHEMA).map_err(|e| err(&e))?;
-        let policies = PolicySet::from_str(POLICIES).map_err(|e| err(&e))?;
+        // Each policy goes by its `@id`, so decisions name it (diagnostics, logs).
+        let mut policies = PolicySet::new();
+        for p in PolicySet::from_str(POLICIES).map_err(|e| err(&e))?.policies() {
+            let id = p
+                .annotation("id")
+                .ok_or_else(|| PolicyLoadError(format!("a policy has no @id: {p}")))?;
+            policies.add(p.new_id(PolicyId::new(id))).map_err(|e| err(&e))?;
+        }
         let ty = |n: &str| EntityTypeName::from_str(n).map_err(|e| err(&e));
         Ok(Self {
             policies,
@@ -172,14 +200,14 @@ impl Authz {
         if resource.id != p.org_id {
             entities.push(self.org_entity(&own_org)?);
         }
-        let entities = Entities::from_entities(entities, Some(&self.schema)).map_err(|e| internal(&e))?;
+        let entities = Entities::from_entities(entities, self.schema.as_ref()).map_err(|e| internal(&e))?;
         let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new(action.name()));
         let request = Request::new(
             principal_uid,
             action_uid,
             self.org_uid(resource.id),
             Context::empty(),
-            Some(&self.schema),
+            self.schema.as_ref(),
         )
         .map_err(|e| internal(&e))?;
         let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
@@ -190,14 +218,16 @@ impl Authz {
         Ok(response.decision() == Decision::Allow)
     }
 
-    /// Whether `p` (holding `grants`) may change setting `def` of `customer`.
-    pub fn can_change_setting(
+    /// Whether `p` (holding `grants`) may change setting `def` of
+    /// `customer`: `None` if so, else why not, read off the forbid policy
+    /// that decided (no policy at all: no access).
+    pub fn setting_access(
         &self,
         p: &Principal,
         grants: &[crate::settings::SettingKey],
         customer: &OrgFacts,
         def: &crate::settings::SettingDefinition,
-    ) -> Result<bool, AppError> {
+    ) -> Result<Option<ReadOnlyReason>, AppError> {
         let internal = |e: &dyn std::fmt::Display| AppError::Internal(format!("authorization: {e}"));
         let principal_uid =
             EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(p.user_id.to_string()));
@@ -254,21 +284,28 @@ impl Authz {
         if customer.id != p.org_id {
             entities.push(self.org_entity(&own_org)?);
         }
-        let entities = Entities::from_entities(entities, Some(&self.schema)).map_err(|e| internal(&e))?;
+        let entities = Entities::from_entities(entities, self.schema.as_ref()).map_err(|e| internal(&e))?;
         let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new("ChangeSetting"));
         let request = Request::new(
             principal_uid,
             action_uid,
             setting_uid,
             Context::empty(),
-            Some(&self.schema),
+            self.schema.as_ref(),
         )
         .map_err(|e| internal(&e))?;
-        Ok(self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities)
-            .decision()
-            == Decision::Allow)
+        let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
+        if response.decision() == Decision::Allow {
+            return Ok(None);
+        }
+        let fired: Vec<String> = response.diagnostics().reason().map(|id| id.to_string()).collect();
+        Ok(Some(if fired.iter().any(|id| id == "paid-add-ons-read-only") {
+            ReadOnlyReason::PaidAddOn
+        } else if fired.iter().any(|id| id == "restricted-settings-need-manager-or-grant") {
+            ReadOnlyReason::Restricted
+        } else {
+            ReadOnlyReason::NoAccess
+        }))
     }
 
     /// Allow, or the refusal the caller should see. Hidden resources answer
@@ -290,7 +327,11 @@ impl Authz {
 
     /// Strict validation of the policies against the schema (used by tests and at start-up checks).
     pub fn validate(&self) -> Result<(), String> {
-        let v = cedar_policy::Validator::new(self.schema.clone());
+        let schema = match &self.schema {
+            Some(s) => s.clone(),
+            None => Self::checked().map_err(|e| e.to_string())?.schema.ok_or("no schema")?,
+        };
+        let v = cedar_policy::Validator::new(schema);
         let result = v.validate(&self.policies, cedar_policy::ValidationMode::Strict);
         if result.validation_passed() {
             Ok(())

@@ -258,3 +258,15 @@ pub fn demo_catalogue() -> Catalogue {
         version: 1,
     }
 }
+
+/// Why a setting is read-only for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadOnlyReason {
+    /// Sold separately: read-only through the portal for everyone.
+    PaidAddOn,
+    /// Needs a Partner Manager, a platform admin, or a grant of this setting.
+    Restricted,
+    /// The caller may see but not change this customer's settings.
+    NoAccess,
+}

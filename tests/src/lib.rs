@@ -678,7 +678,7 @@ pub async fn test_deps(
         mailer,
         clock,
         ids: ids_dyn,
-        authz: Arc::new(Authz::new().expect("policies")),
+        authz: Arc::new(Authz::checked().expect("policies")),
         auth: if opts.api_gateway_auth {
             Auth::ApiGateway
         } else {
@@ -877,5 +877,28 @@ impl TestApp {
         )
         .await;
         (app, clock)
+    }
+}
+
+/// Seeds the demo data and opens the sessions the samples' claims name
+/// (`scripts/make-events.py`): sample-session-<user id> and
+/// sample-signout-<user id> for each demo user.
+pub async fn open_sample_sessions(deps: &portico_core::app::Deps) {
+    let users = portico_core::seed::demo(deps).await.expect("sample session");
+    let until = chrono::Utc::now() + chrono::Duration::hours(12);
+    for u in users {
+        let user: portico_core::domain::User = deps
+            .table
+            .get(&portico_core::store::keys::user(u.id))
+            .await
+            .expect("sample session")
+            .expect("sample session")
+            .decode()
+            .expect("sample session");
+        for prefix in ["sample-session", "sample-signout"] {
+            let open =
+                portico_core::sessions::open(&user, &format!("{prefix}-{}", u.id), until).expect("sample session");
+            deps.table.transact(vec![open]).await.expect("sample session");
+        }
     }
 }

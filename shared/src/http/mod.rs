@@ -124,11 +124,20 @@ pub fn function(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
 #[cfg(feature = "local")]
 pub fn portal_router(state: AppState) -> Router {
     let (router, doc) = api_for(&Function::ALL).split_for_parts();
-    let doc = contract::document(&doc);
+    // Serialised once: each request sends the same bytes (no clone of the document).
+    let doc = bytes::Bytes::from(serde_json::to_vec(&contract::document(&doc)).unwrap_or_default());
     let router = router
         .route(
             "/openapi.json",
-            axum::routing::get(move || async move { axum::Json(doc) }),
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                        doc,
+                    )
+                }
+            }),
         )
         .merge(local::routes());
     finish(router, state)

@@ -11,20 +11,10 @@ use crate::domain::{OrgId, Organization};
 use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::ops::{Change, authenticate_and_query, authenticate_full};
-use crate::settings::{Catalogue, SettingDefinition, SettingGroup, SettingKey, SettingValue, UserGrants};
+use crate::settings::{
+    Catalogue, ReadOnlyReason, SettingDefinition, SettingGroup, SettingKey, SettingValue, UserGrants,
+};
 use crate::store::{Cond, Index, Query, Write, keys};
-
-/// Why a setting is read-only for the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReadOnlyReason {
-    /// Sold separately: read-only through the portal for everyone.
-    PaidAddOn,
-    /// Needs a Partner Manager, a platform admin, or a grant of this setting.
-    Restricted,
-    /// The caller may see but not change this customer's settings.
-    NoAccess,
-}
 
 /// One row of the settings page.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -51,25 +41,55 @@ pub struct SettingsPage {
     pub settings: Vec<SettingView>,
 }
 
+/// Who may change which of one customer's settings, decided once per class
+/// of setting: the policies read a setting's group, whether it is
+/// restricted and whether the caller holds a grant of it, nothing else.
+/// (With [`crate::authz::Authz::checked`], as in the tests, every setting is
+/// decided on its own as well and a difference is an error.)
+struct AccessByClass<'a> {
+    deps: &'a Deps,
+    p: &'a Principal,
+    grants: &'a [SettingKey],
+    customer: &'a OrgFacts,
+    decided: Vec<((SettingGroup, bool, bool), Option<ReadOnlyReason>)>,
+}
+
+impl<'a> AccessByClass<'a> {
+    fn new(deps: &'a Deps, p: &'a Principal, grants: &'a [SettingKey], customer: &'a OrgFacts) -> Self {
+        Self {
+            deps,
+            p,
+            grants,
+            customer,
+            decided: Vec::with_capacity(8),
+        }
+    }
+
+    fn of(&mut self, def: &SettingDefinition) -> Result<Option<ReadOnlyReason>, AppError> {
+        let class = (def.group, def.restricted, self.grants.contains(&def.key));
+        let decide = || self.deps.authz.setting_access(self.p, self.grants, self.customer, def);
+        if let Some((_, reason)) = self.decided.iter().find(|(c, _)| *c == class) {
+            if self.deps.authz.is_checked() && decide()? != *reason {
+                return Err(AppError::Internal(format!(
+                    "setting {} is decided apart from its class",
+                    def.key
+                )));
+            }
+            return Ok(*reason);
+        }
+        let reason = decide()?;
+        self.decided.push((class, reason));
+        Ok(reason)
+    }
+}
+
 fn view(
-    deps: &Deps,
-    p: &Principal,
-    grants: &[SettingKey],
-    customer: &OrgFacts,
+    access: &mut AccessByClass<'_>,
     def: &SettingDefinition,
     value: Option<&SettingValue>,
 ) -> Result<SettingView, AppError> {
-    let editable = deps.authz.can_change_setting(p, grants, customer, def)?;
-    let read_only_reason = (!editable).then_some(match (def.group, def.restricted) {
-        (SettingGroup::PaidAddOn, _) => ReadOnlyReason::PaidAddOn,
-        (_, true)
-            if deps.authz.is_allowed(p, Action::ViewSettings, customer)?
-                && p.org_kind != crate::domain::OrgKind::Customer =>
-        {
-            ReadOnlyReason::Restricted
-        }
-        _ => ReadOnlyReason::NoAccess,
-    });
+    let read_only_reason = access.of(def)?;
+    let editable = read_only_reason.is_none();
     Ok(SettingView {
         key: def.key.clone(),
         name: def.name.clone(),
@@ -115,19 +135,11 @@ pub async fn get_settings(deps: &Deps, caller: &Caller, id: OrgId) -> Result<Set
         .iter()
         .map(|i| i.decode())
         .collect::<Result<_, _>>()?;
+    let mut access = AccessByClass::new(deps, &a.actor.principal, &grants.keys, &facts);
     let settings = catalogue
         .settings
         .iter()
-        .map(|def| {
-            view(
-                deps,
-                &a.actor.principal,
-                &grants.keys,
-                &facts,
-                def,
-                values.iter().find(|v| v.key == def.key),
-            )
-        })
+        .map(|def| view(&mut access, def, values.iter().find(|v| v.key == def.key)))
         .collect::<Result<_, _>>()?;
     Ok(SettingsPage {
         customer_id: customer.id,
@@ -176,7 +188,11 @@ pub async fn put_setting(
     let def = catalogue.get(&key).ok_or(AppError::NotFound)?.clone();
     let grants: UserGrants = decode(grants)?;
     let current: Option<SettingValue> = current.map(|i| i.decode()).transpose()?;
-    let shown = view(deps, p, &grants.keys, &facts, &def, current.as_ref())?;
+    let shown = view(
+        &mut AccessByClass::new(deps, p, &grants.keys, &facts),
+        &def,
+        current.as_ref(),
+    )?;
     if !shown.editable {
         return Err(AppError::SettingReadOnly(match shown.read_only_reason {
             Some(ReadOnlyReason::PaidAddOn) => {

@@ -62,7 +62,7 @@ fn policies_validate_against_the_schema() {
 fn decision_table() {
     use Action::*;
     use Role::*;
-    let authz = Authz::new().unwrap();
+    let authz = Authz::checked().unwrap();
     #[rustfmt::skip]
     let table: &[(Role, u128, Action, u128, bool)] = &[
         // role, principal's org, action, resource org, allowed

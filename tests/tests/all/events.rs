@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use http_body_util::BodyExt;
 use portico_core::http::{Function, function_router};
 use portico_core::jobs::{self, Job};
-use portico_tests::{Backend, Options, test_deps};
+use portico_tests::{Backend, Options, open_sample_sessions, test_deps};
 use tower::ServiceExt;
 
 fn events_dir() -> PathBuf {
@@ -100,28 +100,6 @@ async fn scheduled_samples_run_through_their_job() {
                 Err(e) => e.status().as_u16(),
             };
             assert_eq!(status, expected, "events/{function}/{name}");
-        }
-    }
-}
-
-/// Seeds the demo data and opens the sessions the samples' claims name
-/// (`scripts/make-events.py`): sample-session-<user id> and
-/// sample-signout-<user id> for each demo user.
-pub async fn open_sample_sessions(deps: &portico_core::app::Deps) {
-    let users = portico_core::seed::demo(deps).await.unwrap();
-    let until = chrono::Utc::now() + chrono::Duration::hours(1);
-    for u in users {
-        let user: portico_core::domain::User = deps
-            .table
-            .get(&portico_core::store::keys::user(u.id))
-            .await
-            .unwrap()
-            .unwrap()
-            .decode()
-            .unwrap();
-        for prefix in ["sample-session", "sample-signout"] {
-            let open = portico_core::sessions::open(&user, &format!("{prefix}-{}", u.id), until).unwrap();
-            deps.table.transact(vec![open]).await.unwrap();
         }
     }
 }
