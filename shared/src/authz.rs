@@ -52,7 +52,30 @@ pub enum Action {
 }
 
 impl Action {
-    fn name(self) -> &'static str {
+    /// Every action, in the order `docs/permissions.md` lists them.
+    pub const ALL: [Action; 18] = [
+        Action::CreateOrganization,
+        Action::ViewOrganization,
+        Action::InvitePartner,
+        Action::InviteCustomer,
+        Action::ManageInvitations,
+        Action::RequestUser,
+        Action::ViewUserRequests,
+        Action::AddUser,
+        Action::ManageTrustedRanges,
+        Action::ManageMfaPolicy,
+        Action::ViewSettings,
+        Action::ManageSettingGrants,
+        Action::ManageCatalogue,
+        Action::ViewActivity,
+        Action::VerifyActivity,
+        Action::ManageActivityRetention,
+        Action::RequestRestore,
+        Action::ReinstateUser,
+    ];
+
+    /// The action's name in the policies.
+    pub fn name(self) -> &'static str {
         match self {
             Action::CreateOrganization => "CreateOrganization",
             Action::ViewOrganization => "ViewOrganization",

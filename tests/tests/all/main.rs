@@ -14,6 +14,7 @@ mod infra;
 mod mail_contract;
 mod openapi;
 mod organizations;
+mod permissions;
 mod sessions;
 mod settings;
 mod sweep_benchmark;
