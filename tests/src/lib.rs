@@ -902,3 +902,13 @@ pub async fn open_sample_sessions(deps: &portico_core::app::Deps) {
         }
     }
 }
+
+/// A path in this checkout, found at run time: cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs a test. (The compile-time value would
+/// name whichever clone built the binary, and clones share a target dir.)
+pub fn repo_path(rel: &str) -> std::path::PathBuf {
+    let tests = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    tests.join("..").join(rel)
+}

@@ -16,7 +16,7 @@ use portico_tests::{Backend, Options, open_sample_sessions, test_deps};
 use tower::ServiceExt;
 
 fn events_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
+    portico_tests::repo_path("events")
 }
 
 fn samples(function: &str) -> Vec<(String, String, u16)> {

@@ -5,7 +5,7 @@ use portico_core::store::schema::TABLE;
 use serde_yaml_ng::Value;
 
 pub fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let path = portico_tests::repo_path("infra/template.yaml");
     let text = std::fs::read_to_string(path).expect("infra/template.yaml");
     serde_yaml_ng::from_str(&text).expect("template parses as YAML")
 }
@@ -110,7 +110,7 @@ fn every_function_crate_has_a_function_in_the_template() {
                 .to_string()
         })
         .collect();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let dir = portico_tests::repo_path("functions");
     let mut crates: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -183,7 +183,7 @@ fn linked_by(package: &str) -> String {
             "-p",
             package,
         ])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(portico_tests::repo_path(""))
         .output()
         .expect("cargo tree runs");
     assert!(
@@ -200,7 +200,7 @@ fn linked_by(package: &str) -> String {
 /// the check can tell.
 #[test]
 fn no_lambda_links_the_embedded_adapters() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let dir = portico_tests::repo_path("functions");
     let mut checked = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();

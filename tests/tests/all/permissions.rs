@@ -8,8 +8,6 @@ use portico_core::authz::{Action, Authz, OrgFacts, Principal};
 use portico_core::domain::{EmailAddress, OrgId, OrgKind, Role, UserId};
 use portico_core::settings::{SettingDefinition, SettingGroup, SettingKey};
 
-const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/permissions.md");
-
 fn org(n: u128, kind: OrgKind, partner: Option<OrgId>) -> OrgFacts {
     OrgFacts {
         id: OrgId(uuid::Uuid::from_u128(n)),
@@ -186,9 +184,9 @@ fn docs_permissions_md_says_what_the_policies_decide() {
     let authz = Authz::checked().unwrap();
     let table = generate(&authz);
     if std::env::var_os("PORTICO_WRITE_PERMISSIONS").is_some() {
-        std::fs::write(PATH, &table).unwrap();
+        std::fs::write(portico_tests::repo_path("docs/permissions.md"), &table).unwrap();
     }
-    let written = std::fs::read_to_string(PATH).unwrap_or_default();
+    let written = std::fs::read_to_string(portico_tests::repo_path("docs/permissions.md")).unwrap_or_default();
     assert!(
         written == table,
         "docs/permissions.md is not what the policies decide; rerun with PORTICO_WRITE_PERMISSIONS=1 and review the diff"
