@@ -43,9 +43,13 @@ impl LinkToken {
     pub fn expose(&self) -> &str {
         &self.0
     }
+    /// What its stored link goes by.
+    pub fn hash(&self) -> crate::domain::LinkHash {
+        crate::domain::LinkHash::of(&self.0)
+    }
     /// The key its link is stored under.
     pub fn key(&self) -> Key {
-        keys::link(&hex::encode(Sha256::digest(self.0.as_bytes())))
+        keys::link(&self.hash())
     }
 }
 
@@ -63,16 +67,6 @@ pub enum LinkPurpose {
     PasswordReset,
     /// Re-confirm the email address (every rolling 24 hours for partner users).
     EmailConfirmation,
-}
-
-impl LinkPurpose {
-    /// Whether redeeming it sets a password.
-    pub fn sets_password(self) -> bool {
-        matches!(
-            self,
-            LinkPurpose::Invitation | LinkPurpose::PasswordSetup | LinkPurpose::PasswordReset
-        )
-    }
 }
 
 /// A stored link: keyed by the token's hash, single use, expiring.

@@ -38,22 +38,26 @@ pub enum Action {
     ManageInvitations,
     RequestUser,
     ViewUserRequests,
+    ApproveUserRequest,
     AddUser,
     ManageTrustedRanges,
     ManageMfaPolicy,
     ViewSettings,
     ManageSettingGrants,
+    ViewCatalogue,
     ManageCatalogue,
     ViewActivity,
     VerifyActivity,
     ManageActivityRetention,
     RequestRestore,
+    ListRestoreRequests,
     ReinstateUser,
+    RunSweep,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 22] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -61,17 +65,21 @@ impl Action {
         Action::ManageInvitations,
         Action::RequestUser,
         Action::ViewUserRequests,
+        Action::ApproveUserRequest,
         Action::AddUser,
         Action::ManageTrustedRanges,
         Action::ManageMfaPolicy,
         Action::ViewSettings,
         Action::ManageSettingGrants,
+        Action::ViewCatalogue,
         Action::ManageCatalogue,
         Action::ViewActivity,
         Action::VerifyActivity,
         Action::ManageActivityRetention,
         Action::RequestRestore,
+        Action::ListRestoreRequests,
         Action::ReinstateUser,
+        Action::RunSweep,
     ];
 
     /// The action's name in the policies.
@@ -95,6 +103,10 @@ impl Action {
             Action::ManageActivityRetention => "ManageActivityRetention",
             Action::RequestRestore => "RequestRestore",
             Action::ReinstateUser => "ReinstateUser",
+            Action::ListRestoreRequests => "ListRestoreRequests",
+            Action::RunSweep => "RunSweep",
+            Action::ViewCatalogue => "ViewCatalogue",
+            Action::ApproveUserRequest => "ApproveUserRequest",
         }
     }
 }
@@ -115,6 +127,21 @@ impl From<&Organization> for OrgFacts {
             partner_of_record: o.partner_of_record,
         }
     }
+}
+
+/// What a decision is about.
+enum Resource<'a> {
+    Org(&'a OrgFacts),
+    /// One setting of a customer, for a principal holding `grants`.
+    Setting {
+        customer: &'a OrgFacts,
+        def: &'a crate::settings::SettingDefinition,
+        grants: &'a [crate::settings::SettingKey],
+    },
+}
+
+fn internal(e: &dyn std::fmt::Display) -> AppError {
+    AppError::Internal(format!("authorization: {e}"))
 }
 
 pub struct Authz {
@@ -191,53 +218,109 @@ impl Authz {
                 RestrictedExpression::new_entity_uid(self.org_uid(p)),
             );
         }
-        Entity::new(self.org_uid(o.id), attrs, HashSet::new()).map_err(|e| AppError::Internal(e.to_string()))
+        Entity::new(self.org_uid(o.id), attrs, HashSet::new()).map_err(|e| internal(&e))
     }
 
-    /// The decision, with no side effects.
-    pub fn is_allowed(&self, p: &Principal, action: Action, resource: &OrgFacts) -> Result<bool, AppError> {
-        let internal = |e: &dyn std::fmt::Display| AppError::Internal(format!("authorization: {e}"));
+    /// The one place entities and requests are built: the principal (with
+    /// its organisation), the resource (with the organisations it names),
+    /// and the context; then Cedar decides.
+    fn evaluate(
+        &self,
+        p: &Principal,
+        action: &str,
+        resource: Resource<'_>,
+        context: Option<(&str, &str)>,
+    ) -> Result<cedar_policy::Response, AppError> {
         let principal_uid =
             EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(p.user_id.to_string()));
-        let own_org = OrgFacts {
-            id: p.org_id,
-            kind: p.org_kind,
-            partner_of_record: None,
+        let mut user_attrs = HashMap::from([
+            (
+                "role".to_string(),
+                RestrictedExpression::new_string(p.role.as_str().into()),
+            ),
+            (
+                "org".to_string(),
+                RestrictedExpression::new_entity_uid(self.org_uid(p.org_id)),
+            ),
+        ]);
+        let (resource_uid, resource_org, setting) = match resource {
+            Resource::Org(o) => (self.org_uid(o.id), o, None),
+            Resource::Setting { customer, def, grants } => {
+                let grants = grants
+                    .iter()
+                    .map(|g| RestrictedExpression::new_string(g.as_str().to_string()));
+                user_attrs.insert("grants".to_string(), RestrictedExpression::new_set(grants));
+                let uid = EntityUid::from_type_name_and_id(
+                    self.setting_type.clone(),
+                    EntityId::new(format!("{}/{}", customer.id, def.key)),
+                );
+                let group = match def.group {
+                    crate::settings::SettingGroup::General => "general",
+                    crate::settings::SettingGroup::PaidAddOn => "paid_add_on",
+                };
+                let setting = Entity::new(
+                    uid.clone(),
+                    HashMap::from([
+                        (
+                            "key".to_string(),
+                            RestrictedExpression::new_string(def.key.as_str().to_string()),
+                        ),
+                        ("group".to_string(), RestrictedExpression::new_string(group.into())),
+                        ("restricted".to_string(), RestrictedExpression::new_bool(def.restricted)),
+                        (
+                            "customer".to_string(),
+                            RestrictedExpression::new_entity_uid(self.org_uid(customer.id)),
+                        ),
+                    ]),
+                    HashSet::new(),
+                )
+                .map_err(|e| internal(&e))?;
+                (uid, customer, Some(setting))
+            }
         };
-        let user = Entity::new(
-            principal_uid.clone(),
-            HashMap::from([
-                (
-                    "role".to_string(),
-                    RestrictedExpression::new_string(p.role.as_str().into()),
-                ),
-                (
-                    "org".to_string(),
-                    RestrictedExpression::new_entity_uid(self.org_uid(p.org_id)),
-                ),
-            ]),
-            HashSet::new(),
-        )
-        .map_err(|e| internal(&e))?;
-        let mut entities = vec![user, self.org_entity(resource)?];
-        if resource.id != p.org_id {
-            entities.push(self.org_entity(&own_org)?);
+        let user = Entity::new(principal_uid.clone(), user_attrs, HashSet::new()).map_err(|e| internal(&e))?;
+        let mut entities = vec![user, self.org_entity(resource_org)?];
+        entities.extend(setting);
+        if resource_org.id != p.org_id {
+            entities.push(self.org_entity(&OrgFacts {
+                id: p.org_id,
+                kind: p.org_kind,
+                partner_of_record: None,
+            })?);
         }
         let entities = Entities::from_entities(entities, self.schema.as_ref()).map_err(|e| internal(&e))?;
-        let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new(action.name()));
-        let request = Request::new(
-            principal_uid,
-            action_uid,
-            self.org_uid(resource.id),
-            Context::empty(),
-            self.schema.as_ref(),
-        )
-        .map_err(|e| internal(&e))?;
+        let context = match context {
+            None => Context::empty(),
+            Some((k, v)) => Context::from_pairs([(k.to_string(), RestrictedExpression::new_string(v.to_string()))])
+                .map_err(|e| internal(&e))?,
+        };
+        let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new(action));
+        let request = Request::new(principal_uid, action_uid, resource_uid, context, self.schema.as_ref())
+            .map_err(|e| internal(&e))?;
         let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
         let errors: Vec<String> = response.diagnostics().errors().map(|e| e.to_string()).collect();
         if !errors.is_empty() {
             tracing::warn!(?errors, "policy evaluation errors (treated as deny)");
         }
+        Ok(response)
+    }
+
+    /// The decision, with no side effects.
+    pub fn is_allowed(&self, p: &Principal, action: Action, resource: &OrgFacts) -> Result<bool, AppError> {
+        let response = self.evaluate(p, action.name(), Resource::Org(resource), None)?;
+        Ok(response.decision() == Decision::Allow)
+    }
+
+    /// Whether `p` may ask the platform for a user of `partner` with `role`
+    /// (after [`Authz::require`] of [`Action::RequestUser`]: a refusal here
+    /// is about the role).
+    pub fn may_request_role(&self, p: &Principal, partner: &OrgFacts, role: Role) -> Result<bool, AppError> {
+        let response = self.evaluate(
+            p,
+            Action::RequestUser.name(),
+            Resource::Org(partner),
+            Some(("role", role.as_str())),
+        )?;
         Ok(response.decision() == Decision::Allow)
     }
 
@@ -251,73 +334,7 @@ impl Authz {
         customer: &OrgFacts,
         def: &crate::settings::SettingDefinition,
     ) -> Result<Option<ReadOnlyReason>, AppError> {
-        let internal = |e: &dyn std::fmt::Display| AppError::Internal(format!("authorization: {e}"));
-        let principal_uid =
-            EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(p.user_id.to_string()));
-        let grants = grants
-            .iter()
-            .map(|g| RestrictedExpression::new_string(g.as_str().to_string()));
-        let user = Entity::new(
-            principal_uid.clone(),
-            HashMap::from([
-                (
-                    "role".to_string(),
-                    RestrictedExpression::new_string(p.role.as_str().into()),
-                ),
-                (
-                    "org".to_string(),
-                    RestrictedExpression::new_entity_uid(self.org_uid(p.org_id)),
-                ),
-                ("grants".to_string(), RestrictedExpression::new_set(grants)),
-            ]),
-            HashSet::new(),
-        )
-        .map_err(|e| internal(&e))?;
-        let setting_uid = EntityUid::from_type_name_and_id(
-            self.setting_type.clone(),
-            EntityId::new(format!("{}/{}", customer.id, def.key)),
-        );
-        let group = match def.group {
-            crate::settings::SettingGroup::General => "general",
-            crate::settings::SettingGroup::PaidAddOn => "paid_add_on",
-        };
-        let setting = Entity::new(
-            setting_uid.clone(),
-            HashMap::from([
-                (
-                    "key".to_string(),
-                    RestrictedExpression::new_string(def.key.as_str().to_string()),
-                ),
-                ("group".to_string(), RestrictedExpression::new_string(group.into())),
-                ("restricted".to_string(), RestrictedExpression::new_bool(def.restricted)),
-                (
-                    "customer".to_string(),
-                    RestrictedExpression::new_entity_uid(self.org_uid(customer.id)),
-                ),
-            ]),
-            HashSet::new(),
-        )
-        .map_err(|e| internal(&e))?;
-        let own_org = OrgFacts {
-            id: p.org_id,
-            kind: p.org_kind,
-            partner_of_record: None,
-        };
-        let mut entities = vec![user, setting, self.org_entity(customer)?];
-        if customer.id != p.org_id {
-            entities.push(self.org_entity(&own_org)?);
-        }
-        let entities = Entities::from_entities(entities, self.schema.as_ref()).map_err(|e| internal(&e))?;
-        let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new("ChangeSetting"));
-        let request = Request::new(
-            principal_uid,
-            action_uid,
-            setting_uid,
-            Context::empty(),
-            self.schema.as_ref(),
-        )
-        .map_err(|e| internal(&e))?;
-        let response = self.authorizer.is_authorized(&request, &self.policies, &entities);
+        let response = self.evaluate(p, "ChangeSetting", Resource::Setting { customer, def, grants }, None)?;
         if response.decision() == Decision::Allow {
             return Ok(None);
         }

@@ -8,21 +8,50 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::AppError;
+/// Input a domain type refuses, and why (a sentence for the caller). The
+/// HTTP edge answers it as a 400 `invalid-input` problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(String);
+
+impl ParseError {
+    pub fn new(why: impl Into<String>) -> Self {
+        Self(why.into())
+    }
+    pub fn detail(&self) -> &str {
+        &self.0
+    }
+}
 
 macro_rules! id_type {
     ($name:ident, $what:literal) => {
         #[doc = concat!("Identifier of ", $what, ".")]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
         #[serde(transparent)]
         #[schema(value_type = String, format = Uuid)]
         pub struct $name(pub Uuid);
 
+        impl FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, ParseError> {
+                Self::parse(s)
+            }
+        }
+
+        // From its string, with the same refusal wherever it comes from (a
+        // path, a body, a stored item).
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+
         impl $name {
-            pub fn parse(s: &str) -> Result<Self, AppError> {
+            pub fn parse(s: &str) -> Result<Self, ParseError> {
                 Uuid::parse_str(s)
                     .map($name)
-                    .map_err(|_| AppError::invalid(concat!("not a valid ", $what, " id")))
+                    .map_err(|_| ParseError::new(concat!("not a valid ", $what, " id")))
             }
         }
 
@@ -48,40 +77,40 @@ id_type!(RequestId, "a user request");
 pub struct EmailAddress(String);
 
 impl EmailAddress {
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
         if raw.chars().any(char::is_control) {
-            return Err(AppError::invalid("email address contains a control character"));
+            return Err(ParseError::new("email address contains a control character"));
         }
         let s = raw.trim();
         if s.is_empty() || s.len() > 254 {
-            return Err(AppError::invalid("email address must be 1 to 254 characters"));
+            return Err(ParseError::new("email address must be 1 to 254 characters"));
         }
         if s.chars()
             .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
         {
-            return Err(AppError::invalid(
+            return Err(ParseError::new(
                 "email address contains a character that is not allowed",
             ));
         }
         let parsed =
-            email_address::EmailAddress::from_str(s).map_err(|_| AppError::invalid("not a valid email address"))?;
+            email_address::EmailAddress::from_str(s).map_err(|_| ParseError::new("not a valid email address"))?;
         if !parsed.domain().contains('.') {
-            return Err(AppError::invalid("email address domain must be fully qualified"));
+            return Err(ParseError::new("email address domain must be fully qualified"));
         }
         // Mail headers and SES carry ASCII: an internationalised domain is
         // kept in its punycode (A-label) form, so both spellings are one
         // address; a non-ASCII local part would need SMTPUTF8, which the
         // mail path does not offer.
         if !parsed.local_part().is_ascii() {
-            return Err(AppError::invalid(
+            return Err(ParseError::new(
                 "the part of an email address before the @ must be ASCII",
             ));
         }
         let domain = idna::domain_to_ascii_strict(parsed.domain())
-            .map_err(|_| AppError::invalid("the email address's domain is not a valid domain name"))?;
+            .map_err(|_| ParseError::new("the email address's domain is not a valid domain name"))?;
         let address = format!("{}@{domain}", parsed.local_part().to_ascii_lowercase());
         if address.len() > 254 {
-            return Err(AppError::invalid("email address must be 1 to 254 characters"));
+            return Err(ParseError::new("email address must be 1 to 254 characters"));
         }
         Ok(Self(address))
     }
@@ -99,7 +128,7 @@ impl fmt::Display for EmailAddress {
 impl<'de> Deserialize<'de> for EmailAddress {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        EmailAddress::parse(&s).map_err(|e| serde::de::Error::custom(e.detail()))
+        EmailAddress::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -121,15 +150,15 @@ fn forbidden_in_names(c: char) -> bool {
 
 /// A name as people type it: NFC-normalised, trimmed, `min..=max`
 /// characters, none of the [`forbidden_in_names`] classes.
-fn clean_name(raw: &str, what: &str, min: usize, max: usize) -> Result<String, AppError> {
+fn clean_name(raw: &str, what: &str, min: usize, max: usize) -> Result<String, ParseError> {
     use unicode_normalization::UnicodeNormalization;
     let s: String = raw.trim().nfc().collect();
     let n = s.chars().count();
     if !(min..=max).contains(&n) {
-        return Err(AppError::invalid(format!("{what} must be {min} to {max} characters")));
+        return Err(ParseError::new(format!("{what} must be {min} to {max} characters")));
     }
     if let Some(c) = s.chars().find(|c| forbidden_in_names(*c)) {
-        return Err(AppError::invalid(format!(
+        return Err(ParseError::new(format!(
             "{what} must not contain invisible, control, private-use or unassigned characters (U+{:04X})",
             u32::from(c)
         )));
@@ -145,7 +174,7 @@ fn clean_name(raw: &str, what: &str, min: usize, max: usize) -> Result<String, A
 pub struct OrgName(String);
 
 impl OrgName {
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
         clean_name(raw, "organisation name", 2, 100).map(Self)
     }
     pub fn as_str(&self) -> &str {
@@ -172,7 +201,7 @@ impl OrgName {
 impl<'de> Deserialize<'de> for OrgName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        OrgName::parse(&s).map_err(|e| serde::de::Error::custom(e.detail()))
+        OrgName::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -278,18 +307,18 @@ pub const MIN_TRUSTED_PREFIX_V6: u8 = 32;
 
 /// A trusted source network: an IPv4 or IPv6 CIDR block, parsed once, no
 /// wider than [`MIN_TRUSTED_PREFIX_V4`] / [`MIN_TRUSTED_PREFIX_V6`].
-pub fn parse_trusted_range(raw: &str) -> Result<ipnet::IpNet, AppError> {
+pub fn parse_trusted_range(raw: &str) -> Result<ipnet::IpNet, ParseError> {
     let s = raw.trim();
     let net: ipnet::IpNet = s
         .parse()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-        .map_err(|_| AppError::invalid(format!("{raw:?} is not an IPv4 or IPv6 CIDR block")))?;
+        .map_err(|_| ParseError::new(format!("{raw:?} is not an IPv4 or IPv6 CIDR block")))?;
     let min = match net {
         ipnet::IpNet::V4(_) => MIN_TRUSTED_PREFIX_V4,
         ipnet::IpNet::V6(_) => MIN_TRUSTED_PREFIX_V6,
     };
     if net.prefix_len() < min {
-        return Err(AppError::invalid(format!(
+        return Err(ParseError::new(format!(
             "{raw:?} is too wide to trust: IPv4 ranges may be at most /{MIN_TRUSTED_PREFIX_V4}, IPv6 ranges at most /{MIN_TRUSTED_PREFIX_V6}"
         )));
     }
@@ -317,17 +346,15 @@ impl Organization {
         kind: OrgKind,
         partner_of_record: Option<OrgId>,
         now: DateTime<Utc>,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, ParseError> {
         match (kind, partner_of_record) {
             (OrgKind::Customer, None) => {
-                return Err(AppError::invalid(
+                return Err(ParseError::new(
                     "a customer organisation needs its partner of record (partnerOfRecord)",
                 ));
             }
             (OrgKind::Partner | OrgKind::Platform, Some(_)) => {
-                return Err(AppError::invalid(
-                    "only customer organisations have a partner of record",
-                ));
+                return Err(ParseError::new("only customer organisations have a partner of record"));
             }
             _ => {}
         }
@@ -342,6 +369,39 @@ impl Organization {
             mfa_users_pending: None,
             version: 1,
         })
+    }
+}
+
+/// Names a stored emailed link: the hex SHA-256 of its token (the token
+/// itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct LinkHash(String);
+
+impl LinkHash {
+    pub fn of(token: &str) -> Self {
+        use sha2::Digest;
+        Self(hex::encode(sha2::Sha256::digest(token.as_bytes())))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for LinkHash {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Users written before the hash had its own type held the link's
+        // whole key; the hash is its partition key's tail.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Hash(String),
+            Key { pk: String },
+        }
+        Ok(Self(match Stored::deserialize(d)? {
+            Stored::Hash(h) => h,
+            Stored::Key { pk } => pk.trim_start_matches("LINK#").to_string(),
+        }))
     }
 }
 
@@ -370,7 +430,7 @@ pub struct User {
     /// The live email-confirmation link (killed when another is sent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
-    pub confirm_link: Option<crate::store::Key>,
+    pub confirm_link: Option<LinkHash>,
     /// The generation of the user's sessions (see `sessions`): a new one
     /// revokes every session opened before it.
     #[serde(default)]
@@ -394,9 +454,9 @@ impl User {
         display_name: DisplayName,
         role: Role,
         now: DateTime<Utc>,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, ParseError> {
         if role.org_kind() != org.kind {
-            return Err(AppError::invalid(format!(
+            return Err(ParseError::new(format!(
                 "a {} organisation cannot have a user with role {}",
                 org.kind.as_str(),
                 role.as_str()
@@ -446,7 +506,7 @@ impl From<&Organization> for OrgRef {
 pub struct DisplayName(pub(crate) String);
 
 impl DisplayName {
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
         clean_name(raw, "display name", 1, 100).map(Self)
     }
     pub fn as_str(&self) -> &str {
@@ -457,7 +517,7 @@ impl DisplayName {
 impl<'de> Deserialize<'de> for DisplayName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        DisplayName::parse(&s).map_err(|e| serde::de::Error::custom(e.detail()))
+        DisplayName::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -519,21 +579,21 @@ const COMMON_PASSWORDS: &[&str] = &[
 ];
 
 impl Password {
-    pub fn parse(raw: &str, email: &EmailAddress) -> Result<Self, AppError> {
+    pub fn parse(raw: &str, email: &EmailAddress) -> Result<Self, ParseError> {
         let n = raw.chars().count();
         if n < 12 {
-            return Err(AppError::invalid("password must be at least 12 characters long"));
+            return Err(ParseError::new("password must be at least 12 characters long"));
         }
         if n > 256 {
-            return Err(AppError::invalid("password must be at most 256 characters long"));
+            return Err(ParseError::new("password must be at most 256 characters long"));
         }
         let lower = raw.to_lowercase();
         let local = email.as_str().split('@').next().unwrap_or_default();
         if lower == email.as_str() || lower == local {
-            return Err(AppError::invalid("password must not be your email address"));
+            return Err(ParseError::new("password must not be your email address"));
         }
         if COMMON_PASSWORDS.contains(&lower.as_str()) {
-            return Err(AppError::invalid("password is too common; choose another"));
+            return Err(ParseError::new("password is too common; choose another"));
         }
         // The address, its parts and the product count as known words.
         let domain = email.as_str().rsplit('@').next().unwrap_or_default();
@@ -552,7 +612,7 @@ impl Password {
                     why.push_str(&format!(" {s}"));
                 }
             }
-            return Err(AppError::invalid(why));
+            return Err(ParseError::new(why));
         }
         Ok(Self(raw.to_string()))
     }

@@ -142,3 +142,14 @@ fn names_are_nfc_visible_and_unique_by_skeleton() {
         OrgName::parse("Northwind Partner").unwrap().skeleton()
     );
 }
+
+#[test]
+fn a_link_hash_reads_from_its_string_and_from_the_key_users_held_before() {
+    let hash = LinkHash::of("token");
+    let now: LinkHash = serde_json::from_value(serde_json::json!(hash.as_str())).unwrap();
+    let before: LinkHash =
+        serde_json::from_value(serde_json::json!({ "pk": format!("LINK#{}", hash.as_str()), "sk": "LINK" })).unwrap();
+    assert_eq!(now, hash);
+    assert_eq!(before, hash);
+    assert_eq!(serde_json::to_value(&hash).unwrap(), serde_json::json!(hash.as_str()));
+}

@@ -290,3 +290,9 @@ impl From<AppError> for lambda_runtime::Diagnostic {
         }
     }
 }
+
+impl From<crate::domain::ParseError> for AppError {
+    fn from(e: crate::domain::ParseError) -> Self {
+        AppError::Invalid(e.to_string())
+    }
+}

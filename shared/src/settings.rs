@@ -7,7 +7,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{OrgId, UserId};
-use crate::error::AppError;
 use crate::store::{Item, Key, StoreError, keys};
 
 /// A setting's key: 2 to 64 of `a-z 0-9 _ . -`, starting with a letter.
@@ -17,7 +16,7 @@ use crate::store::{Item, Key, StoreError, keys};
 pub struct SettingKey(String);
 
 impl SettingKey {
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    pub fn parse(raw: &str) -> Result<Self, crate::domain::ParseError> {
         let ok = (2..=64).contains(&raw.len())
             && raw.starts_with(|c: char| c.is_ascii_lowercase())
             && raw
@@ -26,11 +25,18 @@ impl SettingKey {
         if ok {
             Ok(Self(raw.to_string()))
         } else {
-            Err(AppError::invalid(format!("{raw:?} is not a setting key")))
+            Err(crate::domain::ParseError::new(format!("{raw:?} is not a setting key")))
         }
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::str::FromStr for SettingKey {
+    type Err = crate::domain::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
     }
 }
 
@@ -43,7 +49,7 @@ impl std::fmt::Display for SettingKey {
 impl<'de> Deserialize<'de> for SettingKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        SettingKey::parse(&s).map_err(|e| serde::de::Error::custom(e.detail()))
+        SettingKey::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 

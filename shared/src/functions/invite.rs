@@ -7,6 +7,7 @@ use crate::domain::UserId;
 use crate::domain::{InvitationId, OrgId, RequestId};
 use crate::error::{AppError, Problem};
 use crate::http::JsonBody;
+use crate::http::Path;
 use crate::http::principal::{Caller, SourceIp};
 use crate::ops::accounts::{
     self, AcceptCustomerInvitation, CustomerCreated, Decision, InvitationPage, InvitationSent, InviteCustomer,
@@ -14,7 +15,7 @@ use crate::ops::accounts::{
 };
 use crate::ops::inactivity::{self, Reinstated, RestoreRequest, RestoreRequestPage, SweepReport};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -95,12 +96,10 @@ async fn invite_customer(
 async fn list_invitations(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<InvitationPage>, AppError> {
-    Ok(Json(
-        accounts::list_invitations(&deps, &caller, OrgId::parse(&id)?, q).await?,
-    ))
+    Ok(Json(accounts::list_invitations(&deps, &caller, id, q).await?))
 }
 
 /// Revoke an invitation; its link stops working.
@@ -115,11 +114,9 @@ async fn list_invitations(
 async fn revoke_invitation(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<InvitationId>,
 ) -> Result<Json<InvitationView>, AppError> {
-    Ok(Json(
-        accounts::revoke_invitation(&deps, &caller, InvitationId::parse(&id)?).await?,
-    ))
+    Ok(Json(accounts::revoke_invitation(&deps, &caller, id).await?))
 }
 
 /// Send an invitation again with a new link; the old link stops working.
@@ -135,12 +132,10 @@ async fn revoke_invitation(
 async fn resend_invitation(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<InvitationId>,
     JsonBody(input): JsonBody<Resend>,
 ) -> Result<Json<InvitationSent>, AppError> {
-    Ok(Json(
-        accounts::resend_invitation(&deps, &caller, InvitationId::parse(&id)?, input).await?,
-    ))
+    Ok(Json(accounts::resend_invitation(&deps, &caller, id, input).await?))
 }
 
 /// Accept a partner's invitation: create your customer organisation and its first Account Owner (no sign-in; the emailed token).
@@ -215,12 +210,10 @@ async fn list_user_requests(
 async fn decide_user_request(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<RequestId>,
     JsonBody(d): JsonBody<Decision>,
 ) -> Result<Json<UserRequest>, AppError> {
-    Ok(Json(
-        accounts::decide_user_request(&deps, &caller, RequestId::parse(&id)?, d).await?,
-    ))
+    Ok(Json(accounts::decide_user_request(&deps, &caller, id, d).await?))
 }
 
 /// Add a user to an organisation directly and send the Password Setup email (platform admins; manual setup).
@@ -237,12 +230,12 @@ async fn decide_user_request(
 async fn add_user(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     JsonBody(input): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<UserAdded>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(accounts::add_user(&deps, &caller, OrgId::parse(&id)?, input).await?),
+        Json(accounts::add_user(&deps, &caller, id, input).await?),
     ))
 }
 
@@ -252,10 +245,6 @@ async fn add_user(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunSweep {}
-
-fn ids(org: &str, user: &str) -> Result<(OrgId, UserId), AppError> {
-    Ok((OrgId::parse(org)?, UserId::parse(user)?))
-}
 
 /// Ask the platform to restore a suspended user of your partner (Partner Managers).
 #[utoipa::path(post, path = "/organizations/{id}/users/{userId}/restore-request", tag = "users",
@@ -272,9 +261,8 @@ fn ids(org: &str, user: &str) -> Result<(OrgId, UserId), AppError> {
 async fn ask_restore_for(
     State(deps): State<AppState>,
     caller: Caller,
-    Path((org, user)): Path<(String, String)>,
+    Path((org, user)): Path<(OrgId, UserId)>,
 ) -> Result<(StatusCode, Json<RestoreRequest>), AppError> {
-    let (org, user) = ids(&org, &user)?;
     Ok((
         StatusCode::CREATED,
         Json(inactivity::ask_restore_for(&deps, &caller, org, user).await?),
@@ -297,9 +285,8 @@ async fn ask_restore_for(
 async fn reinstate(
     State(deps): State<AppState>,
     caller: Caller,
-    Path((org, user)): Path<(String, String)>,
+    Path((org, user)): Path<(OrgId, UserId)>,
 ) -> Result<Json<Reinstated>, AppError> {
-    let (org, user) = ids(&org, &user)?;
     Ok(Json(inactivity::reinstate(&deps, &caller, org, user).await?))
 }
 

@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::domain::{OrgId, Organization};
 use crate::error::{AppError, Problem};
 use crate::http::JsonBody;
+use crate::http::Path;
 use crate::http::principal::Caller;
 use crate::ops::activity::{self, ActivityFilter, ActivityPage, Retention, Verification, VerifyParams};
 use crate::ops::organizations::{
@@ -11,7 +12,7 @@ use crate::ops::organizations::{
 };
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -94,9 +95,8 @@ async fn list_organizations(
 async fn get_organization(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
 ) -> Result<Json<Organization>, AppError> {
-    let id = OrgId::parse(&id)?;
     Ok(Json(organizations::get(&deps, &caller, id).await?))
 }
 
@@ -116,11 +116,9 @@ async fn get_organization(
 async fn get_trusted_ranges(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
 ) -> Result<Json<TrustedRanges>, AppError> {
-    Ok(Json(
-        organizations::trusted_ranges(&deps, &caller, OrgId::parse(&id)?).await?,
-    ))
+    Ok(Json(organizations::trusted_ranges(&deps, &caller, id).await?))
 }
 
 /// Replace the trusted source ranges (send back the version you read; a stale one gets 409).
@@ -142,11 +140,11 @@ async fn get_trusted_ranges(
 async fn put_trusted_ranges(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     JsonBody(input): JsonBody<TrustedRanges>,
 ) -> Result<Json<TrustedRanges>, AppError> {
     Ok(Json(
-        organizations::set_trusted_ranges(&deps, &caller, OrgId::parse(&id)?, input).await?,
+        organizations::set_trusted_ranges(&deps, &caller, id, input).await?,
     ))
 }
 
@@ -169,12 +167,10 @@ async fn put_trusted_ranges(
 async fn put_mfa_policy(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     JsonBody(input): JsonBody<MfaPolicy>,
 ) -> Result<Json<MfaPolicy>, AppError> {
-    Ok(Json(
-        organizations::set_mfa_policy(&deps, &caller, OrgId::parse(&id)?, input).await?,
-    ))
+    Ok(Json(organizations::set_mfa_policy(&deps, &caller, id, input).await?))
 }
 
 // Activity log routes.
@@ -194,10 +190,10 @@ async fn put_mfa_policy(
 async fn list_activity(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     Query(f): Query<ActivityFilter>,
 ) -> Result<Json<ActivityPage>, AppError> {
-    Ok(Json(activity::list(&deps, &caller, OrgId::parse(&id)?, f).await?))
+    Ok(Json(activity::list(&deps, &caller, id, f).await?))
 }
 
 /// The same filtered view as CSV or NDJSON, streamed newest first (at most `limit` rows; a last record then says how to go on).
@@ -215,10 +211,10 @@ async fn list_activity(
 async fn export_activity(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     Query(f): Query<ActivityFilter>,
 ) -> Result<Response, AppError> {
-    let export = activity::export(&deps, &caller, OrgId::parse(&id)?, f).await?;
+    let export = activity::export(&deps, &caller, id, f).await?;
     let content_type = export.content_type();
     let ext = match export.format {
         activity::ExportFormat::Csv => "csv",
@@ -268,10 +264,10 @@ async fn export_activity(
 async fn verify_activity(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     Query(p): Query<VerifyParams>,
 ) -> Result<Json<Verification>, AppError> {
-    Ok(Json(activity::verify(&deps, &caller, OrgId::parse(&id)?, p).await?))
+    Ok(Json(activity::verify(&deps, &caller, id, p).await?))
 }
 
 /// How long the organisation's activity events are kept (null: kept; the default).
@@ -289,9 +285,9 @@ async fn verify_activity(
 async fn get_retention(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
 ) -> Result<Json<Retention>, AppError> {
-    Ok(Json(activity::get_retention(&deps, &caller, OrgId::parse(&id)?).await?))
+    Ok(Json(activity::get_retention(&deps, &caller, id).await?))
 }
 
 /// Set how long events written from now on are kept (platform admins); audited.
@@ -312,10 +308,8 @@ async fn get_retention(
 async fn put_retention(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     JsonBody(input): JsonBody<Retention>,
 ) -> Result<Json<Retention>, AppError> {
-    Ok(Json(
-        activity::put_retention(&deps, &caller, OrgId::parse(&id)?, input).await?,
-    ))
+    Ok(Json(activity::put_retention(&deps, &caller, id, input).await?))
 }

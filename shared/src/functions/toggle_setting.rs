@@ -5,6 +5,7 @@ use crate::domain::OrgId;
 use crate::domain::UserId;
 use crate::error::{AppError, Problem};
 use crate::http::JsonBody;
+use crate::http::Path;
 use crate::http::principal::Caller;
 use crate::ops::settings::{
     self, CatalogueEntry, GrantFilter, GrantList, NewGrant, SetSetting, SettingView, SettingsPage,
@@ -14,7 +15,7 @@ use crate::settings::SettingGrant;
 use crate::settings::SettingKey;
 use axum::Json;
 use axum::extract::Query;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -48,9 +49,9 @@ pub fn router(state: AppState) -> axum::Router {
 async fn get_settings(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
 ) -> Result<Json<SettingsPage>, AppError> {
-    Ok(Json(settings::get_settings(&deps, &caller, OrgId::parse(&id)?).await?))
+    Ok(Json(settings::get_settings(&deps, &caller, id).await?))
 }
 
 /// Set one setting (the thumbs toggle and the Edit pop-up); send the version you saw.
@@ -70,12 +71,10 @@ async fn get_settings(
 async fn put_setting(
     State(deps): State<AppState>,
     caller: Caller,
-    Path((id, key)): Path<(String, String)>,
+    Path((id, key)): Path<(OrgId, SettingKey)>,
     JsonBody(input): JsonBody<SetSetting>,
 ) -> Result<Json<SettingView>, AppError> {
-    Ok(Json(
-        settings::put_setting(&deps, &caller, OrgId::parse(&id)?, SettingKey::parse(&key)?, input).await?,
-    ))
+    Ok(Json(settings::put_setting(&deps, &caller, id, key, input).await?))
 }
 
 /// Grant a user of your partner one restricted setting, at every customer they can reach (Partner Managers).
@@ -95,12 +94,12 @@ async fn put_setting(
 async fn grant_setting(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     JsonBody(input): JsonBody<NewGrant>,
 ) -> Result<(StatusCode, Json<SettingGrant>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(settings::grant(&deps, &caller, OrgId::parse(&id)?, input).await?),
+        Json(settings::grant(&deps, &caller, id, input).await?),
     ))
 }
 
@@ -118,12 +117,10 @@ async fn grant_setting(
 async fn list_grants(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrgId>,
     Query(f): Query<GrantFilter>,
 ) -> Result<Json<GrantList>, AppError> {
-    Ok(Json(
-        settings::list_grants(&deps, &caller, OrgId::parse(&id)?, f).await?,
-    ))
+    Ok(Json(settings::list_grants(&deps, &caller, id, f).await?))
 }
 
 /// Revoke one grant (the Delete on the Permissions tab); it stops working on the next request.
@@ -140,16 +137,9 @@ async fn list_grants(
 async fn revoke_grant(
     State(deps): State<AppState>,
     caller: Caller,
-    Path((id, user, key)): Path<(String, String, String)>,
+    Path((id, user, key)): Path<(OrgId, UserId, SettingKey)>,
 ) -> Result<StatusCode, AppError> {
-    settings::revoke_grant(
-        &deps,
-        &caller,
-        OrgId::parse(&id)?,
-        UserId::parse(&user)?,
-        SettingKey::parse(&key)?,
-    )
-    .await?;
+    settings::revoke_grant(&deps, &caller, id, user, key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -179,10 +169,8 @@ async fn get_catalogue(State(deps): State<AppState>, caller: Caller) -> Result<J
 async fn put_catalogue_entry(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(key): Path<String>,
+    Path(key): Path<SettingKey>,
     JsonBody(input): JsonBody<CatalogueEntry>,
 ) -> Result<Json<Catalogue>, AppError> {
-    Ok(Json(
-        settings::put_catalogue_entry(&deps, &caller, SettingKey::parse(&key)?, input).await?,
-    ))
+    Ok(Json(settings::put_catalogue_entry(&deps, &caller, key, input).await?))
 }

@@ -10,7 +10,7 @@ pub mod throttle;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
@@ -252,6 +252,28 @@ async fn ensure_problem(mut resp: Response) -> Response {
     );
     out.headers_mut().remove(header::CONTENT_LENGTH);
     out
+}
+
+/// Path parameters parsed into their domain types (`Path<OrgId>`,
+/// `Path<(OrgId, SettingKey)>`): a value the type refuses is a 400
+/// `invalid-input` problem saying why, as any refused input is.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, AppError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(AppError::invalid(match e.kind() {
+                ErrorKind::Message(why) => why.clone(),
+                _ => e.body_text(),
+            })),
+            Err(e) => Err(AppError::Internal(e.body_text())),
+        }
+    }
 }
 
 /// A JSON request body: an object (never an array standing in for one,

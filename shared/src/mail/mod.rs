@@ -44,7 +44,7 @@ impl Mailbox {
         let address = one
             .address()
             .ok_or_else(|| format!("{raw:?} has no address"))
-            .and_then(|a| EmailAddress::parse(a).map_err(|e| format!("{raw:?}: {}", e.detail())))?;
+            .and_then(|a| EmailAddress::parse(a).map_err(|e| format!("{raw:?}: {e}")))?;
         let name = one.name().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
         Ok(Self { name, address })
     }

@@ -490,7 +490,7 @@ pub async fn list_restore_requests(deps: &Deps, caller: &Caller) -> Result<Resto
     let query = Query::partition(Index::Gsi2, keys::PENDING_RESTORE_REQUESTS).limit(200);
     let (a, [], guessed) = authenticate_and_query(deps, caller, [], Some(query.clone())).await?;
     deps.authz
-        .require(&a.actor.principal, Action::ReinstateUser, &OrgFacts::from(&a.org))?;
+        .require(&a.actor.principal, Action::ListRestoreRequests, &OrgFacts::from(&a.org))?;
     let page = guessed.page(deps, &query).await?;
     Ok(RestoreRequestPage {
         items: page.items.iter().map(|i| i.decode()).collect::<Result<_, _>>()?,
@@ -591,6 +591,6 @@ pub async fn reinstate(deps: &Deps, caller: &Caller, org: OrgId, user: UserId) -
 pub async fn run_sweep(deps: &Deps, caller: &Caller) -> Result<SweepReport, AppError> {
     let (a, []) = authenticate_full(deps, caller, []).await?;
     deps.authz
-        .require(&a.actor.principal, Action::ReinstateUser, &OrgFacts::from(&a.org))?;
+        .require(&a.actor.principal, Action::RunSweep, &OrgFacts::from(&a.org))?;
     sweep(deps).await
 }

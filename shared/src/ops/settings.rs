@@ -467,7 +467,14 @@ pub async fn list_grants(deps: &Deps, caller: &Caller, partner: OrgId, f: GrantF
 
 /// The platform's settings catalogue (any signed-in user may read it).
 pub async fn catalogue(deps: &Deps, caller: &Caller) -> Result<Catalogue, AppError> {
-    let (_, [catalogue]) = crate::ops::authenticate(deps, caller, [keys::catalogue()]).await?;
+    let (actor, [catalogue]) = crate::ops::authenticate(deps, caller, [keys::catalogue()]).await?;
+    let p = &actor.principal;
+    let own = OrgFacts {
+        id: p.org_id,
+        kind: p.org_kind,
+        partner_of_record: None,
+    };
+    deps.authz.require(p, Action::ViewCatalogue, &own)?;
     decode(catalogue)
 }
 

@@ -7,7 +7,6 @@ use crate::store::Key;
 pub const ORG: &str = "Organization";
 pub const ORG_NAME: &str = "OrganizationName";
 pub const USER: &str = "User";
-pub const USER_EMAIL: &str = "UserEmail";
 pub const EVENT: &str = "ActivityEvent";
 pub const CHAIN_HEAD: &str = "ActivityChainHead";
 pub const USER_ACTIVITY: &str = "UserActivity";
@@ -97,8 +96,8 @@ pub fn login(email: &EmailAddress) -> Key {
 }
 
 /// An emailed link, by the SHA-256 of its token.
-pub fn link(token_hash_hex: &str) -> Key {
-    Key::new(format!("LINK#{token_hash_hex}"), "LINK")
+pub fn link(hash: &crate::domain::LinkHash) -> Key {
+    Key::new(format!("LINK#{}", hash.as_str()), "LINK")
 }
 
 pub fn invitation(id: InvitationId) -> Key {

@@ -126,9 +126,46 @@ fn decision_table() {
         (CustomerAccountOwner, CUSTOMER_OF_A, CreateOrganization, CUSTOMER_OF_A, false),
         (CustomerUser, CUSTOMER_OF_B, ViewOrganization, CUSTOMER_OF_B, true),
         (CustomerUser, CUSTOMER_OF_B, ViewOrganization, CUSTOMER_OF_A, false),
+        // The actions that had borrowed another's rule (issue 11).
+        (PlatformAdmin, PLATFORM, ListRestoreRequests, PLATFORM, true),
+        (PartnerManager, PARTNER_A, ListRestoreRequests, PARTNER_A, false),
+        (PlatformAdmin, PLATFORM, RunSweep, PLATFORM, true),
+        (PartnerManager, PARTNER_A, RunSweep, PARTNER_A, false),
+        (PlatformAdmin, PLATFORM, ApproveUserRequest, PARTNER_A, true),
+        (PlatformAdmin, PLATFORM, ApproveUserRequest, CUSTOMER_OF_A, false),
+        (PartnerManager, PARTNER_A, ApproveUserRequest, PARTNER_A, false),
+        (PartnerUser, PARTNER_A, ViewCatalogue, PARTNER_A, true),
+        (CustomerUser, CUSTOMER_OF_A, ViewCatalogue, CUSTOMER_OF_A, true),
+        (CustomerUser, CUSTOMER_OF_A, ViewCatalogue, PLATFORM, false),
     ];
     for &(role, from, action, resource, allowed) in table {
         let got = authz.is_allowed(&who(role, from), action, &org(resource)).unwrap();
         assert_eq!(got, allowed, "{role:?} of org {from} {action:?} on org {resource}");
     }
+}
+
+/// The roles a Partner Manager may ask the platform for: its own partner's.
+#[test]
+fn a_user_request_names_a_partner_role() {
+    let authz = Authz::checked().unwrap();
+    let manager = who(Role::PartnerManager, PARTNER_A);
+    for (role, allowed) in [
+        (Role::PartnerManager, true),
+        (Role::PartnerUser, true),
+        (Role::CustomerAccountOwner, false),
+        (Role::CustomerUser, false),
+        (Role::PlatformAdmin, false),
+    ] {
+        assert_eq!(
+            authz.may_request_role(&manager, &org(PARTNER_A), role).unwrap(),
+            allowed,
+            "{role:?}"
+        );
+    }
+    let user = who(Role::PartnerUser, PARTNER_A);
+    assert!(
+        !authz
+            .may_request_role(&user, &org(PARTNER_A), Role::PartnerUser)
+            .unwrap()
+    );
 }
