@@ -10,7 +10,7 @@ use crate::http::principal::Auth;
 use crate::identity::Identity;
 use crate::identity::cognito::CognitoIdentity;
 #[cfg(feature = "local")]
-use crate::identity::{local::LocalIdentity, tokens::LocalTokens};
+use crate::identity::{local::LocalIdentity, tokens::JwtVerifier, tokens::LocalTokens};
 use crate::mail::Mailer;
 #[cfg(feature = "local")]
 use crate::mail::outbox::Outbox;
@@ -86,6 +86,9 @@ pub enum Backend {
     Aws,
 }
 
+/// The sender when `PORTICO_MAIL_FROM` is not set.
+pub const DEFAULT_SENDER: &str = "Portico <no-reply@portico.example.com>";
+
 /// Settings read from the environment. Names are documented in the README.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -98,9 +101,16 @@ pub struct Config {
     pub mail_from: crate::mail::Mailbox,
     /// `PORTICO_PUBLIC_URL`: base of emailed links.
     pub public_url: String,
+    /// The product's name in emails ("Portico").
+    pub product_name: String,
     /// `PORTICO_USER_POOL_ID`, `PORTICO_USER_POOL_CLIENT_ID`: Cognito (AWS backend).
     pub user_pool_id: Option<String>,
     pub user_pool_client_id: Option<String>,
+    /// `PORTICO_JWT_ISSUER`, `PORTICO_JWKS_URL`: where the local portal on
+    /// the AWS backend checks Cognito ID tokens (default: the pool's issuer
+    /// in `AWS_REGION`, and its `/.well-known/jwks.json`).
+    pub jwt_issuer: Option<String>,
+    pub jwks_url: Option<String>,
     /// `PORTICO_TRUSTED_PROXY`: see [`Settings::trusted_proxy`].
     pub trusted_proxy: Option<std::net::IpAddr>,
     /// `PORTICO_SUSPEND_AFTER_DAYS` (default 21), `PORTICO_WARN_DAYS_BEFORE` (default 3).
@@ -110,6 +120,26 @@ pub struct Config {
 }
 
 impl Config {
+    /// The defaults, as `from_env` reads them when nothing is set (tests
+    /// start here and set what they need).
+    pub fn new(backend: Backend) -> Result<Self, ConfigError> {
+        Ok(Self {
+            backend,
+            data_dir: PathBuf::from(".portico"),
+            table: None,
+            mail_from: crate::mail::Mailbox::parse(DEFAULT_SENDER).map_err(ConfigError::Invalid)?,
+            public_url: Settings::default().public_url,
+            product_name: Settings::default().product_name,
+            user_pool_id: None,
+            user_pool_client_id: None,
+            jwt_issuer: None,
+            jwks_url: None,
+            trusted_proxy: None,
+            inactivity: Default::default(),
+            public_rate: Default::default(),
+        })
+    }
+
     pub fn from_env(default_backend: Backend) -> Result<Self, ConfigError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let backend = match var("PORTICO_BACKEND").as_deref() {
@@ -128,16 +158,17 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".portico")),
             table: var("PORTICO_TABLE"),
-            mail_from: crate::mail::Mailbox::parse(
-                &var("PORTICO_MAIL_FROM").unwrap_or_else(|| "Portico <no-reply@portico.example.com>".into()),
-            )
-            .map_err(|e| ConfigError::Invalid(format!("PORTICO_MAIL_FROM: {e}")))?,
+            mail_from: crate::mail::Mailbox::parse(&var("PORTICO_MAIL_FROM").unwrap_or_else(|| DEFAULT_SENDER.into()))
+                .map_err(|e| ConfigError::Invalid(format!("PORTICO_MAIL_FROM: {e}")))?,
             public_url: var("PORTICO_PUBLIC_URL")
                 .unwrap_or_else(|| Settings::default().public_url)
                 .trim_end_matches('/')
                 .to_string(),
+            product_name: Settings::default().product_name,
             user_pool_id: var("PORTICO_USER_POOL_ID"),
             user_pool_client_id: var("PORTICO_USER_POOL_CLIENT_ID"),
+            jwt_issuer: var("PORTICO_JWT_ISSUER"),
+            jwks_url: var("PORTICO_JWKS_URL"),
             trusted_proxy: match var("PORTICO_TRUSTED_PROXY") {
                 None => None,
                 Some(v) => Some(
@@ -200,7 +231,7 @@ impl Config {
     pub fn settings(&self) -> Settings {
         Settings {
             public_url: self.public_url.clone(),
-            product_name: "Portico".into(),
+            product_name: self.product_name.clone(),
             trusted_proxy: self.trusted_proxy,
             inactivity: self.inactivity,
             public_rate: self.public_rate,
@@ -223,29 +254,87 @@ async fn lambda_sdk_config() -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// Wraps an adapter, e.g. to inject faults or count calls (tests).
+pub type Wrap<T> = Box<dyn FnOnce(Arc<T>) -> Arc<T> + Send>;
+
+/// What a caller of [`Deps::build`] may put in place of what the
+/// configuration would build. The Lambdas set the SDK configuration and the
+/// API Gateway authentication; the local portal sets nothing; the tests set
+/// the clock, ids, table, wrappers, SDK endpoints and interceptor.
+#[derive(Default)]
+pub struct Overrides {
+    pub clock: Option<Arc<dyn Clock>>,
+    pub ids: Option<Arc<dyn IdGen>>,
+    /// The table, instead of the one the configuration names.
+    pub table: Option<Arc<dyn Table>>,
+    /// Wraps the table operations use (the identity keeps the unwrapped one,
+    /// as Cognito stands apart from Portico's table).
+    pub wrap_table: Option<Wrap<dyn Table>>,
+    pub wrap_identity: Option<Wrap<dyn Identity>>,
+    pub wrap_mailer: Option<Wrap<dyn Mailer>>,
+    /// The AWS clients' configuration, instead of aws-config's defaults.
+    pub sdk: Option<aws_config::SdkConfig>,
+    /// DynamoDB's, when it differs from the others' (tests: DynamoDB Local
+    /// beside moto).
+    pub dynamodb_sdk: Option<aws_config::SdkConfig>,
+    /// An interceptor on every AWS client (tests record the calls made).
+    pub sdk_interceptor: Option<aws_sdk_dynamodb::config::SharedInterceptor>,
+    /// How requests authenticate. Unless set: the local portal's tokens on
+    /// the embedded backend; on AWS, those and Cognito ID tokens (local
+    /// builds), or API Gateway's authorizer (Lambda builds).
+    pub auth: Option<Auth>,
+    /// Validate every authorization decision against the Cedar schema (tests).
+    pub checked_authz: bool,
+}
+
 impl Deps {
     /// The Lambda functions' dependencies: AWS adapters, identity from the API
     /// Gateway JWT authorizer.
     pub async fn for_lambda() -> Result<Self, ConfigError> {
         let cfg = Config::from_env(Backend::Aws)?;
-        Self::build_aws(&cfg, Auth::ApiGateway, lambda_sdk_config().await)
+        Self::build(
+            &cfg,
+            Overrides {
+                sdk: Some(lambda_sdk_config().await),
+                auth: Some(Auth::ApiGateway),
+                ..Overrides::default()
+            },
+        )
+        .await
     }
 
-    /// Builds the adapters `cfg` asks for.
-    pub async fn build(cfg: &Config, auth: Auth) -> Result<Self, ConfigError> {
-        match cfg.backend {
+    /// The one builder: the adapters `cfg` asks for, with `o` in place of
+    /// what it sets. Every entry point (Lambdas, local portal, tests) comes
+    /// through here.
+    pub async fn build(cfg: &Config, o: Overrides) -> Result<Self, ConfigError> {
+        let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(e.to_string());
+        let clock = o.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let ids = o.ids.unwrap_or_else(|| Arc::new(RandomIds));
+        let authz = Arc::new(
+            if o.checked_authz {
+                Authz::checked()
+            } else {
+                Authz::new()
+            }
+            .map_err(|e| invalid(&e))?,
+        );
+        #[cfg(feature = "local")]
+        let mut outbox = None;
+        type Adapters = (Arc<dyn Table>, Arc<dyn Identity>, Arc<dyn Mailer>, Auth);
+        let (table, identity, mailer, auth): Adapters = match cfg.backend {
             #[cfg(not(feature = "local"))]
-            Backend::Embedded => Err(ConfigError::Invalid(
-                "PORTICO_BACKEND=embedded: this build has no embedded store (the local portal has)".into(),
-            )),
+            Backend::Embedded => {
+                return Err(ConfigError::Invalid(
+                    "PORTICO_BACKEND=embedded: this build has no embedded store (the local portal has)".into(),
+                ));
+            }
             #[cfg(feature = "local")]
             Backend::Embedded => {
-                let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-                let ids: Arc<dyn IdGen> = Arc::new(RandomIds);
-                let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(e.to_string());
-                let table: Arc<dyn Table> =
-                    Arc::new(SqliteTable::open(&cfg.data_dir, clock.clone()).map_err(|e| invalid(&e))?);
-                let outbox = Arc::new(
+                let table: Arc<dyn Table> = match o.table {
+                    Some(t) => t,
+                    None => Arc::new(SqliteTable::open(&cfg.data_dir, clock.clone()).map_err(|e| invalid(&e))?),
+                };
+                let sent = Arc::new(
                     Outbox::new(
                         &cfg.data_dir.join("outbox"),
                         cfg.mail_from.clone(),
@@ -254,74 +343,128 @@ impl Deps {
                     )
                     .map_err(|e| invalid(&e))?,
                 );
-                let tokens = match &auth {
-                    Auth::LocalToken(t) => t.clone(),
-                    _ => Arc::new(LocalTokens::load_or_create(&cfg.data_dir).map_err(|e| invalid(&e))?),
-                };
-                let identity = Arc::new(LocalIdentity::new(table.clone(), tokens, clock.clone()));
-                Ok(Self {
-                    table,
-                    mailer: outbox.clone(),
-                    clock,
-                    ids,
-                    authz: Arc::new(Authz::new().map_err(|e| invalid(&e))?),
-                    auth,
-                    outbox: Some(outbox),
-                    identity,
-                    settings: cfg.settings(),
-                })
+                outbox = Some(sent.clone());
+                let tokens = Arc::new(LocalTokens::load_or_create(&cfg.data_dir).map_err(|e| invalid(&e))?);
+                let identity = Arc::new(LocalIdentity::new(table.clone(), tokens.clone(), clock.clone()));
+                let auth = o.auth.unwrap_or(Auth::LocalToken(tokens));
+                (table, identity, sent, auth)
             }
             Backend::Aws => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                Self::build_aws(cfg, auth, sdk)
+                let sdk = match o.sdk {
+                    Some(sdk) => sdk,
+                    None => aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
+                };
+                let dynamodb_sdk = o.dynamodb_sdk.unwrap_or_else(|| sdk.clone());
+                let interceptor = o.sdk_interceptor;
+                let table: Arc<dyn Table> = match o.table {
+                    Some(t) => t,
+                    None => {
+                        let mut conf = aws_sdk_dynamodb::config::Builder::from(&dynamodb_sdk);
+                        if let Some(i) = &interceptor {
+                            conf.push_interceptor(i.clone());
+                        }
+                        let name = cfg.table.clone().ok_or(ConfigError::Missing("PORTICO_TABLE"))?;
+                        Arc::new(DynamoTable::new(
+                            aws_sdk_dynamodb::Client::from_conf(conf.build()),
+                            name,
+                            clock.clone(),
+                        ))
+                    }
+                };
+                let pool = cfg
+                    .user_pool_id
+                    .clone()
+                    .ok_or(ConfigError::Missing("PORTICO_USER_POOL_ID"))?;
+                let client = cfg
+                    .user_pool_client_id
+                    .clone()
+                    .ok_or(ConfigError::Missing("PORTICO_USER_POOL_CLIENT_ID"))?;
+                let mut idp = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk);
+                let mut ses = aws_sdk_ses::config::Builder::from(&sdk);
+                if let Some(i) = &interceptor {
+                    idp.push_interceptor(i.clone());
+                    ses.push_interceptor(i.clone());
+                }
+                let identity = Arc::new(CognitoIdentity::new(
+                    aws_sdk_cognitoidentityprovider::Client::from_conf(idp.build()),
+                    pool.clone(),
+                    client.clone(),
+                    table.clone(),
+                    clock.clone(),
+                ));
+                let mailer = Arc::new(SesMailer::new(
+                    aws_sdk_ses::Client::from_conf(ses.build()),
+                    &cfg.mail_from,
+                ));
+                let auth = match o.auth {
+                    Some(a) => a,
+                    None => Self::aws_default_auth(cfg, &sdk, &pool, &client).await?,
+                };
+                (table, identity, mailer, auth)
             }
-        }
-    }
-
-    /// The AWS adapters on `sdk`.
-    fn build_aws(cfg: &Config, auth: Auth, sdk: aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let authz = Arc::new(Authz::new().map_err(|e| ConfigError::Invalid(e.to_string()))?);
-        let table_name = cfg.table.clone().ok_or(ConfigError::Missing("PORTICO_TABLE"))?;
-        let pool = cfg
-            .user_pool_id
-            .clone()
-            .ok_or(ConfigError::Missing("PORTICO_USER_POOL_ID"))?;
-        let client = cfg
-            .user_pool_client_id
-            .clone()
-            .ok_or(ConfigError::Missing("PORTICO_USER_POOL_CLIENT_ID"))?;
-        let table: Arc<dyn Table> = Arc::new(DynamoTable::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            table_name,
-            clock.clone(),
-        ));
-        let identity = Arc::new(CognitoIdentity::new(
-            aws_sdk_cognitoidentityprovider::Client::new(&sdk),
-            pool,
-            client,
-            table.clone(),
-            clock.clone(),
-        ));
+        };
+        let identity = match o.wrap_identity {
+            Some(wrap) => wrap(identity),
+            None => identity,
+        };
+        let mailer = match o.wrap_mailer {
+            Some(wrap) => wrap(mailer),
+            None => mailer,
+        };
+        let table = match o.wrap_table {
+            Some(wrap) => wrap(table),
+            None => table,
+        };
         Ok(Self {
             table,
-            mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk), &cfg.mail_from)),
+            mailer,
             clock,
-            ids: Arc::new(RandomIds),
+            ids,
             authz,
             auth,
             #[cfg(feature = "local")]
-            outbox: None,
+            outbox,
             identity,
             settings: cfg.settings(),
         })
     }
 
+    /// Lambda builds: API Gateway's authorizer has checked the token.
+    #[cfg(not(feature = "local"))]
+    async fn aws_default_auth(
+        _cfg: &Config,
+        _sdk: &aws_config::SdkConfig,
+        _pool: &str,
+        _client: &str,
+    ) -> Result<Auth, ConfigError> {
+        Ok(Auth::ApiGateway)
+    }
+
+    /// The local portal on AWS: its own tokens, and Cognito's ID tokens
+    /// checked against the pool's keys as API Gateway's authorizer would.
     #[cfg(feature = "local")]
-    /// The local portal's token verifier, with its secret kept in the data folder.
-    pub fn local_auth(cfg: &Config) -> Result<Auth, ConfigError> {
-        Ok(Auth::LocalToken(Arc::new(
-            LocalTokens::load_or_create(&cfg.data_dir).map_err(|e| ConfigError::Invalid(e.to_string()))?,
-        )))
+    async fn aws_default_auth(
+        cfg: &Config,
+        sdk: &aws_config::SdkConfig,
+        pool: &str,
+        client: &str,
+    ) -> Result<Auth, ConfigError> {
+        let tokens =
+            Arc::new(LocalTokens::load_or_create(&cfg.data_dir).map_err(|e| ConfigError::Invalid(e.to_string()))?);
+        let issuer = match &cfg.jwt_issuer {
+            Some(i) => i.clone(),
+            None => {
+                let region = sdk.region().ok_or(ConfigError::Missing("AWS_REGION"))?;
+                format!("https://cognito-idp.{region}.amazonaws.com/{pool}")
+            }
+        };
+        let jwks = cfg
+            .jwks_url
+            .clone()
+            .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+        let verifier = JwtVerifier::fetch(&jwks, issuer, client.to_string())
+            .await
+            .map_err(ConfigError::Invalid)?;
+        Ok(Auth::Both(tokens, Arc::new(verifier)))
     }
 }

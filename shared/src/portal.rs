@@ -21,8 +21,8 @@ pub fn bind_addr() -> Result<SocketAddr, String> {
 /// sign in, runs the jobs on timers and serves until Ctrl-C.
 pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = Config::from_env(Backend::Embedded)?;
-    let auth = Deps::local_auth(&cfg)?;
-    let deps: AppState = Arc::new(Deps::build(&cfg, auth.clone()).await?);
+    let deps: AppState = Arc::new(Deps::build(&cfg, crate::app::Overrides::default()).await?);
+    let auth = &deps.auth;
     let users = crate::seed::demo(&deps).await?;
     let addr = bind_addr()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -34,7 +34,7 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
         cfg.backend
     );
     println!("  API description: {base}/openapi.json    outbox: {base}/_local/outbox");
-    if let Auth::LocalToken(tokens) = &auth {
+    if let Auth::LocalToken(tokens) | Auth::Both(tokens, _) = auth {
         let env_file = cfg.data_dir.join("demo-tokens.env");
         let mut env = String::new();
         println!("  Demo users; send the token as `Authorization: Bearer <token>` (valid 12 hours):");

@@ -14,22 +14,16 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
-use portico_core::app::{AppState, Deps, Settings};
-use portico_core::identity::cognito::CognitoIdentity;
+use portico_core::app::{AppState, Backend as ConfigBackend, Config, Deps, Overrides};
 use portico_core::identity::local::LocalIdentity;
-use portico_core::identity::tokens::JwtVerifier;
 use portico_core::identity::{Identity, IdentityError};
-use portico_core::mail::Mailer;
-use portico_core::mail::ses::SesMailer;
 
 /// The sender verified on moto's SES.
 pub const TEST_SENDER: &str = "no-reply@portico.example.com";
-use portico_core::authz::Authz;
-use portico_core::clock::{Clock, IdGen, SequentialIds, SystemClock};
+use portico_core::clock::{Clock, SequentialIds, SystemClock};
 use portico_core::domain::{OrgId, Role, UserId};
 use portico_core::http::principal::Auth;
 use portico_core::identity::tokens::LocalTokens;
-use portico_core::mail::outbox::Outbox;
 use portico_core::store::Table;
 use portico_core::store::dynamo::DynamoTable;
 use portico_core::store::schema::TABLE;
@@ -586,117 +580,65 @@ pub async fn test_deps(
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = opts.clock;
     let ids = Arc::new(SequentialIds::new(opts.ids_prefix.unwrap_or_else(rand_prefix)));
-    let interceptor = opts.sdk_interceptor.clone();
-    let mut table = fresh_table_intercepted(backend, clock.clone(), interceptor.clone()).await;
-    let base_table = table.clone();
-    if let Some(wrap) = opts.wrap {
-        table = wrap(table);
-    }
-    let ids_dyn: Arc<dyn IdGen> = ids.clone();
-    let outbox = Arc::new(
-        Outbox::new(
-            &dir.path().join("outbox"),
-            portico_core::mail::Mailbox::parse("Portico <no-reply@portico.example.com>").expect("sender"),
-            clock.clone(),
-            ids_dyn.clone(),
-        )
-        .expect("outbox"),
-    );
-    let local_tokens = Arc::new(LocalTokens::from_secret(
-        uuid::Uuid::new_v4().as_bytes().repeat(2).as_slice(),
-    ));
-    // Embedded: the local identity (its own table handle, as Cognito is apart
-    // from Portico's table) and the outbox. AWS: Cognito and SES on moto.
-    type Backing = (
-        Arc<dyn Identity>,
-        Arc<dyn Mailer>,
-        Option<Arc<Outbox>>,
-        Auth,
-        Option<MotoPool>,
-    );
-    let (identity, mailer, outbox, bearer, pool): Backing = match backend {
-        Backend::Sqlite => (
-            Arc::new(LocalIdentity::new(base_table, local_tokens.clone(), clock.clone())),
-            outbox.clone(),
-            Some(outbox),
-            Auth::LocalToken(local_tokens.clone()),
-            None,
-        ),
+    let mut cfg = Config::new(match backend {
+        Backend::Sqlite => ConfigBackend::Embedded,
+        Backend::Dynamo => ConfigBackend::Aws,
+    })
+    .expect("config");
+    cfg.data_dir = dir.path().to_path_buf();
+    cfg.public_url = "https://portal.example.com".into();
+    cfg.public_rate = opts.public_rate.unwrap_or(portico_core::http::throttle::PublicRate {
+        per_minute: 1_000_000,
+        burst: 100_000,
+    });
+    let mut overrides = Overrides {
+        clock: Some(clock.clone()),
+        ids: Some(ids.clone()),
+        wrap_table: opts.wrap,
+        wrap_identity: opts.wrap_identity,
+        sdk_interceptor: opts.sdk_interceptor,
+        auth: opts.api_gateway_auth.then_some(Auth::ApiGateway),
+        checked_authz: true,
+        ..Overrides::default()
+    };
+    // Embedded: an in-memory SQLite table (the builder makes the outbox and
+    // the local identity in the data folder). AWS: a fresh table on DynamoDB
+    // Local, Cognito and SES on moto.
+    let pool = match backend {
+        Backend::Sqlite => {
+            overrides.table = Some(Arc::new(SqliteTable::in_memory(clock.clone()).expect("sqlite")));
+            None
+        }
         Backend::Dynamo => {
-            let (_, pool_id, client_id) = moto_user_pool().await;
+            let name = unique_name("portico-test");
+            create_table(&dynamo_client().await, &name).await;
+            let (cognito, pool_id, client_id) = moto_user_pool().await;
             let moto = moto_endpoint();
-            let jwt = JwtVerifier::fetch(
-                &format!("{moto}/{pool_id}/.well-known/jwks.json"),
-                format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"),
-                client_id.clone(),
-            )
-            .await
-            .expect("moto JWKS");
             let moto_sdk = sdk_config(&moto).await;
-            let mut ses_conf = aws_sdk_ses::config::Builder::from(&moto_sdk);
-            let mut idp_conf = aws_sdk_cognitoidentityprovider::config::Builder::from(&moto_sdk);
-            if let Some(i) = &interceptor {
-                ses_conf.push_interceptor(i.clone());
-                idp_conf.push_interceptor(i.clone());
-            }
-            let ses = aws_sdk_ses::Client::from_conf(ses_conf.build());
-            let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(idp_conf.build());
-            ses.verify_email_identity()
+            aws_sdk_ses::Client::new(&moto_sdk)
+                .verify_email_identity()
                 .email_address(TEST_SENDER)
                 .send()
                 .await
                 .expect("verify sender on moto");
-            let pool = MotoPool {
-                client: cognito.clone(),
-                pool_id: pool_id.clone(),
-                client_id: client_id.clone(),
-            };
-            (
-                Arc::new(CognitoIdentity::new(
-                    cognito,
-                    pool_id,
-                    client_id,
-                    base_table.clone(),
-                    clock.clone(),
-                )),
-                Arc::new(SesMailer::new(
-                    ses,
-                    &portico_core::mail::Mailbox::parse(&format!("Portico <{TEST_SENDER}>")).expect("sender"),
-                )),
-                None,
-                Auth::Both(local_tokens.clone(), Arc::new(jwt)),
-                Some(pool),
-            )
+            cfg.table = Some(name);
+            cfg.mail_from = portico_core::mail::Mailbox::parse(&format!("Portico <{TEST_SENDER}>")).expect("sender");
+            cfg.user_pool_id = Some(pool_id.clone());
+            cfg.user_pool_client_id = Some(client_id.clone());
+            cfg.jwt_issuer = Some(format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"));
+            cfg.jwks_url = Some(format!("{moto}/{pool_id}/.well-known/jwks.json"));
+            overrides.dynamodb_sdk = Some(sdk_config(&dynamodb_endpoint()).await);
+            overrides.sdk = Some(moto_sdk);
+            Some(MotoPool {
+                client: cognito,
+                pool_id,
+                client_id,
+            })
         }
     };
-    let identity = match opts.wrap_identity {
-        Some(wrap) => wrap(identity),
-        None => identity,
-    };
-    let deps = Arc::new(Deps {
-        table,
-        mailer,
-        clock,
-        ids: ids_dyn,
-        authz: Arc::new(Authz::checked().expect("policies")),
-        auth: if opts.api_gateway_auth {
-            Auth::ApiGateway
-        } else {
-            bearer
-        },
-        outbox,
-        identity,
-        settings: Settings {
-            public_url: "https://portal.example.com".into(),
-            product_name: "Portico".into(),
-            trusted_proxy: None,
-            inactivity: Default::default(),
-            public_rate: opts.public_rate.unwrap_or(portico_core::http::throttle::PublicRate {
-                per_minute: 1_000_000,
-                burst: 100_000,
-            }),
-        },
-    });
+    let deps = Arc::new(Deps::build(&cfg, overrides).await.expect("deps"));
+    // The builder's local tokens: their secret is in the data folder.
+    let local_tokens = Arc::new(LocalTokens::load_or_create(dir.path()).expect("local tokens"));
     (deps, ids, local_tokens, dir, pool)
 }
 

@@ -8,44 +8,33 @@
 
 use std::sync::Arc;
 
-use portico_core::app::{Deps, Settings};
-use portico_core::clock::{Clock, IdGen, SequentialIds, SystemClock};
+use portico_core::app::{Backend, Config, Deps, Overrides};
+use portico_core::clock::SequentialIds;
 use portico_core::http::principal::Auth;
-use portico_core::identity::local::LocalIdentity;
-use portico_core::identity::tokens::LocalTokens;
-use portico_core::mail::outbox::Outbox;
-use portico_core::store::Table;
-use portico_core::store::dynamo::DynamoTable;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let name = portico_tests::unique_name("bench");
-    let client = portico_tests::dynamo_client().await;
-    portico_tests::create_table(&client, &name).await;
+    portico_tests::create_table(&portico_tests::dynamo_client().await, &name).await;
     let (_, pool, pool_client) = portico_tests::moto_user_pool().await;
     println!("PORTICO_TABLE={name}\nPORTICO_USER_POOL_ID={pool}\nPORTICO_USER_POOL_CLIENT_ID={pool_client}");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let ids: Arc<dyn IdGen> = Arc::new(SequentialIds::new(0));
-    let table: Arc<dyn Table> = Arc::new(DynamoTable::new(client, name.clone(), clock.clone()));
     let dir = tempfile::tempdir()?;
-    let tokens = Arc::new(LocalTokens::from_secret(&[7; 32]));
-    let outbox = Arc::new(Outbox::new(
-        dir.path(),
-        portico_core::mail::Mailbox::parse("Portico <no-reply@portico.example.com>")?,
-        clock.clone(),
-        ids.clone(),
-    )?);
-    let deps = Deps {
-        identity: Arc::new(LocalIdentity::new(table.clone(), tokens, clock.clone())),
-        table,
-        mailer: outbox.clone(),
-        clock,
-        ids,
-        authz: Arc::new(portico_core::authz::Authz::new()?),
-        auth: Auth::ApiGateway,
-        outbox: Some(outbox),
-        settings: Settings::default(),
-    };
+    let mut cfg = Config::new(Backend::Aws)?;
+    cfg.data_dir = dir.path().to_path_buf();
+    cfg.table = Some(name);
+    cfg.user_pool_id = Some(pool);
+    cfg.user_pool_client_id = Some(pool_client);
+    let deps = Deps::build(
+        &cfg,
+        Overrides {
+            ids: Some(Arc::new(SequentialIds::new(0))),
+            sdk: Some(portico_tests::sdk_config(&portico_tests::moto_endpoint()).await),
+            dynamodb_sdk: Some(portico_tests::sdk_config(&portico_tests::dynamodb_endpoint()).await),
+            auth: Some(Auth::ApiGateway),
+            ..Overrides::default()
+        },
+    )
+    .await?;
     portico_tests::open_sample_sessions(&deps).await;
     Ok(())
 }
