@@ -46,6 +46,11 @@ CASES = [
     ("verify-connection", "verify-connection/scheduled.200.json", None),
 ]
 
+# PORTICO_BENCH_ONLY=a,b: just those binaries (iterating on one function).
+if os.environ.get("PORTICO_BENCH_ONLY"):
+    only = set(os.environ["PORTICO_BENCH_ONLY"].split(","))
+    CASES = [c for c in CASES if c[0] in only]
+
 
 class Runtime(http.server.ThreadingHTTPServer):
     daemon_threads = True
