@@ -152,19 +152,19 @@ impl Config {
                 )));
             }
         };
+        let defaults = Self::new(backend)?;
         let cfg = Self {
-            backend,
-            data_dir: var("PORTICO_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(".portico")),
+            data_dir: var("PORTICO_DATA_DIR").map(PathBuf::from).unwrap_or(defaults.data_dir),
             table: var("PORTICO_TABLE"),
-            mail_from: crate::mail::Mailbox::parse(&var("PORTICO_MAIL_FROM").unwrap_or_else(|| DEFAULT_SENDER.into()))
-                .map_err(|e| ConfigError::Invalid(format!("PORTICO_MAIL_FROM: {e}")))?,
+            mail_from: match var("PORTICO_MAIL_FROM") {
+                None => defaults.mail_from,
+                Some(v) => crate::mail::Mailbox::parse(&v)
+                    .map_err(|e| ConfigError::Invalid(format!("PORTICO_MAIL_FROM: {e}")))?,
+            },
             public_url: var("PORTICO_PUBLIC_URL")
-                .unwrap_or_else(|| Settings::default().public_url)
+                .unwrap_or(defaults.public_url)
                 .trim_end_matches('/')
                 .to_string(),
-            product_name: Settings::default().product_name,
             user_pool_id: var("PORTICO_USER_POOL_ID"),
             user_pool_client_id: var("PORTICO_USER_POOL_CLIENT_ID"),
             jwt_issuer: var("PORTICO_JWT_ISSUER"),
@@ -215,6 +215,7 @@ impl Config {
                     burst: n("PORTICO_PUBLIC_BURST", d.burst)?,
                 }
             },
+            ..defaults
         };
         if !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")) {
             return Err(ConfigError::Invalid("PORTICO_PUBLIC_URL must be an http(s) URL".into()));

@@ -29,6 +29,19 @@ pub struct Principal {
     pub role: Role,
 }
 
+impl Principal {
+    /// What authorization knows of the principal's own organisation
+    /// (a partner or the platform has no partner of record; a customer's
+    /// does not matter when it acts on itself).
+    pub fn own_org(&self) -> OrgFacts {
+        OrgFacts {
+            id: self.org_id,
+            kind: self.org_kind,
+            partner_of_record: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     CreateOrganization,
@@ -282,11 +295,7 @@ impl Authz {
         let mut entities = vec![user, self.org_entity(resource_org)?];
         entities.extend(setting);
         if resource_org.id != p.org_id {
-            entities.push(self.org_entity(&OrgFacts {
-                id: p.org_id,
-                kind: p.org_kind,
-                partner_of_record: None,
-            })?);
+            entities.push(self.org_entity(&p.own_org())?);
         }
         let entities = Entities::from_entities(entities, self.schema.as_ref()).map_err(|e| internal(&e))?;
         let context = match context {

@@ -469,12 +469,7 @@ pub async fn list_grants(deps: &Deps, caller: &Caller, partner: OrgId, f: GrantF
 pub async fn catalogue(deps: &Deps, caller: &Caller) -> Result<Catalogue, AppError> {
     let (actor, [catalogue]) = crate::ops::authenticate(deps, caller, [keys::catalogue()]).await?;
     let p = &actor.principal;
-    let own = OrgFacts {
-        id: p.org_id,
-        kind: p.org_kind,
-        partner_of_record: None,
-    };
-    deps.authz.require(p, Action::ViewCatalogue, &own)?;
+    deps.authz.require(p, Action::ViewCatalogue, &p.own_org())?;
     decode(catalogue)
 }
 
