@@ -101,7 +101,7 @@ impl Item {
     }
     /// Decode the entity; a stored item that does not decode is an error, never skipped.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_value(self.data.clone())
+        T::deserialize(&self.data)
             .map_err(|e| StoreError::Decode(format!("{} {}/{}: {e}", self.entity, self.pk, self.sk)))
     }
     pub fn is_expired(&self, now_epoch: i64) -> bool {

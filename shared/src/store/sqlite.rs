@@ -58,6 +58,15 @@ impl SqliteTable {
     fn init(conn: Connection, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
         conn.pragma_update(None, "busy_timeout", 5000).map_err(unavailable)?;
+        // Plans do not depend on bound values: without this, every new binding
+        // recompiles the statement (the partial indexes make plans depend on
+        // them): 6.5% of GET settings' samples.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(unavailable)?;
+        // Plans do not depend on bound values: without this, every new binding
+        // recompiles the statement (the partial indexes make plans depend on them).
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -144,11 +153,9 @@ impl Inner {
         let now = self.now();
         let conn = self.lock();
         let row = conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"),
-                [&key.pk, &key.sk],
-                row_to_item,
-            )
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"))
+            .map_err(unavailable)?
+            .query_row([&key.pk, &key.sk], row_to_item)
             .optional()
             .map_err(unavailable)?;
         match row {
