@@ -124,6 +124,20 @@ def per_call(event, i):
     return json.dumps(doc).encode()
 
 
+def cpu_ms(pid):
+    """CPU time the process has used so far (all its threads), from the
+    scheduler's nanosecond counters: what the function itself spent, apart
+    from waiting on DynamoDB Local or the Runtime API stub."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:
+            pass
+    return total / 1e6
+
+
 def measure(binary, event, expected):
     rt = Runtime()
     threading.Thread(target=rt.serve_forever, daemon=True).start()
@@ -138,10 +152,13 @@ def measure(binary, event, expected):
         except queue.Empty:
             raise SystemExit(f"{binary} never polled: {proc.stderr.read(2000) if proc.poll() is not None else ''}")
         init = polled - t0
+        cpu = [cpu_ms(proc.pid)]
         calls = []
         for i in range(1 + WARM):
             if i:
                 rt.polls.get(timeout=30)
+                if i == 1:
+                    cpu.append(cpu_ms(proc.pid))
             start = time.perf_counter()
             rt.events.put((f"req-{i}", per_call(event, i)))
             done, _, body = rt.answers.get(timeout=30)
@@ -149,9 +166,12 @@ def measure(binary, event, expected):
             if problem:
                 raise SystemExit(f"{binary}: call {i}: {problem}")
             calls.append(done - start)
+        rt.polls.get(timeout=30)
+        cpu.append(cpu_ms(proc.pid))
         with open(f"/proc/{proc.pid}/status") as f:
             hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
-        return init * 1000, calls[0] * 1000, statistics.median(calls[1:]) * 1000, hwm / 1024
+        return (init * 1000, calls[0] * 1000, statistics.median(calls[1:]) * 1000, hwm / 1024,
+                cpu[0], cpu[1] - cpu[0], (cpu[2] - cpu[1]) / WARM)
     finally:
         proc.kill()
         proc.wait()
@@ -171,18 +191,21 @@ def main():
         for binary, ev, expected in CASES:
             with open(os.path.join(events, ev), "rb") as f:
                 results[binary].append(measure(binary, f.read(), expected))
-    med = {b: [statistics.median(r[i] for r in rs) for i in range(4)] for b, rs in results.items()}
+    med = {b: [statistics.median(r[i] for r in rs) for i in range(7)] for b, rs in results.items()}
     zips = {b: zipped(b) for b in results}
     sdk_cold = med["baseline-sdk-lambda"][0] + med["baseline-sdk-lambda"][1]
     sdk_zip = zips["baseline-sdk-lambda"]
     print(f"\nLambdas: medians of {RUNS} runs each (binaries alternating), {WARM} warm calls a run; "
           f"cold = init + first call; ratios to baseline-sdk-lambda")
+    sdk_cpu = med["baseline-sdk-lambda"][4] + med["baseline-sdk-lambda"][5]
     print(f"{'function':<22}{'init ms':>9}{'first ms':>10}{'cold ms':>9}{'warm ms':>9}{'RSS MB':>8}"
-          f"{'zip MB':>8}{'cold ×':>8}{'zip ×':>7}")
-    for b, (init, first, warm, rss) in med.items():
+          f"{'zip MB':>8}{'cold ×':>8}{'zip ×':>7}   {'CPU ms: init':>12}{'first':>7}{'warm':>7}{'cold ×':>8}")
+    for b, (init, first, warm, rss, cpu_init, cpu_first, cpu_warm) in med.items():
         cold = init + first
         print(f"{b:<22}{init:>9.2f}{first:>10.2f}{cold:>9.2f}{warm:>9.2f}{rss:>8.1f}"
-              f"{zips[b]:>8.2f}{cold / sdk_cold:>8.2f}{zips[b] / sdk_zip:>7.2f}")
+              f"{zips[b]:>8.2f}{cold / sdk_cold:>8.2f}{zips[b] / sdk_zip:>7.2f}   "
+              f"{cpu_init:>12.2f}{cpu_first:>7.2f}{cpu_warm:>7.2f}{(cpu_init + cpu_first) / sdk_cpu:>8.2f}")
+    print("CPU ms: the function's own CPU time (all threads; /proc schedstat) in init, the first call and a warm call.")
 
 
 main()

@@ -7,18 +7,55 @@ use std::sync::Arc;
 use crate::authz::Authz;
 use crate::clock::{Clock, IdGen, RandomIds, SystemClock};
 use crate::http::principal::Auth;
-use crate::identity::Identity;
 use crate::identity::cognito::CognitoIdentity;
+use crate::identity::{Identity, NotLinked as NotLinkedIdentity};
 #[cfg(feature = "local")]
 use crate::identity::{local::LocalIdentity, tokens::JwtVerifier, tokens::LocalTokens};
-use crate::mail::Mailer;
 #[cfg(feature = "local")]
 use crate::mail::outbox::Outbox;
 use crate::mail::ses::SesMailer;
+use crate::mail::{Mailer, NotLinked as NotLinkedMailer};
 use crate::store::Table;
 use crate::store::dynamo::DynamoTable;
 #[cfg(feature = "local")]
 use crate::store::sqlite::SqliteTable;
+
+/// Which adapters besides the table a function uses. Each
+/// `functions::<name>` module says, and its Lambda builds, and links, only
+/// those: the others are [`crate::identity::NotLinked`] and
+/// [`crate::mail::NotLinked`], which refuse every call. The events test
+/// runs every sample through its function with only what it declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Using {
+    /// Cognito (sign-in, passwords, MFA, suspension).
+    pub identity: bool,
+    /// SES.
+    pub mail: bool,
+}
+
+impl Using {
+    pub const EVERYTHING: Using = Using {
+        identity: true,
+        mail: true,
+    };
+    pub const TABLE_ONLY: Using = Using {
+        identity: false,
+        mail: false,
+    };
+}
+
+/// A function's [`Using`], as a type, so that a Lambda's builder is compiled
+/// for it and what it does not use is not in the binary.
+pub trait Uses {
+    const USING: Using;
+}
+
+/// Every adapter: the local portal and the tests.
+pub struct UsesEverything;
+
+impl Uses for UsesEverything {
+    const USING: Using = Using::EVERYTHING;
+}
 
 /// Everything an operation may touch. Built once per cold start.
 pub struct Deps {
@@ -291,9 +328,9 @@ pub struct Overrides {
 impl Deps {
     /// The Lambda functions' dependencies: AWS adapters, identity from the API
     /// Gateway JWT authorizer.
-    pub async fn for_lambda() -> Result<Self, ConfigError> {
+    pub async fn for_lambda<U: Uses>() -> Result<Self, ConfigError> {
         let cfg = Config::from_env(Backend::Aws)?;
-        Self::build(
+        Self::build_for::<U>(
             &cfg,
             Overrides {
                 sdk: Some(lambda_sdk_config().await),
@@ -308,6 +345,12 @@ impl Deps {
     /// what it sets. Every entry point (Lambdas, local portal, tests) comes
     /// through here.
     pub async fn build(cfg: &Config, o: Overrides) -> Result<Self, ConfigError> {
+        Self::build_for::<UsesEverything>(cfg, o).await
+    }
+
+    /// [`Deps::build`] with only the adapters `U` uses (on AWS; the embedded
+    /// ones are all built, they cost nothing).
+    pub async fn build_for<U: Uses>(cfg: &Config, o: Overrides) -> Result<Self, ConfigError> {
         let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(e.to_string());
         let clock = o.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let ids = o.ids.unwrap_or_else(|| Arc::new(RandomIds));
@@ -372,34 +415,48 @@ impl Deps {
                         ))
                     }
                 };
-                let pool = cfg
-                    .user_pool_id
-                    .clone()
-                    .ok_or(ConfigError::Missing("PORTICO_USER_POOL_ID"))?;
-                let client = cfg
-                    .user_pool_client_id
-                    .clone()
-                    .ok_or(ConfigError::Missing("PORTICO_USER_POOL_CLIENT_ID"))?;
-                let mut idp = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk);
-                let mut ses = aws_sdk_ses::config::Builder::from(&sdk);
-                if let Some(i) = &interceptor {
-                    idp.push_interceptor(i.clone());
-                    ses.push_interceptor(i.clone());
-                }
-                let identity = Arc::new(CognitoIdentity::new(
-                    aws_sdk_cognitoidentityprovider::Client::from_conf(idp.build()),
-                    pool.clone(),
-                    client.clone(),
-                    table.clone(),
-                    clock.clone(),
-                ));
-                let mailer = Arc::new(SesMailer::new(
-                    aws_sdk_ses::Client::from_conf(ses.build()),
-                    &cfg.mail_from,
-                ));
+                let pool = || {
+                    cfg.user_pool_id
+                        .clone()
+                        .ok_or(ConfigError::Missing("PORTICO_USER_POOL_ID"))
+                };
+                let client = || {
+                    cfg.user_pool_client_id
+                        .clone()
+                        .ok_or(ConfigError::Missing("PORTICO_USER_POOL_CLIENT_ID"))
+                };
+                // `U::USING` is a constant: the branch not taken, and the
+                // client it would build, are compiled out of the Lambda.
+                let identity: Arc<dyn Identity> = if U::USING.identity {
+                    let mut idp = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk);
+                    if let Some(i) = &interceptor {
+                        idp.push_interceptor(i.clone());
+                    }
+                    Arc::new(CognitoIdentity::new(
+                        aws_sdk_cognitoidentityprovider::Client::from_conf(idp.build()),
+                        pool()?,
+                        client()?,
+                        table.clone(),
+                        clock.clone(),
+                    ))
+                } else {
+                    Arc::new(NotLinkedIdentity)
+                };
+                let mailer: Arc<dyn Mailer> = if U::USING.mail {
+                    let mut ses = aws_sdk_ses::config::Builder::from(&sdk);
+                    if let Some(i) = &interceptor {
+                        ses.push_interceptor(i.clone());
+                    }
+                    Arc::new(SesMailer::new(
+                        aws_sdk_ses::Client::from_conf(ses.build()),
+                        &cfg.mail_from,
+                    ))
+                } else {
+                    Arc::new(NotLinkedMailer)
+                };
                 let auth = match o.auth {
                     Some(a) => a,
-                    None => Self::aws_default_auth(cfg, &sdk, &pool, &client).await?,
+                    None => Self::aws_default_auth(cfg, &sdk, &pool()?, &client()?).await?,
                 };
                 (table, identity, mailer, auth)
             }

@@ -16,6 +16,17 @@ pub enum Job {
     VerifyConnection,
 }
 
+impl Job {
+    /// The adapters the job's Lambda builds besides the table.
+    pub fn using(self) -> crate::app::Using {
+        use crate::app::Uses;
+        match self {
+            Job::SuspendInactive => crate::functions::suspend_inactive::Uses::USING,
+            Job::VerifyConnection => crate::functions::verify_connection::Uses::USING,
+        }
+    }
+}
+
 /// The EventBridge scheduled event, as much of it as the jobs use.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -5,6 +5,6 @@ use portico_core::{app::Deps, functions::grant_partner_role, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init_lambda();
-    let deps = Deps::for_lambda().await?;
+    let deps = Deps::for_lambda::<grant_partner_role::Uses>().await?;
     lambda_http::run(grant_partner_role::router(deps.into())).await
 }

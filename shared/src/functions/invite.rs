@@ -20,6 +20,16 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// What this function uses besides the table (invitations and links are emailed; reinstating a user enables its identity); its Lambda builds only that.
+pub struct Uses;
+
+impl crate::app::Uses for Uses {
+    const USING: crate::app::Using = crate::app::Using {
+        identity: true,
+        mail: true,
+    };
+}
+
 /// The function's routes, with their OpenAPI descriptions: the one place a route is added.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

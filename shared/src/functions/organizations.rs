@@ -19,6 +19,16 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// What this function uses besides the table (organisations and the activity log live in the table alone); its Lambda builds only that.
+pub struct Uses;
+
+impl crate::app::Uses for Uses {
+    const USING: crate::app::Using = crate::app::Using {
+        identity: false,
+        mail: false,
+    };
+}
+
 /// The function's routes, with their OpenAPI descriptions: the one place a route is added.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

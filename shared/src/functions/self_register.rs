@@ -7,6 +7,16 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 
+/// What this function uses besides the table (nothing yet: it has no routes); its Lambda builds only that.
+pub struct Uses;
+
+impl crate::app::Uses for Uses {
+    const USING: crate::app::Using = crate::app::Using {
+        identity: false,
+        mail: false,
+    };
+}
+
 /// The function's routes, with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

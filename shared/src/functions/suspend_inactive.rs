@@ -5,6 +5,16 @@ use crate::app::Deps;
 use crate::error::AppError;
 use crate::jobs::{self, JobReport};
 
+/// What this function uses besides the table (suspension ends the identity's sessions; warnings are emailed); its Lambda builds only that.
+pub struct Uses;
+
+impl crate::app::Uses for Uses {
+    const USING: crate::app::Using = crate::app::Using {
+        identity: true,
+        mail: true,
+    };
+}
+
 /// One run of the sweep.
 pub async fn run(deps: &Deps) -> Result<JobReport, AppError> {
     let s = crate::ops::inactivity::sweep(deps).await?;

@@ -6,6 +6,16 @@ use crate::app::Deps;
 use crate::error::AppError;
 use crate::jobs::{self, JobReport};
 
+/// What this function uses besides the table (nothing yet); its Lambda builds only that.
+pub struct Uses;
+
+impl crate::app::Uses for Uses {
+    const USING: crate::app::Using = crate::app::Using {
+        identity: false,
+        mail: false,
+    };
+}
+
 /// One run of the checks.
 pub async fn run(_deps: &Deps) -> Result<JobReport, AppError> {
     jobs::finish(JobReport {

@@ -57,6 +57,20 @@ impl Function {
         }
     }
 
+    /// The adapters the function's Lambda builds besides the table.
+    pub fn using(self) -> crate::app::Using {
+        use crate::app::Uses;
+        use crate::functions::*;
+        match self {
+            Function::Organizations => organizations::Uses::USING,
+            Function::Invite => invite::Uses::USING,
+            Function::Session => session::Uses::USING,
+            Function::ToggleSetting => toggle_setting::Uses::USING,
+            Function::SelfRegister => self_register::Uses::USING,
+            Function::GrantPartnerRole => grant_partner_role::Uses::USING,
+        }
+    }
+
     /// The function's routes with their OpenAPI descriptions. Functions whose
     /// operations later issues build have none yet.
     fn api(self) -> OpenApiRouter<AppState> {

@@ -159,3 +159,48 @@ pub trait Identity: Send + Sync {
 pub fn code_shape(code: &str) -> bool {
     code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
+
+/// The identity of a function built without one ([`crate::app::Using`]):
+/// every call is refused. A function declaring it does not use the
+/// identity provider and then calling it is a bug; the events test finds it.
+pub struct NotLinked;
+
+fn not_linked<T>() -> Result<T, IdentityError> {
+    Err(IdentityError::Unavailable(
+        "this function is built without the identity provider".into(),
+    ))
+}
+
+#[async_trait]
+impl Identity for NotLinked {
+    async fn set_password(&self, _: IdentityUser<'_>, _: &Password) -> Result<(), IdentityError> {
+        not_linked()
+    }
+    async fn sign_in(&self, _: UserId, _: &str) -> Result<SignIn, IdentityError> {
+        not_linked()
+    }
+    async fn enrolment_session(&self, _: &Tokens) -> Result<String, IdentityError> {
+        not_linked()
+    }
+    async fn begin_totp(&self, _: &str) -> Result<TotpSetup, IdentityError> {
+        not_linked()
+    }
+    async fn confirm_totp(&self, _: &str, _: &str) -> Result<Tokens, IdentityError> {
+        not_linked()
+    }
+    async fn answer_mfa(&self, _: &str, _: &str) -> Result<Tokens, IdentityError> {
+        not_linked()
+    }
+    async fn reset_mfa(&self, _: UserId) -> Result<(), IdentityError> {
+        not_linked()
+    }
+    async fn disable(&self, _: UserId) -> Result<(), IdentityError> {
+        not_linked()
+    }
+    async fn enable(&self, _: UserId) -> Result<(), IdentityError> {
+        not_linked()
+    }
+    async fn sign_out_everywhere(&self, _: UserId) -> Result<(), IdentityError> {
+        not_linked()
+    }
+}

@@ -81,6 +81,17 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &OutgoingEmail) -> Result<(), MailError>;
 }
 
+/// The mailer of a function built without one ([`crate::app::Using`]):
+/// every mail is refused (see [`crate::identity::NotLinked`]).
+pub struct NotLinked;
+
+#[async_trait]
+impl Mailer for NotLinked {
+    async fn send(&self, _: &OutgoingEmail) -> Result<(), MailError> {
+        Err(MailError::Unavailable("this function is built without a mailer".into()))
+    }
+}
+
 /// The http(s) links in a text, in order (for the local outbox listing).
 pub fn links(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\''))

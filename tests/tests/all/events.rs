@@ -1,18 +1,20 @@
 //! Every sample event in `events/` goes through its function's real code:
 //! API Gateway HTTP API v2 events through `lambda_http::request::from_str`
 //! into the function's router; EventBridge events into the job handler.
-//! File names end in `.<expected status>.json`.
+//! File names end in `.<expected status>.json`. Each function runs with only
+//! the adapters its Lambda builds (`functions::<name>::Uses`).
 //!
 //! The samples' `sub` claims name the demo users as seeded with sequential
 //! ids of prefix 0: orgs are ...01 to ...04, users ...05 (platform admin),
 //! ...06 (partner manager), ...07 (partner user), ...08 (customer owner).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use http_body_util::BodyExt;
 use portico_core::http::{Function, function_router};
 use portico_core::jobs::{self, Job};
-use portico_tests::{Backend, Options, open_sample_sessions, test_deps};
+use portico_tests::{Backend, Options, Tripwire, open_sample_sessions, test_deps};
 use tower::ServiceExt;
 
 fn events_dir() -> PathBuf {
@@ -62,12 +64,20 @@ async fn http_samples_run_through_their_function_router() {
             let (method, route) = raw["routeKey"].as_str().unwrap().split_once(' ').unwrap();
             covered.insert((method.to_string(), route.to_string()));
             let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let resp = function_router(f, deps.clone())
+            // Only the adapters the function's Lambda builds (`Uses`).
+            let tripwire = Arc::new(Tripwire::default());
+            let resp = function_router(f, Arc::new(tripwire.deps_for(&deps, f.using())))
                 .oneshot(req.map(axum::body::Body::new))
                 .await
                 .unwrap();
             let status = resp.status().as_u16();
             let body = resp.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(
+                tripwire.calls.load(std::sync::atomic::Ordering::SeqCst),
+                0,
+                "events/{}/{name} calls an adapter its function's `Uses` leaves out",
+                f.name()
+            );
             assert_eq!(
                 status,
                 expected,
@@ -95,10 +105,16 @@ async fn scheduled_samples_run_through_their_job() {
     ] {
         for (name, text, expected) in samples(function) {
             let event: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let status = match jobs::handle_scheduled(&deps, job, event).await {
+            let tripwire = Arc::new(Tripwire::default());
+            let status = match jobs::handle_scheduled(&tripwire.deps_for(&deps, job.using()), job, event).await {
                 Ok(_) => 200,
                 Err(e) => e.status().as_u16(),
             };
+            assert_eq!(
+                tripwire.calls.load(std::sync::atomic::Ordering::SeqCst),
+                0,
+                "events/{function}/{name} calls an adapter its `Uses` leaves out"
+            );
             assert_eq!(status, expected, "events/{function}/{name}");
         }
     }
