@@ -276,19 +276,26 @@ fn canonical(v: &serde_json::Value) -> serde_json::Value {
 
 impl ActivityEvent {
     /// The hash this event should carry: over all its fields but `hash`.
-    pub fn compute_hash(&self) -> String {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
+    /// An event that does not serialise has no hash (never a hash of a
+    /// default in its place).
+    pub fn compute_hash(&self) -> Result<String, serde_json::Error> {
+        let mut v = serde_json::to_value(self)?;
         if let serde_json::Value::Object(m) = &mut v {
             m.remove("hash");
         }
-        let bytes = serde_json::to_vec(&canonical(&v)).unwrap_or_default();
-        hex::encode(Sha256::digest(bytes))
+        let bytes = serde_json::to_vec(&canonical(&v))?;
+        Ok(hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// Whether the event carries the hash of its fields.
+    pub fn hash_holds(&self) -> bool {
+        self.compute_hash().is_ok_and(|h| h == self.hash)
     }
 
     /// Places the event after `head` (none: first of its organisation):
     /// sets its sequence, links, expiry and hash, and keeps times in chain
     /// order (an event is never earlier than the one before it).
-    pub fn chain_after(&mut self, head: Option<&ChainHead>, now: DateTime<Utc>) {
+    pub fn chain_after(&mut self, head: Option<&ChainHead>, now: DateTime<Utc>) -> Result<(), serde_json::Error> {
         self.at = head.map_or(now, |h| now.max(h.at));
         self.seq = head.map_or(1, |h| h.seq + 1);
         self.prev_hash = head.map_or_else(|| GENESIS.to_string(), |h| h.hash.clone());
@@ -302,7 +309,8 @@ impl ActivityEvent {
             .and_then(|h| h.retention_days)
             .map(|d| self.at + Duration::days(i64::from(d)))
             .map(|t| self.prev_expires_at.map_or(t, |p| t.max(p)));
-        self.hash = self.compute_hash();
+        self.hash = self.compute_hash()?;
+        Ok(())
     }
 
     /// The head that names this event, keeping the retention of `head`.

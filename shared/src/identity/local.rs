@@ -218,7 +218,7 @@ impl LocalIdentity {
             return Err(IdentityError::Locked);
         }
         let step = if super::code_shape(code) {
-            totp(secret, &rec.email)?.check(code, u64::try_from(now.timestamp()).unwrap_or_default())
+            totp(secret, &rec.email)?.check(code, unix_seconds(now)?)
         } else {
             None
         };
@@ -246,9 +246,7 @@ impl LocalIdentity {
 
     /// The current code for a secret (tests and the local portal's helper).
     pub fn code_at(secret_b32: &str, at: DateTime<Utc>) -> Result<String, IdentityError> {
-        Ok(totp(secret_b32, "portico")?
-            .generate(u64::try_from(at.timestamp()).unwrap_or_default())
-            .to_string())
+        Ok(totp(secret_b32, "portico")?.generate(unix_seconds(at)?).to_string())
     }
 }
 
@@ -378,6 +376,12 @@ impl LocalIdentity {
             None => Ok(()),
         }
     }
+}
+
+/// Seconds since the Unix epoch, as TOTP counts them; a clock before 1970
+/// is a fault to report, not a time to count codes from.
+fn unix_seconds(t: DateTime<Utc>) -> Result<u64, IdentityError> {
+    u64::try_from(t.timestamp()).map_err(|_| IdentityError::Unavailable(format!("the clock reads {t}")))
 }
 
 #[cfg(test)]

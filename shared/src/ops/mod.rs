@@ -296,7 +296,9 @@ impl Change {
             let head = ChainHead::decode(head_item.as_ref())?;
             let (head, version) = (head.as_ref().map(|(h, _)| h), head.as_ref().map(|(_, v)| *v));
             let mut event = self.event.clone();
-            event.chain_after(head, deps.clock.now());
+            event
+                .chain_after(head, deps.clock.now())
+                .map_err(|e| StoreError::Decode(format!("activity event: {e}")))?;
             let mut writes = self.writes.clone();
             writes.push(Write::Put {
                 item: event.item()?,

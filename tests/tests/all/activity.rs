@@ -605,7 +605,7 @@ pub async fn verify_reports_edits_and_deletions(b: Backend) {
     // Edited with its hash recomputed: the next event no longer follows it.
     let mut forged: ActivityEvent = victim.clone();
     forged.description = "Nothing happened".into();
-    forged.hash = forged.compute_hash();
+    forged.hash = forged.compute_hash().unwrap();
     let mut item = original.clone();
     item.data = serde_json::to_value(&forged).unwrap();
     app.deps
