@@ -440,7 +440,7 @@ impl Deps {
                         clock.clone(),
                     ))
                 } else {
-                    Arc::new(NotLinkedIdentity)
+                    Arc::new(NotLinkedIdentity::default())
                 };
                 let mailer: Arc<dyn Mailer> = if U::USING.mail {
                     let mut ses = aws_sdk_ses::config::Builder::from(&sdk);
@@ -452,7 +452,7 @@ impl Deps {
                         &cfg.mail_from,
                     ))
                 } else {
-                    Arc::new(NotLinkedMailer)
+                    Arc::new(NotLinkedMailer::default())
                 };
                 let auth = match o.auth {
                     Some(a) => a,

@@ -18,6 +18,9 @@ use crate::settings::ReadOnlyReason;
 pub const POLICIES: &str = include_str!("../policies/portico.cedar");
 pub const SCHEMA: &str = include_str!("../policies/portico.cedarschema");
 
+/// The action decided per setting (not an [`Action`]: it names a setting, not an organisation).
+const CHANGE_SETTING: &str = "ChangeSetting";
+
 /// Who is making a request: established by `http::principal` from the API
 /// Gateway JWT authorizer's claims or from a local token, then the user item.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,17 +216,19 @@ impl Authz {
                 .ok_or_else(|| PolicyLoadError(format!("a policy has no @id: {p}")))?;
             policies.add(p.new_id(PolicyId::new(id))).map_err(|e| err(&e))?;
         }
-        let mut by_action: HashMap<String, PolicySet> = HashMap::new();
+        // Every action has its set, empty for one no policy permits (default deny).
+        let mut by_action: HashMap<String, PolicySet> = Action::ALL
+            .iter()
+            .map(|a| a.name())
+            .chain([CHANGE_SETTING])
+            .map(|name| (name.to_string(), PolicySet::new()))
+            .collect();
         for p in policies.policies() {
             let names: Vec<String> = match p.action_constraint() {
                 ActionConstraint::Eq(uid) => vec![uid.id().unescaped().to_string()],
                 ActionConstraint::In(uids) => uids.iter().map(|u| u.id().unescaped().to_string()).collect(),
                 // Not written in Portico's policies (each names its action); kept whole for safety.
-                ActionConstraint::Any => Action::ALL
-                    .iter()
-                    .map(|a| a.name().to_string())
-                    .chain(["ChangeSetting".to_string()])
-                    .collect(),
+                ActionConstraint::Any => by_action.keys().cloned().collect(),
             };
             for name in names {
                 by_action.entry(name).or_default().add(p.clone()).map_err(|e| err(&e))?;
@@ -332,8 +337,10 @@ impl Authz {
         let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new(action));
         let request = Request::new(principal_uid, action_uid, resource_uid, context, self.schema.as_ref())
             .map_err(|e| internal(&e))?;
-        let empty = PolicySet::new();
-        let policies = self.by_action.get(action).unwrap_or(&empty);
+        let policies = self
+            .by_action
+            .get(action)
+            .ok_or_else(|| AppError::Internal(format!("authorization: no action {action}")))?;
         let response = self.authorizer.is_authorized(&request, policies, &entities);
         if self.schema.is_some() {
             let whole = self.authorizer.is_authorized(&request, &self.policies, &entities);
@@ -384,7 +391,7 @@ impl Authz {
         customer: &OrgFacts,
         def: &crate::settings::SettingDefinition,
     ) -> Result<Option<ReadOnlyReason>, AppError> {
-        let response = self.evaluate(p, "ChangeSetting", Resource::Setting { customer, def, grants }, None)?;
+        let response = self.evaluate(p, CHANGE_SETTING, Resource::Setting { customer, def, grants }, None)?;
         if response.decision() == Decision::Allow {
             return Ok(None);
         }

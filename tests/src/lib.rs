@@ -646,26 +646,27 @@ fn rand_prefix() -> u32 {
     uuid::Uuid::new_v4().as_u128() as u32
 }
 
-/// Stands for an adapter a function declares it does not use
-/// (`functions::<name>::Uses`), and counts the calls it gets all the same:
-/// its Lambda would have had `NotLinked` there, refusing them.
-#[derive(Default)]
-pub struct Tripwire {
-    pub calls: std::sync::atomic::AtomicUsize,
+/// `deps` as a function's Lambda has them: the adapters `using` leaves out
+/// are `NotLinked`, which refuse and count the calls they get
+/// ([`Unlinked::calls`] should stay 0).
+pub struct Unlinked {
+    pub identity: Arc<portico_core::identity::NotLinked>,
+    pub mailer: Arc<portico_core::mail::NotLinked>,
 }
 
-impl Tripwire {
-    fn trip<T>(&self) -> Result<T, IdentityError> {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Err(IdentityError::Unavailable("not linked in this function".into()))
-    }
-
-    /// `deps` as the function using `using` has them: the adapters it does not
-    /// use are this tripwire.
-    pub fn deps_for(self: &Arc<Self>, deps: &Deps, using: portico_core::app::Using) -> Deps {
-        Deps {
+impl Unlinked {
+    pub fn deps_for(deps: &Deps, using: portico_core::app::Using) -> (Deps, Unlinked) {
+        let unlinked = Unlinked {
+            identity: Arc::default(),
+            mailer: Arc::default(),
+        };
+        let deps = Deps {
             table: deps.table.clone(),
-            mailer: if using.mail { deps.mailer.clone() } else { self.clone() },
+            mailer: if using.mail {
+                deps.mailer.clone()
+            } else {
+                unlinked.mailer.clone()
+            },
             clock: deps.clock.clone(),
             ids: deps.ids.clone(),
             authz: deps.authz.clone(),
@@ -674,58 +675,17 @@ impl Tripwire {
             identity: if using.identity {
                 deps.identity.clone()
             } else {
-                self.clone()
+                unlinked.identity.clone()
             },
             settings: deps.settings.clone(),
-        }
+        };
+        (deps, unlinked)
     }
-}
 
-#[async_trait::async_trait]
-impl portico_core::mail::Mailer for Tripwire {
-    async fn send(&self, _: &portico_core::mail::OutgoingEmail) -> Result<(), portico_core::mail::MailError> {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Err(portico_core::mail::MailError::Unavailable(
-            "not linked in this function".into(),
-        ))
-    }
-}
-
-#[async_trait::async_trait]
-impl Identity for Tripwire {
-    async fn set_password(
-        &self,
-        _: portico_core::identity::IdentityUser<'_>,
-        _: &portico_core::domain::Password,
-    ) -> Result<(), IdentityError> {
-        self.trip()
-    }
-    async fn sign_in(&self, _: UserId, _: &str) -> Result<portico_core::identity::SignIn, IdentityError> {
-        self.trip()
-    }
-    async fn enrolment_session(&self, _: &portico_core::identity::Tokens) -> Result<String, IdentityError> {
-        self.trip()
-    }
-    async fn begin_totp(&self, _: &str) -> Result<portico_core::identity::TotpSetup, IdentityError> {
-        self.trip()
-    }
-    async fn confirm_totp(&self, _: &str, _: &str) -> Result<portico_core::identity::Tokens, IdentityError> {
-        self.trip()
-    }
-    async fn answer_mfa(&self, _: &str, _: &str) -> Result<portico_core::identity::Tokens, IdentityError> {
-        self.trip()
-    }
-    async fn reset_mfa(&self, _: UserId) -> Result<(), IdentityError> {
-        self.trip()
-    }
-    async fn disable(&self, _: UserId) -> Result<(), IdentityError> {
-        self.trip()
-    }
-    async fn enable(&self, _: UserId) -> Result<(), IdentityError> {
-        self.trip()
-    }
-    async fn sign_out_everywhere(&self, _: UserId) -> Result<(), IdentityError> {
-        self.trip()
+    /// Calls made to the adapters left out.
+    pub fn calls(&self) -> usize {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.identity.calls.load(SeqCst) + self.mailer.calls.load(SeqCst)
     }
 }
 

@@ -161,46 +161,53 @@ pub fn code_shape(code: &str) -> bool {
 }
 
 /// The identity of a function built without one ([`crate::app::Using`]):
-/// every call is refused. A function declaring it does not use the
-/// identity provider and then calling it is a bug; the events test finds it.
-pub struct NotLinked;
+/// every call is refused, and counted. A function declaring it does not use
+/// the identity provider and then calling it is a bug; the events test runs
+/// every sample with this in place and checks the count stays 0.
+#[derive(Default)]
+pub struct NotLinked {
+    pub calls: std::sync::atomic::AtomicUsize,
+}
 
-fn not_linked<T>() -> Result<T, IdentityError> {
-    Err(IdentityError::Unavailable(
-        "this function is built without the identity provider".into(),
-    ))
+impl NotLinked {
+    fn refuse<T>(&self) -> Result<T, IdentityError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(IdentityError::Unavailable(
+            "this function is built without the identity provider".into(),
+        ))
+    }
 }
 
 #[async_trait]
 impl Identity for NotLinked {
     async fn set_password(&self, _: IdentityUser<'_>, _: &Password) -> Result<(), IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn sign_in(&self, _: UserId, _: &str) -> Result<SignIn, IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn enrolment_session(&self, _: &Tokens) -> Result<String, IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn begin_totp(&self, _: &str) -> Result<TotpSetup, IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn confirm_totp(&self, _: &str, _: &str) -> Result<Tokens, IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn answer_mfa(&self, _: &str, _: &str) -> Result<Tokens, IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn reset_mfa(&self, _: UserId) -> Result<(), IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn disable(&self, _: UserId) -> Result<(), IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn enable(&self, _: UserId) -> Result<(), IdentityError> {
-        not_linked()
+        self.refuse()
     }
     async fn sign_out_everywhere(&self, _: UserId) -> Result<(), IdentityError> {
-        not_linked()
+        self.refuse()
     }
 }

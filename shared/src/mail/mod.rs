@@ -82,12 +82,16 @@ pub trait Mailer: Send + Sync {
 }
 
 /// The mailer of a function built without one ([`crate::app::Using`]):
-/// every mail is refused (see [`crate::identity::NotLinked`]).
-pub struct NotLinked;
+/// every mail is refused, and counted (see [`crate::identity::NotLinked`]).
+#[derive(Default)]
+pub struct NotLinked {
+    pub calls: std::sync::atomic::AtomicUsize,
+}
 
 #[async_trait]
 impl Mailer for NotLinked {
     async fn send(&self, _: &OutgoingEmail) -> Result<(), MailError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Err(MailError::Unavailable("this function is built without a mailer".into()))
     }
 }

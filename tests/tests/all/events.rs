@@ -14,7 +14,7 @@ use std::sync::Arc;
 use http_body_util::BodyExt;
 use portico_core::http::{Function, function_router};
 use portico_core::jobs::{self, Job};
-use portico_tests::{Backend, Options, Tripwire, open_sample_sessions, test_deps};
+use portico_tests::{Backend, Options, Unlinked, open_sample_sessions, test_deps};
 use tower::ServiceExt;
 
 fn events_dir() -> PathBuf {
@@ -65,15 +65,15 @@ async fn http_samples_run_through_their_function_router() {
             covered.insert((method.to_string(), route.to_string()));
             let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             // Only the adapters the function's Lambda builds (`Uses`).
-            let tripwire = Arc::new(Tripwire::default());
-            let resp = function_router(f, Arc::new(tripwire.deps_for(&deps, f.using())))
+            let (as_built, unlinked) = Unlinked::deps_for(&deps, f.using());
+            let resp = function_router(f, Arc::new(as_built))
                 .oneshot(req.map(axum::body::Body::new))
                 .await
                 .unwrap();
             let status = resp.status().as_u16();
             let body = resp.into_body().collect().await.unwrap().to_bytes();
             assert_eq!(
-                tripwire.calls.load(std::sync::atomic::Ordering::SeqCst),
+                unlinked.calls(),
                 0,
                 "events/{}/{name} calls an adapter its function's `Uses` leaves out",
                 f.name()
@@ -105,13 +105,13 @@ async fn scheduled_samples_run_through_their_job() {
     ] {
         for (name, text, expected) in samples(function) {
             let event: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let tripwire = Arc::new(Tripwire::default());
-            let status = match jobs::handle_scheduled(&tripwire.deps_for(&deps, job.using()), job, event).await {
+            let (as_built, unlinked) = Unlinked::deps_for(&deps, job.using());
+            let status = match jobs::handle_scheduled(&as_built, job, event).await {
                 Ok(_) => 200,
                 Err(e) => e.status().as_u16(),
             };
             assert_eq!(
-                tripwire.calls.load(std::sync::atomic::Ordering::SeqCst),
+                unlinked.calls(),
                 0,
                 "events/{function}/{name} calls an adapter its `Uses` leaves out"
             );
