@@ -11,8 +11,12 @@ the test opens for each demo user (and sample-signout-<user id>, which the
 sign-out sample ends).
 Run it again after changing routes: python3 scripts/make-events.py
 """
+import base64
+import hashlib
 import json
 import os
+import urllib.parse
+import uuid
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "events")
 
@@ -68,6 +72,42 @@ def org_route(method, sub, org, user, body=None):
 
 def id_route(method, prefix, sub, ident, user, body=None):
     return ev(method, f"{prefix}/{ident}{sub}", user, body, route=prefix + "/{id}" + sub, params={"id": ident})
+
+
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def browser_id(user, kind="sample-browser"):
+    """The random part of the sample browser session tests/src/lib.rs opens for `user`."""
+    return b64(hashlib.sha256(f"{kind}-{user}".encode()).digest())
+
+
+def web_ev(method, path, user=None, form=None, query=None, site="same-origin", csrf=True, kind="sample-browser"):
+    """A request to the web pages (the HTTP API's default route): a browser's
+    cookie (a demo user's sample session, or an anonymous one), its CSRF
+    token in forms, and its fetch metadata."""
+    e = ev(method, path, query=query)
+    e["routeKey"] = "$default"
+    e["requestContext"]["routeKey"] = "$default"
+    e["headers"] = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "host": "portal.example.com",
+                    "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"}
+    if user:
+        rid = browser_id(user, kind)
+        value = "s." + b64(uuid.UUID(user).bytes + uuid.UUID(ORG_OF[user]).bytes) + "." + rid
+    else:
+        rid = b64(hashlib.sha256(b"sample-anonymous").digest())
+        value = "a." + rid
+    e["cookies"] = [f"__Host-portico={value}"]
+    if method != "GET":
+        e["headers"]["sec-fetch-site"] = site
+        e["headers"]["origin"] = "https://portal.example.com" if site == "same-origin" else "https://elsewhere.example"
+        e["headers"]["content-type"] = "application/x-www-form-urlencoded"
+        fields = dict(form or {})
+        if csrf:
+            fields = {"_csrf": hashlib.sha256(b"portico-csrf\0" + rid.encode()).hexdigest(), **fields}
+        e["body"] = urllib.parse.urlencode(fields)
+    return e
 
 
 SAMPLES = {
@@ -214,6 +254,32 @@ SAMPLES = {
         "sign-out-unknown-parameter.400": ev("DELETE", "/session", OWNER, query="everywhere=maybe",
                                              session="sample-signout"),
     },
+}
+
+PW = "Correct horse battery staple 42!"
+SAMPLES["web"] = {
+    "start-page.200": web_ev("GET", "/"),
+    "sign-in-page.200": web_ev("GET", "/sign-in"),
+    "sign-in-wrong-password.401": web_ev("POST", "/sign-in", form={"email": "user@northwind.example.com",
+                                                                   "password": "not the password"}),
+    "sign-in-without-csrf-token.403": web_ev("POST", "/sign-in", csrf=False,
+                                             form={"email": "user@northwind.example.com", "password": "x"}),
+    "sign-in-from-another-site.403": web_ev("POST", "/sign-in", site="cross-site",
+                                            form={"email": "user@northwind.example.com", "password": "x"}),
+    "setup-password-page.200": web_ev("GET", "/setup-password", query="token=" + "A" * 43),
+    "set-password-with-unknown-link.404": web_ev("POST", "/setup-password",
+                                                 form={"token": "A" * 43, "password": PW, "password-again": PW}),
+    "customers-signed-out.303": web_ev("GET", "/customers"),
+    "customers-as-partner-user.200": web_ev("GET", "/customers", PUSER),
+    "settings-as-partner-user.200": web_ev("GET", f"/customers/{u(3)}", PUSER),
+    "settings-of-another-customer-as-owner.404": web_ev("GET", f"/customers/{u(4)}", OWNER),
+    "toggle-as-partner-user.303": web_ev("POST", f"/customers/{u(3)}/toggle/feed.comments", PUSER,
+                                         form={"enabled": "false", "version": "0"}),
+    "toggle-from-another-site.403": web_ev("POST", f"/customers/{u(3)}/toggle/feed.comments", PUSER,
+                                           site="cross-site", form={"enabled": "false", "version": "0"}),
+    "sign-out.303": web_ev("POST", "/sign-out", OWNER, kind="sample-browser-signout"),
+    "unknown-page.404": web_ev("GET", "/no-such-page"),
+    "stylesheet.200": web_ev("GET", "/assets/portico.css"),
 }
 
 for function, samples in SAMPLES.items():

@@ -65,7 +65,13 @@ pub enum AppError {
     EmailConfirmationRequired,
     /// The version sent is not the setting's: here is the current value.
     #[error("stale setting version")]
-    StaleSetting { enabled: bool, version: u64 },
+    StaleSetting {
+        enabled: bool,
+        version: u64,
+        /// Who made the change the caller did not see, and when.
+        changed_by: Option<String>,
+        changed_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// The setting is read-only for the caller; the text says why.
     #[error("setting read-only")]
     SettingReadOnly(&'static str),
@@ -129,8 +135,14 @@ impl AppError {
             AppError::Identity(_) => "The sign-in service is unavailable; retry shortly.".into(),
             AppError::FreshSignInRequired => "Sign in again first: this change needs a sign-in from the last 10 minutes.".into(),
             AppError::SettingReadOnly(why) => (*why).to_string(),
-            AppError::StaleSetting { enabled, version } => format!(
-                "The setting changed since you saw it: it is now {} (version {version}). Send that version to change it.",
+            AppError::StaleSetting {
+                enabled,
+                version,
+                changed_by,
+                ..
+            } => format!(
+                "The setting changed since you saw it{}: it is now {} (version {version}). Send that version to change it.",
+                changed_by.as_ref().map(|w| format!(" ({w} changed it)")).unwrap_or_default(),
                 if *enabled { "enabled" } else { "disabled" }
             ),
         }
@@ -224,9 +236,17 @@ impl AppError {
             status: status.as_u16(),
             detail: self.detail(),
             current: match self {
-                AppError::StaleSetting { enabled, version } => {
-                    Some(serde_json::json!({ "enabled": enabled, "version": version }))
-                }
+                AppError::StaleSetting {
+                    enabled,
+                    version,
+                    changed_by,
+                    changed_at,
+                } => Some(serde_json::json!({
+                    "enabled": enabled,
+                    "version": version,
+                    "changedBy": changed_by,
+                    "changedAt": changed_at,
+                })),
                 _ => None,
             },
         }

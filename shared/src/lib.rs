@@ -7,6 +7,7 @@
 //! - [`store`]: the `Table` port, single-table keys, and its two adapters.
 //! - [`mail`]: the `Mailer` port, SES and the local outbox.
 //! - [`http`]: problem+json, principal extraction, routers, OpenAPI.
+//! - [`web`]: the pages people use in a browser, on the same operations.
 //! - [`app`]: configuration and the one builder every entry point uses.
 
 pub mod accounts;
@@ -32,3 +33,4 @@ pub mod sessions;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod web;

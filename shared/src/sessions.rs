@@ -40,7 +40,20 @@ pub struct Session {
     /// The user's session generation when the session opened.
     pub generation: u64,
     pub expires_at: DateTime<Utc>,
+    /// Browser sessions only: when the session was last used. It ends
+    /// [`BROWSER_IDLE_MINUTES`] after that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
 }
+
+/// A browser session ends after this long without a request...
+pub const BROWSER_IDLE_MINUTES: i64 = 30;
+/// ...and this long after sign-in, whatever happens.
+pub const BROWSER_LIFETIME_HOURS: i64 = 12;
+/// A browser session's `lastSeen` is written at most this often (one
+/// write per session per 5 minutes, not one per request): the idle timeout
+/// is exact to within this.
+pub const IDLE_REFRESH_MINUTES: i64 = 5;
 
 /// A session's key: the SHA-256 of its id (ids come from verified tokens;
 /// hashing bounds their length and alphabet).
@@ -79,6 +92,7 @@ pub fn open(user: &User, session_id: &str, expires_at: DateTime<Utc>) -> Result<
             user_id: user.id,
             generation: user.session_generation,
             expires_at,
+            last_seen: None,
         },
     )?
     .with_ttl(expires_at.timestamp());
@@ -86,6 +100,43 @@ pub fn open(user: &User, session_id: &str, expires_at: DateTime<Utc>) -> Result<
         item,
         cond: Cond::MustNotExist,
     })
+}
+
+/// The write that opens a browser session (the web pages' cookie names
+/// it): [`BROWSER_LIFETIME_HOURS`] at most, [`BROWSER_IDLE_MINUTES`] idle.
+pub fn open_browser(user: &User, session_id: &str, now: DateTime<Utc>) -> Result<Write, StoreError> {
+    let expires_at = now + chrono::Duration::hours(BROWSER_LIFETIME_HOURS);
+    let item = Item::new(
+        key(session_id),
+        SESSION,
+        1,
+        &Session {
+            user_id: user.id,
+            generation: user.session_generation,
+            expires_at,
+            last_seen: Some(now),
+        },
+    )?
+    .with_ttl(expires_at.timestamp());
+    Ok(Write::Put {
+        item,
+        cond: Cond::MustNotExist,
+    })
+}
+
+/// Whether a browser session's `lastSeen` is old enough to write again.
+pub fn refresh_due(s: &Session, now: DateTime<Utc>) -> bool {
+    s.last_seen
+        .is_some_and(|t| now - t >= chrono::Duration::minutes(IDLE_REFRESH_MINUTES))
+}
+
+/// The write that marks a browser session used now (it must still exist).
+pub fn refresh(session_id: &str, now: DateTime<Utc>) -> Result<Write, StoreError> {
+    Write::patch(
+        key(session_id),
+        &serde_json::json!({ "lastSeen": now }),
+        Cond::MustExist,
+    )
 }
 
 /// The write that ends one session.
@@ -97,16 +148,22 @@ pub fn close(session_id: &str) -> Write {
 }
 
 /// Whether `item` (read with `user`) is a live session of theirs: opened by
-/// Portico, for this user, not revoked since. (The token's own `exp`, checked
-/// when it is verified, bounds its life; the item's TTL only cleans up, and
-/// an expired item reads as absent.)
-pub fn check(item: Option<&Item>, user: &User) -> Result<(), AppError> {
+/// Portico, for this user, not revoked since, and (a browser session) not
+/// idle too long. (A token's own `exp`, checked when it is verified, bounds
+/// its life; a browser session's `expiresAt` is checked here; the item's TTL
+/// only cleans up, and an expired item reads as absent.)
+pub fn check(item: Option<&Item>, user: &User, now: DateTime<Utc>) -> Result<Session, AppError> {
     let ended = || AppError::Unauthenticated("This session has ended: sign in again.");
     let s: Session = item.ok_or_else(ended)?.decode()?;
     if s.user_id != user.id || s.generation != user.session_generation {
         return Err(ended());
     }
-    Ok(())
+    if let Some(seen) = s.last_seen
+        && (now - seen > chrono::Duration::minutes(BROWSER_IDLE_MINUTES) || s.expires_at <= now)
+    {
+        return Err(ended());
+    }
+    Ok(s)
 }
 
 /// The session id a JWT names (`origin_jti`, else `jti`) and its lifetime

@@ -102,6 +102,9 @@ pub struct SettingValue {
     pub key: SettingKey,
     pub enabled: bool,
     pub changed_by: UserId,
+    /// Who that was, as they signed in (values set before this was kept have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by_email: Option<crate::domain::EmailAddress>,
     pub changed_at: DateTime<Utc>,
     pub version: u64,
 }

@@ -218,6 +218,11 @@ pub struct Options {
     /// The public routes' per-IP rate (unless set, high enough for suites
     /// that sign in many times from 127.0.0.1; the throttle's own test sets it).
     pub public_rate: Option<portico_core::http::throttle::PublicRate>,
+    /// `PORTICO_PUBLIC_URL` (unless set, https://portal.example.com;
+    /// [`TestApp::spawn_with`] sets it to the app's own address when
+    /// `serve_public_url` is on, as the browser tests need).
+    pub public_url: Option<String>,
+    pub serve_public_url: bool,
 }
 
 /// Wraps an identity, e.g. to inject faults.
@@ -233,6 +238,8 @@ impl Default for Options {
             wrap_identity: None,
             sdk_interceptor: None,
             public_rate: None,
+            public_url: None,
+            serve_public_url: false,
         }
     }
 }
@@ -242,11 +249,14 @@ impl TestApp {
         Self::spawn_with(backend, Options::default()).await
     }
 
-    pub async fn spawn_with(backend: Backend, opts: Options) -> Self {
-        let (deps, ids, local_tokens, dir, pool) = test_deps(backend, opts).await;
-        let users = portico_core::seed::demo(&deps).await.expect("seed demo data");
+    pub async fn spawn_with(backend: Backend, mut opts: Options) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        if opts.serve_public_url {
+            opts.public_url = Some(base.clone());
+        }
+        let (deps, ids, local_tokens, dir, pool) = test_deps(backend, opts).await;
+        let users = portico_core::seed::demo(&deps).await.expect("seed demo data");
         let app = portico_core::http::portal_router(deps.clone());
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -586,7 +596,10 @@ pub async fn test_deps(
     })
     .expect("config");
     cfg.data_dir = dir.path().to_path_buf();
-    cfg.public_url = "https://portal.example.com".into();
+    cfg.public_url = opts
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "https://portal.example.com".into());
     cfg.public_rate = opts.public_rate.unwrap_or(portico_core::http::throttle::PublicRate {
         per_minute: 1_000_000,
         burst: 100_000,
@@ -867,7 +880,8 @@ impl TestApp {
 
 /// Seeds the demo data and opens the sessions the samples' claims name
 /// (`scripts/make-events.py`): sample-session-<user id> and
-/// sample-signout-<user id> for each demo user.
+/// sample-signout-<user id> for each demo user, and the browser sessions
+/// of the web samples' cookies.
 pub async fn open_sample_sessions(deps: &portico_core::app::Deps) {
     let users = portico_core::seed::demo(deps).await.expect("sample session");
     let until = chrono::Utc::now() + chrono::Duration::hours(12);
@@ -885,6 +899,16 @@ pub async fn open_sample_sessions(deps: &portico_core::app::Deps) {
                 portico_core::sessions::open(&user, &format!("{prefix}-{}", u.id), until).expect("sample session");
             deps.table.transact(vec![open]).await.expect("sample session");
         }
+        // The web samples' browser sessions: the cookie's random part is
+        // the SHA-256 of `<kind>-<user id>`, base64url.
+        for kind in ["sample-browser", "sample-browser-signout"] {
+            use base64::Engine;
+            use sha2::Digest;
+            let id = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(format!("{kind}-{}", u.id).as_bytes()));
+            let open = portico_core::sessions::open_browser(&user, &id, deps.clock.now()).expect("sample session");
+            deps.table.transact(vec![open]).await.expect("sample session");
+        }
     }
 }
 
@@ -897,3 +921,5 @@ pub fn repo_path(rel: &str) -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     tests.join("..").join(rel)
 }
+pub mod browser;
+pub mod web;

@@ -13,3 +13,4 @@ pub mod session;
 pub mod suspend_inactive;
 pub mod toggle_setting;
 pub mod verify_connection;
+pub mod web;

@@ -61,7 +61,9 @@ async fn sign_in(
     SourceIp(ip): SourceIp,
     JsonBody(input): JsonBody<SignInRequest>,
 ) -> Result<Json<SignInStep>, AppError> {
-    Ok(Json(session::sign_in(&deps, &ip, input).await?))
+    Ok(Json(
+        session::sign_in(&deps, &ip, input, session::Opening::Token).await?,
+    ))
 }
 
 /// Answer the MFA step with a code from the authenticator app.
@@ -77,7 +79,9 @@ async fn answer_mfa(
     SourceIp(ip): SourceIp,
     JsonBody(input): JsonBody<MfaAnswer>,
 ) -> Result<Json<SignInStep>, AppError> {
-    Ok(Json(session::answer_mfa(&deps, &ip, input).await?))
+    Ok(Json(
+        session::answer_mfa(&deps, &ip, input, session::Opening::Token).await?,
+    ))
 }
 
 /// Start enrolling an authenticator app: the secret, its otpauth:// URI and a QR code.
@@ -107,7 +111,9 @@ async fn confirm_enrolment(
     SourceIp(ip): SourceIp,
     JsonBody(input): JsonBody<EnrolmentConfirm>,
 ) -> Result<Json<Enrolled>, AppError> {
-    Ok(Json(session::confirm_enrolment(&deps, &ip, input).await?))
+    Ok(Json(
+        session::confirm_enrolment(&deps, &ip, input, session::Opening::Token).await?,
+    ))
 }
 
 /// Sign in with a recovery code instead of a TOTP code (once per code); a new app must be enrolled next.

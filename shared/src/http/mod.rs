@@ -134,7 +134,9 @@ pub fn function(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
     finish(routes.split_for_parts().0, state)
 }
 
-/// Every function's routes in one router (the local portal), plus `/openapi.json`.
+/// Every function's routes in one router (the local portal), plus
+/// `/openapi.json`, and the web pages on every path the API does not claim
+/// (as the HTTP API's default route sends them to the `web` function).
 #[cfg(feature = "local")]
 pub fn portal_router(state: AppState) -> Router {
     let (router, doc) = api_for(&Function::ALL).split_for_parts();
@@ -154,14 +156,20 @@ pub fn portal_router(state: AppState) -> Router {
             }),
         )
         .merge(local::routes());
-    finish(router, state)
+    layers(router, state.clone())
+        .with_state(state.clone())
+        .merge(crate::web::router(state))
 }
 
 /// The layers every router shares: 404/405 problems, the body limit, and a
 /// last pass that turns any non-problem error response into problem+json.
 fn finish(router: Router<AppState>, state: AppState) -> Router {
+    layers(router.fallback(|| async { AppError::NoRoute }), state.clone()).with_state(state)
+}
+
+/// [`finish`] without the 404 fallback (the portal's is the web pages').
+fn layers(router: Router<AppState>, state: AppState) -> Router<AppState> {
     router
-        .fallback(|| async { AppError::NoRoute })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
@@ -174,7 +182,6 @@ fn finish(router: Router<AppState>, state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             AppError::Internal("handler panicked".into()).into_response()
         }))
-        .with_state(state)
 }
 
 /// Writes the request's activity record if it is due and the request's own
@@ -199,7 +206,7 @@ async fn record_activity(
 
 /// One line per request: method, route template, status, duration. Never the
 /// query string, headers or body (they may carry tokens or personal data).
-async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn log_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()

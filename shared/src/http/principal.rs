@@ -4,7 +4,6 @@
 //! `ops::authenticate` reads the user to make the `Principal`.
 
 use std::net::SocketAddr;
-#[cfg(feature = "local")]
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -62,6 +61,52 @@ pub struct Caller {
     /// The session the token belongs to (`origin_jti` or `jti`); a token
     /// without one names no session and is refused by `authenticate`.
     pub session_id: Option<String>,
+    /// For the web pages: what authentication read (see [`Seen`]).
+    pub seen: Seen,
+}
+
+/// What [`crate::ops::authenticate_full`] read about the caller: the user,
+/// their organisation and their session. The web pages' header (who you are,
+/// your organisation) and idle-timeout refresh come from it, so a page costs
+/// no read besides its operation's. Inactive (kept empty) for API callers.
+#[derive(Clone, Default)]
+pub struct Seen(Option<Arc<std::sync::Mutex<Option<Viewer>>>>);
+
+/// A signed-in browser user, as authentication read them.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user: crate::domain::User,
+    pub org: crate::domain::Organization,
+    pub session: crate::sessions::Session,
+}
+
+impl std::fmt::Debug for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Seen(watching)"
+        } else {
+            "Seen(off)"
+        })
+    }
+}
+
+impl Seen {
+    /// A cell that keeps what authentication reads.
+    pub fn watching() -> Self {
+        Seen(Some(Default::default()))
+    }
+    /// Keeps `viewer` if watching (built only then).
+    pub fn set(&self, viewer: impl FnOnce() -> Viewer) {
+        if let Some(cell) = &self.0 {
+            *cell.lock().unwrap_or_else(|p| p.into_inner()) = Some(viewer());
+        }
+    }
+    /// What authentication read, if it ran.
+    pub fn get(&self) -> Option<Viewer> {
+        self.0
+            .as_ref()
+            .and_then(|cell| cell.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -132,6 +177,7 @@ impl FromRequestParts<AppState> for Caller {
                 .cloned()
                 .unwrap_or_default(),
             session_id,
+            seen: Seen::default(),
         })
     }
 }

@@ -69,8 +69,13 @@ impl PublicLimiter {
         })
     }
 
+    /// The proxy whose `X-Forwarded-For` counts (local portal only).
+    pub fn trusted_proxy(&self) -> Option<std::net::IpAddr> {
+        self.trusted_proxy
+    }
+
     /// `Ok` if `ip` may make one more public request now, else the seconds to wait.
-    fn check(&self, ip: String) -> Result<(), u64> {
+    pub fn check(&self, ip: String) -> Result<(), u64> {
         if self.limiter.len() > MAX_KEYS {
             self.limiter.retain_recent();
         }

@@ -27,6 +27,8 @@ pub struct OutboxMessage {
     pub to: String,
     pub subject: String,
     pub links: Vec<String>,
+    /// The plain-text body.
+    pub text: String,
 }
 
 impl Outbox {
@@ -70,6 +72,7 @@ impl Outbox {
                     to,
                     subject,
                     links: links(&text),
+                    text: text.into_owned(),
                 })
             })
             .collect()

@@ -121,7 +121,7 @@ pub async fn authenticate_full<const N: usize>(
         UserStatus::Pending => return Err(AppError::Unauthenticated("This account is not active.")),
     }
     // After the state, so that a suspended user hears why (their sessions were revoked too).
-    crate::sessions::check(session.as_ref(), &user)?;
+    let session = crate::sessions::check(session.as_ref(), &user, deps.clock.now())?;
     if user.mfa_required && !user.mfa_enrolled {
         return Err(AppError::MfaEnrolmentRequired);
     }
@@ -146,6 +146,11 @@ pub async fn authenticate_full<const N: usize>(
     caller
         .touch
         .set(crate::inactivity::touch(&user, activity.as_ref(), deps.clock.now())?);
+    caller.seen.set(|| crate::http::principal::Viewer {
+        user: user.clone(),
+        org: org.clone(),
+        session,
+    });
     let mut actor = Actor::new(principal, caller.source_ip.clone());
     actor.heads = head_orgs.into_iter().zip(items).collect();
     actor.touch = caller.touch.clone();

@@ -45,7 +45,27 @@ pub enum SignInStep {
         token: String,
         #[serde(rename = "expiresIn")]
         expires_in: i64,
+        /// Who signed in (for the web pages' cookie; not sent).
+        #[serde(skip)]
+        #[schema(ignore)]
+        signed_in: Option<SignedIn>,
     },
+}
+
+/// Who a completed sign-in is for.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedIn {
+    pub user_id: crate::domain::UserId,
+    pub org_id: crate::domain::OrgId,
+}
+
+impl SignedIn {
+    fn of(user: &User) -> Option<Self> {
+        Some(Self {
+            user_id: user.id,
+            org_id: user.org_id,
+        })
+    }
 }
 
 fn identity_error(e: IdentityError) -> AppError {
@@ -78,8 +98,23 @@ fn target(user: &User) -> Target {
     }
 }
 
+/// What a completed sign-in opens: a session for the token it answers (the
+/// API), or a browser session whose id the web pages keep in a cookie (the
+/// token is then dropped: it never reaches the browser).
+#[derive(Debug, Clone, Copy)]
+pub enum Opening<'a> {
+    Token,
+    Browser(&'a str),
+}
+
 /// A sign-in that the identity finished without MFA: done, or enrolment first.
-async fn after_password(deps: &Deps, source_ip: &str, login: &Login, tokens: Tokens) -> Result<SignInStep, AppError> {
+async fn after_password(
+    deps: &Deps,
+    source_ip: &str,
+    login: &Login,
+    tokens: Tokens,
+    opening: Opening<'_>,
+) -> Result<SignInStep, AppError> {
     if login.mfa_required {
         let session = deps.identity.enrolment_session(&tokens).await.map_err(identity_error)?;
         return Ok(SignInStep::MfaSetup { session });
@@ -94,22 +129,26 @@ async fn after_password(deps: &Deps, source_ip: &str, login: &Login, tokens: Tok
         format!("{} signed in", user.email),
     )
     .touching(touch)
-    .write(open_session(deps, &user, &tokens)?)
+    .write(open_session(deps, &user, &tokens, opening)?)
     .commit(deps)
     .await?;
-    Ok(done(tokens))
+    Ok(done(tokens, &user))
 }
 
 /// The write that opens the session of a completed sign-in (see `sessions`).
-fn open_session(deps: &Deps, user: &User, tokens: &Tokens) -> Result<Write, AppError> {
-    let until = deps.clock.now() + Duration::seconds(tokens.expires_in);
-    Ok(crate::sessions::open(user, &tokens.session_id, until)?)
+fn open_session(deps: &Deps, user: &User, tokens: &Tokens, opening: Opening<'_>) -> Result<Write, AppError> {
+    let now = deps.clock.now();
+    Ok(match opening {
+        Opening::Token => crate::sessions::open(user, &tokens.session_id, now + Duration::seconds(tokens.expires_in))?,
+        Opening::Browser(id) => crate::sessions::open_browser(user, id, now)?,
+    })
 }
 
-fn done(tokens: Tokens) -> SignInStep {
+fn done(tokens: Tokens, user: &User) -> SignInStep {
     SignInStep::Done {
         token: tokens.id_token,
         expires_in: tokens.expires_in,
+        signed_in: SignedIn::of(user),
     }
 }
 
@@ -201,7 +240,12 @@ async fn count_failure(
 /// Step 1: email and password. 1 read (the login and failure records), the
 /// identity's check, and a write only to count or clear failures; a sign-in
 /// finished without MFA reads the user and writes its session and event.
-pub async fn sign_in(deps: &Deps, source_ip: &str, input: SignInRequest) -> Result<SignInStep, AppError> {
+pub async fn sign_in(
+    deps: &Deps,
+    source_ip: &str,
+    input: SignInRequest,
+    opening: Opening<'_>,
+) -> Result<SignInStep, AppError> {
     let items = deps
         .table
         .get_many(&[keys::login(&input.email), keys::sign_in_failures(&input.email)])
@@ -210,7 +254,7 @@ pub async fn sign_in(deps: &Deps, source_ip: &str, input: SignInRequest) -> Resu
     match step {
         SignIn::MfaCode { session } => Ok(SignInStep::Mfa { session }),
         SignIn::MfaSetup { session } => Ok(SignInStep::MfaSetup { session }),
-        SignIn::Done(tokens) => after_password(deps, source_ip, &login, tokens).await,
+        SignIn::Done(tokens) => after_password(deps, source_ip, &login, tokens, opening).await,
     }
 }
 
@@ -247,7 +291,12 @@ async fn load_user(deps: &Deps, tokens: &Tokens) -> Result<(User, Option<Write>)
 }
 
 /// Step 2: the TOTP code. 1 read (the user), 1 write (code used + event).
-pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Result<SignInStep, AppError> {
+pub async fn answer_mfa(
+    deps: &Deps,
+    source_ip: &str,
+    input: MfaAnswer,
+    opening: Opening<'_>,
+) -> Result<SignInStep, AppError> {
     if !code_shape(&input.code) {
         return Err(AppError::CodeRejected);
     }
@@ -268,7 +317,7 @@ pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Resul
     )
     .touching(touch)
     .write(code_used(&user, &input.code, deps)?)
-    .write(open_session(deps, &user, &tokens)?)
+    .write(open_session(deps, &user, &tokens, opening)?)
     // The identity has a working authenticator; if an earlier enrolment
     // committed at the identity but not here, this catches Portico up.
     .write(Write::patch(
@@ -283,7 +332,7 @@ pub async fn answer_mfa(deps: &Deps, source_ip: &str, input: MfaAnswer) -> Resul
         StoreError::ConditionFailed { index: 0 } => AppError::CodeRejected,
         other => other.into(),
     })?;
-    Ok(done(tokens))
+    Ok(done(tokens, &user))
 }
 
 /// Body of `POST /session/mfa-setup`.
@@ -353,11 +402,20 @@ pub struct Enrolled {
     pub expires_in: i64,
     /// Ten one-time recovery codes, shown this once; each can stand in for a code once.
     pub recovery_codes: Vec<String>,
+    /// Who signed in (for the web pages' cookie; not sent).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub signed_in: Option<SignedIn>,
 }
 
 /// Enrolment, step 2: a current code confirms the app. 1 read (the user), 1
 /// write (MFA on, recovery codes, code used, event); then a notice email.
-pub async fn confirm_enrolment(deps: &Deps, source_ip: &str, input: EnrolmentConfirm) -> Result<Enrolled, AppError> {
+pub async fn confirm_enrolment(
+    deps: &Deps,
+    source_ip: &str,
+    input: EnrolmentConfirm,
+    opening: Opening<'_>,
+) -> Result<Enrolled, AppError> {
     if !code_shape(&input.code) {
         return Err(AppError::CodeRejected);
     }
@@ -389,7 +447,7 @@ pub async fn confirm_enrolment(deps: &Deps, source_ip: &str, input: EnrolmentCon
     )
     .touching(touch)
     .write(code_used(&user, &input.code, deps)?)
-    .write(open_session(deps, &user, &tokens)?)
+    .write(open_session(deps, &user, &tokens, opening)?)
     .write(Write::patch(
         keys::user(user.id),
         &serde_json::json!({ "mfaEnrolled": true }),
@@ -424,6 +482,7 @@ pub async fn confirm_enrolment(deps: &Deps, source_ip: &str, input: EnrolmentCon
         token: tokens.id_token,
         expires_in: tokens.expires_in,
         recovery_codes: codes,
+        signed_in: SignedIn::of(&user),
     })
 }
 

@@ -32,12 +32,18 @@ pub struct SettingView {
     pub editable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only_reason: Option<ReadOnlyReason>,
+    /// Who last changed it (absent if never set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsPage {
     pub customer_id: OrgId,
+    pub customer_name: String,
     pub settings: Vec<SettingView>,
 }
 
@@ -100,6 +106,8 @@ fn view(
         version: value.map(|v| v.version).unwrap_or(0),
         editable,
         read_only_reason,
+        changed_by: value.and_then(|v| v.changed_by_email.as_ref().map(|e| e.to_string())),
+        changed_at: value.map(|v| v.changed_at),
     })
 }
 
@@ -143,6 +151,7 @@ pub async fn get_settings(deps: &Deps, caller: &Caller, id: OrgId) -> Result<Set
         .collect::<Result<_, _>>()?;
     Ok(SettingsPage {
         customer_id: customer.id,
+        customer_name: customer.name.as_str().to_string(),
         settings,
     })
 }
@@ -208,6 +217,8 @@ pub async fn put_setting(
         return Err(AppError::StaleSetting {
             enabled: shown.enabled,
             version: shown.version,
+            changed_by: shown.changed_by.clone(),
+            changed_at: shown.changed_at,
         });
     }
     if input.enabled == shown.enabled {
@@ -219,6 +230,7 @@ pub async fn put_setting(
         key: key.clone(),
         enabled: input.enabled,
         changed_by: p.user_id,
+        changed_by_email: Some(p.email.clone()),
         changed_at: deps.clock.now(),
         version: shown.version + 1,
     };
@@ -259,14 +271,28 @@ pub async fn put_setting(
                 .await?
                 .map(|i| i.decode())
                 .transpose()?;
-            let (enabled, version) = now.map(|v| (v.enabled, v.version)).unwrap_or((def.default_enabled, 0));
-            return Err(AppError::StaleSetting { enabled, version });
+            return Err(match now {
+                Some(v) => AppError::StaleSetting {
+                    enabled: v.enabled,
+                    version: v.version,
+                    changed_by: v.changed_by_email.map(|e| e.to_string()),
+                    changed_at: Some(v.changed_at),
+                },
+                None => AppError::StaleSetting {
+                    enabled: def.default_enabled,
+                    version: 0,
+                    changed_by: None,
+                    changed_at: None,
+                },
+            });
         }
         Err(other) => return Err(other.into()),
     }
     Ok(SettingView {
         enabled: value.enabled,
         version: value.version,
+        changed_by: value.changed_by_email.map(|e| e.to_string()),
+        changed_at: Some(value.changed_at),
         ..shown
     })
 }

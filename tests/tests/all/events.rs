@@ -96,6 +96,56 @@ async fn http_samples_run_through_their_function_router() {
     );
 }
 
+/// The web pages' samples (the HTTP API's default route, a browser's
+/// cookie and form) through the `web` function's router, with only the
+/// adapters it declares. Every page path has a sample or is a variant of one.
+#[tokio::test]
+async fn web_samples_run_through_the_web_router() {
+    let opts = Options {
+        ids_prefix: Some(0),
+        api_gateway_auth: true,
+        ..Default::default()
+    };
+    let (deps, _ids, _tokens, _dir, _pool) = test_deps(Backend::Sqlite, opts).await;
+    open_sample_sessions(&deps).await;
+    let mut paths = std::collections::BTreeSet::new();
+    let samples = samples("web");
+    for (name, text, expected) in &samples {
+        let raw: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            raw["routeKey"], "$default",
+            "{name}: the web pages are the default route"
+        );
+        paths.insert(raw["rawPath"].as_str().unwrap().to_string());
+        let req = lambda_http::request::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (as_built, unlinked) = Unlinked::deps_for(
+            &deps,
+            <portico_core::functions::web::Uses as portico_core::app::Uses>::USING,
+        );
+        let resp = portico_core::functions::web::router(Arc::new(as_built))
+            .oneshot(req.map(axum::body::Body::new))
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            unlinked.calls(),
+            0,
+            "events/web/{name} calls an adapter `web::Uses` leaves out"
+        );
+        assert_eq!(
+            status,
+            *expected,
+            "events/web/{name}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    assert!(samples.len() >= 12, "{} web samples", samples.len());
+    for must in ["/", "/sign-in", "/setup-password", "/customers", "/sign-out"] {
+        assert!(paths.contains(must), "a web sample for {must}");
+    }
+}
+
 #[tokio::test]
 async fn scheduled_samples_run_through_their_job() {
     let (deps, _ids, _tokens, _dir, _pool) = test_deps(Backend::Sqlite, Options::default()).await;

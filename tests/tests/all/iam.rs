@@ -583,6 +583,7 @@ async fn run_everything(d: &Driver) {
         Some(json!({})),
     )
     .await;
+    web_pages(d).await;
     d.clock.advance(Duration::days(19));
     d.ok("invite", "POST", "/inactivity/sweep", Some(&admin), Some(json!({})))
         .await;
@@ -591,6 +592,71 @@ async fn run_everything(d: &Driver) {
         .await;
     d.job("verify-connection", Job::VerifyConnection).await;
     let _ = puser;
+}
+
+/// The web pages a person uses, from the emailed link to a toggled setting
+/// and back, recorded as the `web` function's calls.
+async fn web_pages(d: &Driver) {
+    use portico_tests::web::WebClient;
+    let email = "wendy@webpartner.example.com";
+    d.ok(
+        "invite",
+        "POST",
+        "/invitations/partner",
+        Some(&d.token(Role::PlatformAdmin)),
+        Some(json!({ "organizationName": "Web Partners", "email": email, "displayName": "Wendy" })),
+    )
+    .await;
+    let token = d.app.last_token_to(email).await;
+    *d.rec.current.lock().unwrap() = Some("web".into());
+    let web = WebClient::new(&d.app);
+    assert_eq!(web.get(&format!("/setup-password?token={token}")).await.status, 200);
+    let set = web
+        .post(
+            "/setup-password",
+            &[("token", &token), ("password", PASSWORD), ("password-again", PASSWORD)],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    web.get("/sign-in").await;
+    let step = web.post("/sign-in", &[("email", email), ("password", PASSWORD)]).await;
+    assert_eq!(step.location(), Some("/sign-in/authenticator"), "{}", step.body);
+    let enrol = web.get("/sign-in/authenticator").await;
+    let secret = enrol
+        .body
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_string();
+    let done = web
+        .post(
+            "/sign-in/authenticator",
+            &[("code", &portico_tests::code_at(&secret, 0))],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(web.get("/customers").await.status, 200);
+    assert_eq!(web.post("/sign-out", &[]).await.status, 303);
+    web.sign_in(email, PASSWORD, || portico_tests::code_at(&secret, 1))
+        .await;
+    assert_eq!(web.post("/sign-out", &[]).await.status, 303);
+    let puser = WebClient::signed_in(&d.app, Role::PlatformAdmin).await;
+    let customer = d.app.orgs[&Role::CustomerAccountOwner];
+    let page = puser.get(&format!("/customers/{customer}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let version =
+        portico_tests::web::input_value(page.body.split_once("toggle/feed.reactions").unwrap().1, "version").unwrap();
+    let toggled = puser
+        .post(
+            &format!("/customers/{customer}/toggle/feed.reactions"),
+            &[("enabled", "false"), ("version", &version)],
+        )
+        .await;
+    assert_eq!(toggled.status, 303, "{}", toggled.body);
+    web.get("/forgot-password").await;
+    assert_eq!(web.post("/forgot-password", &[("email", email)]).await.status, 200);
+    *d.rec.current.lock().unwrap() = None;
 }
 
 /// The IAM actions the template grants each function (by crate name).

@@ -1,0 +1,321 @@
+//! Customers and their settings (seed 000): the list of customer
+//! organisations with a Settings button each; the settings page with a
+//! thumb per setting that toggles in place, why a setting is read-only, an
+//! Edit dialog, and what a stale version means.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::render::{Chrome, fail, page};
+use super::visit::{Form, Query, SignedIn, Visit};
+use crate::app::AppState;
+use crate::domain::{OrgId, OrgKind};
+use crate::error::AppError;
+use crate::http::Path;
+use crate::ops::organizations::{self, ListOrganizations};
+use crate::ops::settings::{self, SetSetting, SettingView};
+use crate::settings::{ReadOnlyReason, SettingGroup, SettingKey};
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct CustomersPage {
+    chrome: Chrome,
+    customers: Vec<CustomerRow>,
+    next: Option<String>,
+    first_page: bool,
+}
+
+struct CustomerRow {
+    id: String,
+    name: String,
+    since: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    cursor: Option<String>,
+}
+
+/// The customer organisations the caller may see (a partner's own; all for
+/// the platform), 25 a page.
+pub async fn list(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let query = ListOrganizations {
+        kind: Some(OrgKind::Customer),
+        limit: Some(25),
+        cursor: q.cursor.clone().filter(|c| !c.is_empty()),
+    };
+    match organizations::list(&deps, &caller, query).await {
+        Ok(found) => page(
+            StatusCode::OK,
+            &CustomersPage {
+                chrome: Chrome::of(&visit),
+                customers: found
+                    .items
+                    .iter()
+                    .map(|o| CustomerRow {
+                        id: o.id.to_string(),
+                        name: o.name.as_str().to_string(),
+                        since: o.created_at.format("%-d %B %Y").to_string(),
+                    })
+                    .collect(),
+                next: found.next_cursor,
+                first_page: q.cursor.is_none(),
+            },
+        ),
+        Err(crate::error::AppError::Store(crate::store::StoreError::BadCursor)) => {
+            Redirect::to("/customers").into_response()
+        }
+        Err(e) => fail(&visit, &deps.settings, e),
+    }
+}
+
+/// One setting's row, as the page and its fragment show it.
+pub struct Row {
+    pub customer_id: String,
+    pub csrf: String,
+    pub s: SettingView,
+    /// Said in the row after a toggle that did not happen (stale, read-only).
+    pub message: Option<String>,
+}
+
+impl Row {
+    pub fn group_label(&self) -> &'static str {
+        match self.s.group {
+            SettingGroup::General => "General",
+            SettingGroup::PaidAddOn => "Paid Add-On",
+        }
+    }
+    pub fn why(&self) -> &'static str {
+        match self.s.read_only_reason {
+            Some(ReadOnlyReason::PaidAddOn) => "Paid add-on: sold separately, so it cannot be changed here.",
+            Some(ReadOnlyReason::Restricted) => {
+                "Restricted: your Partner Manager can change it, or give you permission to."
+            }
+            Some(ReadOnlyReason::NoAccess) => "You may see these settings but not change them.",
+            None => "",
+        }
+    }
+    pub fn changed(&self) -> String {
+        match (&self.s.changed_by, self.s.changed_at) {
+            (Some(who), Some(at)) => format!("Changed by {who}, {} UTC", at.format("%-d %b %Y %H:%M")),
+            (None, Some(at)) => format!("Changed {} UTC", at.format("%-d %b %Y %H:%M")),
+            _ => "Default value".into(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPageTpl {
+    chrome: Chrome,
+    customer_name: String,
+    rows: Vec<Row>,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "setting_row_fragment.html")]
+struct RowFragment {
+    row: Row,
+}
+
+fn rows(visit: &Visit, page: &settings::SettingsPage) -> Vec<Row> {
+    page.settings
+        .iter()
+        .map(|s| Row {
+            customer_id: page.customer_id.to_string(),
+            csrf: visit.csrf(),
+            s: s.clone(),
+            message: None,
+        })
+        .collect()
+}
+
+/// A customer's settings page.
+pub async fn settings(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    Path(id): Path<OrgId>,
+) -> Response {
+    match settings::get_settings(&deps, &caller, id).await {
+        Ok(found) => page(
+            StatusCode::OK,
+            &SettingsPageTpl {
+                chrome: Chrome::of(&visit),
+                customer_name: found.customer_name.clone(),
+                rows: rows(&visit, &found),
+                notice: None,
+            },
+        ),
+        Err(e) => fail(&visit, &deps.settings, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ToggleForm {
+    enabled: String,
+    version: String,
+}
+
+impl ToggleForm {
+    fn parse(&self) -> Option<SetSetting> {
+        Some(SetSetting {
+            enabled: match self.enabled.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return None,
+            },
+            version: self.version.parse().ok()?,
+        })
+    }
+}
+
+/// Sets a setting, then shows its row (htmx) or the page again.
+async fn set(
+    deps: &AppState,
+    visit: &Visit,
+    caller: &crate::http::principal::Caller,
+    id: OrgId,
+    key: SettingKey,
+    f: &ToggleForm,
+) -> Response {
+    let Some(input) = f.parse() else {
+        return super::render::plain_error(StatusCode::BAD_REQUEST, "The form could not be read.");
+    };
+    let back = format!("/customers/{id}");
+    let message = match settings::put_setting(deps, caller, id, key.clone(), input).await {
+        Ok(view) => {
+            if !visit.hx {
+                return Redirect::to(&back).into_response();
+            }
+            return page(
+                StatusCode::OK,
+                &RowFragment {
+                    row: Row {
+                        customer_id: id.to_string(),
+                        csrf: visit.csrf(),
+                        s: view,
+                        message: None,
+                    },
+                },
+            );
+        }
+        Err(AppError::StaleSetting {
+            enabled, changed_by, ..
+        }) => format!(
+            "Not changed: {} changed this setting since the page was shown. It is now {}. Look again and toggle it if you still want to.",
+            changed_by.unwrap_or_else(|| "someone else".into()),
+            if enabled { "enabled" } else { "disabled" }
+        ),
+        Err(AppError::SettingReadOnly(why)) => format!("Not changed: {why}"),
+        Err(e) => return fail(visit, &deps.settings, e),
+    };
+    // Show the setting as it is now, with what happened (one more read, on this path only).
+    let found = match settings::get_settings(deps, caller, id).await {
+        Ok(found) => found,
+        Err(e) => return fail(visit, &deps.settings, e),
+    };
+    let mut rows = rows(visit, &found);
+    if visit.hx
+        && let Some(i) = rows.iter().position(|r| r.s.key == key)
+    {
+        let mut row = rows.swap_remove(i);
+        row.message = Some(message);
+        // 200: htmx swaps only successful answers; the row says what happened.
+        return page(StatusCode::OK, &RowFragment { row });
+    }
+    for r in rows.iter_mut().filter(|r| r.s.key == key) {
+        r.message = Some(message.clone());
+    }
+    page(
+        StatusCode::CONFLICT,
+        &SettingsPageTpl {
+            chrome: Chrome::of(visit),
+            customer_name: found.customer_name.clone(),
+            rows,
+            notice: Some(message),
+        },
+    )
+}
+
+/// The thumb: sets the other value, with the version the page showed.
+pub async fn toggle(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    Path((id, key)): Path<(OrgId, SettingKey)>,
+    Form(f): Form<ToggleForm>,
+) -> Response {
+    set(&deps, &visit, &caller, id, key, &f).await
+}
+
+#[derive(Template)]
+#[template(path = "setting_edit.html")]
+struct EditPage {
+    chrome: Chrome,
+    row: Row,
+    customer_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "setting_edit_fragment.html")]
+struct EditFragment {
+    row: Row,
+    customer_name: String,
+}
+
+/// The Edit dialog (a page of its own without JavaScript).
+pub async fn edit_page(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    Path((id, key)): Path<(OrgId, SettingKey)>,
+) -> Response {
+    let found = match settings::get_settings(&deps, &caller, id).await {
+        Ok(found) => found,
+        Err(e) => return fail(&visit, &deps.settings, e),
+    };
+    let Some(s) = found.settings.iter().find(|s| s.key == key).cloned() else {
+        return fail(&visit, &deps.settings, AppError::NotFound);
+    };
+    let row = Row {
+        customer_id: id.to_string(),
+        csrf: visit.csrf(),
+        s,
+        message: None,
+    };
+    if visit.hx {
+        return page(
+            StatusCode::OK,
+            &EditFragment {
+                row,
+                customer_name: found.customer_name,
+            },
+        );
+    }
+    page(
+        StatusCode::OK,
+        &EditPage {
+            chrome: Chrome::of(&visit),
+            row,
+            customer_name: found.customer_name,
+        },
+    )
+}
+
+/// Saving the Edit dialog: as the thumb, then back to the page.
+pub async fn edit(
+    State(deps): State<AppState>,
+    SignedIn(mut visit, caller): SignedIn,
+    Path((id, key)): Path<(OrgId, SettingKey)>,
+    Form(f): Form<ToggleForm>,
+) -> Response {
+    // The dialog's save reloads the whole page (the row it edited may not be the only change).
+    visit.hx = false;
+    set(&deps, &visit, &caller, id, key, &f).await
+}

@@ -1,0 +1,310 @@
+//! Rendering: the frame around every page (who you are, your organisation,
+//! sign out, the navigation your role has), error summaries, and the pages
+//! an error becomes.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::visit::{Visit, Visitor};
+use crate::app::Settings;
+use crate::domain::{OrgKind, Role};
+use crate::error::AppError;
+
+/// Who is signed in, for the header.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub name: String,
+    pub email: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub role: Role,
+}
+
+impl Me {
+    pub fn role_label(&self) -> &'static str {
+        role_label(self.role)
+    }
+}
+
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::PlatformAdmin => "Platform admin",
+        Role::PartnerManager => "Partner Manager",
+        Role::PartnerUser => "Partner user",
+        Role::CustomerAccountOwner => "Account Owner",
+        Role::CustomerUser => "Customer user",
+    }
+}
+
+pub fn kind_label(kind: OrgKind) -> &'static str {
+    match kind {
+        OrgKind::Platform => "Platform",
+        OrgKind::Partner => "Partner",
+        OrgKind::Customer => "Customer",
+    }
+}
+
+/// A link in the navigation.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// The frame of a page.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub csrf: String,
+    pub me: Option<Me>,
+    pub nav: Vec<Nav>,
+    /// The local portal (its demo users and outbox are shown).
+    pub local: bool,
+}
+
+impl Chrome {
+    /// The frame for `visit`, with what authentication read (if it ran).
+    pub fn of(visit: &Visit) -> Self {
+        let me = visit.seen.get().map(|v| Me {
+            name: v.user.display_name.clone(),
+            email: v.user.email.to_string(),
+            org_id: v.org.id.to_string(),
+            org_name: v.org.name.as_str().to_string(),
+            role: v.user.role,
+        });
+        let nav = me.as_ref().map(|m| nav_for(m, &visit.path)).unwrap_or_default();
+        Chrome {
+            csrf: visit.csrf(),
+            me,
+            nav,
+            local: visit.local,
+        }
+    }
+
+    /// A frame with no one signed in.
+    pub fn anonymous(visit: &Visit) -> Self {
+        Chrome {
+            csrf: visit.csrf(),
+            me: None,
+            nav: Vec::new(),
+            local: visit.local,
+        }
+    }
+}
+
+fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
+    let mut links: Vec<(String, &'static str)> = Vec::new();
+    match me.role {
+        Role::PlatformAdmin => {
+            links.push(("/customers".into(), "Customers"));
+        }
+        Role::PartnerManager | Role::PartnerUser => {
+            links.push(("/customers".into(), "Customers"));
+        }
+        Role::CustomerAccountOwner | Role::CustomerUser => {
+            links.push((format!("/customers/{}", me.org_id), "Our settings"));
+        }
+    }
+    links
+        .into_iter()
+        .map(|(href, label)| Nav {
+            current: path == href || (href != "/" && path.starts_with(&format!("{href}/"))),
+            href,
+            label,
+        })
+        .collect()
+}
+
+/// One error of a form, and the field it is about (linked from the summary).
+#[derive(Debug, Clone)]
+pub struct FieldError {
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+/// The errors of a form: shown in a summary at the top that links to each
+/// field, and next to each field.
+#[derive(Debug, Clone, Default)]
+pub struct Errors {
+    pub items: Vec<FieldError>,
+}
+
+impl Errors {
+    pub fn none() -> Self {
+        Self::default()
+    }
+    pub fn one(field: Option<&'static str>, message: impl Into<String>) -> Self {
+        let mut e = Self::default();
+        e.add(field, message);
+        e
+    }
+    pub fn add(&mut self, field: Option<&'static str>, message: impl Into<String>) {
+        self.items.push(FieldError {
+            field,
+            message: message.into(),
+        });
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    /// The message about `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|e| e.field == Some(field))
+            .map(|e| e.message.as_str())
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+}
+
+/// An HTML answer.
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+/// A rendered template, or a plain 500 if it does not render.
+pub fn page(status: StatusCode, tpl: &impl Template) -> Response {
+    match tpl.render() {
+        Ok(body) => html(status, body),
+        Err(e) => {
+            tracing::error!(error = %e, "template did not render");
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!doctype html><title>Error</title><p>Something went wrong on our side; it has been logged.</p>"
+                    .into(),
+            )
+        }
+    }
+}
+
+/// A page saying what went wrong, and where to go from here.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct ErrorPage {
+    pub chrome: Chrome,
+    pub title: String,
+    pub message: String,
+    pub links: Vec<(String, String)>,
+}
+
+/// An error page with no frame (before a visitor is known, or a refusal).
+pub fn plain_error(status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        &ErrorPage {
+            chrome: Chrome {
+                csrf: String::new(),
+                me: None,
+                nav: Vec::new(),
+                local: false,
+            },
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            message: message.to_string(),
+            links: vec![("/".into(), "Go to Portico's start page".into())],
+        },
+    )
+}
+
+/// The 404 page; a client that does not ask for HTML (an API client on a
+/// path no route has) gets the API's `no-such-route` problem instead.
+pub async fn not_found(visit: Visit, headers: axum::http::HeaderMap) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html {
+        return AppError::NoRoute.into_response();
+    }
+    error_page(
+        &visit,
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is no page at this address. If you typed it, check it; if you followed a link, it may be out of date.",
+        vec![("/".into(), "Go to your start page".into())],
+    )
+}
+
+pub fn error_page(
+    visit: &Visit,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    links: Vec<(String, String)>,
+) -> Response {
+    page(
+        status,
+        &ErrorPage {
+            chrome: Chrome::of(visit),
+            title: title.into(),
+            message: message.into(),
+            links,
+        },
+    )
+}
+
+/// A redirect that also gives the browser `visitor` as its cookie.
+pub fn redirect_as(to: &str, visitor: &Visitor, settings: &Settings) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    resp.headers_mut()
+        .append(header::SET_COOKIE, visitor.set_cookie(settings));
+    resp
+}
+
+/// What a failed operation shows: the sign-in page when the session has
+/// ended (with a fresh cookie), else a page saying what happened in words
+/// for people, with where to go next.
+pub fn fail(visit: &Visit, settings: &Settings, e: AppError) -> Response {
+    let home = || vec![("/".to_string(), "Go to your start page".to_string())];
+    match e {
+        AppError::Unauthenticated(_) | AppError::MfaEnrolmentRequired => {
+            redirect_as("/sign-in?ended=1", &Visitor::anonymous(), settings)
+        }
+        AppError::AccountSuspended => redirect_as("/sign-in?suspended=1", &Visitor::anonymous(), settings),
+        AppError::EmailConfirmationRequired => error_page(
+            visit,
+            StatusCode::FORBIDDEN,
+            "Confirm your email address",
+            "Partner users confirm their email address every 24 hours. We have emailed you a link (valid 24 hours): open it, confirm, and come back. Requests from your organisation's trusted networks need no confirmation.",
+            home(),
+        ),
+        AppError::Forbidden => error_page(
+            visit,
+            StatusCode::FORBIDDEN,
+            "You cannot do this",
+            "Your role does not allow this here. Ask your organisation's manager if you need it.",
+            home(),
+        ),
+        AppError::NotFound | AppError::NoRoute => error_page(
+            visit,
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such page, or it is not visible to you.",
+            home(),
+        ),
+        other => {
+            let status = other.status();
+            if status.is_server_error() {
+                tracing::error!(error = %other, "page failed");
+            }
+            error_page(
+                visit,
+                status,
+                if status.is_server_error() {
+                    "Sorry, something went wrong"
+                } else {
+                    "That did not work"
+                },
+                &other.detail(),
+                home(),
+            )
+        }
+    }
+}
