@@ -191,6 +191,8 @@ SAMPLES = {
                                        params={"id": u(3), "key": "feed.reactions"}),
     },
     "invite": {
+        "list-users-as-partner-manager.200": org_route("GET", "/users", u(2), MANAGER),
+        "list-users-of-a-customer-as-partner-user.403": org_route("GET", "/users", u(3), PUSER),
         "invite-partner-manager.201": ev("POST", "/invitations/partner", ADMIN,
                                          {"organizationName": "Umbrella Partners", "email": "pm@umbrella.example.com",
                                           "displayName": "Uma Manager"}),

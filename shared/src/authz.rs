@@ -56,6 +56,7 @@ pub enum Action {
     ViewUserRequests,
     ApproveUserRequest,
     AddUser,
+    ViewUsers,
     ManageTrustedRanges,
     ManageMfaPolicy,
     ViewSettings,
@@ -73,7 +74,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -83,6 +84,7 @@ impl Action {
         Action::ViewUserRequests,
         Action::ApproveUserRequest,
         Action::AddUser,
+        Action::ViewUsers,
         Action::ManageTrustedRanges,
         Action::ManageMfaPolicy,
         Action::ViewSettings,
@@ -109,6 +111,7 @@ impl Action {
             Action::RequestUser => "RequestUser",
             Action::ViewUserRequests => "ViewUserRequests",
             Action::AddUser => "AddUser",
+            Action::ViewUsers => "ViewUsers",
             Action::ManageTrustedRanges => "ManageTrustedRanges",
             Action::ManageMfaPolicy => "ManageMfaPolicy",
             Action::ViewSettings => "ViewSettings",

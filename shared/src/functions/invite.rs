@@ -11,7 +11,7 @@ use crate::http::Path;
 use crate::http::principal::{Caller, SourceIp};
 use crate::ops::accounts::{
     self, AcceptCustomerInvitation, CustomerCreated, Decision, InvitationPage, InvitationSent, InviteCustomer,
-    InvitePartner, NewUser, PageQuery, Resend, UserAdded, UserRequestPage,
+    InvitePartner, NewUser, PageQuery, Resend, UserAdded, UserPage, UserRequestPage,
 };
 use crate::ops::inactivity::{self, Reinstated, RestoreRequest, RestoreRequestPage, SweepReport};
 use axum::Json;
@@ -41,7 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accept_customer_invitation))
         .routes(routes!(request_user, list_user_requests))
         .routes(routes!(decide_user_request))
-        .routes(routes!(add_user))
+        .routes(routes!(add_user, list_users))
         .routes(routes!(ask_restore_for))
         .routes(routes!(reinstate))
         .routes(routes!(list_restore_requests))
@@ -224,6 +224,24 @@ async fn decide_user_request(
     JsonBody(d): JsonBody<Decision>,
 ) -> Result<Json<UserRequest>, AppError> {
     Ok(Json(accounts::decide_user_request(&deps, &caller, id, d).await?))
+}
+
+/// An organisation's users, by email, with their role and state (platform admins; a Partner Manager or customer Account Owner for their own).
+#[utoipa::path(get, path = "/organizations/{id}/users", tag = "users", params(("id" = String, Path), PageQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_users(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<UserPage>, AppError> {
+    Ok(Json(accounts::list_users(&deps, &caller, id, q).await?))
 }
 
 /// Add a user to an organisation directly and send the Password Setup email (platform admins; manual setup).

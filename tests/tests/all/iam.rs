@@ -503,6 +503,14 @@ async fn run_everything(d: &Driver) {
         Some(json!({ "email": "added@northwind.example.com", "displayName": "Ada Added", "role": "partner_user" })),
     )
     .await;
+    d.ok(
+        "invite",
+        "GET",
+        &format!("/organizations/{partner}/users"),
+        Some(&admin),
+        None,
+    )
+    .await;
 
     // A day later (outside the trusted range): every function's first request
     // asks for an email confirmation, and a second one replaces the link.

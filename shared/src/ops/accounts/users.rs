@@ -247,6 +247,60 @@ pub async fn decide_user_request(
     Ok(req)
 }
 
+/// One user, as an organisation's user list shows them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: UserId,
+    pub email: EmailAddress,
+    pub display_name: String,
+    pub role: Role,
+    pub status: crate::domain::UserStatus,
+    /// Whether the user has an authenticator app.
+    pub mfa_enrolled: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// An organisation's users, by email. 1 read round trip (the organisation
+/// and the first page of users together).
+pub async fn list_users(deps: &Deps, caller: &Caller, org_id: OrgId, q: PageQuery) -> Result<UserPage, AppError> {
+    let (limit, cursor) = q.parts()?;
+    let query = Query::partition(Index::Gsi1, keys::org_users(org_id))
+        .limit(limit)
+        .after(cursor);
+    let (a, [org], guessed) =
+        crate::ops::authenticate_and_query(deps, caller, [keys::org(org_id)], Some(query.clone())).await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&a.actor.principal, Action::ViewUsers, &OrgFacts::from(&org))?;
+    let page = guessed.page(deps, &query).await?;
+    let items = page
+        .items
+        .iter()
+        .map(|i| {
+            i.decode::<User>().map(|u| UserView {
+                id: u.id,
+                email: u.email,
+                display_name: u.display_name,
+                role: u.role,
+                status: u.status,
+                mfa_enrolled: u.mfa_enrolled,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(UserPage {
+        items,
+        next_cursor: page.next.map(|c| c.as_str().to_string()),
+    })
+}
+
 /// Platform admin: add a user to an organisation directly (manual setup).
 pub async fn add_user(deps: &Deps, caller: &Caller, org_id: OrgId, input: NewUser) -> Result<UserAdded, AppError> {
     let (actor, [org, existing]) = authenticate(deps, caller, [keys::org(org_id), keys::login(&input.email)]).await?;
