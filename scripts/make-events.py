@@ -268,7 +268,7 @@ SAMPLES["web"] = {
                                              form={"email": "user@northwind.example.com", "password": "x"}),
     "sign-in-from-another-site.403": web_ev("POST", "/sign-in", site="cross-site",
                                             form={"email": "user@northwind.example.com", "password": "x"}),
-    "setup-password-page.200": web_ev("GET", "/setup-password", query="token=" + "A" * 43),
+    "setup-password-page-of-an-unknown-link.404": web_ev("GET", "/setup-password", query="token=" + "A" * 43),
     "set-password-with-unknown-link.404": web_ev("POST", "/setup-password",
                                                  form={"token": "A" * 43, "password": PW, "password-again": PW}),
     "customers-signed-out.303": web_ev("GET", "/customers"),

@@ -54,9 +54,11 @@ pub fn screenshots_dir() -> PathBuf {
 
 pub struct Browser {
     pub client: Client,
-    driver: Child,
-    _profile: tempfile::TempDir,
-    _turn: tokio::sync::MutexGuard<'static, ()>,
+    /// The chromedriver this browser started (a second browser shares the first's).
+    driver: Option<Child>,
+    port: u16,
+    profile: tempfile::TempDir,
+    _turn: Option<tokio::sync::MutexGuard<'static, ()>>,
     /// Serious or critical accessibility violations seen so far, by page.
     pub axe_findings: Vec<String>,
     pub pages_checked: usize,
@@ -74,7 +76,6 @@ impl Browser {
     pub async fn start() -> Self {
         let turn = ONE_AT_A_TIME.lock().await;
         let chromedriver = required(env_or("PORTICO_CHROMEDRIVER", "/usr/bin/chromedriver"), "chromedriver");
-        let chromium = required(env_or("PORTICO_CHROMIUM", "/usr/bin/chromium"), "chromium");
         let port = free_port();
         let mut cmd = Command::new(chromedriver);
         cmd.arg(format!("--port={port}"))
@@ -82,6 +83,22 @@ impl Browser {
             .stderr(Stdio::null());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let driver = cmd.spawn().expect("start chromedriver");
+        Self::session(port, Some(driver), Some(turn)).await
+    }
+
+    /// A second browser (its own profile and cookies) beside this one, as
+    /// a second person at another computer.
+    pub async fn second(&self) -> Self {
+        Self::session(self.port, None, None).await
+    }
+
+    /// Files this browser downloaded.
+    pub fn downloads(&self) -> PathBuf {
+        self.profile.path().join("downloads")
+    }
+
+    async fn session(port: u16, driver: Option<Child>, turn: Option<tokio::sync::MutexGuard<'static, ()>>) -> Self {
+        let chromium = required(env_or("PORTICO_CHROMIUM", "/usr/bin/chromium"), "chromium");
         let profile = tempfile::tempdir().expect("profile dir");
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -95,6 +112,10 @@ impl Browser {
                     "--disable-extensions", "--window-size=1280,1000",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
+                "prefs": {
+                    "download.default_directory": profile.path().join("downloads"),
+                    "download.prompt_for_download": false,
+                },
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
@@ -109,7 +130,8 @@ impl Browser {
                     return Self {
                         client,
                         driver,
-                        _profile: profile,
+                        port,
+                        profile,
                         _turn: turn,
                         axe_findings: Vec::new(),
                         pages_checked: 0,
@@ -256,6 +278,32 @@ impl Browser {
         }
     }
 
+    /// Signs in as a demo user from the local portal's start page.
+    pub async fn demo_sign_in(&self, base: &str, user: &str) {
+        self.goto(&format!("{base}/")).await;
+        let xpath = format!("//input[@name='user' and @value='{user}']/following-sibling::button");
+        self.client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("the start page's demo user {user}: {e}"))
+            .click()
+            .await
+            .expect("sign in as");
+        for _ in 0..100 {
+            if self.exists("form[action='/sign-out']").await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("not signed in as {user}: {}", self.text().await);
+    }
+
+    /// Signs out with the header's button.
+    pub async fn sign_out(&self) {
+        self.click("form[action='/sign-out'] button").await;
+        self.wait_for_text("You have signed out.").await;
+    }
+
     /// Saves a screenshot of the page as `<name>.png` in the reports folder.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
@@ -279,11 +327,13 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // chromedriver and the Chromium it started share its process group.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
-            .status();
-        let _ = self.driver.wait();
+        // chromedriver and the Chromiums it started share its process group.
+        if let Some(driver) = &mut self.driver {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", driver.id())])
+                .status();
+            let _ = driver.wait();
+        }
     }
 }
 

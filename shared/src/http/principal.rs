@@ -80,6 +80,19 @@ pub struct Viewer {
     pub session: crate::sessions::Session,
 }
 
+impl Viewer {
+    /// Who the viewer is, for authorization.
+    pub fn principal(&self) -> crate::authz::Principal {
+        crate::authz::Principal {
+            user_id: self.user.id,
+            email: self.user.email.clone(),
+            org_id: self.org.id,
+            org_kind: self.org.kind,
+            role: self.user.role,
+        }
+    }
+}
+
 impl std::fmt::Debug for Seen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(if self.0.is_some() {

@@ -647,6 +647,10 @@ pub async fn setup_password_page(State(deps): State<AppState>, visit: Visit, Que
     if !link_token_shape(&q.token) {
         return link_refused(&visit, &deps.settings, AppError::LinkInvalid, false);
     }
+    // Looked at, not used: a scanner's prefetch changes nothing.
+    if let Err(e) = accounts::check_link(&deps, &q.token, accounts::LinkPage::SetPassword).await {
+        return link_refused(&visit, &deps.settings, e, false);
+    }
     page(
         StatusCode::OK,
         &SetupPasswordPage {
@@ -728,6 +732,10 @@ pub async fn accept_page(State(deps): State<AppState>, visit: Visit, Query(q): Q
     if !link_token_shape(&q.token) {
         return link_refused(&visit, &deps.settings, AppError::LinkInvalid, true);
     }
+    // Looked at, not used: a scanner's prefetch changes nothing.
+    if let Err(e) = accounts::check_link(&deps, &q.token, accounts::LinkPage::AcceptInvitation).await {
+        return link_refused(&visit, &deps.settings, e, true);
+    }
     page(
         StatusCode::OK,
         &AcceptPage {
@@ -808,6 +816,10 @@ struct ConfirmEmailPage {
 pub async fn confirm_email_page(State(deps): State<AppState>, visit: Visit, Query(q): Query<TokenQuery>) -> Response {
     if !link_token_shape(&q.token) {
         return link_refused(&visit, &deps.settings, AppError::LinkInvalid, false);
+    }
+    // Looked at, not used: a scanner's prefetch changes nothing.
+    if let Err(e) = accounts::check_link(&deps, &q.token, accounts::LinkPage::ConfirmEmail).await {
+        return link_refused(&visit, &deps.settings, e, false);
     }
     page(
         StatusCode::OK,

@@ -27,18 +27,26 @@ pub fn routes() -> Router<AppState> {
         .route("/_local/sign-in-as", post(sign_in_as))
 }
 
-/// The demo users, for the start page.
+/// The demo users, for the start page (2 reads: the seed's list, their records).
 pub async fn demo_users(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
-    Ok(crate::seed::demo(deps)
-        .await?
-        .into_iter()
-        .map(|u| DemoUser {
-            id: u.id.to_string(),
-            name: u.email.split('@').next().unwrap_or_default().to_string(),
-            email: u.email,
-            role: super::render::role_label(u.role),
+    let demo = crate::seed::demo(deps).await?;
+    let keys: Vec<_> = demo.iter().map(|u| keys::user(u.id)).collect();
+    let records = deps.table.get_many(&keys).await?;
+    demo.into_iter()
+        .zip(records)
+        .map(|(u, record)| {
+            let name = match record {
+                Some(item) => item.decode::<User>()?.display_name,
+                None => u.email.clone(),
+            };
+            Ok(DemoUser {
+                id: u.id.to_string(),
+                name,
+                email: u.email,
+                role: super::render::role_label(u.role),
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Deserialize)]

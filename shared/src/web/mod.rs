@@ -17,10 +17,13 @@
 //! also an API route.
 
 pub mod account;
+pub mod activity;
+pub mod admin;
 pub mod assets;
 pub mod customers;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod partner;
 pub mod render;
 pub mod visit;
 
@@ -89,6 +92,26 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/customers/{id}", G),
     ("/customers/{id}/toggle/{key}", P),
     ("/customers/{id}/edit/{key}", GP),
+    ("/permissions", GP),
+    ("/permissions/delete", GP),
+    ("/team", G),
+    ("/team/ask", P),
+    ("/team/invitations/{id}/resend", P),
+    ("/team/invitations/{id}/revoke", P),
+    ("/team/users/{id}/restore", P),
+    ("/invite-customer", GP),
+    ("/trusted-ranges", GP),
+    ("/mfa-policy", GP),
+    ("/activity-log", G),
+    ("/activity-log/export", G),
+    ("/activity-log/verify", G),
+    ("/admin/organizations", GP),
+    ("/admin/invite-partner", P),
+    ("/admin/requests", G),
+    ("/admin/requests/{id}", P),
+    ("/admin/restore/{org}/{user}", P),
+    ("/admin/catalogue", GP),
+    ("/admin/sweep", GP),
 ];
 
 /// The page routes, without layers (the portal merges them with the API).
@@ -118,7 +141,39 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/customers/{id}/edit/{key}",
             get(customers::edit_page).post(customers::edit),
-        );
+        )
+        .route("/permissions", get(partner::permissions).post(partner::grant))
+        .route(
+            "/permissions/delete",
+            get(partner::delete_grant_page).post(partner::delete_grant),
+        )
+        .route("/team", get(partner::team))
+        .route("/team/ask", post(partner::ask_for_user))
+        .route("/team/invitations/{id}/resend", post(partner::resend_invitation))
+        .route("/team/invitations/{id}/revoke", post(partner::revoke_invitation))
+        .route("/team/users/{id}/restore", post(partner::ask_restore))
+        .route(
+            "/invite-customer",
+            get(partner::invite_customer_page).post(partner::invite_customer),
+        )
+        .route(
+            "/trusted-ranges",
+            get(partner::trusted_ranges).post(partner::set_trusted_ranges),
+        )
+        .route("/mfa-policy", get(partner::mfa_policy).post(partner::set_mfa_policy))
+        .route("/activity-log", get(activity::log))
+        .route("/activity-log/export", get(activity::export))
+        .route("/activity-log/verify", get(activity::verify))
+        .route(
+            "/admin/organizations",
+            get(admin::organizations).post(admin::create_organization),
+        )
+        .route("/admin/invite-partner", post(admin::invite_partner))
+        .route("/admin/requests", get(admin::requests))
+        .route("/admin/requests/{id}", post(admin::decide))
+        .route("/admin/restore/{org}/{user}", post(admin::reinstate))
+        .route("/admin/catalogue", get(admin::catalogue).post(admin::put_entry))
+        .route("/admin/sweep", get(admin::sweep_page).post(admin::run_sweep));
     #[cfg(feature = "local")]
     let r = r.merge(local::routes());
     r

@@ -27,8 +27,8 @@ impl Me {
     }
 }
 
-pub fn role_label(role: Role) -> &'static str {
-    match role {
+pub fn role_label(role: impl std::borrow::Borrow<Role>) -> &'static str {
+    match role.borrow() {
         Role::PlatformAdmin => "Platform admin",
         Role::PartnerManager => "Partner Manager",
         Role::PartnerUser => "Partner user",
@@ -37,8 +37,8 @@ pub fn role_label(role: Role) -> &'static str {
     }
 }
 
-pub fn kind_label(kind: OrgKind) -> &'static str {
-    match kind {
+pub fn kind_label(kind: impl std::borrow::Borrow<OrgKind>) -> &'static str {
+    match kind.borrow() {
         OrgKind::Platform => "Platform",
         OrgKind::Partner => "Partner",
         OrgKind::Customer => "Customer",
@@ -97,15 +97,32 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
     let mut links: Vec<(String, &'static str)> = Vec::new();
     match me.role {
         Role::PlatformAdmin => {
+            links.push(("/admin/organizations".into(), "Organisations"));
+            links.push(("/customers".into(), "Customers"));
+            links.push(("/admin/requests".into(), "Requests"));
+            links.push(("/admin/catalogue".into(), "Settings catalogue"));
+            links.push(("/admin/sweep".into(), "Inactivity"));
+        }
+        Role::PartnerManager => {
+            links.push(("/customers".into(), "Customers"));
+            links.push(("/permissions".into(), "Permissions"));
+            links.push(("/team".into(), "Users"));
+            links.push(("/invite-customer".into(), "Invite a customer"));
+            links.push(("/trusted-ranges".into(), "Trusted networks"));
+        }
+        Role::PartnerUser => {
             links.push(("/customers".into(), "Customers"));
         }
-        Role::PartnerManager | Role::PartnerUser => {
-            links.push(("/customers".into(), "Customers"));
+        Role::CustomerAccountOwner => {
+            links.push((format!("/customers/{}", me.org_id), "Our settings"));
+            links.push(("/team".into(), "Users"));
+            links.push(("/mfa-policy".into(), "Sign-in security"));
         }
-        Role::CustomerAccountOwner | Role::CustomerUser => {
+        Role::CustomerUser => {
             links.push((format!("/customers/{}", me.org_id), "Our settings"));
         }
     }
+    links.push(("/activity-log".into(), "Activity log"));
     links
         .into_iter()
         .map(|(href, label)| Nav {
@@ -114,6 +131,29 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
             label,
         })
         .collect()
+}
+
+/// Whether the signed-in viewer may do `action` on `org` (Cedar decides, as
+/// for the operation itself): pages show only the controls that will work.
+pub fn allowed(
+    deps: &crate::app::Deps,
+    visit: &Visit,
+    action: crate::authz::Action,
+    org: &crate::domain::Organization,
+) -> bool {
+    visit.seen.get().is_some_and(|v| {
+        deps.authz
+            .is_allowed(&v.principal(), action, &crate::authz::OrgFacts::from(org))
+            .unwrap_or(false)
+    })
+}
+
+/// The refusal page, unless the viewer may do `action` in their own organisation.
+pub fn refused_unless(deps: &crate::app::Deps, visit: &Visit, action: crate::authz::Action) -> Option<Response> {
+    match visit.seen.get() {
+        Some(v) if allowed(deps, visit, action, &v.org) => None,
+        _ => Some(fail(visit, &deps.settings, AppError::Forbidden)),
+    }
 }
 
 /// One error of a form, and the field it is about (linked from the summary).

@@ -101,3 +101,430 @@ async fn journey_1_invitation_to_customer_list_embedded() {
 async fn journey_1_invitation_to_customer_list_on_dynamodb_and_moto() {
     invitation_to_customer_list(Backend::Dynamo).await;
 }
+
+/// The settings page's thumb of `key`: its text, and whether it is a button.
+async fn thumb(b: &Browser, key: &str) -> (String, bool) {
+    let el = b
+        .client
+        .find(Locator::Css(&format!("[data-setting='{key}']")))
+        .await
+        .unwrap_or_else(|e| panic!("thumb {key}: {e}"));
+    let text = el.text().await.expect("thumb text");
+    let tag = el.tag_name().await.expect("tag");
+    (text.trim().to_string(), tag == "button")
+}
+
+/// Waits until `key`'s thumb says `text`.
+async fn wait_thumb(b: &Browser, key: &str, text: &str) {
+    for _ in 0..100 {
+        if let Ok(el) = b.client.find(Locator::Css(&format!("[data-setting='{key}']"))).await
+            && el.text().await.is_ok_and(|t| t.contains(text))
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the thumb of {key} never said {text:?}: {}", b.text().await);
+}
+
+/// Journey 2: a partner manager invites a customer, who opens the link and
+/// creates the organisation; it appears in the partner's customer list.
+#[tokio::test]
+async fn journey_2_partner_invites_a_customer() {
+    let app = app(Backend::Sqlite).await;
+    let manager = app.users[&Role::PartnerManager].to_string();
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &manager).await;
+    b.wait_for_path("/customers").await;
+    b.check_accessibility("customer list").await;
+    b.screenshot("customers").await;
+    b.click_text("Invite a customer").await;
+    b.wait_for_path("/invite-customer").await;
+    b.check_accessibility("invite a customer").await;
+    b.click_text("Send the invitation").await;
+    b.wait_for_text("There is a problem").await;
+    b.check_accessibility("invite a customer, with an error").await;
+    let email = "ian@initech.example.com";
+    b.fill("#email", email).await;
+    b.click_text("Send the invitation").await;
+    b.wait_for_text("Invitation sent").await;
+    b.sign_out().await;
+
+    let link = app.links_to(email).await.pop().expect("the invitation's link");
+    b.goto(&link).await;
+    b.wait_for_text("Create your organisation").await;
+    b.check_accessibility("accept an invitation").await;
+    b.screenshot("accept-invitation").await;
+    b.fill("#organization", "Initech").await;
+    b.fill("#name", "Ian Owner").await;
+    b.fill("#password", PASSWORD).await;
+    b.fill("#password-again", PASSWORD).await;
+    b.click_text("Create organisation").await;
+    b.wait_for_text("Your password is set").await;
+
+    b.demo_sign_in(&app.base, &manager).await;
+    b.wait_for_path("/customers").await;
+    b.wait_for_text("Initech").await;
+    b.click_text("Users").await;
+    b.wait_for_path("/team").await;
+    b.wait_for_text("Accepted").await;
+    b.check_accessibility("users and invitations").await;
+    b.finish().await;
+}
+
+/// Journey 3: a partner user toggles a setting (it stays after a reload);
+/// a paid add-on's thumb does nothing and says why; a restricted one is
+/// read-only until the manager grants it in the Permissions tab, and again
+/// after Delete (with a confirmation).
+#[tokio::test]
+async fn journey_3_settings_and_restricted_permissions() {
+    let app = app(Backend::Sqlite).await;
+    let (manager, puser) = (
+        app.users[&Role::PartnerManager].to_string(),
+        app.users[&Role::PartnerUser].to_string(),
+    );
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let settings = app.url(&format!("/customers/{contoso}"));
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &puser).await;
+    b.wait_for_path("/customers").await;
+    b.click("a[aria-label='Settings of Contoso Ltd']").await;
+    b.wait_for_text("Settings of Contoso Ltd").await;
+    b.check_accessibility("settings").await;
+    b.screenshot("settings").await;
+    let (text, button) = thumb(&b, "feed.comments").await;
+    assert!(button && text.contains("Enabled"), "{text}");
+    b.click("button[data-setting='feed.comments']").await;
+    wait_thumb(&b, "feed.comments", "Disabled").await;
+    assert_eq!(
+        b.current_path().await,
+        format!("/customers/{contoso}"),
+        "toggled in place"
+    );
+    b.goto(&settings).await;
+    wait_thumb(&b, "feed.comments", "Disabled").await;
+
+    // A paid add-on: not a button, and the reason is shown.
+    let (_, button) = thumb(&b, "analytics.advanced").await;
+    assert!(!button, "a paid add-on's thumb is not a control");
+    let row = b
+        .client
+        .find(Locator::Css("#setting-analytics\\.advanced"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("Paid add-on"), "{row}");
+    // A restricted one: read-only, saying why.
+    let (_, button) = thumb(&b, "data.export").await;
+    assert!(!button);
+    let row = b
+        .client
+        .find(Locator::Css("#setting-data\\.export"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("Restricted"), "{row}");
+    b.sign_out().await;
+
+    // The manager grants it in the Permissions tab.
+    b.demo_sign_in(&app.base, &manager).await;
+    b.click_text("Permissions").await;
+    b.wait_for_text("For Restricted Settings").await;
+    b.check_accessibility("permissions").await;
+    b.screenshot("permissions").await;
+    b.client
+        .find(Locator::Css(&format!("#user option[value='{puser}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#key option[value='data.export']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.click_text("Grant permission").await;
+    b.wait_for_text("Permission granted.").await;
+    assert!(b.text().await.contains("Nico User"), "listed by setting");
+    b.sign_out().await;
+
+    b.demo_sign_in(&app.base, &puser).await;
+    b.goto(&settings).await;
+    let (_, button) = thumb(&b, "data.export").await;
+    assert!(button, "granted: the restricted setting is a control now");
+    b.click("button[data-setting='data.export']").await;
+    wait_thumb(&b, "data.export", "Enabled").await;
+    b.sign_out().await;
+
+    // Delete, with a confirmation.
+    b.demo_sign_in(&app.base, &manager).await;
+    b.goto(&app.url("/permissions?key=data.export")).await;
+    b.click("a[aria-label^='Delete the permission of Nico User']").await;
+    b.wait_for_text("Delete this permission?").await;
+    b.check_accessibility("delete a permission (confirmation)").await;
+    b.click_text("Delete permission").await;
+    b.wait_for_text("Permission deleted").await;
+    b.sign_out().await;
+    b.demo_sign_in(&app.base, &puser).await;
+    b.goto(&settings).await;
+    let (text, button) = thumb(&b, "data.export").await;
+    assert!(!button, "read-only again");
+    assert!(text.contains("Enabled"), "the value it was left at: {text}");
+    b.finish().await;
+}
+
+/// Journey 4: two browsers toggle the same setting; the second sees the
+/// stale-version message, who changed it, and the current value.
+#[tokio::test]
+async fn journey_4_two_browsers_toggle_the_same_setting() {
+    let app = app(Backend::Sqlite).await;
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let settings = app.url(&format!("/customers/{contoso}"));
+    let mut first = Browser::start().await;
+    let mut second = first.second().await;
+    first
+        .demo_sign_in(&app.base, &app.users[&Role::PartnerUser].to_string())
+        .await;
+    second
+        .demo_sign_in(&app.base, &app.users[&Role::PartnerManager].to_string())
+        .await;
+    first.goto(&settings).await;
+    second.goto(&settings).await;
+    wait_thumb(&first, "feed.reactions", "Enabled").await;
+    wait_thumb(&second, "feed.reactions", "Enabled").await;
+    first.click("button[data-setting='feed.reactions']").await;
+    wait_thumb(&first, "feed.reactions", "Disabled").await;
+    second.click("button[data-setting='feed.reactions']").await;
+    second.wait_for_text("Not changed").await;
+    let row = second
+        .client
+        .find(Locator::Css("#setting-feed\\.reactions"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("user@northwind.example.com changed this setting"), "{row}");
+    assert!(row.contains("It is now disabled"), "{row}");
+    wait_thumb(&second, "feed.reactions", "Disabled").await;
+    second.check_accessibility("settings, stale version").await;
+    second.screenshot("settings-stale").await;
+    second.finish().await;
+    first.check_accessibility("settings, after a toggle").await;
+    first.finish().await;
+}
+
+/// Journey 5: the activity log filtered by the partner user's email shows
+/// their toggles; the CSV export downloads; Verify says the chain is intact.
+#[tokio::test]
+async fn journey_5_activity_filter_export_verify() {
+    let app = app(Backend::Sqlite).await;
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &app.users[&Role::PartnerUser].to_string())
+        .await;
+    b.goto(&app.url(&format!("/customers/{contoso}"))).await;
+    b.click("button[data-setting='feed.comments']").await;
+    wait_thumb(&b, "feed.comments", "Disabled").await;
+    b.click("button[data-setting='people.directory']").await;
+    wait_thumb(&b, "people.directory", "Disabled").await;
+    b.sign_out().await;
+
+    b.demo_sign_in(&app.base, &app.users[&Role::PartnerManager].to_string())
+        .await;
+    b.wait_for_path("/customers").await;
+    b.click(&format!("a[href='/activity-log?org={contoso}']")).await;
+    b.wait_for_text("Activity of Contoso Ltd").await;
+    b.fill("#user", "user@northwind.example.com").await;
+    b.click_text("Apply filters").await;
+    b.wait_for_text("Clear filters").await;
+    let rows = b.client.find_all(Locator::Css("#activity tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 2, "the partner user's two toggles: {}", b.text().await);
+    let page = b.text().await;
+    assert!(
+        page.contains("Disabled \"Comments on posts\"") && page.contains("Disabled \"People directory\""),
+        "{page}"
+    );
+    b.check_accessibility("activity log, filtered").await;
+    b.screenshot("activity").await;
+
+    b.click_text("Export as CSV").await;
+    let csv = (0..100)
+        .find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            std::fs::read_dir(b.downloads())
+                .ok()?
+                .filter_map(Result::ok)
+                .find(|e| e.file_name().to_string_lossy().ends_with(".csv"))
+                .and_then(|e| std::fs::read_to_string(e.path()).ok())
+        })
+        .expect("the CSV was downloaded");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,at,seq,actorEmail"), "{}", lines[0]);
+    assert_eq!(lines.len(), 3, "header and the two filtered rows: {csv}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains("user@northwind.example.com")),
+        "{csv}"
+    );
+
+    b.click_text("Verify the chain").await;
+    b.wait_for_text("The chain is intact.").await;
+    b.check_accessibility("verify").await;
+    b.screenshot("verify").await;
+    b.finish().await;
+}
+
+/// Journey 6: after signing out, the back button shows no personal page,
+/// and the old session cookie gets the sign-in page.
+#[tokio::test]
+async fn journey_6_sign_out_back_button_and_old_cookie() {
+    let app = app(Backend::Sqlite).await;
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &app.users[&Role::PartnerUser].to_string())
+        .await;
+    b.wait_for_path("/customers").await;
+    b.wait_for_text("Contoso Ltd").await;
+    let old = portico_tests::browser::cookie(&b.client, "portico")
+        .await
+        .expect("session cookie");
+    assert!(old.starts_with("s."), "a signed-in cookie: {old}");
+    b.sign_out().await;
+    b.check_accessibility("signed out").await;
+    b.client.back().await.expect("back");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let page = b.text().await;
+    assert!(
+        !page.contains("Contoso Ltd") && !page.contains("Nico User"),
+        "the back button showed a personal page: {page}"
+    );
+    // The old cookie, put back: its session has ended.
+    b.goto(&app.url("/sign-in")).await;
+    b.client.delete_cookie("portico").await.expect("delete cookie");
+    b.client
+        .execute(
+            &format!("document.cookie = 'portico={old}; path=/; SameSite=Lax'"),
+            vec![],
+        )
+        .await
+        .expect("put the old cookie back");
+    b.goto(&app.url("/customers")).await;
+    b.wait_for_path("/sign-in").await;
+    b.wait_for_text("Your session has ended").await;
+    assert!(!b.text().await.contains("Contoso Ltd"));
+    b.finish().await;
+}
+
+/// A page on another origin (another port of another host name), as a
+/// site attacking Portico would serve.
+async fn attacker(html: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://localhost:{port}/")
+}
+
+/// Journey 7: a cross-site post without the CSRF token is refused; a page
+/// inside another site's iframe is refused by CSP; a used link says so; an
+/// expired one says so and how to get a new one.
+#[tokio::test]
+async fn journey_7_security() {
+    let clock = std::sync::Arc::new(portico_core::clock::ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        Options {
+            serve_public_url: true,
+            clock: clock.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &app.users[&Role::PartnerUser].to_string())
+        .await;
+
+    // Another site posts the toggle form to Portico, with the user's cookie but no token.
+    let evil = attacker(format!(
+        "<!doctype html><title>Win a prize</title><form method=post action='{}/customers/{contoso}/toggle/feed.comments'>\
+         <input type=hidden name=enabled value=false><input type=hidden name=version value=0>\
+         <button type=submit>Claim your prize</button></form>\
+         <iframe id=framed src='{}/customers' title=framed></iframe>",
+        app.base, app.base
+    ))
+    .await;
+    b.goto(&evil).await;
+    // Framed: CSP frame-ancestors 'none' stops the page rendering in the frame.
+    let frame = b.client.find(Locator::Css("#framed")).await.unwrap();
+    frame.enter_frame().await.expect("enter the frame");
+    let framed = b.text().await;
+    assert!(
+        !framed.contains("Contoso Ltd") && !framed.contains("Customers"),
+        "the page rendered in a frame: {framed}"
+    );
+    b.client.enter_parent_frame().await.unwrap();
+    b.click_text("Claim your prize").await;
+    b.wait_for_text("sent from another site").await;
+    let (_, settings) = app
+        .get_json(&format!("/customers/{contoso}/settings"), app.token(Role::PartnerUser))
+        .await;
+    let comments = settings["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "feed.comments")
+        .unwrap()
+        .clone();
+    assert_eq!(comments["enabled"], true, "the cross-site post changed nothing");
+    b.goto(&app.url("/customers")).await;
+    b.sign_out().await;
+
+    // A used link, and an expired one.
+    let admin = app.token(Role::PlatformAdmin);
+    for (email, org) in [
+        ("used@globex.example.com", "Globex"),
+        ("late@hooli.example.com", "Hooli"),
+    ] {
+        let (s, _) = app
+            .post(
+                "/invitations/partner",
+                Some(admin),
+                json!({"organizationName": org, "email": email, "displayName": "Someone"}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let used = app.links_to("used@globex.example.com").await.pop().unwrap();
+    let token = used.split("token=").nth(1).unwrap();
+    let (s, _) = app
+        .post("/password/setup", None, json!({"token": token, "password": PASSWORD}))
+        .await;
+    assert_eq!(s, 200);
+    b.goto(&used).await;
+    b.wait_for_text("This link was already used").await;
+    b.check_accessibility("used link").await;
+    let late = app.links_to("late@hooli.example.com").await.pop().unwrap();
+    clock.advance(chrono::Duration::days(7) + chrono::Duration::hours(1));
+    b.goto(&late).await;
+    b.wait_for_text("This link has expired").await;
+    assert!(
+        b.text().await.contains("send the invitation again"),
+        "how to get a new one"
+    );
+    b.check_accessibility("expired link").await;
+    b.screenshot("expired-link").await;
+    b.finish().await;
+}

@@ -591,13 +591,13 @@ async fn run_everything(d: &Driver) {
         Some(json!({})),
     )
     .await;
-    web_pages(d).await;
     d.clock.advance(Duration::days(19));
     d.ok("invite", "POST", "/inactivity/sweep", Some(&admin), Some(json!({})))
         .await;
     d.clock.advance(Duration::days(4));
     d.ok("invite", "POST", "/inactivity/sweep", Some(&admin), Some(json!({})))
         .await;
+    web_pages(d).await;
     d.job("verify-connection", Job::VerifyConnection).await;
     let _ = puser;
 }
@@ -664,6 +664,157 @@ async fn web_pages(d: &Driver) {
     assert_eq!(toggled.status, 303, "{}", toggled.body);
     web.get("/forgot-password").await;
     assert_eq!(web.post("/forgot-password", &[("email", email)]).await.status, 200);
+
+    // Wendy (signed in again) manages her partner from the pages.
+    web.sign_in(email, PASSWORD, || portico_tests::code_at(&secret, 2))
+        .await;
+    let ok = |p: &portico_tests::web::Page, what: &str| assert!(p.status < 400, "{what}: {} {}", p.status, p.body);
+    ok(&web.get("/team").await, "team");
+    ok(
+        &web.post(
+            "/team/ask",
+            &[
+                ("email", "asked@webpartner.example.com"),
+                ("name", "Asked Person"),
+                ("role", "partner_user"),
+            ],
+        )
+        .await,
+        "ask for a user",
+    );
+    ok(
+        &web.post("/invite-customer", &[("email", "web-customer@example.com")])
+            .await,
+        "invite a customer",
+    );
+    let team = web.get("/team").await;
+    let invitation = team
+        .body
+        .split("/team/invitations/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    ok(
+        &web.post(&format!("/team/invitations/{invitation}/resend"), &[]).await,
+        "resend",
+    );
+    ok(
+        &web.post(&format!("/team/invitations/{invitation}/revoke"), &[]).await,
+        "revoke",
+    );
+    let ranges = web.get("/trusted-ranges").await;
+    let version = portico_tests::web::input_value(&ranges.body, "version").unwrap();
+    ok(
+        &web.post(
+            "/trusted-ranges",
+            &[("ranges", "198.51.100.0/24"), ("version", &version)],
+        )
+        .await,
+        "ranges",
+    );
+    ok(&web.get("/permissions").await, "permissions");
+    ok(&web.get("/activity-log").await, "activity");
+    ok(&web.get("/activity-log/export").await, "export");
+    ok(&web.get("/activity-log/verify").await, "verify");
+
+    // The platform's pages.
+    let admin = WebClient::signed_in(&d.app, Role::PlatformAdmin).await;
+    let partner = d.app.orgs[&Role::PartnerManager].to_string();
+    ok(&admin.get("/admin/organizations").await, "organisations");
+    ok(
+        &admin
+            .post(
+                "/admin/organizations",
+                &[("name", "Web Customer"), ("kind", "customer"), ("partner", &partner)],
+            )
+            .await,
+        "create",
+    );
+    ok(
+        &admin
+            .post(
+                "/admin/invite-partner",
+                &[
+                    ("name", "Invited Partners"),
+                    ("manager-email", "ivy@invited.example.com"),
+                    ("manager-name", "Ivy"),
+                ],
+            )
+            .await,
+        "invite a partner",
+    );
+    let queue = admin.get("/admin/requests").await;
+    let request = queue
+        .body
+        .split("action=\"/admin/requests/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    ok(
+        &admin
+            .post(&format!("/admin/requests/{request}"), &[("decision", "approve")])
+            .await,
+        "approve",
+    );
+    let catalogue = admin.get("/admin/catalogue").await;
+    let version = portico_tests::web::input_value(&catalogue.body, "version").unwrap();
+    ok(
+        &admin
+            .post(
+                "/admin/catalogue",
+                &[
+                    ("key", "web.setting"),
+                    ("name", "Web setting"),
+                    ("description", "Set on a page."),
+                    ("group", "general"),
+                    ("version", &version),
+                ],
+            )
+            .await,
+        "catalogue",
+    );
+    let owner = WebClient::signed_in(&d.app, Role::CustomerAccountOwner).await;
+    let policy = owner.get("/mfa-policy").await;
+    let version = portico_tests::web::input_value(&policy.body, "version").unwrap();
+    ok(
+        &owner
+            .post("/mfa-policy", &[("required", "true"), ("version", &version)])
+            .await,
+        "MFA policy",
+    );
+    ok(&owner.get("/team").await, "the customer's users");
+
+    // Weeks later the sweep page suspends Wendy; she asks back in; the platform restores her.
+    d.clock.advance(Duration::days(23));
+    let admin = WebClient::signed_in(&d.app, Role::PlatformAdmin).await;
+    ok(&admin.get("/admin/sweep").await, "sweep page");
+    let swept = admin.post("/admin/sweep", &[]).await;
+    ok(&swept, "sweep");
+    assert!(
+        !swept.body.contains("<dt>Suspended</dt><dd>0</dd>"),
+        "the sweep page suspended someone: {}",
+        swept.body
+    );
+    let anonymous = WebClient::new(&d.app);
+    anonymous.get("/restore-access").await;
+    ok(
+        &anonymous.post("/restore-access", &[("email", email)]).await,
+        "ask to be restored",
+    );
+    let queue = admin.get("/admin/requests").await;
+    let restore = queue
+        .body
+        .split("action=\"/admin/restore/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    ok(
+        &admin.post(&format!("/admin/restore/{restore}"), &[]).await,
+        "reinstate",
+    );
     *d.rec.current.lock().unwrap() = None;
 }
 

@@ -56,7 +56,9 @@ async fn every_listed_page_is_served() {
         let concrete = path
             .replace("{id}", &customer.to_string())
             .replace("{key}", "feed.comments")
-            .replace("{file}", "portico.css");
+            .replace("{file}", "portico.css")
+            .replace("{org}", &customer.to_string())
+            .replace("{user}", &app.users[&Role::PartnerUser].to_string());
         let page = if method == http::Method::GET {
             let token = "A".repeat(43);
             let link = ["/setup-password", "/accept-invitation", "/confirm-email"].contains(&path);

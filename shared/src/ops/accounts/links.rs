@@ -36,6 +36,33 @@ async fn redeemable(deps: &Deps, token: &LinkToken, purposes: &[LinkPurpose]) ->
     Ok((link, item.version))
 }
 
+/// What an emailed link is for, as the page it opens names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPage {
+    /// `/setup-password`: an invitation, Password Setup or reset link.
+    SetPassword,
+    /// `/accept-invitation`: a customer invitation.
+    AcceptInvitation,
+    /// `/confirm-email`: an email confirmation.
+    ConfirmEmail,
+}
+
+/// Whether `token` is a live link for `page`, without using it (the pages
+/// say "already used" or "expired" before anyone types a password). 1 read.
+pub async fn check_link(deps: &Deps, token: &str, page: LinkPage) -> Result<(), AppError> {
+    let token = LinkToken::parse(token)?;
+    let purposes: &[LinkPurpose] = match page {
+        LinkPage::SetPassword => &[
+            LinkPurpose::Invitation,
+            LinkPurpose::PasswordSetup,
+            LinkPurpose::PasswordReset,
+        ],
+        LinkPage::AcceptInvitation => &[LinkPurpose::CustomerInvitation],
+        LinkPage::ConfirmEmail => &[LinkPurpose::EmailConfirmation],
+    };
+    redeemable(deps, &token, purposes).await.map(|_| ())
+}
+
 /// Marks a link used: a conditional write, so of concurrent redemptions one wins.
 fn use_link(token: &LinkToken, version: u64, now: chrono::DateTime<chrono::Utc>) -> Result<Write, AppError> {
     Ok(Write::patch(
