@@ -94,7 +94,8 @@ def web_ev(method, path, user=None, form=None, query=None, site="same-origin", c
                     "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"}
     if user:
         rid = browser_id(user, kind)
-        value = "s." + b64(uuid.UUID(user).bytes + uuid.UUID(ORG_OF[user]).bytes) + "." + rid
+        kind = {"platform": 0, "partner": 1, "customer": 2}[KIND_OF[user]]
+        value = "s." + b64(uuid.UUID(user).bytes + uuid.UUID(ORG_OF[user]).bytes + bytes([kind])) + "." + rid
     else:
         rid = b64(hashlib.sha256(b"sample-anonymous").digest())
         value = "a." + rid

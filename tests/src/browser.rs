@@ -62,6 +62,8 @@ pub struct Browser {
     /// Serious or critical accessibility violations seen so far, by page.
     pub axe_findings: Vec<String>,
     pub pages_checked: usize,
+    /// Every violation axe-core reported, by impact (minor and moderate too).
+    pub axe_by_impact: std::collections::BTreeMap<String, usize>,
 }
 
 fn free_port() -> u16 {
@@ -135,6 +137,7 @@ impl Browser {
                         _turn: turn,
                         axe_findings: Vec::new(),
                         pages_checked: 0,
+                        axe_by_impact: Default::default(),
                     };
                 }
                 Err(e) => {
@@ -269,6 +272,7 @@ impl Browser {
         self.pages_checked += 1;
         for v in result.as_array().cloned().unwrap_or_default() {
             let impact = v["impact"].as_str().unwrap_or_default();
+            *self.axe_by_impact.entry(impact.to_string()).or_default() += 1;
             if matches!(impact, "serious" | "critical") {
                 self.axe_findings.push(format!(
                     "{label}: {impact} {} ({}) at {}",
@@ -298,6 +302,24 @@ impl Browser {
         panic!("not signed in as {user}: {}", self.text().await);
     }
 
+    /// Takes over a browser session opened for `role`'s demo user in the
+    /// table (as [`crate::web::WebClient::signed_in`] does), for backends
+    /// without the local portal's demo sign-in: the cookie is set from the page.
+    pub async fn adopt_session(&self, app: &crate::TestApp, role: portico_core::domain::Role) {
+        let client = crate::web::WebClient::signed_in(app, role).await;
+        let value = client.cookie.lock().unwrap().clone().expect("cookie");
+        let name = portico_core::web::visit::cookie_name(&app.deps.settings);
+        self.goto(&format!("{}/sign-in", app.base)).await;
+        self.client.delete_cookie(name).await.expect("delete cookie");
+        self.client
+            .execute(
+                &format!("document.cookie = '{name}={value}; path=/; SameSite=Lax'"),
+                vec![],
+            )
+            .await
+            .expect("set the session cookie");
+    }
+
     /// Signs out with the header's button.
     pub async fn sign_out(&self) {
         self.click("form[action='/sign-out'] button").await;
@@ -310,11 +332,31 @@ impl Browser {
         std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    /// Ends the session and asserts no serious or critical violation was seen.
-    pub async fn finish(mut self) {
+    /// Ends the session, writes what axe-core found to the reports folder
+    /// (`axe.txt`), and asserts no serious or critical violation was seen.
+    pub async fn finish(mut self, journey: &str) {
         let findings = std::mem::take(&mut self.axe_findings);
         let checked = self.pages_checked;
         let _ = self.client.clone().close().await;
+        let by_impact: Vec<String> = ["critical", "serious", "moderate", "minor"]
+            .iter()
+            .map(|i| format!("{i} {}", self.axe_by_impact.get(*i).copied().unwrap_or(0)))
+            .collect();
+        let line = format!(
+            "axe-core 4.14 on {journey}: {checked} pages checked; violations: {}\n",
+            by_impact.join(", ")
+        );
+        let report = screenshots_dir()
+            .parent()
+            .map(|d| d.join("axe.txt"))
+            .expect("reports dir");
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(report)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .expect("write the axe report");
         assert!(
             findings.is_empty(),
             "axe-core: serious or critical violations on {} of {checked} pages checked:\n{}",

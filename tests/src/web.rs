@@ -73,7 +73,7 @@ impl WebClient {
             .expect("demo user")
             .decode()
             .expect("decode user");
-        let visitor = Visitor::signed_in(user.id, user.org_id);
+        let visitor = Visitor::signed_in(user.id, user.org_id, user.org_kind);
         let open = portico_core::sessions::open_browser(&user, visitor.id(), app.deps.clock.now()).expect("session");
         app.deps.table.transact(vec![open]).await.expect("open session");
         *c.cookie.lock().unwrap() = Some(visitor.encode());

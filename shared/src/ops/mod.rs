@@ -253,6 +253,11 @@ impl Change {
         self
     }
 
+    pub fn writes(mut self, ws: impl IntoIterator<Item = Write>) -> Self {
+        self.writes.extend(ws);
+        self
+    }
+
     pub fn after(mut self, v: serde_json::Value) -> Self {
         self.event.after = Some(v);
         self

@@ -57,6 +57,7 @@ pub enum SignInStep {
 pub struct SignedIn {
     pub user_id: crate::domain::UserId,
     pub org_id: crate::domain::OrgId,
+    pub org_kind: crate::domain::OrgKind,
 }
 
 impl SignedIn {
@@ -64,6 +65,7 @@ impl SignedIn {
         Some(Self {
             user_id: user.id,
             org_id: user.org_id,
+            org_kind: user.org_kind,
         })
     }
 }
@@ -101,10 +103,16 @@ fn target(user: &User) -> Target {
 /// What a completed sign-in opens: a session for the token it answers (the
 /// API), or a browser session whose id the web pages keep in a cookie (the
 /// token is then dropped: it never reaches the browser).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Opening<'a> {
     Token,
-    Browser(&'a str),
+    Browser {
+        /// The browser session's id (the random part of its cookie).
+        id: &'a str,
+        /// An item the sign-in ends with it, in the same transaction (the
+        /// pages' record of the sign-in in progress).
+        ends: Option<crate::store::Key>,
+    },
 }
 
 /// A sign-in that the identity finished without MFA: done, or enrolment first.
@@ -129,18 +137,26 @@ async fn after_password(
         format!("{} signed in", user.email),
     )
     .touching(touch)
-    .write(open_session(deps, &user, &tokens, opening)?)
+    .writes(open_session(deps, &user, &tokens, &opening)?)
     .commit(deps)
     .await?;
     Ok(done(tokens, &user))
 }
 
-/// The write that opens the session of a completed sign-in (see `sessions`).
-fn open_session(deps: &Deps, user: &User, tokens: &Tokens, opening: Opening<'_>) -> Result<Write, AppError> {
+/// The writes that open the session of a completed sign-in (see `sessions`).
+fn open_session(deps: &Deps, user: &User, tokens: &Tokens, opening: &Opening<'_>) -> Result<Vec<Write>, AppError> {
     let now = deps.clock.now();
     Ok(match opening {
-        Opening::Token => crate::sessions::open(user, &tokens.session_id, now + Duration::seconds(tokens.expires_in))?,
-        Opening::Browser(id) => crate::sessions::open_browser(user, id, now)?,
+        Opening::Token => vec![crate::sessions::open(
+            user,
+            &tokens.session_id,
+            now + Duration::seconds(tokens.expires_in),
+        )?],
+        Opening::Browser { id, ends } => {
+            let mut w = vec![crate::sessions::open_browser(user, id, now)?];
+            w.extend(ends.clone().map(|key| Write::Delete { key, cond: Cond::None }));
+            w
+        }
     })
 }
 
@@ -317,7 +333,7 @@ pub async fn answer_mfa(
     )
     .touching(touch)
     .write(code_used(&user, &input.code, deps)?)
-    .write(open_session(deps, &user, &tokens, opening)?)
+    .writes(open_session(deps, &user, &tokens, &opening)?)
     // The identity has a working authenticator; if an earlier enrolment
     // committed at the identity but not here, this catches Portico up.
     .write(Write::patch(
@@ -447,7 +463,7 @@ pub async fn confirm_enrolment(
     )
     .touching(touch)
     .write(code_used(&user, &input.code, deps)?)
-    .write(open_session(deps, &user, &tokens, opening)?)
+    .writes(open_session(deps, &user, &tokens, &opening)?)
     .write(Write::patch(
         keys::user(user.id),
         &serde_json::json!({ "mfaEnrolled": true }),

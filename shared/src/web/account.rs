@@ -65,17 +65,6 @@ async fn load_flow(deps: &Deps, visitor: &Visitor, step: FlowStep) -> Result<Opt
     Ok(flow.filter(|f| f.step == step))
 }
 
-async fn end_flow(deps: &Deps, visitor: &Visitor) {
-    let gone = Write::Delete {
-        key: visitor.flow_key(),
-        cond: Cond::None,
-    };
-    if let Err(e) = deps.table.transact(vec![gone]).await {
-        // It expires in minutes anyway, and the identity's session is spent.
-        tracing::warn!(error = %e, "sign-in flow not deleted");
-    }
-}
-
 /// Signed in: the browser gets its new cookie and goes to its start page.
 fn signed_in(deps: &Deps, visitor: &Visitor) -> Response {
     redirect_as("/", visitor, &deps.settings)
@@ -249,7 +238,11 @@ pub async fn sign_in(State(deps): State<AppState>, visit: Visit, Form(f): Form<S
         email: email.clone(),
         password: f.password,
     };
-    match session::sign_in(&deps, &visit.source_ip, input, Opening::Browser(opened.id())).await {
+    let opening = Opening::Browser {
+        id: opened.id(),
+        ends: None,
+    };
+    match session::sign_in(&deps, &visit.source_ip, input, opening).await {
         Ok(step) => after_step(&deps, &visit, &opened, step, email.as_str()).await,
         Err(e) => match sign_in_refusal(&e) {
             Some((status, msg)) => sign_in_again(&visit, status, &f.email, Errors::one(Some("email"), msg)),
@@ -278,9 +271,9 @@ async fn after_step(deps: &Deps, visit: &Visit, opened: &Visitor, step: SignInSt
 }
 
 /// The sign-in is complete: the session `opened` names was written with its
-/// event; the browser gets the cookie naming it.
+/// event (and the sign-in in progress deleted with them); the browser gets
+/// the cookie naming it.
 async fn finish(deps: &Deps, visit: &Visit, opened: &Visitor, who: Option<session::SignedIn>) -> Response {
-    end_flow(deps, &visit.visitor).await;
     let Some(who) = who else {
         return fail(
             visit,
@@ -291,6 +284,7 @@ async fn finish(deps: &Deps, visit: &Visit, opened: &Visitor, who: Option<sessio
     let visitor = Visitor::SignedIn {
         user: who.user_id,
         org: who.org_id,
+        kind: who.org_kind,
         id: opened.id().to_string(),
     };
     signed_in(deps, &visitor)
@@ -350,7 +344,11 @@ pub async fn code(State(deps): State<AppState>, visit: Visit, Form(f): Form<Code
         session: flow.session,
         code,
     };
-    match session::answer_mfa(&deps, &visit.source_ip, input, Opening::Browser(opened.id())).await {
+    let opening = Opening::Browser {
+        id: opened.id(),
+        ends: Some(visit.visitor.flow_key()),
+    };
+    match session::answer_mfa(&deps, &visit.source_ip, input, opening).await {
         Ok(step) => after_step(&deps, &visit, &opened, step, &flow.email).await,
         Err(e) => match sign_in_refusal(&e) {
             Some((status, msg)) => again(status, msg),
@@ -366,6 +364,8 @@ struct EnrolPage {
     errors: Errors,
     /// The secret and its QR code; absent after a wrong code (the app has it already).
     setup: Option<(String, String)>,
+    /// The local portal only: the code right now, so no phone is needed.
+    local_code: Option<String>,
 }
 
 /// Enrolment: a new secret, shown as a QR code and as text.
@@ -393,12 +393,20 @@ pub async fn enrol_page(State(deps): State<AppState>, visit: Visit) -> Response 
         .find("<svg")
         .map(|i| started.qr_svg[i..].to_string())
         .unwrap_or_default();
+    #[cfg(feature = "local")]
+    let local_code = visit
+        .local
+        .then(|| crate::identity::local::LocalIdentity::code_at(&started.secret, deps.clock.now()).ok())
+        .flatten();
+    #[cfg(not(feature = "local"))]
+    let local_code = None;
     page(
         StatusCode::OK,
         &EnrolPage {
             chrome: Chrome::anonymous(&visit),
             errors: Errors::none(),
             setup: Some((started.secret, svg)),
+            local_code,
         },
     )
 }
@@ -424,6 +432,7 @@ pub async fn enrol(State(deps): State<AppState>, visit: Visit, Form(f): Form<Cod
                 chrome: Chrome::anonymous(&visit),
                 errors: Errors::one(Some("code"), msg),
                 setup: None,
+                local_code: None,
             },
         )
     };
@@ -439,9 +448,12 @@ pub async fn enrol(State(deps): State<AppState>, visit: Visit, Form(f): Form<Cod
         session: flow.session,
         code,
     };
-    match session::confirm_enrolment(&deps, &visit.source_ip, input, Opening::Browser(opened.id())).await {
+    let opening = Opening::Browser {
+        id: opened.id(),
+        ends: Some(visit.visitor.flow_key()),
+    };
+    match session::confirm_enrolment(&deps, &visit.source_ip, input, opening).await {
         Ok(enrolled) => {
-            end_flow(&deps, &visit.visitor).await;
             let Some(who) = enrolled.signed_in else {
                 return fail(
                     &visit,
@@ -452,6 +464,7 @@ pub async fn enrol(State(deps): State<AppState>, visit: Visit, Form(f): Form<Cod
             let visitor = Visitor::SignedIn {
                 user: who.user_id,
                 org: who.org_id,
+                kind: who.org_kind,
                 id: opened.id().to_string(),
             };
             let text = enrolled.recovery_codes.join("\n");

@@ -78,7 +78,7 @@ pub async fn sign_in_as(State(deps): State<AppState>, visit: Visit, Form(f): For
         Ok(None) => return fail(&visit, &deps.settings, AppError::NotFound),
         Err(e) => return fail(&visit, &deps.settings, e.into()),
     };
-    let visitor = Visitor::signed_in(user.id, user.org_id);
+    let visitor = Visitor::signed_in(user.id, user.org_id, user.org_kind);
     let opened = match crate::sessions::open_browser(&user, visitor.id(), deps.clock.now()) {
         Ok(w) => w,
         Err(e) => return fail(&visit, &deps.settings, e.into()),

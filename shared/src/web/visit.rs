@@ -2,8 +2,9 @@
 //!
 //! The cookie (`__Host-portico`: `Secure`, `HttpOnly`, `SameSite=Lax`,
 //! `Path=/`) holds an opaque value: 256 random bits, and once signed in the
-//! user's and organisation's ids, so that the session item is read in the
-//! same batch as the user (`ops::authenticate_full`). Nothing in it is
+//! user's and organisation's ids and the organisation's kind, so that the
+//! session item is read in the same batch as the user
+//! (`ops::authenticate_full`) and a listing's query starts with it. Nothing in it is
 //! believed until that item is read: the session is the item keyed by the
 //! SHA-256 of the random part (see `sessions`), for that user, of the
 //! user's current generation, used within 30 minutes and opened within 12
@@ -25,7 +26,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::app::{AppState, Settings};
-use crate::domain::{OrgId, UserId};
+use crate::domain::{OrgId, OrgKind, UserId};
 use crate::http::principal::{Caller, Seen, SourceIp};
 use crate::inactivity::PendingTouch;
 use crate::store::Key;
@@ -39,8 +40,32 @@ pub const COOKIE_PLAIN: &str = "portico";
 pub enum Visitor {
     /// Not signed in; `id` keys a sign-in in progress and the CSRF token.
     Anonymous { id: String },
-    /// Signed in, if the session `id` names is live for `user`.
-    SignedIn { user: UserId, org: OrgId, id: String },
+    /// Signed in, if the session `id` names is live for `user`. The
+    /// organisation's kind is a hint for starting reads early, as a token's
+    /// claim is (authorization uses the stored organisation).
+    SignedIn {
+        user: UserId,
+        org: OrgId,
+        kind: OrgKind,
+        id: String,
+    },
+}
+
+fn kind_byte(kind: OrgKind) -> u8 {
+    match kind {
+        OrgKind::Platform => 0,
+        OrgKind::Partner => 1,
+        OrgKind::Customer => 2,
+    }
+}
+
+fn kind_of(b: u8) -> Option<OrgKind> {
+    match b {
+        0 => Some(OrgKind::Platform),
+        1 => Some(OrgKind::Partner),
+        2 => Some(OrgKind::Customer),
+        _ => None,
+    }
 }
 
 fn random_id() -> (String, [u8; 32]) {
@@ -54,10 +79,11 @@ impl Visitor {
     }
 
     /// A new signed-in visitor (a new random part: no session fixation).
-    pub fn signed_in(user: UserId, org: OrgId) -> Self {
+    pub fn signed_in(user: UserId, org: OrgId, kind: OrgKind) -> Self {
         Visitor::SignedIn {
             user,
             org,
+            kind,
             id: random_id().0,
         }
     }
@@ -97,10 +123,11 @@ impl Visitor {
     pub fn encode(&self) -> String {
         match self {
             Visitor::Anonymous { id } => format!("a.{id}"),
-            Visitor::SignedIn { user, org, id } => {
-                let mut raw = Vec::with_capacity(32);
+            Visitor::SignedIn { user, org, kind, id } => {
+                let mut raw = Vec::with_capacity(33);
                 raw.extend_from_slice(user.0.as_bytes());
                 raw.extend_from_slice(org.0.as_bytes());
+                raw.push(kind_byte(*kind));
                 format!("s.{}.{id}", URL_SAFE_NO_PAD.encode(raw))
             }
         }
@@ -114,14 +141,15 @@ impl Visitor {
         }
         let (ids, id) = value.strip_prefix("s.")?.split_once('.')?;
         let raw = URL_SAFE_NO_PAD.decode(ids).ok()?;
-        if raw.len() != 32 || !well_formed(id) {
+        if raw.len() != 33 || !well_formed(id) {
             return None;
         }
         let user = uuid::Uuid::from_slice(&raw[..16]).ok()?;
-        let org = uuid::Uuid::from_slice(&raw[16..]).ok()?;
+        let org = uuid::Uuid::from_slice(&raw[16..32]).ok()?;
         Some(Visitor::SignedIn {
             user: UserId(user),
             org: OrgId(org),
+            kind: kind_of(raw[32])?,
             id: id.to_string(),
         })
     }
@@ -231,12 +259,12 @@ impl Visit {
     /// (checked by the operation's one read).
     pub fn caller(&self) -> Option<Caller> {
         match &self.visitor {
-            Visitor::SignedIn { user, org, id } => Some(Caller {
+            Visitor::SignedIn { user, org, kind, id } => Some(Caller {
                 user_id: *user,
                 org_id: *org,
                 source_ip: self.source_ip.clone(),
                 auth_time: None,
-                org_kind: None,
+                org_kind: Some(*kind),
                 touch: self.touch.clone(),
                 session_id: Some(id.clone()),
                 seen: self.seen.clone(),

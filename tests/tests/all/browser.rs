@@ -28,18 +28,29 @@ async fn app(backend: Backend) -> TestApp {
 async fn invitation_to_customer_list(backend: Backend) {
     let app = app(backend).await;
     let email = "gloria@globex.example.com";
-    let (status, body) = app
-        .post(
-            "/invitations/partner",
-            Some(app.token(Role::PlatformAdmin)),
-            json!({"organizationName": "Globex Resellers", "email": email, "displayName": "Gloria Manager"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let mut b = Browser::start().await;
+    // The admin signs in: on the local portal from its start page; on the
+    // AWS adapters (no demo sign-in) with a session opened for them.
+    match backend {
+        Backend::Sqlite => {
+            b.demo_sign_in(&app.base, &app.users[&Role::PlatformAdmin].to_string())
+                .await
+        }
+        Backend::Dynamo => b.adopt_session(&app, Role::PlatformAdmin).await,
+    }
+    b.goto(&app.url("/admin/organizations")).await;
+    b.wait_for_text("Invite a new partner").await;
+    b.check_accessibility("organisations (platform admin)").await;
+    b.screenshot("organizations").await;
+    b.fill("#partner-name", "Globex Resellers").await;
+    b.fill("#manager-email", email).await;
+    b.fill("#manager-name", "Gloria Manager").await;
+    b.click_text("Send the invitation").await;
+    b.wait_for_text("Invitation sent").await;
+    b.sign_out().await;
+
     let link = app.links_to(email).await.pop().expect("the invitation's link");
     assert!(link.starts_with(&app.url("/setup-password?token=")), "{link}");
-
-    let mut b = Browser::start().await;
     b.goto(&link).await;
     b.wait_for_text("Set your password").await;
     b.check_accessibility("set password").await;
@@ -89,7 +100,8 @@ async fn invitation_to_customer_list(backend: Backend) {
         "{page}"
     );
     b.check_accessibility("customer list (empty)").await;
-    b.finish().await;
+    b.finish(&format!("journey 1 (invitation to customer list, {backend:?})"))
+        .await;
 }
 
 #[tokio::test]
@@ -169,7 +181,7 @@ async fn journey_2_partner_invites_a_customer() {
     b.wait_for_path("/team").await;
     b.wait_for_text("Accepted").await;
     b.check_accessibility("users and invitations").await;
-    b.finish().await;
+    b.finish("journey 2 partner invites a customer").await;
 }
 
 /// Journey 3: a partner user toggles a setting (it stays after a reload);
@@ -277,7 +289,7 @@ async fn journey_3_settings_and_restricted_permissions() {
     let (text, button) = thumb(&b, "data.export").await;
     assert!(!button, "read-only again");
     assert!(text.contains("Enabled"), "the value it was left at: {text}");
-    b.finish().await;
+    b.finish("journey 3 settings and restricted permissions").await;
 }
 
 /// Journey 4: two browsers toggle the same setting; the second sees the
@@ -316,9 +328,11 @@ async fn journey_4_two_browsers_toggle_the_same_setting() {
     wait_thumb(&second, "feed.reactions", "Disabled").await;
     second.check_accessibility("settings, stale version").await;
     second.screenshot("settings-stale").await;
-    second.finish().await;
+    second
+        .finish("journey 4 two browsers toggle the same setting (second browser)")
+        .await;
     first.check_accessibility("settings, after a toggle").await;
-    first.finish().await;
+    first.finish("journey 4 two browsers toggle the same setting").await;
 }
 
 /// Journey 5: the activity log filtered by the partner user's email shows
@@ -378,7 +392,7 @@ async fn journey_5_activity_filter_export_verify() {
     b.wait_for_text("The chain is intact.").await;
     b.check_accessibility("verify").await;
     b.screenshot("verify").await;
-    b.finish().await;
+    b.finish("journey 5 activity filter export verify").await;
 }
 
 /// Journey 6: after signing out, the back button shows no personal page,
@@ -418,7 +432,7 @@ async fn journey_6_sign_out_back_button_and_old_cookie() {
     b.wait_for_path("/sign-in").await;
     b.wait_for_text("Your session has ended").await;
     assert!(!b.text().await.contains("Contoso Ltd"));
-    b.finish().await;
+    b.finish("journey 6 sign out back button and old cookie").await;
 }
 
 /// A page on another origin (another port of another host name), as a
@@ -526,5 +540,5 @@ async fn journey_7_security() {
     );
     b.check_accessibility("expired link").await;
     b.screenshot("expired-link").await;
-    b.finish().await;
+    b.finish("journey 7 security").await;
 }

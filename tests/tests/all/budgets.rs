@@ -581,3 +581,114 @@ async fn embedded_sqlite() {
 async fn dynamodb_local() {
     every_request_makes_at_most_one_read_and_one_write_round_trip(Backend::Dynamo).await
 }
+
+/// The web pages cost what their operations cost: a page reads in one
+/// round trip what its operation reads (two operations started together
+/// count as one), a form writes once. Named exceptions: the Permissions
+/// tab and the users page read their lists after authorization picks them
+/// (2); finishing a sign-in reads the sign-in in progress first (3, the
+/// API's 2 plus that). The figures go to the reports folder.
+#[tokio::test]
+async fn web_pages_read_and_write_within_budget() {
+    use portico_tests::web::WebClient;
+    let counters = Arc::new(Counters::default());
+    let c2 = counters.clone();
+    let opts = Options {
+        wrap: Some(Box::new(move |t| Arc::new(Counting(t, c2)) as Arc<dyn Table>)),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, opts).await;
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let puser = WebClient::signed_in(&app, Role::PartnerUser).await;
+    let manager = WebClient::signed_in(&app, Role::PartnerManager).await;
+    let reset = || {
+        for c in [&counters.read_trips, &counters.read_calls, &counters.write_trips] {
+            c.store(0, SeqCst);
+        }
+    };
+    let mut rows: Vec<(String, usize, usize, usize)> = Vec::new();
+    macro_rules! measure {
+        ($what:expr, $budget:expr, $call:expr) => {{
+            reset();
+            let page = $call;
+            assert!(page.status < 500, "{}: {} {}", $what, page.status, page.body);
+            // The after-response writes (activity record, idle clock) are done
+            // before the answer's body is read in full.
+            let (r, w) = (counters.read_trips.load(SeqCst), counters.write_trips.load(SeqCst));
+            rows.push(($what.to_string(), r, w, $budget));
+            page
+        }};
+    }
+    measure!("GET /customers", 1, puser.get("/customers").await);
+    let settings = measure!(
+        "GET /customers/{id}",
+        1,
+        puser.get(&format!("/customers/{contoso}")).await
+    );
+    let version =
+        portico_tests::web::input_value(settings.body.split_once("toggle/feed.comments").unwrap().1, "version")
+            .unwrap();
+    measure!(
+        "POST /customers/{id}/toggle/{key}",
+        1,
+        puser
+            .post(
+                &format!("/customers/{contoso}/toggle/feed.comments"),
+                &[("enabled", "false"), ("version", &version)]
+            )
+            .await
+    );
+    measure!(
+        "GET /activity-log",
+        1,
+        manager.get(&format!("/activity-log?org={contoso}")).await
+    );
+    measure!("GET /permissions", 2, manager.get("/permissions").await);
+    measure!("GET /team", 2, manager.get("/team").await);
+    measure!("GET /trusted-ranges", 1, manager.get("/trusted-ranges").await);
+    measure!("GET /sign-in", 0, WebClient::new(&app).get("/sign-in").await);
+    // A sign-in through the pages: the password, then the code.
+    let email = "pages@northwind.example.com";
+    app.add_partner_user(email).await;
+    let (_, secret, _) = app.set_up_account(email).await;
+    let web = WebClient::new(&app);
+    web.get("/sign-in").await;
+    let step = measure!(
+        "POST /sign-in",
+        1,
+        web.post("/sign-in", &[("email", email), ("password", portico_tests::PASSWORD)])
+            .await
+    );
+    assert_eq!(step.location(), Some("/sign-in/code"));
+    web.get("/sign-in/code").await;
+    let code = portico_tests::code_at(&secret, 1);
+    let done = measure!(
+        "POST /sign-in/code",
+        3,
+        web.post("/sign-in/code", &[("code", &code)]).await
+    );
+    assert_eq!(done.location(), Some("/"), "{}", done.body);
+    let report: Vec<String> = rows
+        .iter()
+        .map(|(what, r, w, budget)| {
+            format!("  {what:<36} {r} read round trips (budget {budget}), {w} write round trips")
+        })
+        .collect();
+    if let Ok(dir) = std::env::var("PORTICO_REPORTS_DIR") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("web-budgets.txt"),
+            format!(
+                "Web pages, DynamoDB round trips per request (embedded store, counted at the table port):\n{}\n",
+                report.join("\n")
+            ),
+        )
+        .unwrap();
+    }
+    let over: Vec<&String> = rows
+        .iter()
+        .zip(&report)
+        .filter(|((_, r, w, budget), _)| r > budget || *w > 1)
+        .map(|(_, line)| line)
+        .collect();
+    assert!(over.is_empty(), "over budget:\n{over:?}");
+}
