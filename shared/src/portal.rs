@@ -33,7 +33,15 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
         cfg.data_dir.display(),
         cfg.backend
     );
-    println!("  API description: {base}/openapi.json    outbox: {base}/_local/outbox");
+    println!("  Pages: {base}/  (the start page lists the demo users: sign in as one with a click)");
+    println!("  Local outbox: {base}/_local/mail    API description: {base}/openapi.json");
+    if !crate::web::visit::secure(&deps.settings) {
+        println!(
+            "  The session cookie is `{}` without `Secure` and the `__Host-` prefix: browsers refuse both over plain HTTP,\n  \
+             which the local portal serves on loopback (PORTICO_PUBLIC_URL https://... turns them on).",
+            crate::web::visit::COOKIE_PLAIN
+        );
+    }
     if let Auth::LocalToken(tokens) | Auth::Both(tokens, _) = auth {
         let env_file = cfg.data_dir.join("demo-tokens.env");
         let mut env = String::new();

@@ -262,15 +262,20 @@ impl Browser {
             .execute_async(
                 r#"const done = arguments[arguments.length - 1];
                    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa','wcag22aa'] } })
-                      .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
-                                                               nodes: v.nodes.map(n => n.target.join(' ')) }))))
-                      .catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));"#,
+                      .then(r => done({ passes: r.passes.length, violations: r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                                               nodes: v.nodes.map(n => n.target.join(' ')) })) }))
+                      .catch(e => done({ passes: 0, violations: [{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }] }));"#,
                 vec![],
             )
             .await
             .expect("run axe-core");
         self.pages_checked += 1;
-        for v in result.as_array().cloned().unwrap_or_default() {
+        // axe ran its rules (a page where none passed was not checked at all).
+        assert!(
+            result["passes"].as_u64().unwrap_or(0) > 0,
+            "{label}: axe-core checked nothing: {result}"
+        );
+        for v in result["violations"].as_array().cloned().unwrap_or_default() {
             let impact = v["impact"].as_str().unwrap_or_default();
             *self.axe_by_impact.entry(impact.to_string()).or_default() += 1;
             if matches!(impact, "serious" | "critical") {

@@ -245,6 +245,25 @@ impl LocalIdentity {
     }
 
     /// The current code for a secret (tests and the local portal's helper).
+    /// The local portal's stand-in for a phone: the code the authenticator
+    /// of the user an MFA session (`session`) is for would show at `at`.
+    /// Only where this identity's records are in `table` (the embedded store).
+    pub async fn demo_code(
+        table: &dyn Table,
+        session: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<String>, IdentityError> {
+        let Some(item) = table.get(&session_key(session)).await.map_err(store)? else {
+            return Ok(None);
+        };
+        let s: Session = item.decode().map_err(store)?;
+        let Some(item) = table.get(&record_key(s.user_id)).await.map_err(store)? else {
+            return Ok(None);
+        };
+        let rec: Record = item.decode().map_err(store)?;
+        rec.totp_secret.map(|secret| Self::code_at(&secret, at)).transpose()
+    }
+
     pub fn code_at(secret_b32: &str, at: DateTime<Utc>) -> Result<String, IdentityError> {
         Ok(totp(secret_b32, "portico")?.generate(unix_seconds(at)?).to_string())
     }

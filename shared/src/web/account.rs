@@ -295,15 +295,31 @@ async fn finish(deps: &Deps, visit: &Visit, opened: &Visitor, who: Option<sessio
 struct CodePage {
     chrome: Chrome,
     errors: Errors,
+    /// The local portal only: the code the user's authenticator shows now.
+    local_code: Option<String>,
+}
+
+/// The local portal only (embedded store, local identity): the code now.
+async fn local_code(deps: &Deps, visit: &Visit, flow: &Flow) -> Option<String> {
+    #[cfg(feature = "local")]
+    if visit.local {
+        return crate::identity::local::LocalIdentity::demo_code(deps.table.as_ref(), &flow.session, deps.clock.now())
+            .await
+            .ok()
+            .flatten();
+    }
+    let _ = (deps, visit, flow);
+    None
 }
 
 pub async fn code_page(State(deps): State<AppState>, visit: Visit) -> Response {
     match load_flow(&deps, &visit.visitor, FlowStep::Code).await {
-        Ok(Some(_)) => page(
+        Ok(Some(flow)) => page(
             StatusCode::OK,
             &CodePage {
                 chrome: Chrome::anonymous(&visit),
                 errors: Errors::none(),
+                local_code: local_code(&deps, &visit, &flow).await,
             },
         ),
         Ok(None) => Redirect::to("/sign-in?expired=1").into_response(),
@@ -329,6 +345,7 @@ pub async fn code(State(deps): State<AppState>, visit: Visit, Form(f): Form<Code
             &CodePage {
                 chrome: Chrome::anonymous(&visit),
                 errors: Errors::one(Some("code"), msg),
+                local_code: None,
             },
         )
     };

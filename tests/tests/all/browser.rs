@@ -247,7 +247,6 @@ async fn journey_3_settings_and_restricted_permissions() {
     b.click_text("Permissions").await;
     b.wait_for_text("For Restricted Settings").await;
     b.check_accessibility("permissions").await;
-    b.screenshot("permissions").await;
     b.client
         .find(Locator::Css(&format!("#user option[value='{puser}']")))
         .await
@@ -265,6 +264,8 @@ async fn journey_3_settings_and_restricted_permissions() {
     b.click_text("Grant permission").await;
     b.wait_for_text("Permission granted.").await;
     assert!(b.text().await.contains("Nico User"), "listed by setting");
+    b.check_accessibility("permissions, with a grant").await;
+    b.screenshot("permissions").await;
     b.sign_out().await;
 
     b.demo_sign_in(&app.base, &puser).await;
