@@ -215,6 +215,20 @@ async fn journey_3_settings_and_restricted_permissions() {
     );
     b.goto(&settings).await;
     wait_thumb(&b, "feed.comments", "Disabled").await;
+    // The Edit dialog: opens over the page, saves, and the page shows it.
+    b.click("a[href$='/edit/events.calendar']").await;
+    for _ in 0..50 {
+        if b.exists("dialog[open] input[value='true']").await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(b.exists("dialog[open]").await, "the Edit dialog is open");
+    b.check_accessibility("settings, Edit dialog").await;
+    b.click("dialog[open] input[value='true']").await;
+    b.click_text("Save").await;
+    wait_thumb(&b, "events.calendar", "Enabled").await;
+    assert_eq!(b.current_path().await, format!("/customers/{contoso}"));
 
     // A paid add-on: not a button, and the reason is shown.
     let (_, button) = thumb(&b, "analytics.advanced").await;
