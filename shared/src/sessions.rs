@@ -84,6 +84,15 @@ pub fn revoke_all(user: UserId) -> Result<Write, StoreError> {
 /// it), ending at `expires_at`: now (on the injected clock, which the store's
 /// expiry uses too) plus the token's lifetime.
 pub fn open(user: &User, session_id: &str, expires_at: DateTime<Utc>) -> Result<Write, StoreError> {
+    put(user, session_id, expires_at, None)
+}
+
+fn put(
+    user: &User,
+    session_id: &str,
+    expires_at: DateTime<Utc>,
+    last_seen: Option<DateTime<Utc>>,
+) -> Result<Write, StoreError> {
     let item = Item::new(
         key(session_id),
         SESSION,
@@ -92,7 +101,7 @@ pub fn open(user: &User, session_id: &str, expires_at: DateTime<Utc>) -> Result<
             user_id: user.id,
             generation: user.session_generation,
             expires_at,
-            last_seen: None,
+            last_seen,
         },
     )?
     .with_ttl(expires_at.timestamp());
@@ -105,23 +114,12 @@ pub fn open(user: &User, session_id: &str, expires_at: DateTime<Utc>) -> Result<
 /// The write that opens a browser session (the web pages' cookie names
 /// it): [`BROWSER_LIFETIME_HOURS`] at most, [`BROWSER_IDLE_MINUTES`] idle.
 pub fn open_browser(user: &User, session_id: &str, now: DateTime<Utc>) -> Result<Write, StoreError> {
-    let expires_at = now + chrono::Duration::hours(BROWSER_LIFETIME_HOURS);
-    let item = Item::new(
-        key(session_id),
-        SESSION,
-        1,
-        &Session {
-            user_id: user.id,
-            generation: user.session_generation,
-            expires_at,
-            last_seen: Some(now),
-        },
-    )?
-    .with_ttl(expires_at.timestamp());
-    Ok(Write::Put {
-        item,
-        cond: Cond::MustNotExist,
-    })
+    put(
+        user,
+        session_id,
+        now + chrono::Duration::hours(BROWSER_LIFETIME_HOURS),
+        Some(now),
+    )
 }
 
 /// Whether a browser session's `lastSeen` is old enough to write again.

@@ -11,11 +11,9 @@ use crate::ops::organizations::{
     self, CreateOrganization, ListOrganizations, MfaPolicy, OrganizationPage, TrustedRanges,
 };
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -225,38 +223,11 @@ async fn export_activity(
     Query(f): Query<ActivityFilter>,
 ) -> Result<Response, AppError> {
     let export = activity::export(&deps, &caller, id, f).await?;
-    let content_type = export.content_type();
     let ext = match export.format {
         activity::ExportFormat::Csv => "csv",
         activity::ExportFormat::Ndjson => "ndjson",
     };
-    let body = futures::stream::unfold(export, |mut e| async move {
-        e.next_chunk().await.map(|chunk| {
-            let chunk = chunk.map(bytes::Bytes::from).map_err(|err| {
-                tracing::error!(error = %err, "export stopped");
-                std::io::Error::other("export stopped")
-            });
-            (chunk, e)
-        })
-    });
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"activity-{id}.{ext}\""),
-            ),
-            // lambda_http base64-encodes types it does not know as text
-            // (application/x-ndjson among them), a third more than the 5 MB
-            // cap and over Lambda's 6 MB response: this marks the body as text.
-            (
-                header::HeaderName::from_static("x-lambda-http-content-encoding"),
-                "text".to_string(),
-            ),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response())
+    Ok(crate::http::export_answer(export, &format!("activity-{id}.{ext}")))
 }
 
 /// Recompute the organisation's hash chain and report the first break (whoever may read the log).

@@ -80,7 +80,8 @@ fn identity_error(e: IdentityError) -> AppError {
     }
 }
 
-fn actor_of(user: &User, source_ip: &str) -> Actor {
+/// The actor a user is when they act from `source_ip` (a sign-in, before a session exists).
+pub fn actor_of(user: &User, source_ip: &str) -> Actor {
     Actor::new(
         Principal {
             user_id: user.id,

@@ -65,6 +65,25 @@ async fn load_flow(deps: &Deps, visitor: &Visitor, step: FlowStep) -> Result<Opt
     Ok(flow.filter(|f| f.step == step))
 }
 
+/// The sign-in in progress at `step`, or the answer sending the browser back
+/// to the start of sign-in (it took longer than 10 minutes, or never began).
+async fn flow_or_restart(deps: &Deps, visit: &Visit, step: FlowStep) -> Result<Flow, Response> {
+    match load_flow(deps, &visit.visitor, step).await {
+        Ok(Some(flow)) => Ok(flow),
+        Ok(None) => Err(Redirect::to("/sign-in?expired=1").into_response()),
+        Err(e) => Err(fail(visit, &deps.settings, e)),
+    }
+}
+
+/// How the last step opens its browser session: a new id, ending the
+/// sign-in in progress in the same transaction.
+fn closing<'a>(visit: &Visit, opened: &'a Visitor) -> Opening<'a> {
+    Opening::Browser {
+        id: opened.id(),
+        ends: Some(visit.visitor.flow_key()),
+    }
+}
+
 /// Signed in: the browser gets its new cookie and goes to its start page.
 fn signed_in(deps: &Deps, visitor: &Visitor) -> Response {
     redirect_as("/", visitor, &deps.settings)
@@ -313,8 +332,8 @@ async fn local_code(deps: &Deps, visit: &Visit, flow: &Flow) -> Option<String> {
 }
 
 pub async fn code_page(State(deps): State<AppState>, visit: Visit) -> Response {
-    match load_flow(&deps, &visit.visitor, FlowStep::Code).await {
-        Ok(Some(flow)) => page(
+    match flow_or_restart(&deps, &visit, FlowStep::Code).await {
+        Ok(flow) => page(
             StatusCode::OK,
             &CodePage {
                 chrome: Chrome::anonymous(&visit),
@@ -322,8 +341,7 @@ pub async fn code_page(State(deps): State<AppState>, visit: Visit) -> Response {
                 local_code: local_code(&deps, &visit, &flow).await,
             },
         ),
-        Ok(None) => Redirect::to("/sign-in?expired=1").into_response(),
-        Err(e) => fail(&visit, &deps.settings, e),
+        Err(restart) => restart,
     }
 }
 
@@ -333,11 +351,22 @@ pub struct CodeForm {
     code: String,
 }
 
+impl CodeForm {
+    /// The code, spaces removed, if it has a code's shape.
+    fn code(&self) -> Result<String, String> {
+        let code: String = self.code.chars().filter(|c| !c.is_whitespace()).collect();
+        if crate::identity::code_shape(&code) {
+            Ok(code)
+        } else {
+            Err("Enter the 6-digit code your authenticator app shows.".into())
+        }
+    }
+}
+
 pub async fn code(State(deps): State<AppState>, visit: Visit, Form(f): Form<CodeForm>) -> Response {
-    let flow = match load_flow(&deps, &visit.visitor, FlowStep::Code).await {
-        Ok(Some(flow)) => flow,
-        Ok(None) => return Redirect::to("/sign-in?expired=1").into_response(),
-        Err(e) => return fail(&visit, &deps.settings, e),
+    let flow = match flow_or_restart(&deps, &visit, FlowStep::Code).await {
+        Ok(flow) => flow,
+        Err(restart) => return restart,
     };
     let again = |status, msg: String| {
         page(
@@ -349,23 +378,16 @@ pub async fn code(State(deps): State<AppState>, visit: Visit, Form(f): Form<Code
             },
         )
     };
-    let code: String = f.code.chars().filter(|c| !c.is_whitespace()).collect();
-    if !crate::identity::code_shape(&code) {
-        return again(
-            StatusCode::BAD_REQUEST,
-            "Enter the 6-digit code your authenticator app shows.".into(),
-        );
-    }
+    let code = match f.code() {
+        Ok(code) => code,
+        Err(why) => return again(StatusCode::BAD_REQUEST, why),
+    };
     let opened = Visitor::anonymous();
     let input = MfaAnswer {
         session: flow.session,
         code,
     };
-    let opening = Opening::Browser {
-        id: opened.id(),
-        ends: Some(visit.visitor.flow_key()),
-    };
-    match session::answer_mfa(&deps, &visit.source_ip, input, opening).await {
+    match session::answer_mfa(&deps, &visit.source_ip, input, closing(&visit, &opened)).await {
         Ok(step) => after_step(&deps, &visit, &opened, step, &flow.email).await,
         Err(e) => match sign_in_refusal(&e) {
             Some((status, msg)) => again(status, msg),
@@ -387,10 +409,9 @@ struct EnrolPage {
 
 /// Enrolment: a new secret, shown as a QR code and as text.
 pub async fn enrol_page(State(deps): State<AppState>, visit: Visit) -> Response {
-    let flow = match load_flow(&deps, &visit.visitor, FlowStep::Enrol).await {
-        Ok(Some(flow)) => flow,
-        Ok(None) => return Redirect::to("/sign-in?expired=1").into_response(),
-        Err(e) => return fail(&visit, &deps.settings, e),
+    let flow = match flow_or_restart(&deps, &visit, FlowStep::Enrol).await {
+        Ok(flow) => flow,
+        Err(restart) => return restart,
     };
     let started = match session::begin_enrolment(&deps, EnrolmentStart { session: flow.session }).await {
         Ok(s) => s,
@@ -437,10 +458,9 @@ struct RecoveryCodesPage {
 }
 
 pub async fn enrol(State(deps): State<AppState>, visit: Visit, Form(f): Form<CodeForm>) -> Response {
-    let flow = match load_flow(&deps, &visit.visitor, FlowStep::Enrol).await {
-        Ok(Some(flow)) => flow,
-        Ok(None) => return Redirect::to("/sign-in?expired=1").into_response(),
-        Err(e) => return fail(&visit, &deps.settings, e),
+    let flow = match flow_or_restart(&deps, &visit, FlowStep::Enrol).await {
+        Ok(flow) => flow,
+        Err(restart) => return restart,
     };
     let again = |status, msg: String| {
         page(
@@ -453,23 +473,16 @@ pub async fn enrol(State(deps): State<AppState>, visit: Visit, Form(f): Form<Cod
             },
         )
     };
-    let code: String = f.code.chars().filter(|c| !c.is_whitespace()).collect();
-    if !crate::identity::code_shape(&code) {
-        return again(
-            StatusCode::BAD_REQUEST,
-            "Enter the 6-digit code your authenticator app shows.".into(),
-        );
-    }
+    let code = match f.code() {
+        Ok(code) => code,
+        Err(why) => return again(StatusCode::BAD_REQUEST, why),
+    };
     let opened = Visitor::anonymous();
     let input = EnrolmentConfirm {
         session: flow.session,
         code,
     };
-    let opening = Opening::Browser {
-        id: opened.id(),
-        ends: Some(visit.visitor.flow_key()),
-    };
-    match session::confirm_enrolment(&deps, &visit.source_ip, input, opening).await {
+    match session::confirm_enrolment(&deps, &visit.source_ip, input, closing(&visit, &opened)).await {
         Ok(enrolled) => {
             let Some(who) = enrolled.signed_in else {
                 return fail(

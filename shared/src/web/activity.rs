@@ -3,10 +3,9 @@
 //! same view; and "verify the chain" with its result in plain words.
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::render::{Chrome, Errors, fail, page};
@@ -222,31 +221,7 @@ pub async fn export(
         Ok(e) => e,
         Err(e) => return fail(&visit, &deps.settings, e),
     };
-    let content_type = export.content_type();
-    let body = futures::stream::unfold(export, |mut e| async move {
-        e.next_chunk().await.map(|chunk| {
-            let chunk = chunk.map(bytes::Bytes::from).map_err(|err| {
-                tracing::error!(error = %err, "export stopped");
-                std::io::Error::other("export stopped")
-            });
-            (chunk, e)
-        })
-    });
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"activity-{org}.csv\""),
-            ),
-            (
-                header::HeaderName::from_static("x-lambda-http-content-encoding"),
-                "text".to_string(),
-            ),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response()
+    crate::http::export_answer(export, &format!("activity-{org}.csv"))
 }
 
 #[derive(Template)]

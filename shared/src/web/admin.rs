@@ -9,29 +9,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::render::{Chrome, Errors, fail, page};
+use super::render::{Chrome, DoneQuery, Errors, after, done_message, fail, page};
 use super::visit::{Form, Query, SignedIn, Visit};
 use crate::app::AppState;
 use crate::domain::{DisplayName, EmailAddress, OrgId, OrgKind, OrgName, Organization, RequestId, UserId};
-use crate::error::AppError;
 use crate::http::Path;
 use crate::http::principal::Caller;
 use crate::ops::accounts::{self, Decision, InvitePartner, PageQuery};
 use crate::ops::organizations::{self, CreateOrganization, ListOrganizations};
 use crate::ops::settings::{self, CatalogueEntry};
 use crate::settings::{SettingGroup, SettingKey};
-
-fn done_message(done: Option<&str>) -> Option<&'static str> {
-    Some(match done? {
-        "created" => "Organisation created.",
-        "invited" => "Invitation sent to the partner's first Partner Manager.",
-        "approved" => "Request approved: the user was emailed a link to set their password.",
-        "rejected" => "Request rejected.",
-        "reinstated" => "Access restored: the user was told by email.",
-        "saved" => "Catalogue saved.",
-        _ => return None,
-    })
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct OrgsQuery {
@@ -194,22 +181,16 @@ pub async fn create_organization(
         kind,
         partner_of_record: if kind == OrgKind::Customer { partner } else { None },
     };
-    match organizations::create(&deps, &caller, input).await {
-        Ok(_) => Redirect::to("/admin/organizations?done=created").into_response(),
-        Err(AppError::Invalid(why) | AppError::Conflict(why)) => {
-            let errors = Errors::one(Some("name"), why);
-            orgs_page(
-                &deps,
-                &visit,
-                &caller,
-                &OrgsQuery::default(),
-                StatusCode::BAD_REQUEST,
-                errors,
-                f,
-            )
-            .await
-        }
-        Err(e) => fail(&visit, &deps.settings, e),
+    let result = organizations::create(&deps, &caller, input).await;
+    match after(
+        &visit,
+        &deps.settings,
+        result,
+        "/admin/organizations?done=created",
+        "name",
+    ) {
+        Ok(answer) => answer,
+        Err((status, errors)) => orgs_page(&deps, &visit, &caller, &OrgsQuery::default(), status, errors, f).await,
     }
 }
 
@@ -253,22 +234,16 @@ pub async fn invite_partner(
         display_name,
         expires_in_hours: None,
     };
-    match accounts::invite_partner(&deps, &caller, input).await {
-        Ok(_) => Redirect::to("/admin/organizations?done=invited").into_response(),
-        Err(AppError::Invalid(why) | AppError::Conflict(why)) => {
-            let errors = Errors::one(Some("manager-email"), why);
-            orgs_page(
-                &deps,
-                &visit,
-                &caller,
-                &OrgsQuery::default(),
-                StatusCode::BAD_REQUEST,
-                errors,
-                f,
-            )
-            .await
-        }
-        Err(e) => fail(&visit, &deps.settings, e),
+    let result = accounts::invite_partner(&deps, &caller, input).await;
+    match after(
+        &visit,
+        &deps.settings,
+        result,
+        "/admin/organizations?done=invited-partner",
+        "manager-email",
+    ) {
+        Ok(answer) => answer,
+        Err((status, errors)) => orgs_page(&deps, &visit, &caller, &OrgsQuery::default(), status, errors, f).await,
     }
 }
 
@@ -281,11 +256,6 @@ struct RequestsPage {
     notice: Option<&'static str>,
     requests: Vec<crate::accounts::UserRequest>,
     restores: Vec<crate::ops::inactivity::RestoreRequest>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 /// The queues: users partners asked for, and suspended users asking back in.
@@ -468,25 +438,10 @@ pub async fn put_entry(
         default_enabled: f.default_enabled.is_some(),
         version,
     };
-    match settings::put_catalogue_entry(&deps, &caller, key, input).await {
-        Ok(_) => Redirect::to("/admin/catalogue?done=saved").into_response(),
-        Err(AppError::Invalid(why) | AppError::Conflict(why)) => {
-            catalogue_page(
-                &deps,
-                &visit,
-                &caller,
-                None,
-                StatusCode::BAD_REQUEST,
-                Errors::one(Some("name"), why),
-                f,
-            )
-            .await
-        }
-        Err(e @ AppError::Store(_)) => {
-            let errors = Errors::one(None, e.detail());
-            catalogue_page(&deps, &visit, &caller, None, StatusCode::CONFLICT, errors, f).await
-        }
-        Err(e) => fail(&visit, &deps.settings, e),
+    let result = settings::put_catalogue_entry(&deps, &caller, key, input).await;
+    match after(&visit, &deps.settings, result, "/admin/catalogue?done=saved", "name") {
+        Ok(answer) => answer,
+        Err((status, errors)) => catalogue_page(&deps, &visit, &caller, None, status, errors, f).await,
     }
 }
 

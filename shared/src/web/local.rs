@@ -14,8 +14,7 @@ use super::account::DemoUser;
 use super::render::{Chrome, fail, page, redirect_as};
 use super::visit::{Form, Visit, Visitor};
 use crate::app::{AppState, Deps};
-use crate::audit::{ActionType, Actor, Target};
-use crate::authz::Principal;
+use crate::audit::{ActionType, Target};
 use crate::domain::{User, UserId};
 use crate::error::AppError;
 use crate::mail::outbox::OutboxMessage;
@@ -83,16 +82,7 @@ pub async fn sign_in_as(State(deps): State<AppState>, visit: Visit, Form(f): For
         Ok(w) => w,
         Err(e) => return fail(&visit, &deps.settings, e.into()),
     };
-    let actor = Actor::new(
-        Principal {
-            user_id: user.id,
-            email: user.email.clone(),
-            org_id: user.org_id,
-            org_kind: user.org_kind,
-            role: user.role,
-        },
-        visit.source_ip.clone(),
-    );
+    let actor = crate::ops::session::actor_of(&user, &visit.source_ip);
     let change = crate::ops::Change::new(
         &deps,
         &actor,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::render::{Chrome, Errors, fail, page};
+use super::render::{Chrome, DoneQuery, Errors, after, done_message, fail, page};
 use super::visit::{Form, Query, SignedIn, Visit};
 use crate::app::AppState;
 use crate::domain::{DisplayName, EmailAddress, InvitationId, Role, UserId, UserStatus};
@@ -24,26 +24,6 @@ use crate::settings::{SettingGroup, SettingKey};
 /// The signed-in user's organisation (from the cookie; the operation checks it).
 fn own_org(caller: &Caller) -> crate::domain::OrgId {
     caller.org_id
-}
-
-/// A fixed message for `?done=<what>` after a change (never the query's own text).
-fn done_message(done: Option<&str>) -> Option<&'static str> {
-    Some(match done? {
-        "granted" => "Permission granted.",
-        "deleted" => "Permission deleted: the setting is read-only for that user again.",
-        "requested" => "Your request went to the platform's admins. The person gets an email once it is approved.",
-        "resent" => "Invitation sent again, with a new link.",
-        "revoked" => "Invitation revoked: its link no longer works.",
-        "restore" => "Your request to restore access went to the platform's admins.",
-        "invited" => "Invitation sent. The customer appears in your list once they create their organisation.",
-        "saved" => "Saved.",
-        _ => return None,
-    })
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 // ---- Permissions: For Restricted Settings ---------------------------------
@@ -224,7 +204,7 @@ pub async fn grant(
         let q = PermissionsQuery::default();
         return permissions_page(&deps, &visit, &caller, &q, StatusCode::BAD_REQUEST, errors).await;
     };
-    match settings::grant(
+    let result = settings::grant(
         &deps,
         &caller,
         own_org(&caller),
@@ -233,22 +213,18 @@ pub async fn grant(
             key: key.clone(),
         },
     )
-    .await
-    {
-        Ok(_) => Redirect::to(&format!("/permissions?key={key}&done=granted")).into_response(),
-        Err(AppError::Invalid(why) | AppError::Conflict(why)) => {
-            let q = PermissionsQuery::default();
-            permissions_page(
-                &deps,
-                &visit,
-                &caller,
-                &q,
-                StatusCode::BAD_REQUEST,
-                Errors::one(Some("key"), why),
-            )
-            .await
+    .await;
+    match after(
+        &visit,
+        &deps.settings,
+        result,
+        &format!("/permissions?key={key}&done=granted"),
+        "key",
+    ) {
+        Ok(answer) => answer,
+        Err((status, errors)) => {
+            permissions_page(&deps, &visit, &caller, &PermissionsQuery::default(), status, errors).await
         }
-        Err(e) => fail(&visit, &deps.settings, e),
     }
 }
 
@@ -459,7 +435,7 @@ pub async fn ask_for_user(
         )
         .await;
     };
-    match accounts::request_user(
+    let result = accounts::request_user(
         &deps,
         &caller,
         NewUser {
@@ -468,22 +444,10 @@ pub async fn ask_for_user(
             role,
         },
     )
-    .await
-    {
-        Ok(_) => Redirect::to("/team?done=requested").into_response(),
-        Err(AppError::Invalid(why) | AppError::Conflict(why)) => {
-            team_page(
-                &deps,
-                &visit,
-                &caller,
-                None,
-                StatusCode::BAD_REQUEST,
-                Errors::one(Some("email"), why),
-                (&f.email, &f.name),
-            )
-            .await
-        }
-        Err(e) => fail(&visit, &deps.settings, e),
+    .await;
+    match after(&visit, &deps.settings, result, "/team?done=requested", "email") {
+        Ok(answer) => answer,
+        Err((status, errors)) => team_page(&deps, &visit, &caller, None, status, errors, (&f.email, &f.name)).await,
     }
 }
 
@@ -570,9 +534,9 @@ pub async fn invite_customer(
     SignedIn(visit, caller): SignedIn,
     Form(f): Form<EmailForm>,
 ) -> Response {
-    let again = |errors: Errors| {
+    let again = |status: StatusCode, errors: Errors| {
         page(
-            StatusCode::BAD_REQUEST,
+            status,
             &InviteCustomerPage {
                 chrome: Chrome::of(&visit),
                 errors,
@@ -585,20 +549,21 @@ pub async fn invite_customer(
         if let Err(e) = crate::ops::authenticate_full(&deps, &caller, []).await {
             return fail(&visit, &deps.settings, e);
         }
-        return again(Errors::one(
-            Some("email"),
-            "Enter the customer's email address, like name@example.com.",
-        ));
+        return again(
+            StatusCode::BAD_REQUEST,
+            Errors::one(
+                Some("email"),
+                "Enter the customer's email address, like name@example.com.",
+            ),
+        );
     };
     let input = InviteCustomer {
         email,
         expires_in_hours: None,
     };
-    match accounts::invite_customer(&deps, &caller, input).await {
-        Ok(_) => Redirect::to("/invite-customer?done=invited").into_response(),
-        Err(AppError::Invalid(why) | AppError::Conflict(why)) => again(Errors::one(Some("email"), why)),
-        Err(e) => fail(&visit, &deps.settings, e),
-    }
+    let result = accounts::invite_customer(&deps, &caller, input).await;
+    after(&visit, &deps.settings, result, "/invite-customer?done=invited", "email")
+        .unwrap_or_else(|(status, errors)| again(status, errors))
 }
 
 // ---- Trusted source ranges --------------------------------------------------------
@@ -656,30 +621,20 @@ pub async fn set_trusted_ranges(
     let Ok(version) = f.version.parse() else {
         return super::render::plain_error(StatusCode::BAD_REQUEST, "The form could not be read.");
     };
-    match organizations::set_trusted_ranges(&deps, &caller, own_org(&caller), TrustedRanges { ranges, version }).await {
-        Ok(_) => Redirect::to("/trusted-ranges?done=saved").into_response(),
-        Err(AppError::Invalid(why) | AppError::Conflict(why)) => page(
-            StatusCode::BAD_REQUEST,
+    let result =
+        organizations::set_trusted_ranges(&deps, &caller, own_org(&caller), TrustedRanges { ranges, version }).await;
+    after(&visit, &deps.settings, result, "/trusted-ranges?done=saved", "ranges").unwrap_or_else(|(status, errors)| {
+        page(
+            status,
             &RangesPage {
                 chrome: Chrome::of(&visit),
-                errors: Errors::one(Some("ranges"), why),
+                errors,
                 notice: None,
                 ranges: f.ranges.clone(),
                 version,
             },
-        ),
-        Err(e @ AppError::Store(_)) => page(
-            StatusCode::CONFLICT,
-            &RangesPage {
-                chrome: Chrome::of(&visit),
-                errors: Errors::one(Some("ranges"), e.detail()),
-                notice: None,
-                ranges: f.ranges.clone(),
-                version,
-            },
-        ),
-        Err(e) => fail(&visit, &deps.settings, e),
-    }
+        )
+    })
 }
 
 // ---- A customer's MFA policy ------------------------------------------------------

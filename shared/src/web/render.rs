@@ -156,6 +156,54 @@ pub fn refused_unless(deps: &crate::app::Deps, visit: &Visit, action: crate::aut
     }
 }
 
+/// A fixed message for `?done=<what>` after a change (never the query's own text).
+pub fn done_message(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "granted" => "Permission granted.",
+        "deleted" => "Permission deleted: the setting is read-only for that user again.",
+        "requested" => "Your request went to the platform's admins. The person gets an email once it is approved.",
+        "resent" => "Invitation sent again, with a new link.",
+        "revoked" => "Invitation revoked: its link no longer works.",
+        "restore" => "Your request to restore access went to the platform's admins.",
+        "invited" => "Invitation sent. The customer appears in your list once they create their organisation.",
+        "invited-partner" => "Invitation sent to the partner's first Partner Manager.",
+        "created" => "Organisation created.",
+        "approved" => "Request approved: the user was emailed a link to set their password.",
+        "rejected" => "Request rejected.",
+        "reinstated" => "Access restored: the user was told by email.",
+        "saved" => "Saved.",
+        _ => return None,
+    })
+}
+
+/// The query of a page a change redirects to.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+/// What a form's operation led to: on success a redirect to `to`; a
+/// refusal of the input (invalid, or in conflict with what exists) comes
+/// back as the form's error on `field`, for the form to be shown again;
+/// anything else is the page `fail` shows.
+pub fn after<T>(
+    visit: &Visit,
+    settings: &Settings,
+    result: Result<T, AppError>,
+    to: &str,
+    field: &'static str,
+) -> Result<Response, (StatusCode, Errors)> {
+    match result {
+        Ok(_) => Ok(Redirect::to(to).into_response()),
+        Err(AppError::Invalid(why)) => Err((StatusCode::BAD_REQUEST, Errors::one(Some(field), why))),
+        Err(AppError::Conflict(why)) => Err((StatusCode::CONFLICT, Errors::one(Some(field), why))),
+        Err(
+            e @ AppError::Store(crate::store::StoreError::ConditionFailed { .. } | crate::store::StoreError::Conflict),
+        ) => Err((StatusCode::CONFLICT, Errors::one(Some(field), e.detail()))),
+        Err(e) => Ok(fail(visit, settings, e)),
+    }
+}
+
 /// One error of a form, and the field it is about (linked from the summary).
 #[derive(Debug, Clone)]
 pub struct FieldError {
