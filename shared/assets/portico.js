@@ -1,16 +1,15 @@
 // Portico's few behaviours beyond htmx. Every page works without this file:
-// it only opens dialogs htmx loaded, prints, and moves focus to swapped content.
+// it only opens dialogs htmx loaded and prints. (After a thumb's row is
+// swapped, htmx puts the focus back on the thumb: it has a stable id.)
 (function () {
   "use strict";
   document.addEventListener("htmx:afterSwap", function (e) {
     var dialog = e.detail.target.closest ? e.detail.target.closest("dialog") : null;
     if (dialog && !dialog.open && dialog.showModal) {
       dialog.showModal();
-      var first = dialog.querySelector("input, select, textarea, button");
+      var first = dialog.querySelector("input:not([type=hidden]), select, textarea, button");
       if (first) { first.focus(); }
     }
-    var focus = e.detail.target.querySelector ? e.detail.target.querySelector("[data-focus]") : null;
-    if (focus) { focus.focus(); }
   });
   document.addEventListener("click", function (e) {
     var t = e.target;

@@ -614,8 +614,15 @@ pub async fn sign_out(State(deps): State<AppState>, visit: Visit, Form(_): Form<
     if let Some(caller) = visit.caller() {
         let everywhere = session::SignOut { everywhere: false };
         if let Err(e) = session::sign_out(&deps, &caller, everywhere).await {
-            // Already ended (revoked, expired): signed out either way.
-            tracing::info!(error = %e, "sign-out of an ended session");
+            // Signed out without the event (the session had ended, or the
+            // account may not act now: email to confirm, suspended): the
+            // cookie's random part is proof enough to end its own session.
+            tracing::info!(error = %e, "sign-out without an authenticated user");
+            if let Some(id) = visit.visitor.session_id()
+                && let Err(e) = deps.table.transact(vec![crate::sessions::close(&id)]).await
+            {
+                return fail(&visit, &deps.settings, e.into());
+            }
         }
     }
     redirect_as("/sign-in?signed-out=1", &Visitor::anonymous(), &deps.settings)

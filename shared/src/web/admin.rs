@@ -10,10 +10,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::render::{Chrome, DoneQuery, Errors, after, done_message, fail, page};
-use super::visit::{Form, Query, SignedIn, Visit};
+use super::visit::{Form, PagePath, Query, SignedIn, Visit};
 use crate::app::AppState;
 use crate::domain::{DisplayName, EmailAddress, OrgId, OrgKind, OrgName, Organization, RequestId, UserId};
-use crate::http::Path;
 use crate::http::principal::Caller;
 use crate::ops::accounts::{self, Decision, InvitePartner, PageQuery};
 use crate::ops::organizations::{self, CreateOrganization, ListOrganizations};
@@ -302,7 +301,7 @@ pub struct DecisionForm {
 pub async fn decide(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
-    Path(id): Path<RequestId>,
+    PagePath(id): PagePath<RequestId>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
     let approve = match f.decision.as_str() {
@@ -324,7 +323,7 @@ pub async fn decide(
 pub async fn reinstate(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
-    Path((org, user)): Path<(OrgId, UserId)>,
+    PagePath((org, user)): PagePath<(OrgId, UserId)>,
     Form(_): Form<super::account::Empty>,
 ) -> Response {
     match crate::ops::inactivity::reinstate(&deps, &caller, org, user).await {

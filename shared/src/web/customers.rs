@@ -10,11 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::render::{Chrome, fail, page};
-use super::visit::{Form, Query, SignedIn, Visit};
+use super::visit::{Form, PagePath, Query, SignedIn, Visit};
 use crate::app::AppState;
 use crate::domain::{OrgId, OrgKind};
 use crate::error::AppError;
-use crate::http::Path;
 use crate::ops::organizations::{self, ListOrganizations};
 use crate::ops::settings::{self, SetSetting, SettingView};
 use crate::settings::{ReadOnlyReason, SettingGroup, SettingKey};
@@ -142,7 +141,7 @@ fn rows(visit: &Visit, page: &settings::SettingsPage) -> Vec<Row> {
 pub async fn settings(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
-    Path(id): Path<OrgId>,
+    PagePath(id): PagePath<OrgId>,
 ) -> Response {
     match settings::get_settings(&deps, &caller, id).await {
         Ok(found) => page(
@@ -249,7 +248,7 @@ async fn set(
 pub async fn toggle(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
-    Path((id, key)): Path<(OrgId, SettingKey)>,
+    PagePath((id, key)): PagePath<(OrgId, SettingKey)>,
     Form(f): Form<ToggleForm>,
 ) -> Response {
     set(&deps, &visit, &caller, id, key, &f).await
@@ -274,7 +273,7 @@ struct EditFragment {
 pub async fn edit_page(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
-    Path((id, key)): Path<(OrgId, SettingKey)>,
+    PagePath((id, key)): PagePath<(OrgId, SettingKey)>,
 ) -> Response {
     let found = match settings::get_settings(&deps, &caller, id).await {
         Ok(found) => found,
@@ -312,7 +311,7 @@ pub async fn edit_page(
 pub async fn edit(
     State(deps): State<AppState>,
     SignedIn(mut visit, caller): SignedIn,
-    Path((id, key)): Path<(OrgId, SettingKey)>,
+    PagePath((id, key)): PagePath<(OrgId, SettingKey)>,
     Form(f): Form<ToggleForm>,
 ) -> Response {
     // The dialog's save reloads the whole page (the row it edited may not be the only change).

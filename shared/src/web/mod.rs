@@ -188,11 +188,11 @@ pub fn router(state: AppState) -> Router {
 pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
     let limiter = PublicLimiter::new(state.settings.public_rate, state.settings.trusted_proxy);
     routes
+        .method_not_allowed_fallback(render::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(crate::http::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(limiter, throttle))
         .layer(axum::middleware::from_fn_with_state(state.clone(), record_activity))
         .layer(axum::middleware::from_fn_with_state(state.clone(), visit::layer))
-        .layer(axum::middleware::from_fn(headers))
         .layer(axum::middleware::from_fn(crate::http::log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             render::plain_error(
@@ -200,6 +200,8 @@ pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
                 "Something went wrong on our side; it has been logged.",
             )
         }))
+        // Outermost: even a panic's answer carries the headers.
+        .layer(axum::middleware::from_fn(headers))
         .with_state(state)
 }
 
@@ -274,6 +276,14 @@ async fn headers(req: Request, next: Next) -> Response {
             moved.headers_mut().append(header::SET_COOKIE, c.clone());
         }
         resp = moved;
+    }
+    if hx && (resp.status().is_client_error() || resp.status().is_server_error()) {
+        // An error page answering htmx replaces the whole page (the meta
+        // htmx-config lets htmx swap 4xx and 5xx answers).
+        resp.headers_mut()
+            .insert("hx-retarget", HeaderValue::from_static("body"));
+        resp.headers_mut()
+            .insert("hx-reswap", HeaderValue::from_static("innerHTML"));
     }
     let h = resp.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));

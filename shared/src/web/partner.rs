@@ -10,11 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::render::{Chrome, DoneQuery, Errors, after, done_message, fail, page};
-use super::visit::{Form, Query, SignedIn, Visit};
+use super::visit::{Form, PagePath, Query, SignedIn, Visit};
 use crate::app::AppState;
 use crate::domain::{DisplayName, EmailAddress, InvitationId, Role, UserId, UserStatus};
 use crate::error::AppError;
-use crate::http::Path;
 use crate::http::principal::Caller;
 use crate::ops::accounts::{self, InviteCustomer, NewUser, PageQuery, Resend, UserView};
 use crate::ops::organizations::{self, MfaPolicy, TrustedRanges};
@@ -454,7 +453,7 @@ pub async fn ask_for_user(
 pub async fn resend_invitation(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
-    Path(id): Path<InvitationId>,
+    PagePath(id): PagePath<InvitationId>,
     Form(_): Form<super::account::Empty>,
 ) -> Response {
     match accounts::resend_invitation(&deps, &caller, id, Resend::default()).await {
@@ -466,7 +465,7 @@ pub async fn resend_invitation(
 pub async fn revoke_invitation(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
-    Path(id): Path<InvitationId>,
+    PagePath(id): PagePath<InvitationId>,
     Form(_): Form<super::account::Empty>,
 ) -> Response {
     match accounts::revoke_invitation(&deps, &caller, id).await {
@@ -479,7 +478,7 @@ pub async fn revoke_invitation(
 pub async fn ask_restore(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
-    Path(user): Path<UserId>,
+    PagePath(user): PagePath<UserId>,
     Form(_): Form<super::account::Empty>,
 ) -> Response {
     match crate::ops::inactivity::ask_restore_for(&deps, &caller, own_org(&caller), user).await {

@@ -58,6 +58,9 @@ pub struct Nav {
 pub struct Chrome {
     pub csrf: String,
     pub me: Option<Me>,
+    /// The cookie names a session (even when this page could not read who:
+    /// a refusal still offers Sign out).
+    pub signed_in: bool,
     pub nav: Vec<Nav>,
     /// The local portal (its demo users and outbox are shown).
     pub local: bool,
@@ -78,6 +81,7 @@ impl Chrome {
             csrf: visit.csrf(),
             me,
             nav,
+            signed_in: visit.visitor.session_id().is_some(),
             local: visit.local,
         }
     }
@@ -88,6 +92,7 @@ impl Chrome {
             csrf: visit.csrf(),
             me: None,
             nav: Vec::new(),
+            signed_in: false,
             local: visit.local,
         }
     }
@@ -292,6 +297,7 @@ pub fn plain_error(status: StatusCode, message: &str) -> Response {
                 csrf: String::new(),
                 me: None,
                 nav: Vec::new(),
+                signed_in: false,
                 local: false,
             },
             title: status.canonical_reason().unwrap_or("Error").to_string(),
@@ -317,6 +323,14 @@ pub async fn not_found(visit: Visit, headers: axum::http::HeaderMap) -> Response
         "Page not found",
         "There is no page at this address. If you typed it, check it; if you followed a link, it may be out of date.",
         vec![("/".into(), "Go to your start page".into())],
+    )
+}
+
+/// A page asked for with a method it does not answer (a form's address typed in, say).
+pub async fn method_not_allowed() -> Response {
+    plain_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This address is for a form. Go back to the page the form is on.",
     )
 }
 

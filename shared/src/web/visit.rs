@@ -230,7 +230,13 @@ pub async fn layer(State(deps): State<AppState>, mut req: Request, next: Next) -
     };
     req.extensions_mut().insert(visitor.clone());
     let mut resp = next.run(req).await;
-    if fresh && !resp.headers().contains_key(header::SET_COOKIE) {
+    // Not on answers a shared cache may keep (the static files): one
+    // anonymous id (and its CSRF token) must not reach many visitors.
+    let public = resp
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v.as_bytes().starts_with(b"public"));
+    if fresh && !public && !resp.headers().contains_key(header::SET_COOKIE) {
         resp.headers_mut()
             .append(header::SET_COOKIE, visitor.set_cookie(&deps.settings));
     }
@@ -375,5 +381,23 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Que
         serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
             .map(Query)
             .map_err(|_| super::render::plain_error(StatusCode::BAD_REQUEST, "The address's query could not be read."))
+    }
+}
+
+/// Path parameters of a page, parsed into their domain types; a value the
+/// type refuses is the "not found" page (it names no page that exists).
+pub struct PagePath<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PagePath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(PagePath(v)),
+            Err(_) => Err(super::render::plain_error(
+                StatusCode::NOT_FOUND,
+                "There is no page at this address. If you followed a link, it may be out of date.",
+            )),
+        }
     }
 }

@@ -385,16 +385,19 @@ async fn journey_5_activity_filter_export_verify() {
     b.screenshot("activity").await;
 
     b.click_text("Export as CSV").await;
-    let csv = (0..100)
-        .find_map(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            std::fs::read_dir(b.downloads())
-                .ok()?
-                .filter_map(Result::ok)
-                .find(|e| e.file_name().to_string_lossy().ends_with(".csv"))
-                .and_then(|e| std::fs::read_to_string(e.path()).ok())
-        })
-        .expect("the CSV was downloaded");
+    // Waited for without blocking: the portal answering the download runs on this test's runtime.
+    let mut csv = None;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        csv = std::fs::read_dir(b.downloads())
+            .ok()
+            .and_then(|mut dir| dir.find_map(|e| e.ok().filter(|e| e.file_name().to_string_lossy().ends_with(".csv"))))
+            .and_then(|e| std::fs::read_to_string(e.path()).ok());
+        if csv.is_some() {
+            break;
+        }
+    }
+    let csv = csv.expect("the CSV was downloaded");
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("id,at,seq,actorEmail"), "{}", lines[0]);
     assert_eq!(lines.len(), 3, "header and the two filtered rows: {csv}");

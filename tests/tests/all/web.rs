@@ -305,7 +305,7 @@ async fn link_pages_redeem_only_on_the_form_and_say_used_or_expired() {
     for _ in 0..3 {
         let page = web.get(path).await;
         assert_eq!(page.status, 200);
-        assert!(page.body.contains("Set your password") && page.body.contains("at least 12 characters"));
+        assert!(page.body.contains("Set your password") && page.body.contains("At least 12 characters"));
     }
     let weak = web
         .post(
@@ -360,5 +360,80 @@ async fn link_pages_redeem_only_on_the_form_and_say_used_or_expired() {
         expired.body.contains("This link has expired") && expired.body.contains("send the invitation again"),
         "{}",
         expired.body
+    );
+}
+
+/// Answers for what no page is: a form's address asked with GET is an HTML
+/// 405, a malformed id in a page's path the HTML "not found"; static files
+/// give no cookie (a shared cache must not hand one visitor's id to others);
+/// an htmx request's error page replaces the whole page.
+#[tokio::test]
+async fn odd_requests_get_pages_and_htmx_errors_replace_the_page() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let web = WebClient::new(&app);
+    let get_form = web.get("/sign-out").await;
+    assert_eq!(get_form.status, 405);
+    assert!(
+        get_form.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let signed = WebClient::signed_in(&app, Role::PartnerUser).await;
+    let bad_id = signed.get("/customers/not-an-id").await;
+    assert_eq!(bad_id.status, 404);
+    assert!(
+        bad_id.body.contains("There is no page at this address"),
+        "{}",
+        bad_id.body
+    );
+    let asset = WebClient::new(&app).get("/assets/portico.css").await;
+    assert!(
+        asset.headers.get("set-cookie").is_none(),
+        "no cookie with a public file"
+    );
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let stale_form = signed
+        .post_with(
+            &format!("/customers/{customer}/toggle/feed.comments"),
+            &[("_csrf", "0"), ("enabled", "false"), ("version", "0")],
+            &[("sec-fetch-site", "same-origin"), ("hx-request", "true")],
+        )
+        .await;
+    assert_eq!(stale_form.status, 403);
+    assert_eq!(stale_form.headers["hx-retarget"], "body");
+    assert_eq!(stale_form.headers["hx-reswap"], "innerHTML");
+}
+
+/// Signing out ends the session even when the account may not act right
+/// now (here: a partner user whose daily email confirmation is due).
+#[tokio::test]
+async fn sign_out_ends_the_session_even_when_the_user_cannot_act() {
+    let (app, clock) = TestApp::with_clock(Backend::Sqlite).await;
+    clock.advance(Duration::hours(25));
+    let web = WebClient::signed_in(&app, Role::PartnerUser).await;
+    let cookie = web.cookie.lock().unwrap().clone().unwrap();
+    let Some(portico_core::web::visit::Visitor::SignedIn { id, .. }) =
+        portico_core::web::visit::Visitor::decode(&cookie)
+    else {
+        panic!("a signed-in cookie: {cookie}");
+    };
+    let blocked = web.get("/customers").await;
+    assert_eq!(blocked.status, 403, "the email confirmation is due");
+    assert!(blocked.body.contains("Confirm your email address"));
+    assert!(
+        blocked.body.contains("action=\"/sign-out\""),
+        "the refusal offers Sign out"
+    );
+    let out = web.post("/sign-out", &[]).await;
+    assert_eq!(out.status, 303);
+    assert!(
+        app.deps
+            .table
+            .get(&portico_core::sessions::key(&id))
+            .await
+            .unwrap()
+            .is_none(),
+        "the session item is deleted"
     );
 }
