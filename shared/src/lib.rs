@@ -15,6 +15,7 @@ pub mod app;
 pub mod audit;
 pub mod authz;
 pub mod clock;
+pub mod connections;
 pub mod domain;
 pub mod error;
 pub mod files;
@@ -25,6 +26,7 @@ pub mod inactivity;
 pub mod jobs;
 pub mod mail;
 pub mod ops;
+pub mod outbound;
 #[cfg(feature = "local")]
 pub mod portal;
 #[cfg(feature = "local")]
