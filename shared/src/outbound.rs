@@ -275,3 +275,141 @@ mod tests {
         );
     }
 }
+
+/// The client every call to a customer instance goes through.
+#[cfg(feature = "outbound")]
+pub use client::{Answer, CallError, Client, install_tls_provider};
+
+#[cfg(feature = "outbound")]
+mod client {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use super::{LIMITS, Policy, Refusal, check_addresses, check_url};
+
+    /// What an instance answered (any status but a redirect), its body capped.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Answer {
+        pub status: u16,
+        pub body: Vec<u8>,
+    }
+
+    /// Why a call got no usable answer.
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum CallError {
+        /// The policy refused the URL or an address it resolves to (nothing was sent).
+        #[error("{0}")]
+        Refused(Refusal),
+        /// The instance answered with a redirect, which is not followed.
+        #[error("the instance answered with a redirect (HTTP {0}), which Portico does not follow")]
+        Redirected(u16),
+        /// The answer is over the size cap.
+        #[error("the answer is over {0} bytes")]
+        TooLarge(usize),
+        /// No answer: the name did not resolve, the connection failed or timed out.
+        #[error("no answer: {0}")]
+        NoAnswer(String),
+    }
+
+    /// The SSRF-safe client (see the module's documentation). Cheap to
+    /// clone; each call builds its connection for the addresses it checked.
+    #[derive(Clone)]
+    pub struct Client {
+        policy: Policy,
+        tls: Arc<rustls::ClientConfig>,
+    }
+
+    impl Client {
+        /// A client trusting the system's root certificates (rustls with aws-lc-rs).
+        pub fn new(policy: Policy) -> Result<Self, String> {
+            let mut roots = rustls::RootCertStore::empty();
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                // A certificate the store cannot parse is left out, as browsers do.
+                let _ = roots.add(cert);
+            }
+            let tls =
+                rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| format!("TLS: {e}"))?
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+            Ok(Self {
+                policy,
+                tls: Arc::new(tls),
+            })
+        }
+
+        /// POSTs `body` (JSON) to `url` with `headers`, after the policy's
+        /// checks; connects only to the addresses checked.
+        pub async fn post_json(
+            &self,
+            url: &str,
+            headers: &[(&str, String)],
+            body: Vec<u8>,
+        ) -> Result<Answer, CallError> {
+            let target = check_url(url, self.policy).map_err(CallError::Refused)?;
+            let addresses: Vec<SocketAddr> = tokio::time::timeout(
+                LIMITS.connect_timeout,
+                tokio::net::lookup_host((target.host.as_str(), target.port)),
+            )
+            .await
+            .map_err(|_| CallError::NoAnswer(format!("looking up {} timed out", target.host)))?
+            .map_err(|e| CallError::NoAnswer(format!("{} does not resolve: {e}", target.host)))?
+            .collect();
+            let ips: Vec<std::net::IpAddr> = addresses.iter().map(SocketAddr::ip).collect();
+            check_addresses(&ips, self.policy).map_err(CallError::Refused)?;
+            let client = reqwest::Client::builder()
+                .use_preconfigured_tls((*self.tls).clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .connect_timeout(LIMITS.connect_timeout)
+                .timeout(LIMITS.total_timeout)
+                .resolve_to_addrs(&target.host, &addresses)
+                .build()
+                .map_err(|e| CallError::NoAnswer(format!("client: {e}")))?;
+            let mut request = client
+                .post(target.url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            let mut response = request.send().await.map_err(|e| CallError::NoAnswer(no_answer(&e)))?;
+            let status = response.status();
+            if status.is_redirection() {
+                return Err(CallError::Redirected(status.as_u16()));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| CallError::NoAnswer(no_answer(&e)))? {
+                if body.len() + chunk.len() > LIMITS.max_response_bytes {
+                    return Err(CallError::TooLarge(LIMITS.max_response_bytes));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Answer {
+                status: status.as_u16(),
+                body,
+            })
+        }
+    }
+
+    /// Makes aws-lc-rs (the SDK's provider) the process's rustls provider,
+    /// for HTTPS clients built without a preconfigured TLS setup (the
+    /// local portal's JWKS fetch, the tests' clients). Idempotent.
+    pub fn install_tls_provider() {
+        // Err: a provider is installed already, which is all this wants.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
+
+    /// A failed call in words (never the URL's query: it could carry a nonce).
+    fn no_answer(e: &reqwest::Error) -> String {
+        if e.is_timeout() {
+            "timed out after 5 s".into()
+        } else if e.is_connect() {
+            "could not connect".into()
+        } else {
+            "the connection failed".into()
+        }
+    }
+}

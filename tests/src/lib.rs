@@ -284,7 +284,10 @@ impl TestApp {
             users,
             orgs,
             local_tokens,
-            http: reqwest::Client::new(),
+            http: {
+                portico_core::outbound::install_tls_provider();
+                reqwest::Client::new()
+            },
             pool,
             _dir: dir,
         }

@@ -43,6 +43,7 @@ pub struct WebClient {
 
 impl WebClient {
     pub fn new(app: &TestApp) -> Self {
+        portico_core::outbound::install_tls_provider();
         Self {
             base: app.base.clone(),
             http: reqwest::Client::builder()

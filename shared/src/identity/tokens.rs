@@ -39,6 +39,7 @@ impl JwtVerifier {
 
     /// Fetches the pool's JWKS (`<issuer>/.well-known/jwks.json`, or `jwks_url`).
     pub async fn fetch(jwks_url: &str, issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, String> {
+        crate::outbound::install_tls_provider();
         let body = reqwest::get(jwks_url)
             .await
             .and_then(|r| r.error_for_status())

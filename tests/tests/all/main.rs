@@ -15,6 +15,7 @@ mod infra;
 mod mail_contract;
 mod openapi;
 mod organizations;
+mod outbound;
 mod permissions;
 mod sessions;
 mod settings;
