@@ -33,6 +33,7 @@ pub mod portal;
 pub mod seed;
 pub mod sessions;
 pub mod settings;
+pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod web;
