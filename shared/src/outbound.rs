@@ -167,115 +167,6 @@ pub fn check_address(address: IpAddr, policy: Policy) -> Result<(), Refusal> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn private_loopback_link_local_cgnat_ula_and_mapped_addresses_are_refused() {
-        let strict = Policy::default();
-        for (a, why) in [
-            ("127.0.0.1", "loopback"),
-            ("127.255.0.9", "loopback"),
-            ("10.1.2.3", "private"),
-            ("172.16.0.1", "private"),
-            ("172.31.255.255", "private"),
-            ("192.168.1.1", "private"),
-            ("169.254.169.254", "link-local (cloud metadata)"),
-            ("100.64.0.1", "carrier-grade NAT"),
-            ("100.127.255.254", "carrier-grade NAT"),
-            ("0.0.0.0", "this network"),
-            ("224.0.0.1", "multicast"),
-            ("255.255.255.255", "reserved or broadcast"),
-            ("::1", "loopback"),
-            ("::", "unspecified"),
-            ("fc00::1", "unique local"),
-            ("fd12:3456::1", "unique local"),
-            ("fe80::1", "link-local"),
-            ("::ffff:127.0.0.1", "IPv4-mapped"),
-            ("::ffff:169.254.169.254", "IPv4-mapped"),
-            ("::ffff:8.8.8.8", "IPv4-mapped"),
-            ("64:ff9b::a9fe:a9fe", "NAT64"),
-            ("ff02::1", "multicast"),
-        ] {
-            assert_eq!(check_address(ip(a), strict), Err(Refusal::NotPublic(ip(a), why)), "{a}");
-        }
-    }
-
-    #[test]
-    fn public_addresses_pass() {
-        for a in [
-            "8.8.8.8",
-            "1.1.1.1",
-            "172.32.0.1",
-            "100.128.0.1",
-            "2606:4700:4700::1111",
-            "2a00:1450:4001::200e",
-        ] {
-            assert_eq!(check_address(ip(a), Policy::default()), Ok(()), "{a}");
-        }
-    }
-
-    #[test]
-    fn loopback_only_when_the_local_policy_allows_it() {
-        let local = Policy { allow_loopback: true };
-        assert_eq!(check_address(ip("127.0.0.1"), local), Ok(()));
-        assert_eq!(check_address(ip("::1"), local), Ok(()));
-        // Nothing else opens up.
-        assert!(check_address(ip("169.254.169.254"), local).is_err());
-        assert!(check_address(ip("10.0.0.1"), local).is_err());
-    }
-
-    #[test]
-    fn one_private_address_refuses_the_host() {
-        let mixed = [ip("93.184.216.34"), ip("127.0.0.1")];
-        assert!(matches!(
-            check_addresses(&mixed, Policy::default()),
-            Err(Refusal::NotPublic(..))
-        ));
-        assert_eq!(check_addresses(&[], Policy::default()), Err(Refusal::NoAddress));
-        assert_eq!(check_addresses(&[ip("93.184.216.34")], Policy::default()), Ok(()));
-    }
-
-    #[test]
-    fn urls_must_be_https_without_user_info() {
-        let strict = Policy::default();
-        assert_eq!(
-            check_url("http://instance.example.com/", strict),
-            Err(Refusal::NotHttps)
-        );
-        assert_eq!(check_url("ftp://instance.example.com/", strict), Err(Refusal::NotHttps));
-        assert_eq!(
-            check_url("https://user:pw@instance.example.com/", strict),
-            Err(Refusal::UserInfo)
-        );
-        assert!(matches!(check_url("not a url", strict), Err(Refusal::NotAUrl(_))));
-        assert!(matches!(
-            check_url("https://169.254.169.254/latest/meta-data/", strict),
-            Err(Refusal::NotPublic(..))
-        ));
-        assert!(matches!(
-            check_url("https://[::1]:8443/", strict),
-            Err(Refusal::NotPublic(..))
-        ));
-        let t = check_url("https://contoso.instances.example.com:8443/base", strict).unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("contoso.instances.example.com", 8443));
-        // The local portal's reference instance: http on loopback.
-        let local = Policy { allow_loopback: true };
-        assert_eq!(check_url("http://127.0.0.1:9100/", local).unwrap().port, 9100);
-        assert_eq!(check_url("http://10.0.0.1/", local), Err(Refusal::NotHttps));
-        assert_eq!(check_url("http://instance.example.com/", local), Err(Refusal::NotHttps));
-        assert_eq!(
-            check_url("https://10.0.0.1/", local),
-            Err(Refusal::NotPublic(ip("10.0.0.1"), "private"))
-        );
-    }
-}
-
 /// The client every call to a customer instance goes through.
 #[cfg(feature = "outbound")]
 pub use client::{Answer, CallError, Client, install_tls_provider};
@@ -411,5 +302,114 @@ mod client {
         } else {
             "the connection failed".into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn private_loopback_link_local_cgnat_ula_and_mapped_addresses_are_refused() {
+        let strict = Policy::default();
+        for (a, why) in [
+            ("127.0.0.1", "loopback"),
+            ("127.255.0.9", "loopback"),
+            ("10.1.2.3", "private"),
+            ("172.16.0.1", "private"),
+            ("172.31.255.255", "private"),
+            ("192.168.1.1", "private"),
+            ("169.254.169.254", "link-local (cloud metadata)"),
+            ("100.64.0.1", "carrier-grade NAT"),
+            ("100.127.255.254", "carrier-grade NAT"),
+            ("0.0.0.0", "this network"),
+            ("224.0.0.1", "multicast"),
+            ("255.255.255.255", "reserved or broadcast"),
+            ("::1", "loopback"),
+            ("::", "unspecified"),
+            ("fc00::1", "unique local"),
+            ("fd12:3456::1", "unique local"),
+            ("fe80::1", "link-local"),
+            ("::ffff:127.0.0.1", "IPv4-mapped"),
+            ("::ffff:169.254.169.254", "IPv4-mapped"),
+            ("::ffff:8.8.8.8", "IPv4-mapped"),
+            ("64:ff9b::a9fe:a9fe", "NAT64"),
+            ("ff02::1", "multicast"),
+        ] {
+            assert_eq!(check_address(ip(a), strict), Err(Refusal::NotPublic(ip(a), why)), "{a}");
+        }
+    }
+
+    #[test]
+    fn public_addresses_pass() {
+        for a in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001::200e",
+        ] {
+            assert_eq!(check_address(ip(a), Policy::default()), Ok(()), "{a}");
+        }
+    }
+
+    #[test]
+    fn loopback_only_when_the_local_policy_allows_it() {
+        let local = Policy { allow_loopback: true };
+        assert_eq!(check_address(ip("127.0.0.1"), local), Ok(()));
+        assert_eq!(check_address(ip("::1"), local), Ok(()));
+        // Nothing else opens up.
+        assert!(check_address(ip("169.254.169.254"), local).is_err());
+        assert!(check_address(ip("10.0.0.1"), local).is_err());
+    }
+
+    #[test]
+    fn one_private_address_refuses_the_host() {
+        let mixed = [ip("93.184.216.34"), ip("127.0.0.1")];
+        assert!(matches!(
+            check_addresses(&mixed, Policy::default()),
+            Err(Refusal::NotPublic(..))
+        ));
+        assert_eq!(check_addresses(&[], Policy::default()), Err(Refusal::NoAddress));
+        assert_eq!(check_addresses(&[ip("93.184.216.34")], Policy::default()), Ok(()));
+    }
+
+    #[test]
+    fn urls_must_be_https_without_user_info() {
+        let strict = Policy::default();
+        assert_eq!(
+            check_url("http://instance.example.com/", strict),
+            Err(Refusal::NotHttps)
+        );
+        assert_eq!(check_url("ftp://instance.example.com/", strict), Err(Refusal::NotHttps));
+        assert_eq!(
+            check_url("https://user:pw@instance.example.com/", strict),
+            Err(Refusal::UserInfo)
+        );
+        assert!(matches!(check_url("not a url", strict), Err(Refusal::NotAUrl(_))));
+        assert!(matches!(
+            check_url("https://169.254.169.254/latest/meta-data/", strict),
+            Err(Refusal::NotPublic(..))
+        ));
+        assert!(matches!(
+            check_url("https://[::1]:8443/", strict),
+            Err(Refusal::NotPublic(..))
+        ));
+        let t = check_url("https://contoso.instances.example.com:8443/base", strict).unwrap();
+        assert_eq!((t.host.as_str(), t.port), ("contoso.instances.example.com", 8443));
+        // The local portal's reference instance: http on loopback.
+        let local = Policy { allow_loopback: true };
+        assert_eq!(check_url("http://127.0.0.1:9100/", local).unwrap().port, 9100);
+        assert_eq!(check_url("http://10.0.0.1/", local), Err(Refusal::NotHttps));
+        assert_eq!(check_url("http://instance.example.com/", local), Err(Refusal::NotHttps));
+        assert_eq!(
+            check_url("https://10.0.0.1/", local),
+            Err(Refusal::NotPublic(ip("10.0.0.1"), "private"))
+        );
     }
 }

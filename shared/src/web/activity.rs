@@ -111,6 +111,12 @@ pub struct ActionBox {
     pub checked: bool,
 }
 
+impl ActivityPageTpl {
+    fn actions_chosen(&self) -> usize {
+        self.actions.iter().filter(|a| a.checked).count()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "activity.html")]
 struct ActivityPageTpl {
