@@ -74,6 +74,16 @@ def id_route(method, prefix, sub, ident, user, body=None):
     return ev(method, f"{prefix}/{ident}{sub}", user, body, route=prefix + "/{id}" + sub, params={"id": ident})
 
 
+def inst_route(method, sub, user, instance=None, body=None):
+    """A route of one customer's (Contoso's) instances; `sub` names `{instance}` if it has one."""
+    params = {"id": u(3)}
+    path = f"/customers/{u(3)}/instances" + sub
+    if instance:
+        params["instance"] = instance
+        path = path.replace("{instance}", instance)
+    return ev(method, path, user, body, route="/customers/{id}/instances" + sub, params=params)
+
+
 def b64(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -150,6 +160,26 @@ SAMPLES = {
                                                                  {"days": 365}),
         "set-activity-retention-as-partner-manager.403": org_route("PUT", "/activity/retention", u(2), MANAGER,
                                                                   {"days": 30}),
+    },
+    "instances": {
+        "register-as-admin.201": inst_route("POST", "", ADMIN, None,
+                                            {"name": "Production", "url": "https://contoso.example.com"}),
+        "register-as-partner-manager.403": inst_route("POST", "", MANAGER, None,
+                                                      {"name": "Production", "url": "https://contoso.example.com"}),
+        "register-plain-http.400": inst_route("POST", "", ADMIN, None,
+                                              {"name": "Production", "url": "http://contoso.example.com"}),
+        "register-metadata-address.400": inst_route("POST", "", ADMIN, None,
+                                                    {"name": "Production", "url": "https://169.254.169.254"}),
+        "list-as-partner-user.200": inst_route("GET", "", PUSER),
+        "list-of-another-customer.404": ev("GET", f"/customers/{u(4)}/instances", OWNER,
+                                           route="/customers/{id}/instances", params={"id": u(4)}),
+        "get-unknown-instance.404": inst_route("GET", "/{instance}", OWNER, UNKNOWN),
+        "verify-unknown-instance.404": inst_route("POST", "/{instance}/verify", PUSER, UNKNOWN, {}),
+        "ask-recreate-unknown-instance.404": inst_route("POST", "/{instance}/recreate-requests", MANAGER, UNKNOWN,
+                                                        {"newUrl": "https://new.contoso.example.com"}),
+        "recreate-unknown-instance.404": inst_route("POST", "/{instance}/recreate", ADMIN, UNKNOWN, {}),
+        "list-recreate-requests.200": ev("GET", "/recreate-requests", ADMIN),
+        "list-recreate-requests-as-partner-manager.403": ev("GET", "/recreate-requests", MANAGER),
     },
     "toggle-setting": {
         "get-settings-as-partner-user.200": ev("GET", f"/customers/{u(3)}/settings", PUSER,

@@ -15,6 +15,8 @@ use crate::identity::{local::LocalIdentity, tokens::JwtVerifier, tokens::LocalTo
 use crate::mail::outbox::Outbox;
 use crate::mail::ses::SesMailer;
 use crate::mail::{Mailer, NotLinked as NotLinkedMailer};
+use crate::outbound::{NotLinked as NotLinkedOutbound, Outbound};
+use crate::secrets::{KmsSealer, NotLinked as NotLinkedSealer, Sealer};
 use crate::store::Table;
 use crate::store::dynamo::DynamoTable;
 #[cfg(feature = "local")]
@@ -31,16 +33,25 @@ pub struct Using {
     pub identity: bool,
     /// SES.
     pub mail: bool,
+    /// KMS: connection secrets (`crate::secrets`).
+    pub secrets: bool,
+    /// Calls to customer instances (`crate::outbound`; the crate's
+    /// `outbound` feature must be on).
+    pub outbound: bool,
 }
 
 impl Using {
     pub const EVERYTHING: Using = Using {
         identity: true,
         mail: true,
+        secrets: true,
+        outbound: true,
     };
     pub const TABLE_ONLY: Using = Using {
         identity: false,
         mail: false,
+        secrets: false,
+        outbound: false,
     };
 }
 
@@ -69,6 +80,10 @@ pub struct Deps {
     #[cfg(feature = "local")]
     pub outbox: Option<Arc<Outbox>>,
     pub identity: Arc<dyn Identity>,
+    /// Connection secrets at rest (KMS, or the local key file).
+    pub sealer: Arc<dyn Sealer>,
+    /// Calls to customer instances (SSRF-safe).
+    pub outbound: Arc<dyn Outbound>,
     /// Settings that shape links and emails.
     pub settings: Settings,
 }
@@ -89,6 +104,9 @@ pub struct Settings {
     pub inactivity: crate::inactivity::InactivityPolicy,
     /// How often one source IP may call the public routes.
     pub public_rate: crate::http::throttle::PublicRate,
+    /// What outbound calls to instances may reach (loopback only in the
+    /// local portal, for the reference instance).
+    pub outbound: crate::outbound::Policy,
 }
 
 impl Default for Settings {
@@ -99,6 +117,7 @@ impl Default for Settings {
             trusted_proxy: None,
             inactivity: Default::default(),
             public_rate: Default::default(),
+            outbound: Default::default(),
         }
     }
 }
@@ -154,6 +173,13 @@ pub struct Config {
     pub inactivity: crate::inactivity::InactivityPolicy,
     /// `PORTICO_PUBLIC_RATE_PER_MINUTE` (default 30), `PORTICO_PUBLIC_BURST` (default 15).
     pub public_rate: crate::http::throttle::PublicRate,
+    /// `PORTICO_SECRETS_KEY`: the KMS key (id, ARN or alias) that seals
+    /// connection secrets (AWS backend; the embedded one uses a key file).
+    pub secrets_key: Option<String>,
+    /// `PORTICO_ALLOW_LOOPBACK_INSTANCES` (the local portal only; default on
+    /// with the embedded store): instances at 127.0.0.1 or localhost over
+    /// http, for the reference instance. Lambda builds cannot set it.
+    pub allow_loopback_instances: bool,
 }
 
 impl Config {
@@ -174,6 +200,8 @@ impl Config {
             trusted_proxy: None,
             inactivity: Default::default(),
             public_rate: Default::default(),
+            secrets_key: None,
+            allow_loopback_instances: cfg!(feature = "local") && backend == Backend::Embedded,
         })
     }
 
@@ -252,6 +280,17 @@ impl Config {
                     burst: n("PORTICO_PUBLIC_BURST", d.burst)?,
                 }
             },
+            secrets_key: var("PORTICO_SECRETS_KEY"),
+            allow_loopback_instances: match var("PORTICO_ALLOW_LOOPBACK_INSTANCES").as_deref() {
+                None => defaults.allow_loopback_instances,
+                Some("1" | "true" | "yes") if cfg!(feature = "local") => true,
+                Some("0" | "false" | "no") => false,
+                Some(other) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "PORTICO_ALLOW_LOOPBACK_INSTANCES must be true or false (and only the local portal may allow loopback), not {other:?}"
+                    )));
+                }
+            },
             ..defaults
         };
         if !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")) {
@@ -273,6 +312,9 @@ impl Config {
             trusted_proxy: self.trusted_proxy,
             inactivity: self.inactivity,
             public_rate: self.public_rate,
+            outbound: crate::outbound::Policy {
+                allow_loopback: cfg!(feature = "local") && self.allow_loopback_instances,
+            },
         }
     }
 }
@@ -290,6 +332,22 @@ async fn lambda_sdk_config() -> aws_config::SdkConfig {
         loader = loader.region(aws_config::Region::new(region));
     }
     loader.load().await
+}
+
+/// The SSRF-safe client, in a build that has it.
+#[cfg(feature = "outbound")]
+fn outbound_client(policy: crate::outbound::Policy) -> Result<Arc<dyn Outbound>, ConfigError> {
+    Ok(Arc::new(
+        crate::outbound::Client::new(policy).map_err(ConfigError::Invalid)?,
+    ))
+}
+
+/// A function that says it calls instances must be built with the `outbound` feature.
+#[cfg(not(feature = "outbound"))]
+fn outbound_client(_: crate::outbound::Policy) -> Result<Arc<dyn Outbound>, ConfigError> {
+    Err(ConfigError::Invalid(
+        "this function calls instances but was built without the outbound feature".into(),
+    ))
 }
 
 /// Wraps an adapter, e.g. to inject faults or count calls (tests).
@@ -310,6 +368,8 @@ pub struct Overrides {
     pub wrap_table: Option<Wrap<dyn Table>>,
     pub wrap_identity: Option<Wrap<dyn Identity>>,
     pub wrap_mailer: Option<Wrap<dyn Mailer>>,
+    /// Wraps the outbound port (tests count or fail calls).
+    pub wrap_outbound: Option<Wrap<dyn Outbound>>,
     /// The AWS clients' configuration, instead of aws-config's defaults.
     pub sdk: Option<aws_config::SdkConfig>,
     /// DynamoDB's, when it differs from the others' (tests: DynamoDB Local
@@ -364,8 +424,14 @@ impl Deps {
         );
         #[cfg(feature = "local")]
         let mut outbox = None;
-        type Adapters = (Arc<dyn Table>, Arc<dyn Identity>, Arc<dyn Mailer>, Auth);
-        let (table, identity, mailer, auth): Adapters = match cfg.backend {
+        type Adapters = (
+            Arc<dyn Table>,
+            Arc<dyn Identity>,
+            Arc<dyn Mailer>,
+            Arc<dyn Sealer>,
+            Auth,
+        );
+        let (table, identity, mailer, sealer, auth): Adapters = match cfg.backend {
             #[cfg(not(feature = "local"))]
             Backend::Embedded => {
                 return Err(ConfigError::Invalid(
@@ -391,7 +457,9 @@ impl Deps {
                 let tokens = Arc::new(LocalTokens::load_or_create(&cfg.data_dir).map_err(|e| invalid(&e))?);
                 let identity = Arc::new(LocalIdentity::new(table.clone(), tokens.clone(), clock.clone()));
                 let auth = o.auth.unwrap_or(Auth::LocalToken(tokens));
-                (table, identity, sent, auth)
+                let sealer =
+                    Arc::new(crate::secrets::LocalSealer::load_or_create(&cfg.data_dir).map_err(|e| invalid(&e))?);
+                (table, identity, sent, sealer, auth)
             }
             Backend::Aws => {
                 let sdk = match o.sdk {
@@ -454,11 +522,25 @@ impl Deps {
                 } else {
                     Arc::new(NotLinkedMailer::default())
                 };
+                let sealer: Arc<dyn Sealer> = if U::USING.secrets {
+                    let mut kms = aws_sdk_kms::config::Builder::from(&sdk);
+                    if let Some(i) = &interceptor {
+                        kms.push_interceptor(i.clone());
+                    }
+                    Arc::new(KmsSealer::new(
+                        aws_sdk_kms::Client::from_conf(kms.build()),
+                        cfg.secrets_key
+                            .clone()
+                            .ok_or(ConfigError::Missing("PORTICO_SECRETS_KEY"))?,
+                    ))
+                } else {
+                    Arc::new(NotLinkedSealer::default())
+                };
                 let auth = match o.auth {
                     Some(a) => a,
                     None => Self::aws_default_auth(cfg, &sdk, &pool()?, &client()?).await?,
                 };
-                (table, identity, mailer, auth)
+                (table, identity, mailer, sealer, auth)
             }
         };
         let identity = match o.wrap_identity {
@@ -473,6 +555,16 @@ impl Deps {
             Some(wrap) => wrap(table),
             None => table,
         };
+        let settings = cfg.settings();
+        let outbound: Arc<dyn Outbound> = if U::USING.outbound {
+            outbound_client(settings.outbound)?
+        } else {
+            Arc::new(NotLinkedOutbound::default())
+        };
+        let outbound = match o.wrap_outbound {
+            Some(wrap) => wrap(outbound),
+            None => outbound,
+        };
         Ok(Self {
             table,
             mailer,
@@ -483,7 +575,9 @@ impl Deps {
             #[cfg(feature = "local")]
             outbox,
             identity,
-            settings: cfg.settings(),
+            sealer,
+            outbound,
+            settings,
         })
     }
 

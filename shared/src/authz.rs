@@ -70,11 +70,17 @@ pub enum Action {
     ListRestoreRequests,
     ReinstateUser,
     RunSweep,
+    RegisterInstance,
+    ViewInstances,
+    VerifyInstance,
+    RequestRecreate,
+    ListRecreateRequests,
+    RecreateConnection,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 29] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -98,6 +104,12 @@ impl Action {
         Action::ListRestoreRequests,
         Action::ReinstateUser,
         Action::RunSweep,
+        Action::RegisterInstance,
+        Action::ViewInstances,
+        Action::VerifyInstance,
+        Action::RequestRecreate,
+        Action::ListRecreateRequests,
+        Action::RecreateConnection,
     ];
 
     /// The action's name in the policies.
@@ -126,6 +138,12 @@ impl Action {
             Action::RunSweep => "RunSweep",
             Action::ViewCatalogue => "ViewCatalogue",
             Action::ApproveUserRequest => "ApproveUserRequest",
+            Action::RegisterInstance => "RegisterInstance",
+            Action::ViewInstances => "ViewInstances",
+            Action::VerifyInstance => "VerifyInstance",
+            Action::RequestRecreate => "RequestRecreate",
+            Action::ListRecreateRequests => "ListRecreateRequests",
+            Action::RecreateConnection => "RecreateConnection",
         }
     }
 }

@@ -45,6 +45,10 @@ pub enum BrokenReason {
     ProfileMissing,
     /// It refused the check (a 4xx).
     Refused { status: u16 },
+    /// It answered with a redirect, which Portico does not follow.
+    Redirected { status: u16 },
+    /// Its answer is not a verification answer (or is too large).
+    Unreadable,
     /// Its URL or address may not be called (see `outbound`).
     NotAllowed { why: String },
 }
@@ -62,6 +66,10 @@ impl BrokenReason {
             BrokenReason::BadProof => "the instance's proof does not match the connection's secret".into(),
             BrokenReason::ProfileMissing => "the instance has no Partner Support profile".into(),
             BrokenReason::Refused { status } => format!("the instance refused the check (HTTP {status})"),
+            BrokenReason::Redirected { status } => format!(
+                "the instance answered with a redirect (HTTP {status}), which Portico does not follow: has its URL changed?"
+            ),
+            BrokenReason::Unreadable => "the instance's answer is not a verification answer".into(),
             BrokenReason::NotAllowed { why } => format!("Portico may not call the instance's URL: {why}"),
         }
     }

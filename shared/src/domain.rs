@@ -68,6 +68,7 @@ id_type!(UserId, "a user");
 id_type!(EventId, "an activity event");
 id_type!(InvitationId, "an invitation");
 id_type!(RequestId, "a user request");
+id_type!(InstanceId, "an instance");
 
 /// An email address, validated and normalised (lower case) once.
 /// Rejects anything that could inject mail headers (CR, LF, other controls).
@@ -164,6 +165,33 @@ fn clean_name(raw: &str, what: &str, min: usize, max: usize) -> Result<String, P
         )));
     }
     Ok(s)
+}
+
+/// An instance's name ("Production", "EU server"): 1 to 100 characters,
+/// trimmed and NFC-normalised, nothing invisible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "Production")]
+pub struct InstanceName(String);
+
+impl InstanceName {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        clean_name(raw, "instance name", 1, 100).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The form used for sorting.
+    pub fn folded(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl<'de> Deserialize<'de> for InstanceName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        InstanceName::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 /// An organisation's display name: 2 to 100 characters, trimmed and

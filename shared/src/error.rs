@@ -80,6 +80,10 @@ pub enum AppError {
     FreshSignInRequired,
     #[error("identity: {0}")]
     Identity(String),
+    /// The key service that seals connection secrets failed (503), or a
+    /// sealed secret did not open.
+    #[error("secrets: {0}")]
+    Secrets(String),
     /// The account was suspended after weeks without activity.
     #[error("account suspended for inactivity")]
     AccountSuspended,
@@ -133,6 +137,7 @@ impl AppError {
             AppError::JobFailed { .. } => "A scheduled run finished with failures.".into(),
             AppError::EmailConfirmationRequired => "Confirm your email address: we sent you a link (valid 24 hours). Requests from your organisation's trusted networks need no confirmation.".into(),
             AppError::Identity(_) => "The sign-in service is unavailable; retry shortly.".into(),
+            AppError::Secrets(_) => "The key service is unavailable; retry shortly.".into(),
             AppError::FreshSignInRequired => "Sign in again first: this change needs a sign-in from the last 10 minutes.".into(),
             AppError::SettingReadOnly(why) => (*why).to_string(),
             AppError::StaleSetting {
@@ -178,7 +183,7 @@ impl AppError {
             AppError::MfaEnrolmentRequired | AppError::EmailConfirmationRequired => StatusCode::FORBIDDEN,
             AppError::AccountSuspended => StatusCode::FORBIDDEN,
             AppError::JobFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Identity(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Identity(_) | AppError::Secrets(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::FreshSignInRequired => StatusCode::UNAUTHORIZED,
             AppError::SettingReadOnly(_) => StatusCode::FORBIDDEN,
             AppError::StaleSetting { .. } => StatusCode::CONFLICT,
@@ -222,6 +227,7 @@ impl AppError {
             AppError::AccountSuspended => "account-suspended",
             AppError::JobFailed { .. } => "job-failed",
             AppError::Identity(_) => "identity-unavailable",
+            AppError::Secrets(_) => "secrets-unavailable",
             AppError::FreshSignInRequired => "fresh-sign-in-required",
             AppError::SettingReadOnly(_) => "setting-read-only",
             AppError::StaleSetting { .. } => "stale-version",
@@ -308,6 +314,12 @@ impl From<AppError> for lambda_runtime::Diagnostic {
             error_type: e.code().to_string(),
             error_message: e.to_string(),
         }
+    }
+}
+
+impl From<crate::secrets::SealError> for AppError {
+    fn from(e: crate::secrets::SealError) -> Self {
+        AppError::Secrets(e.to_string())
     }
 }
 

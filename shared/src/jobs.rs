@@ -48,6 +48,9 @@ pub struct JobReport {
     /// The inactivity sweep's details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<crate::ops::inactivity::SweepReport>,
+    /// The connection checks' details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<crate::ops::instances::CheckReport>,
 }
 
 /// Runs `job` once (the local portal's timers and the tests; each Lambda
@@ -65,13 +68,19 @@ pub async fn run(deps: &Deps, job: Job) -> Result<JobReport, AppError> {
 /// Logs what a run did; a run with failures becomes [`AppError::JobFailed`].
 pub fn finish(report: JobReport) -> Result<JobReport, AppError> {
     tracing::info!(job = %report.job, examined = report.examined, changed = report.changed, "job finished");
-    if let Some(s) = report.sweep.as_ref().filter(|s| !s.failed.is_empty()) {
-        tracing::error!(failed = s.failed.len(), "job finished with failures");
+    let failed: Vec<&String> = report
+        .sweep
+        .iter()
+        .flat_map(|s| &s.failed)
+        .chain(report.checks.iter().flat_map(|c| &c.failed))
+        .collect();
+    if !failed.is_empty() {
+        tracing::error!(failed = failed.len(), "job finished with failures");
         return Err(AppError::JobFailed {
             job: report.job.clone(),
             examined: report.examined,
-            failed: s.failed.len(),
-            which: s.failed.join("; "),
+            failed: failed.len(),
+            which: failed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; "),
         });
     }
     Ok(report)

@@ -23,12 +23,14 @@ pub mod functions;
 pub mod http;
 pub mod identity;
 pub mod inactivity;
+pub mod instances;
 pub mod jobs;
 pub mod mail;
 pub mod ops;
 pub mod outbound;
 #[cfg(feature = "local")]
 pub mod portal;
+pub mod secrets;
 #[cfg(feature = "local")]
 pub mod seed;
 pub mod sessions;

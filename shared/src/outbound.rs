@@ -169,38 +169,63 @@ pub fn check_address(address: IpAddr, policy: Policy) -> Result<(), Refusal> {
 
 /// The client every call to a customer instance goes through.
 #[cfg(feature = "outbound")]
-pub use client::{Answer, CallError, Client, install_tls_provider};
+pub use client::{Client, install_tls_provider};
+
+/// What an instance answered (any status but a redirect), its body capped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Why a call got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The policy refused the URL or an address it resolves to (nothing was sent).
+    #[error("{0}")]
+    Refused(Refusal),
+    /// The instance answered with a redirect, which is not followed.
+    #[error("the instance answered with a redirect (HTTP {0}), which Portico does not follow")]
+    Redirected(u16),
+    /// The answer is over the size cap.
+    #[error("the answer is over {0} bytes")]
+    TooLarge(usize),
+    /// No answer: the name did not resolve, the connection failed or timed out.
+    #[error("no answer: {0}")]
+    NoAnswer(String),
+}
+
+/// The port operations call instances through: [`Client`] (feature
+/// `outbound`), or [`NotLinked`] in a function built without it.
+#[async_trait::async_trait]
+pub trait Outbound: Send + Sync {
+    /// POSTs `body` (JSON) to `url` with `headers`, within the policy and [`LIMITS`].
+    async fn post_json(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<Answer, CallError>;
+}
+
+/// The outbound port of a function built without it: every call is
+/// refused (nothing is sent), and counted.
+#[derive(Default)]
+pub struct NotLinked {
+    pub calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Outbound for NotLinked {
+    async fn post_json(&self, _: &str, _: &[(&str, String)], _: Vec<u8>) -> Result<Answer, CallError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(CallError::NoAnswer(
+            "this function is built without outbound calls".into(),
+        ))
+    }
+}
 
 #[cfg(feature = "outbound")]
 mod client {
     use std::net::SocketAddr;
     use std::sync::Arc;
 
-    use super::{LIMITS, Policy, Refusal, check_addresses, check_url};
-
-    /// What an instance answered (any status but a redirect), its body capped.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Answer {
-        pub status: u16,
-        pub body: Vec<u8>,
-    }
-
-    /// Why a call got no usable answer.
-    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-    pub enum CallError {
-        /// The policy refused the URL or an address it resolves to (nothing was sent).
-        #[error("{0}")]
-        Refused(Refusal),
-        /// The instance answered with a redirect, which is not followed.
-        #[error("the instance answered with a redirect (HTTP {0}), which Portico does not follow")]
-        Redirected(u16),
-        /// The answer is over the size cap.
-        #[error("the answer is over {0} bytes")]
-        TooLarge(usize),
-        /// No answer: the name did not resolve, the connection failed or timed out.
-        #[error("no answer: {0}")]
-        NoAnswer(String),
-    }
+    use super::{Answer, CallError, LIMITS, Policy, check_addresses, check_url};
 
     /// The SSRF-safe client (see the module's documentation). Cheap to
     /// clone; each call builds its connection for the addresses it checked.
@@ -230,15 +255,13 @@ mod client {
                 tls: Arc::new(tls),
             })
         }
+    }
 
+    #[async_trait::async_trait]
+    impl super::Outbound for Client {
         /// POSTs `body` (JSON) to `url` with `headers`, after the policy's
         /// checks; connects only to the addresses checked.
-        pub async fn post_json(
-            &self,
-            url: &str,
-            headers: &[(&str, String)],
-            body: Vec<u8>,
-        ) -> Result<Answer, CallError> {
+        async fn post_json(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<Answer, CallError> {
             let target = check_url(url, self.policy).map_err(CallError::Refused)?;
             let addresses: Vec<SocketAddr> = tokio::time::timeout(
                 LIMITS.connect_timeout,

@@ -223,6 +223,10 @@ pub struct Options {
     /// `serve_public_url` is on, as the browser tests need).
     pub public_url: Option<String>,
     pub serve_public_url: bool,
+    /// Outbound calls as a Lambda makes them: no loopback.
+    pub strict_outbound: bool,
+    /// Wraps the outbound port (to count or fail calls).
+    pub wrap_outbound: Option<portico_core::app::Wrap<dyn portico_core::outbound::Outbound>>,
 }
 
 /// Wraps an identity, e.g. to inject faults.
@@ -240,6 +244,8 @@ impl Default for Options {
             public_rate: None,
             public_url: None,
             serve_public_url: false,
+            strict_outbound: false,
+            wrap_outbound: None,
         }
     }
 }
@@ -599,6 +605,8 @@ pub async fn test_deps(
     })
     .expect("config");
     cfg.data_dir = dir.path().to_path_buf();
+    // The reference instances the tests run listen on 127.0.0.1.
+    cfg.allow_loopback_instances = !opts.strict_outbound;
     cfg.public_url = opts
         .public_url
         .clone()
@@ -615,6 +623,7 @@ pub async fn test_deps(
         sdk_interceptor: opts.sdk_interceptor,
         auth: opts.api_gateway_auth.then_some(Auth::ApiGateway),
         checked_authz: true,
+        wrap_outbound: opts.wrap_outbound,
         ..Overrides::default()
     };
     // Embedded: an in-memory SQLite table (the builder makes the outbox and
@@ -637,6 +646,13 @@ pub async fn test_deps(
                 .send()
                 .await
                 .expect("verify sender on moto");
+            let key = aws_sdk_kms::Client::new(&moto_sdk)
+                .create_key()
+                .description("portico tests: connection secrets")
+                .send()
+                .await
+                .expect("KMS key on moto");
+            cfg.secrets_key = key.key_metadata().map(|m| m.key_id().to_string());
             cfg.table = Some(name);
             cfg.mail_from = portico_core::mail::Mailbox::parse(&format!("Portico <{TEST_SENDER}>")).expect("sender");
             cfg.user_pool_id = Some(pool_id.clone());
@@ -668,6 +684,8 @@ fn rand_prefix() -> u32 {
 pub struct Unlinked {
     pub identity: Arc<portico_core::identity::NotLinked>,
     pub mailer: Arc<portico_core::mail::NotLinked>,
+    pub sealer: Arc<portico_core::secrets::NotLinked>,
+    pub outbound: Arc<portico_core::outbound::NotLinked>,
 }
 
 impl Unlinked {
@@ -675,6 +693,8 @@ impl Unlinked {
         let unlinked = Unlinked {
             identity: Arc::default(),
             mailer: Arc::default(),
+            sealer: Arc::default(),
+            outbound: Arc::default(),
         };
         let deps = Deps {
             table: deps.table.clone(),
@@ -693,6 +713,16 @@ impl Unlinked {
             } else {
                 unlinked.identity.clone()
             },
+            sealer: if using.secrets {
+                deps.sealer.clone()
+            } else {
+                unlinked.sealer.clone()
+            },
+            outbound: if using.outbound {
+                deps.outbound.clone()
+            } else {
+                unlinked.outbound.clone()
+            },
             settings: deps.settings.clone(),
         };
         (deps, unlinked)
@@ -701,7 +731,10 @@ impl Unlinked {
     /// Calls made to the adapters left out.
     pub fn calls(&self) -> usize {
         use std::sync::atomic::Ordering::SeqCst;
-        self.identity.calls.load(SeqCst) + self.mailer.calls.load(SeqCst)
+        self.identity.calls.load(SeqCst)
+            + self.mailer.calls.load(SeqCst)
+            + self.sealer.calls.load(SeqCst)
+            + self.outbound.calls.load(SeqCst)
     }
 }
 
@@ -926,3 +959,15 @@ pub fn repo_path(rel: &str) -> std::path::PathBuf {
 }
 pub mod browser;
 pub mod web;
+
+/// A reference instance serving on 127.0.0.1:<random port>, not set up yet
+/// (register it, then `configure` it with what the registration gave), and
+/// its base URL.
+pub async fn reference_instance() -> (reference_instance::Instance, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let instance = reference_instance::Instance::new();
+    let served = instance.clone();
+    tokio::spawn(async move { reference_instance::serve(listener, served).await });
+    (instance, base)
+}

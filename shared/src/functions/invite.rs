@@ -27,6 +27,8 @@ impl crate::app::Uses for Uses {
     const USING: crate::app::Using = crate::app::Using {
         identity: true,
         mail: true,
+        secrets: false,
+        outbound: false,
     };
 }
 

@@ -6,6 +6,7 @@
 //! (see [`crate::http::Function`]).
 
 pub mod grant_partner_role;
+pub mod instances;
 pub mod invite;
 pub mod organizations;
 pub mod self_register;

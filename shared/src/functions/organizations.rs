@@ -24,6 +24,8 @@ impl crate::app::Uses for Uses {
     const USING: crate::app::Using = crate::app::Using {
         identity: false,
         mail: false,
+        secrets: false,
+        outbound: false,
     };
 }
 

@@ -12,6 +12,8 @@ impl crate::app::Uses for Uses {
     const USING: crate::app::Using = crate::app::Using {
         identity: true,
         mail: true,
+        secrets: false,
+        outbound: false,
     };
 }
 
@@ -23,6 +25,7 @@ pub async fn run(deps: &Deps) -> Result<JobReport, AppError> {
         examined: s.examined,
         changed: s.warned + s.suspended,
         sweep: Some(s),
+        checks: None,
     })
 }
 

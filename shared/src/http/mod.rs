@@ -33,16 +33,18 @@ pub enum Function {
     GrantPartnerRole,
     ToggleSetting,
     Session,
+    Instances,
 }
 
 impl Function {
-    pub const ALL: [Function; 6] = [
+    pub const ALL: [Function; 7] = [
         Function::Organizations,
         Function::Invite,
         Function::Session,
         Function::SelfRegister,
         Function::GrantPartnerRole,
         Function::ToggleSetting,
+        Function::Instances,
     ];
 
     /// The function's crate and SAM resource name.
@@ -54,6 +56,7 @@ impl Function {
             Function::GrantPartnerRole => "grant-partner-role",
             Function::ToggleSetting => "toggle-setting",
             Function::Session => "session",
+            Function::Instances => "instances",
         }
     }
 
@@ -68,6 +71,7 @@ impl Function {
             Function::ToggleSetting => toggle_setting::Uses::USING,
             Function::SelfRegister => self_register::Uses::USING,
             Function::GrantPartnerRole => grant_partner_role::Uses::USING,
+            Function::Instances => instances::Uses::USING,
         }
     }
 
@@ -82,6 +86,7 @@ impl Function {
             Function::ToggleSetting => toggle_setting::routes(),
             Function::SelfRegister => self_register::routes(),
             Function::GrantPartnerRole => grant_partner_role::routes(),
+            Function::Instances => instances::routes(),
         }
     }
 }

@@ -140,3 +140,18 @@ pub fn notice(to: &EmailAddress, subject: &str, what: &str, s: &Settings) -> Out
         s,
     )
 }
+
+/// A connection to a customer instance broke or stopped answering: to the
+/// partner's managers and the platform's admins, once per change.
+pub fn connection_notice(to: &EmailAddress, subject: &str, what: &str, next: &str, s: &Settings) -> OutgoingEmail {
+    build(
+        to,
+        format!("{}: {subject}", s.product_name),
+        &[format!("{what}."), next.to_string()],
+        Some((
+            "See your customers' connections",
+            &format!("{}/customers", s.public_url),
+        )),
+        s,
+    )
+}

@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 
 use crate::app::Deps;
 use crate::audit::{ActionType, Actor, Target};
-use crate::authz::{Action, OrgFacts, Principal};
-use crate::domain::{EmailAddress, OrgId, OrgKind, Organization, Role, User, UserId, UserStatus};
+use crate::authz::{Action, OrgFacts};
+use crate::domain::{EmailAddress, OrgId, Organization, User, UserId, UserStatus};
 use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::inactivity::UserActivity;
@@ -41,20 +41,6 @@ pub struct SweepReport {
     pub identity_retried: u64,
     /// Users whose suspension or warning failed, with why.
     pub failed: Vec<String>,
-}
-
-/// The scheduler, as the actor of the sweep's events.
-fn scheduler() -> Result<Actor, AppError> {
-    Ok(Actor::new(
-        Principal {
-            user_id: UserId(uuid::Uuid::nil()),
-            email: EmailAddress::parse("scheduler@portico.invalid")?,
-            org_id: OrgId(uuid::Uuid::nil()),
-            org_kind: OrgKind::Platform,
-            role: Role::PlatformAdmin,
-        },
-        "scheduler",
-    ))
 }
 
 fn user_target(id: UserId) -> Target {
@@ -88,7 +74,7 @@ pub async fn sweep(deps: &Deps) -> Result<SweepReport, AppError> {
     } else {
         policy.warn_line(now)
     };
-    let actor = scheduler()?;
+    let actor = crate::ops::scheduler()?;
     let mut report = SweepReport::default();
     retry_identities(deps, &mut report).await?;
     let mut heads: HashMap<OrgId, Option<Item>> = HashMap::new();

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod inactivity;
+pub mod instances;
 pub mod organizations;
 pub mod session;
 pub mod settings;
@@ -12,7 +13,9 @@ pub mod settings;
 use crate::app::Deps;
 use crate::audit::{ActionType, ActivityEvent, Actor, ChainHead, Target};
 use crate::authz::Principal;
-use crate::domain::{EMAIL_CONFIRMATION_HOURS, EventId, OrgId, OrgKind, Organization, User, UserStatus};
+use crate::domain::{
+    EMAIL_CONFIRMATION_HOURS, EmailAddress, EventId, OrgId, OrgKind, Organization, Role, User, UserId, UserStatus,
+};
 use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::store::{Cond, Item, Key, Page, Query, StoreError, Write, keys};
@@ -27,6 +30,20 @@ fn needs_email_confirmation(deps: &Deps, user: &User, org: &Organization, source
         .email_confirmed_at
         .is_some_and(|t| deps.clock.now() - t < chrono::Duration::hours(EMAIL_CONFIRMATION_HOURS));
     !fresh && !org.trusts(source_ip)
+}
+
+/// The scheduler, as the actor of scheduled jobs' events.
+pub(crate) fn scheduler() -> Result<Actor, AppError> {
+    Ok(crate::audit::Actor::new(
+        Principal {
+            user_id: UserId(uuid::Uuid::nil()),
+            email: EmailAddress::parse("scheduler@portico.invalid")?,
+            org_id: OrgId(uuid::Uuid::nil()),
+            org_kind: OrgKind::Platform,
+            role: Role::PlatformAdmin,
+        },
+        "scheduler",
+    ))
 }
 
 /// A listing's query started before authentication finished, from the

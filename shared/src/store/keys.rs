@@ -1,7 +1,7 @@
 //! Single-table keys: every entity's key is built here and nowhere else.
 //! The access patterns these serve are listed in `docs/access-patterns.md`.
 
-use crate::domain::{EmailAddress, InvitationId, OrgId, OrgKind, RequestId, UserId};
+use crate::domain::{EmailAddress, InstanceId, InvitationId, OrgId, OrgKind, RequestId, UserId};
 use crate::store::Key;
 
 pub const ORG: &str = "Organization";
@@ -21,6 +21,9 @@ pub const CATALOGUE: &str = "SettingsCatalogue";
 pub const SETTING_VALUE: &str = "SettingValue";
 pub const SETTING_GRANT: &str = "SettingGrant";
 pub const USER_GRANTS: &str = "UserGrants";
+pub const INSTANCE: &str = "Instance";
+pub const RECREATE_REQUEST: &str = "RecreateRequest";
+pub const DELIVERY: &str = "Delivery";
 
 /// The platform's settings catalogue: one item.
 pub fn catalogue() -> Key {
@@ -214,3 +217,51 @@ pub fn restore_request(user: UserId) -> Key {
 }
 /// GSI2 (sparse): the restore requests waiting for the platform, oldest first.
 pub const PENDING_RESTORE_REQUESTS: &str = "RESTOREREQS#PENDING";
+
+/// A customer instance with its connection (and what it acknowledged).
+pub fn instance(id: InstanceId) -> Key {
+    Key::new(format!("INSTANCE#{id}"), "INSTANCE")
+}
+
+/// GSI1: the instances a partner's customers have, grouped by customer
+/// (the customer's listing key, then the instance's name), so that a page
+/// of the partner's customers maps to one range of it. A customer with no
+/// partner of record lists under its own id.
+pub fn instance_listing(customer: OrgId, partner: Option<OrgId>) -> String {
+    match partner {
+        Some(p) => format!("PARTNER#{p}#INSTANCES"),
+        None => format!("ORG#{customer}#INSTANCES"),
+    }
+}
+pub fn instance_listing_sk(customer_folded: &str, customer: OrgId, folded_name: &str, id: InstanceId) -> String {
+    format!("{}#{folded_name}#{id}", customer_listing_sk(customer_folded, customer))
+}
+/// The prefix of one customer's instances in [`instance_listing`].
+pub fn customer_instances_prefix(customer_folded: &str, customer: OrgId) -> String {
+    format!("{}#", customer_listing_sk(customer_folded, customer))
+}
+
+/// GSI2: connections by the time of their next check, so that a sweep
+/// reads only those due (`<= now`).
+pub const CONNECTION_CHECKS: &str = "CONNCHECK";
+pub fn connection_check_sk(next_millis: i64, id: InstanceId) -> String {
+    format!("{next_millis:015}#{id}")
+}
+pub fn connection_checks_upto(millis: i64) -> String {
+    format!("{millis:015}#~")
+}
+
+/// A partner's request to recreate an instance's connection (one at a time).
+pub fn recreate_request(id: InstanceId) -> Key {
+    Key::new(format!("INSTANCE#{id}"), "RECREATE")
+}
+/// GSI2 (sparse): the recreate requests waiting for the platform, oldest first.
+pub const PENDING_RECREATE_REQUESTS: &str = "RECREATEREQS#PENDING";
+
+/// What a customer's instances should hold: the latest settings revision
+/// (the customer's activity sequence of the change), delivered from here.
+pub fn delivery(customer: OrgId) -> Key {
+    Key::new(format!("ORG#{customer}"), "DELIVERY")
+}
+/// GSI2 (sparse): deliveries not yet acknowledged by every instance, by when they are due.
+pub const PENDING_DELIVERIES: &str = "DELIVERIES#PENDING";

@@ -80,6 +80,7 @@ impl Intercept for Recorder {
             }
             "DynamoDB" => vec![format!("dynamodb:{op}")],
             "SES" => vec![format!("ses:{op}")],
+            "KMS" => vec![format!("kms:{op}")],
             "Cognito Identity Provider" if COGNITO_PUBLIC.contains(&op.as_str()) => vec![],
             "Cognito Identity Provider" => vec![format!("cognito-idp:{op}")],
             other => panic!("an SDK call to an unexpected service: {other} {op}"),
@@ -519,6 +520,7 @@ async fn run_everything(d: &Driver) {
         ("organizations", "GET", format!("/organizations/{partner}")),
         ("invite", "GET", format!("/organizations/{partner}/invitations")),
         ("toggle-setting", "GET", format!("/customers/{customer}/settings")),
+        ("instances", "GET", format!("/customers/{customer}/instances")),
         ("session", "DELETE", "/session".to_string()),
     ] {
         let token = portico_core::sessions::open_local(
@@ -598,8 +600,80 @@ async fn run_everything(d: &Driver) {
     d.ok("invite", "POST", "/inactivity/sweep", Some(&admin), Some(json!({})))
         .await;
     web_pages(d).await;
-    d.job("verify-connection", Job::VerifyConnection).await;
+    instances(d, &admin).await;
     let _ = puser;
+}
+
+/// Instances: register one (a reference instance on loopback), list and
+/// read it, verify now, the recreate path; the scheduled checks find it
+/// broken and tell people.
+async fn instances(d: &Driver, admin: &str) {
+    use portico_core::instances::Profile;
+    let (instance, base) = portico_tests::reference_instance().await;
+    let c = d.clock.clone();
+    instance.set_clock(Arc::new(move || c.now().timestamp()));
+    let customer = d.app.orgs[&Role::CustomerAccountOwner];
+    let owner = d.token(Role::CustomerAccountOwner);
+    let path = format!("/customers/{customer}/instances");
+    let reg = d
+        .ok(
+            "instances",
+            "POST",
+            &path,
+            Some(admin),
+            Some(json!({ "name": "IAM", "url": base })),
+        )
+        .await;
+    let id = reg["instance"]["id"].as_str().unwrap().to_string();
+    let setup = |secret: &Value| reference_instance::Setup {
+        instance_id: id.clone(),
+        secret: secret.as_str().unwrap().to_string(),
+        url: base.clone(),
+        profile: Profile::Present,
+    };
+    instance.configure(setup(&reg["secret"]));
+    d.ok("instances", "GET", &path, Some(&owner), None).await;
+    let one = format!("{path}/{id}");
+    d.ok("instances", "GET", &one, Some(&owner), None).await;
+    // The change loses a race once: its retry reads the chain head again.
+    d.conflict
+        .conflict_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let v = d
+        .ok(
+            "instances",
+            "POST",
+            &format!("{one}/verify"),
+            Some(&owner),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(v["connection"]["state"], "verified", "{v}");
+    d.ok(
+        "instances",
+        "POST",
+        &format!("{one}/recreate-requests"),
+        Some(admin),
+        Some(json!({ "note": "It moved." })),
+    )
+    .await;
+    d.ok("instances", "GET", "/recreate-requests", Some(admin), None).await;
+    let again = d
+        .ok(
+            "instances",
+            "POST",
+            &format!("{one}/recreate"),
+            Some(admin),
+            Some(json!({})),
+        )
+        .await;
+    instance.configure(setup(&again["secret"]));
+    d.clock.advance(Duration::minutes(2));
+    d.job("verify-connection", Job::VerifyConnection).await;
+    // The instance now believes it lives elsewhere: broken, people told.
+    instance.update(|s| s.url = "https://elsewhere.example.com".into());
+    d.clock.advance(Duration::hours(2));
+    d.job("verify-connection", Job::VerifyConnection).await;
 }
 
 /// The web pages a person uses, from the emailed link to a toggled setting

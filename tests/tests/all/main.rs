@@ -12,6 +12,7 @@ mod iam;
 mod identity_contract;
 mod inactivity;
 mod infra;
+mod instances;
 mod mail_contract;
 mod openapi;
 mod organizations;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
+use portico_core::outbound::Outbound as _;
 use portico_core::outbound::{CallError, Client, Policy, Refusal};
 
 /// A server on 127.0.0.1 answering every request with `answer`, counting them.

@@ -1,0 +1,250 @@
+//! The reference instance: the customer side of `docs/instance-integration.md`,
+//! executable. It answers Portico's verification challenges, applies
+//! settings deliveries (keeping the highest revision), and shows its
+//! settings on a page. Tests start it in-process; the local portal serves
+//! the demo customers' instances with it under `/_reference/<name>`.
+//!
+//! Everything it checks comes from the contract: the `Portico-Signature`
+//! header (HMAC-SHA256 over the documented bytes, 300 s tolerance, each
+//! nonce once) and the messages' fields.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use portico_core::instances::{Challenge, ChallengeAnswer, Profile, SettingsSnapshot};
+use portico_core::signing;
+
+/// What the instance is: its id and secret (from Portico's registration),
+/// the URL it believes it lives at, and whether its Partner Support profile exists.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub instance_id: String,
+    pub secret: String,
+    pub url: String,
+    pub profile: Profile,
+}
+
+/// The settings it applied, and their revision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub seq: u64,
+    pub settings: BTreeMap<String, bool>,
+}
+
+#[derive(Default)]
+struct Inner {
+    setup: Option<Setup>,
+    /// Answers 503 to everything (a test's outage).
+    down: bool,
+    applied: Applied,
+    /// Nonces seen within the tolerance, with their timestamps.
+    nonces: HashMap<String, i64>,
+    /// Deliveries received (applied or stale), for the tests.
+    deliveries: u64,
+    /// The clock signatures are checked against (tests share Portico's).
+    clock: Option<Clock>,
+}
+
+/// Unix seconds now.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// One reference instance; clone freely (shared state).
+#[derive(Clone, Default)]
+pub struct Instance(Arc<Mutex<Inner>>);
+
+impl Instance {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data: keep using it.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Installs (or replaces) what Portico's registration gave.
+    pub fn configure(&self, setup: Setup) {
+        self.inner().setup = Some(setup);
+    }
+    pub fn setup(&self) -> Option<Setup> {
+        self.inner().setup.clone()
+    }
+    /// Changes what the instance believes (its URL, its profile).
+    pub fn update(&self, f: impl FnOnce(&mut Setup)) {
+        if let Some(s) = self.inner().setup.as_mut() {
+            f(s)
+        }
+    }
+    /// Checks signatures against `clock` instead of the system's.
+    pub fn set_clock(&self, clock: Clock) {
+        self.inner().clock = Some(clock);
+    }
+    pub fn set_down(&self, down: bool) {
+        self.inner().down = down;
+    }
+    pub fn applied(&self) -> Applied {
+        self.inner().applied.clone()
+    }
+    /// Forgets what it applied (a restart without its disk).
+    pub fn forget(&self) {
+        self.inner().applied = Applied::default();
+    }
+    pub fn deliveries(&self) -> u64 {
+        self.inner().deliveries
+    }
+
+    /// Checks a signed request from Portico; answers the setup it was checked with.
+    fn check_signature(&self, headers: &HeaderMap, path: &str, body: &[u8]) -> Result<Setup, Box<Response>> {
+        let mut inner = self.inner();
+        if inner.down {
+            return Err(Box::new(
+                (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response(),
+            ));
+        }
+        let setup = inner
+            .setup
+            .clone()
+            .ok_or_else(|| Box::new((StatusCode::SERVICE_UNAVAILABLE, "not set up yet").into_response()))?;
+        let header = headers
+            .get(signing::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Box::new((StatusCode::UNAUTHORIZED, "no signature").into_response()))?;
+        let now = inner
+            .clock
+            .as_ref()
+            .map(|c| c())
+            .unwrap_or_else(|| chrono::Utc::now().timestamp());
+        inner
+            .nonces
+            .retain(|_, t| (now - *t).abs() <= signing::TOLERANCE_SECONDS);
+        let nonces = &mut inner.nonces;
+        signing::verify(
+            setup.secret.as_bytes(),
+            header,
+            &signing::Request {
+                method: "POST",
+                path,
+                body,
+            },
+            now,
+            |n| nonces.insert(n.to_string(), now).is_none(),
+        )
+        .map_err(|e| Box::new((StatusCode::UNAUTHORIZED, e.to_string()).into_response()))?;
+        Ok(setup)
+    }
+}
+
+/// The instance's routes: the contract's two endpoints and its page.
+pub fn router(instance: Instance) -> Router {
+    Router::new()
+        .route("/.well-known/portico/verify", post(verify))
+        .route("/.well-known/portico/settings", post(settings))
+        .route("/", get(page))
+        .with_state(instance)
+}
+
+async fn verify(
+    State(instance): State<Instance>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let setup = match instance.check_signature(&headers, uri.path(), &body) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let Ok(challenge) = serde_json::from_slice::<Challenge>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not a challenge").into_response();
+    };
+    let present = setup.profile == Profile::Present;
+    let Ok(proof) = signing::proof(
+        setup.secret.as_bytes(),
+        &challenge.nonce,
+        &setup.instance_id,
+        &setup.url,
+        present,
+    ) else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "cannot prove").into_response();
+    };
+    let seq = instance.applied().seq;
+    axum::Json(ChallengeAnswer {
+        nonce: challenge.nonce,
+        instance_id: setup.instance_id,
+        url: setup.url,
+        partner_support_profile: setup.profile,
+        proof,
+        settings_seq: Some(seq),
+    })
+    .into_response()
+}
+
+async fn settings(
+    State(instance): State<Instance>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let setup = match instance.check_signature(&headers, uri.path(), &body) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let Ok(snapshot) = serde_json::from_slice::<SettingsSnapshot>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not a settings delivery").into_response();
+    };
+    if snapshot.instance_id.to_string() != setup.instance_id {
+        return (StatusCode::BAD_REQUEST, "another instance's delivery").into_response();
+    }
+    let mut inner = instance.inner();
+    inner.deliveries += 1;
+    // A stale delivery is acknowledged and ignored: the instance keeps the highest revision.
+    if snapshot.seq > inner.applied.seq || (snapshot.seq == 0 && inner.applied.settings.is_empty()) {
+        inner.applied = Applied {
+            seq: snapshot.seq,
+            settings: snapshot.settings,
+        };
+    }
+    axum::Json(serde_json::json!({ "applied": inner.applied.seq })).into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+async fn page(State(instance): State<Instance>) -> Html<String> {
+    let applied = instance.applied();
+    let setup = instance.setup();
+    let rows: String = applied
+        .settings
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<tr><td>{}</td><td>{}</td></tr>",
+                escape(k),
+                if *v { "Enabled" } else { "Disabled" }
+            )
+        })
+        .collect();
+    let name = setup
+        .as_ref()
+        .map(|s| format!("{} at {}", s.instance_id, s.url))
+        .unwrap_or_else(|| "not set up".into());
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Reference instance</title></head>\
+         <body><main><h1>Reference instance</h1><p>{}</p><p>Settings revision {}</p>\
+         <table><thead><tr><th scope=\"col\">Setting</th><th scope=\"col\">Value</th></tr></thead><tbody>{rows}</tbody></table>\
+         </main></body></html>",
+        escape(&name),
+        applied.seq
+    ))
+}
+
+/// Serves `instance` on `listener` until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, instance: Instance) -> std::io::Result<()> {
+    axum::serve(listener, router(instance)).await
+}
