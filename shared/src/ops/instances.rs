@@ -96,6 +96,28 @@ pub struct InstanceList {
     pub instances: Vec<InstanceView>,
 }
 
+/// A connection in `pending` with a new secret (answered to be shown once,
+/// stored sealed to this instance and generation), first checked within a minute.
+async fn new_connection(deps: &Deps, id: InstanceId, generation: u32) -> Result<(String, Connection), AppError> {
+    let now = deps.clock.now();
+    let secret = new_secret();
+    let sealed = deps
+        .sealer
+        .seal(secret.as_bytes(), &Connection::context(id, generation))
+        .await?;
+    Ok((
+        secret,
+        Connection {
+            state: ConnectionState::Pending,
+            next_check: now + Duration::minutes(connections::PENDING_EVERY_MINUTES),
+            last_checked: None,
+            secret: sealed,
+            generation,
+            created_at: now,
+        },
+    ))
+}
+
 /// Registers an instance of a customer (platform admins): a connection in
 /// `pending` with a new secret, first checked within a minute.
 pub async fn register(
@@ -111,8 +133,7 @@ pub async fn register(
     let url = BaseUrl::parse(&input.url, deps.settings.outbound)?;
     let now = deps.clock.now();
     let id = InstanceId(deps.ids.new_id());
-    let secret = new_secret();
-    let sealed = deps.sealer.seal(secret.as_bytes(), &Connection::context(id, 1)).await?;
+    let (secret, connection) = new_connection(deps, id, 1).await?;
     let instance = Instance {
         id,
         customer_id: customer.id,
@@ -122,14 +143,7 @@ pub async fn register(
         url,
         created_at: now,
         created_by: a.user.id,
-        connection: Connection {
-            state: ConnectionState::Pending,
-            next_check: now + Duration::minutes(connections::PENDING_EVERY_MINUTES),
-            last_checked: None,
-            secret: sealed,
-            generation: 1,
-            created_at: now,
-        },
+        connection,
         acknowledged: None,
         version: 1,
     };
@@ -766,21 +780,10 @@ pub async fn recreate(
     };
     let now = deps.clock.now();
     let generation = instance.connection.generation + 1;
-    let secret = new_secret();
-    let sealed = deps
-        .sealer
-        .seal(secret.as_bytes(), &Connection::context(id, generation))
-        .await?;
+    let (secret, connection) = new_connection(deps, id, generation).await?;
     let after = Instance {
         url,
-        connection: Connection {
-            state: ConnectionState::Pending,
-            next_check: now + Duration::minutes(connections::PENDING_EVERY_MINUTES),
-            last_checked: None,
-            secret: sealed,
-            generation,
-            created_at: now,
-        },
+        connection,
         // The instance may have lost what it had: it gets the settings again.
         acknowledged: None,
         version: version + 1,
