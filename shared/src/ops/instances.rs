@@ -778,7 +778,6 @@ pub async fn recreate(
             .and_then(|r| r.new_url.clone())
             .unwrap_or_else(|| instance.url.clone()),
     };
-    let now = deps.clock.now();
     let generation = instance.connection.generation + 1;
     let (secret, connection) = new_connection(deps, id, generation).await?;
     let after = Instance {
