@@ -84,6 +84,15 @@ def inst_route(method, sub, user, instance=None, body=None):
     return ev(method, path, user, body, route="/customers/{id}/instances" + sub, params=params)
 
 
+def pull(instance, signature=None):
+    """The pull path as an instance calls it: no bearer token, its id and (perhaps) a signature."""
+    e = ev("GET", "/instance-api/settings")
+    e["headers"]["portico-instance"] = instance
+    if signature:
+        e["headers"]["portico-signature"] = signature
+    return e
+
+
 def b64(raw):
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -180,6 +189,9 @@ SAMPLES = {
         "recreate-unknown-instance.404": inst_route("POST", "/{instance}/recreate", ADMIN, UNKNOWN, {}),
         "list-recreate-requests.200": ev("GET", "/recreate-requests", ADMIN),
         "list-recreate-requests-as-partner-manager.403": ev("GET", "/recreate-requests", MANAGER),
+        "pull-unsigned.401": pull(UNKNOWN),
+        "pull-of-an-unknown-instance.401": pull(UNKNOWN, "t=1795428000,n=sample-nonce,v1=" + "ab" * 32),
+        "pull-with-a-malformed-signature.401": pull(UNKNOWN, "sha256=abc"),
     },
     "toggle-setting": {
         "get-settings-as-partner-user.200": ev("GET", f"/customers/{u(3)}/settings", PUSER,

@@ -86,6 +86,9 @@ pub struct Deps {
     pub outbound: Arc<dyn Outbound>,
     /// Settings that shape links and emails.
     pub settings: Settings,
+    /// Rung when a settings change commits: the local portal's delivery
+    /// worker wakes (in AWS the table's stream starts `deliver-changes`).
+    pub deliveries_due: Arc<tokio::sync::Notify>,
 }
 
 /// Settings operations read (from `Config`).
@@ -578,6 +581,7 @@ impl Deps {
             sealer,
             outbound,
             settings,
+            deliveries_due: Arc::default(),
         })
     }
 

@@ -24,6 +24,9 @@ pub enum AppError {
     },
     #[error("authentication required")]
     Unauthenticated(&'static str),
+    /// An instance's signed request to Portico does not hold (which part, in words).
+    #[error("instance signature refused")]
+    InstanceSignature(&'static str),
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -108,6 +111,7 @@ impl AppError {
             AppError::Invalid(d) | AppError::Conflict(d) => d.clone(),
             AppError::BadBody { detail, .. } => detail.clone(),
             AppError::Unauthenticated(why) => (*why).to_string(),
+            AppError::InstanceSignature(why) => (*why).to_string(),
             AppError::Forbidden => "You are not allowed to do this.".into(),
             AppError::NotFound => "No such resource, or it is not visible to you.".into(),
             AppError::NoRoute => "No such route.".into(),
@@ -157,7 +161,7 @@ impl AppError {
         match self {
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::BadBody { status, .. } => *status,
-            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated(_) | AppError::InstanceSignature(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound | AppError::NoRoute => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -196,6 +200,7 @@ impl AppError {
             AppError::Invalid(_) => "invalid-input",
             AppError::BadBody { code, .. } => code,
             AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::InstanceSignature(_) => "instance-signature",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not-found",
             AppError::NoRoute => "no-such-route",

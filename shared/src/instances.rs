@@ -333,7 +333,7 @@ impl LatestSettings {
         Ok(match self.due {
             Some(due) => item.with_gsi2(
                 keys::PENDING_DELIVERIES,
-                format!("{:015}#{}", due.timestamp_millis(), self.customer_id),
+                keys::delivery_due_sk(due.timestamp_millis(), self.customer_id),
             ),
             None => item,
         })

@@ -14,6 +14,8 @@ pub enum Job {
     SuspendInactive,
     /// Check the connections to customer instances.
     VerifyConnection,
+    /// Deliver the settings changes still due (the stream delivers them first).
+    DeliverChanges,
 }
 
 impl Job {
@@ -23,6 +25,7 @@ impl Job {
         match self {
             Job::SuspendInactive => crate::functions::suspend_inactive::Uses::USING,
             Job::VerifyConnection => crate::functions::verify_connection::Uses::USING,
+            Job::DeliverChanges => crate::functions::deliver_changes::Uses::USING,
         }
     }
 }
@@ -51,6 +54,9 @@ pub struct JobReport {
     /// The connection checks' details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<crate::ops::instances::CheckReport>,
+    /// The settings deliveries' details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<crate::ops::deliveries::DeliveryReport>,
 }
 
 /// Runs `job` once (the local portal's timers and the tests; each Lambda
@@ -62,6 +68,7 @@ pub async fn run(deps: &Deps, job: Job) -> Result<JobReport, AppError> {
     match job {
         Job::SuspendInactive => crate::functions::suspend_inactive::run(deps).await,
         Job::VerifyConnection => crate::functions::verify_connection::run(deps).await,
+        Job::DeliverChanges => crate::functions::deliver_changes::run(deps).await,
     }
 }
 
@@ -73,6 +80,7 @@ pub fn finish(report: JobReport) -> Result<JobReport, AppError> {
         .iter()
         .flat_map(|s| &s.failed)
         .chain(report.checks.iter().flat_map(|c| &c.failed))
+        .chain(report.deliveries.iter().flat_map(|d| &d.failed))
         .collect();
     if !failed.is_empty() {
         tracing::error!(failed = failed.len(), "job finished with failures");

@@ -65,7 +65,8 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!();
 
-    for (job, every) in [(Job::SuspendInactive, 24 * 3600), (Job::VerifyConnection, 3600)] {
+    // Connections are checked when due (the sweep reads only those), so every minute as in AWS.
+    for (job, every) in [(Job::SuspendInactive, 24 * 3600), (Job::VerifyConnection, 60)] {
         let deps = deps.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(every));
@@ -77,6 +78,9 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
             }
         });
     }
+
+    // Settings deliveries: woken by each change, and every second for retries.
+    tokio::spawn(crate::ops::deliveries::work(deps.clone()));
 
     let app = crate::http::portal_router(deps);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

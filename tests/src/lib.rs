@@ -724,6 +724,7 @@ impl Unlinked {
                 unlinked.outbound.clone()
             },
             settings: deps.settings.clone(),
+            deliveries_due: deps.deliveries_due.clone(),
         };
         (deps, unlinked)
     }

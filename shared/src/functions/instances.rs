@@ -2,7 +2,8 @@
 //! connections (register, list, read, verify now, the recreate path).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -37,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ask_recreate))
         .routes(routes!(recreate))
         .routes(routes!(list_recreate_requests))
+        .routes(routes!(pull_settings))
 }
 
 /// The router the Lambda runs.
@@ -188,4 +190,36 @@ async fn list_recreate_requests(
     caller: Caller,
 ) -> Result<Json<RecreateRequestList>, AppError> {
     Ok(Json(instances::list_recreate_requests(&deps, &caller).await?))
+}
+
+/// An instance reads its settings at the latest revision (to catch up after
+/// downtime). No bearer token: the instance signs the request with its
+/// connection's secret (`docs/instance-integration.md`): HMAC-SHA256 over
+/// `portico-v1`, the time, `GET`, this path, the nonce and the SHA-256 of the
+/// empty body; 300 s tolerance; each nonce once.
+#[utoipa::path(get, path = "/instance-api/settings", tag = "instances",
+    params(
+        ("Portico-Instance" = String, Header, description = "The instance's id"),
+        ("Portico-Signature" = String, Header, description = "`t=<unix seconds>,n=<nonce>,v1=<hex HMAC-SHA256>`"),
+    ),
+    responses(
+        (status = 200, body = crate::instances::SettingsSnapshot),
+        (status = 401, description = "No such instance, or the signature does not hold (stale, replayed, wrong)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn pull_settings(
+    State(deps): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Json<crate::instances::SettingsSnapshot>, AppError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or(uri.path());
+    Ok(Json(
+        crate::ops::deliveries::pull(
+            &deps,
+            header(crate::instances::INSTANCE_HEADER),
+            header(crate::signing::HEADER),
+            path,
+        )
+        .await?,
+    ))
 }

@@ -25,7 +25,7 @@ pub async fn run(deps: &Deps) -> Result<JobReport, AppError> {
         examined: s.examined,
         changed: s.warned + s.suspended,
         sweep: Some(s),
-        checks: None,
+        ..Default::default()
     })
 }
 

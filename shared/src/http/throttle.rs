@@ -32,6 +32,12 @@ pub const PUBLIC_ROUTES: [&str; 10] = [
     "/email/confirm",
 ];
 
+/// Routes without a token that instances call, signing each request with
+/// their connection's secret (`GET`). The stage throttles them; the app does
+/// not limit them per source IP (an instance's address is its own business,
+/// and an unsigned request costs one read).
+pub const INSTANCE_SIGNED_ROUTES: [&str; 1] = [crate::ops::deliveries::PULL_PATH];
+
 /// How many public requests one source IP may make (`PORTICO_PUBLIC_RATE_PER_MINUTE`,
 /// `PORTICO_PUBLIC_BURST`): a sign-in takes two or three, so the default lets
 /// an office behind one address sign in several people a minute.

@@ -307,34 +307,60 @@ pub async fn verify_now(
 /// What the instance answered, judged. Errors are Portico's own (the key
 /// service), not the instance's: they change nothing.
 pub async fn check(deps: &Deps, instance: &Instance) -> Result<CheckOutcome, AppError> {
-    let c = &instance.connection;
-    let secret = deps
-        .sealer
-        .open(&c.secret, &Connection::context(instance.id, c.generation))
-        .await?;
+    let secret = open_secret(deps, instance).await?;
     let nonce = new_nonce();
     let body = serde_json::to_vec(&Challenge { nonce: nonce.clone() })
         .map_err(|e| AppError::Internal(format!("challenge: {e}")))?;
-    let url = instance.url.join(VERIFY_PATH);
-    let path = url::Url::parse(&url)
+    let answer = signed_post(deps, instance, &secret, VERIFY_PATH, &nonce, body).await?;
+    Ok(judge(&secret, instance, &nonce, answer))
+}
+
+/// The connection's secret, opened (KMS in AWS, the key file locally).
+pub(crate) async fn open_secret(deps: &Deps, instance: &Instance) -> Result<Vec<u8>, AppError> {
+    let c = &instance.connection;
+    Ok(deps
+        .sealer
+        .open(&c.secret, &Connection::context(instance.id, c.generation))
+        .await?)
+}
+
+/// POSTs `body` to `path` under the instance's base URL, signed with the
+/// connection's secret (see `docs/instance-integration.md`) and naming the
+/// instance in `Portico-Instance`.
+pub(crate) async fn signed_post(
+    deps: &Deps,
+    instance: &Instance,
+    secret: &[u8],
+    path: &str,
+    nonce: &str,
+    body: Vec<u8>,
+) -> Result<Result<crate::outbound::Answer, CallError>, AppError> {
+    let url = instance.url.join(path);
+    let signed_path = url::Url::parse(&url)
         .map(|u| u.path().to_string())
         .map_err(|e| AppError::Internal(format!("instance URL: {e}")))?;
     let signature = crate::signing::sign(
-        &secret,
+        secret,
         deps.clock.now().timestamp(),
-        &nonce,
+        nonce,
         &crate::signing::Request {
             method: "POST",
-            path: &path,
+            path: &signed_path,
             body: &body,
         },
     )
     .map_err(|e| AppError::Internal(format!("signing: {e}")))?;
-    let answer = deps
+    Ok(deps
         .outbound
-        .post_json(&url, &[(crate::signing::HEADER, signature)], body)
-        .await;
-    Ok(judge(&secret, instance, &nonce, answer))
+        .post_json(
+            &url,
+            &[
+                (crate::signing::HEADER, signature),
+                (crate::instances::INSTANCE_HEADER, instance.id.to_string()),
+            ],
+            body,
+        )
+        .await)
 }
 
 /// What an answer to the challenge `nonce` says about the connection.
@@ -436,6 +462,20 @@ pub async fn check_and_record(
     }
     if t.tell {
         tell(deps, &after).await;
+    }
+    if t.changed && matches!(t.state, ConnectionState::Verified { .. }) {
+        // Newly trusted: send it the settings it may have missed meanwhile
+        // (a failure here is the delivery's, not the check's: it pulls, or
+        // the next change reaches it).
+        match crate::ops::deliveries::catch_up(deps, &after, after.version).await {
+            Ok(true) => {
+                if let Some(item) = deps.table.get(&keys::instance(after.id)).await? {
+                    after = item.decode()?;
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(instance = %after.id, error = %e, "catching up the settings failed"),
+        }
     }
     Ok(Recorded::Done(Box::new(after), t))
 }

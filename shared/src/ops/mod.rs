@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod deliveries;
 pub mod inactivity;
 pub mod instances;
 pub mod organizations;
@@ -204,7 +205,12 @@ pub struct Change {
     /// The request's activity record write, carried along if due (dropped,
     /// not failed, if another request recorded the activity first).
     touch: crate::inactivity::PendingTouch,
+    /// Writes made from the event once it is chained (they need its sequence).
+    derived: Vec<Derived>,
 }
+
+/// A write built from the chained event (see [`Change::derive`]).
+pub type Derived = fn(&ActivityEvent) -> Result<Write, StoreError>;
 
 impl Change {
     /// Starts a change whose event concerns `org`.
@@ -262,6 +268,7 @@ impl Change {
             head: None,
             retention: None,
             touch: Default::default(),
+            derived: Vec::new(),
         }
     }
 
@@ -272,6 +279,14 @@ impl Change {
 
     pub fn writes(mut self, ws: impl IntoIterator<Item = Write>) -> Self {
         self.writes.extend(ws);
+        self
+    }
+
+    /// Adds a write made from the event as committed (its sequence and time
+    /// are known only then, and change when the chain is retried): the
+    /// settings delivery record, for one. It must not fail its condition.
+    pub fn derive(mut self, f: Derived) -> Self {
+        self.derived.push(f);
         self
     }
 
@@ -327,6 +342,9 @@ impl Change {
                 .chain_after(head, deps.clock.now())
                 .map_err(|e| StoreError::Decode(format!("activity event: {e}")))?;
             let mut writes = self.writes.clone();
+            for f in &self.derived {
+                writes.push(f(&event)?);
+            }
             writes.push(Write::Put {
                 item: event.item()?,
                 cond: Cond::MustNotExist,

@@ -166,7 +166,8 @@ pub struct SetSetting {
 }
 
 /// Sets one value. A stale version gets 409 with the current value.
-/// 1 read round trip, 1 write (the value and its event).
+/// 1 read round trip, 1 write (the value, its event and the customer's
+/// delivery record: `ops::deliveries` takes it to the instances, off this path).
 pub async fn put_setting(
     deps: &Deps,
     caller: &Caller,
@@ -258,6 +259,8 @@ pub async fn put_setting(
         item: value.item()?,
         cond,
     })
+    // The transactional outbox: the customer's delivery record, at this change's revision.
+    .derive(crate::ops::deliveries::record_for)
     .after(serde_json::json!({ "enabled": input.enabled }));
     change.event.before = Some(serde_json::json!({ "enabled": shown.enabled }));
     match change.commit(deps).await {
@@ -288,6 +291,7 @@ pub async fn put_setting(
         }
         Err(other) => return Err(other.into()),
     }
+    deps.deliveries_due.notify_one();
     Ok(SettingView {
         enabled: value.enabled,
         version: value.version,

@@ -265,3 +265,15 @@ pub fn delivery(customer: OrgId) -> Key {
 }
 /// GSI2 (sparse): deliveries not yet acknowledged by every instance, by when they are due.
 pub const PENDING_DELIVERIES: &str = "DELIVERIES#PENDING";
+pub fn delivery_due_sk(due_millis: i64, customer: OrgId) -> String {
+    format!("{due_millis:015}#{customer}")
+}
+/// Upper bound of the deliveries due by `millis`.
+pub fn deliveries_upto(millis: i64) -> String {
+    format!("{millis:015}#~")
+}
+/// A nonce an instance used to sign a request to Portico (kept for the
+/// signature tolerance and a little more: each is accepted once).
+pub fn instance_nonce(instance: InstanceId, nonce: &str) -> Key {
+    Key::new(format!("INSTANCE#{instance}#NONCE"), nonce.to_string())
+}

@@ -17,7 +17,8 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use portico_core::instances::{Challenge, ChallengeAnswer, Profile, SettingsSnapshot};
+use portico_core::instances::{Challenge, ChallengeAnswer, INSTANCE_HEADER, Profile, SettingsSnapshot};
+use portico_core::ops::deliveries::PULL_PATH;
 use portico_core::signing;
 
 /// What the instance is: its id and secret (from Portico's registration),
@@ -49,6 +50,8 @@ struct Inner {
     deliveries: u64,
     /// The clock signatures are checked against (tests share Portico's).
     clock: Option<Clock>,
+    /// Portico's base URL, to pull from (the pull path).
+    portico: Option<String>,
 }
 
 /// Unix seconds now.
@@ -85,6 +88,10 @@ impl Instance {
     pub fn set_clock(&self, clock: Clock) {
         self.inner().clock = Some(clock);
     }
+    /// Where Portico is, for [`Instance::pull`] (and pulling when it starts).
+    pub fn set_portico(&self, base_url: &str) {
+        self.inner().portico = Some(base_url.trim_end_matches('/').to_string());
+    }
     pub fn set_down(&self, down: bool) {
         self.inner().down = down;
     }
@@ -97,6 +104,69 @@ impl Instance {
     }
     pub fn deliveries(&self) -> u64 {
         self.inner().deliveries
+    }
+
+    fn now(&self) -> i64 {
+        let clock = self.inner().clock.clone();
+        clock.map(|c| c()).unwrap_or_else(|| chrono::Utc::now().timestamp())
+    }
+
+    /// Keeps `snapshot` if it is newer than what it has; answers the revision it holds.
+    fn apply(&self, snapshot: SettingsSnapshot) -> u64 {
+        let mut inner = self.inner();
+        // A stale delivery is acknowledged and ignored: the instance keeps the highest revision.
+        if snapshot.seq > inner.applied.seq || (snapshot.seq == 0 && inner.applied.settings.is_empty()) {
+            inner.applied = Applied {
+                seq: snapshot.seq,
+                settings: snapshot.settings,
+            };
+        }
+        inner.applied.seq
+    }
+
+    /// The pull path: reads its settings from Portico with a signed `GET`
+    /// and applies them if newer. Answers the revision it holds after.
+    pub async fn pull(&self) -> Result<u64, String> {
+        let (setup, portico) = {
+            let inner = self.inner();
+            (inner.setup.clone(), inner.portico.clone())
+        };
+        let setup = setup.ok_or("not set up yet")?;
+        let portico = portico.ok_or("no Portico to pull from")?;
+        let url = format!("{portico}{PULL_PATH}");
+        let path = reqwest::Url::parse(&url).map_err(|e| e.to_string())?.path().to_string();
+        let signature = signing::sign(
+            setup.secret.as_bytes(),
+            self.now(),
+            &portico_core::instances::new_nonce(),
+            &signing::Request {
+                method: "GET",
+                path: &path,
+                body: b"",
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        portico_core::outbound::install_tls_provider();
+        let resp = reqwest::Client::new()
+            .get(&url)
+            .header(INSTANCE_HEADER, &setup.instance_id)
+            .header(signing::HEADER, signature)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!(
+                "Portico answered {}: {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            ));
+        }
+        let snapshot: SettingsSnapshot = resp.json().await.map_err(|e| e.to_string())?;
+        if snapshot.instance_id.to_string() != setup.instance_id {
+            return Err("Portico answered another instance's settings".into());
+        }
+        Ok(self.apply(snapshot))
     }
 
     /// Checks a signed request from Portico; answers the setup it was checked with.
@@ -200,16 +270,9 @@ async fn settings(
     if snapshot.instance_id.to_string() != setup.instance_id {
         return (StatusCode::BAD_REQUEST, "another instance's delivery").into_response();
     }
-    let mut inner = instance.inner();
-    inner.deliveries += 1;
-    // A stale delivery is acknowledged and ignored: the instance keeps the highest revision.
-    if snapshot.seq > inner.applied.seq || (snapshot.seq == 0 && inner.applied.settings.is_empty()) {
-        inner.applied = Applied {
-            seq: snapshot.seq,
-            settings: snapshot.settings,
-        };
-    }
-    axum::Json(serde_json::json!({ "applied": inner.applied.seq })).into_response()
+    instance.inner().deliveries += 1;
+    let applied = instance.apply(snapshot);
+    axum::Json(serde_json::json!({ "applied": applied })).into_response()
 }
 
 fn escape(s: &str) -> String {
@@ -244,7 +307,17 @@ async fn page(State(instance): State<Instance>) -> Html<String> {
     ))
 }
 
-/// Serves `instance` on `listener` until the task is dropped.
+/// Serves `instance` on `listener` until the task is dropped. Starting, it
+/// pulls its settings from Portico if it knows where Portico is (a restart
+/// catches up on what it missed while down).
 pub async fn serve(listener: tokio::net::TcpListener, instance: Instance) -> std::io::Result<()> {
+    let starting = instance.clone();
+    tokio::spawn(async move {
+        if starting.inner().portico.is_some()
+            && let Err(e) = starting.pull().await
+        {
+            tracing::warn!(error = %e, "pulling the settings at start failed");
+        }
+    });
     axum::serve(listener, router(instance)).await
 }

@@ -169,6 +169,28 @@ async fn scheduled_samples_run_through_their_job() {
             assert_eq!(status, expected, "events/{function}/{name}");
         }
     }
+    // deliver-changes: the stream's batches and its schedule.
+    let (as_built, unlinked) = Unlinked::deps_for(&deps, Job::DeliverChanges.using());
+    let samples = samples("deliver-changes");
+    assert!(samples.len() >= 4);
+    for (name, text, expected) in samples {
+        let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let status = match portico_core::functions::deliver_changes::handle(&as_built, event).await {
+            Ok(answer) => {
+                if name.starts_with("stream") {
+                    assert_eq!(answer, serde_json::json!({ "batchItemFailures": [] }), "{name}");
+                }
+                200
+            }
+            Err(e) => e.status().as_u16(),
+        };
+        assert_eq!(status, expected, "events/deliver-changes/{name}");
+    }
+    assert_eq!(
+        unlinked.calls(),
+        0,
+        "deliver-changes calls an adapter its `Uses` leaves out"
+    );
 }
 
 /// An NDJSON export big enough to reach the 5 MB cap, through the Lambda

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContex
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, SharedInterceptor};
 use chrono::{Duration, Utc};
 use portico_core::clock::{Clock, ManualClock};
-use portico_core::domain::Role;
+use portico_core::domain::{OrgId, Role};
 use portico_core::jobs::{self, Job};
 use portico_tests::{Backend, Options, PASSWORD, TestApp};
 use serde_json::{Value, json};
@@ -670,10 +670,68 @@ async fn instances(d: &Driver, admin: &str) {
     instance.configure(setup(&again["secret"]));
     d.clock.advance(Duration::minutes(2));
     d.job("verify-connection", Job::VerifyConnection).await;
+    settings_reach_the_instance(d, &instance, customer).await;
     // The instance now believes it lives elsewhere: broken, people told.
     instance.update(|s| s.url = "https://elsewhere.example.com".into());
     d.clock.advance(Duration::hours(2));
     d.job("verify-connection", Job::VerifyConnection).await;
+}
+
+/// A settings change reaches the (verified) instance: through the stream's
+/// function; with the instance down, through the schedule's retry; and the
+/// instance pulls.
+async fn settings_reach_the_instance(d: &Driver, instance: &reference_instance::Instance, customer: OrgId) {
+    // (The partner's users were suspended for inactivity by now: the platform's admin changes it.)
+    let manager = d.token(Role::PlatformAdmin);
+    let settings = format!("/customers/{customer}/settings");
+    let toggle = || async {
+        let page = d.ok("toggle-setting", "GET", &settings, Some(&manager), None).await;
+        let s = page["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["editable"] == true)
+            .unwrap()
+            .clone();
+        d.ok(
+            "toggle-setting",
+            "PUT",
+            &format!("{settings}/{}", s["key"].as_str().unwrap()),
+            Some(&manager),
+            Some(json!({ "enabled": !s["enabled"].as_bool().unwrap(), "version": s["version"] })),
+        )
+        .await;
+    };
+    let stream = || async {
+        let event = json!({ "Records": [{
+            "eventID": "1", "eventName": "MODIFY", "eventSource": "aws:dynamodb",
+            "dynamodb": {
+                "Keys": { "pk": { "S": format!("ORG#{customer}") }, "sk": { "S": "DELIVERY" } },
+                "SequenceNumber": "1", "StreamViewType": "NEW_IMAGE"
+            }
+        }]});
+        *d.rec.current.lock().unwrap() = Some("deliver-changes".into());
+        let r = portico_core::functions::deliver_changes::handle(&d.app.deps, event).await;
+        *d.rec.current.lock().unwrap() = None;
+        assert_eq!(r.unwrap(), json!({ "batchItemFailures": [] }));
+    };
+    toggle().await;
+    stream().await;
+    let seq = instance.applied().seq;
+    assert!(seq > 0, "delivered through the stream");
+    instance.set_down(true);
+    toggle().await;
+    stream().await;
+    instance.set_down(false);
+    d.clock.advance(Duration::minutes(1));
+    d.job("deliver-changes", Job::DeliverChanges).await;
+    assert!(instance.applied().seq > seq, "delivered by the retry");
+    instance.forget();
+    instance.set_portico(&d.app.base);
+    *d.rec.current.lock().unwrap() = Some("instances".into());
+    let pulled = instance.pull().await;
+    *d.rec.current.lock().unwrap() = None;
+    assert!(pulled.unwrap() > seq, "pulled");
 }
 
 /// The web pages a person uses, from the emailed link to a toggled setting

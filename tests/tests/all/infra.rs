@@ -129,7 +129,7 @@ fn every_function_crate_has_a_function_in_the_template() {
 }
 
 /// The routes without a token in the template are exactly the throttled
-/// public routes, and the stage throttles each of them.
+/// public routes and the instance-signed ones, and the stage throttles each of them.
 #[test]
 fn public_routes_are_the_unauthorized_ones_and_are_throttled() {
     let t = template();
@@ -153,6 +153,11 @@ fn public_routes_are_the_unauthorized_ones_and_are_throttled() {
     let mut public: Vec<String> = portico_core::http::throttle::PUBLIC_ROUTES
         .iter()
         .map(|r| format!("POST {r}"))
+        .chain(
+            portico_core::http::throttle::INSTANCE_SIGNED_ROUTES
+                .iter()
+                .map(|r| format!("GET {r}")),
+        )
         .chain(["$default".to_string()])
         .collect();
     public.sort();
@@ -211,7 +216,7 @@ fn no_lambda_links_the_embedded_adapters() {
         let tree = linked_by(&name);
         // The functions that call customer instances link reqwest (on the
         // SDK's rustls 0.23, no second TLS stack: see below); no other does.
-        let calls_instances = ["instances", "verify-connection"].contains(&name.as_str());
+        let calls_instances = ["instances", "verify-connection", "deliver-changes"].contains(&name.as_str());
         assert_eq!(
             tree.lines().any(|l| l.starts_with("reqwest ")),
             calls_instances,
@@ -234,6 +239,6 @@ fn no_lambda_links_the_embedded_adapters() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 10);
+    assert_eq!(checked, 11);
     assert!(linked_by("portico-portal").lines().any(|l| l.starts_with("rusqlite ")));
 }

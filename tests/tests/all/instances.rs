@@ -24,18 +24,18 @@ use serde_json::{Value, json};
 const ADMIN: &str = "admin@portico.example.com";
 const MANAGER: &str = "manager@northwind.example.com";
 
-struct World {
-    app: TestApp,
-    clock: Arc<ManualClock>,
-    instance: Instance,
-    base: String,
-    customer: String,
-    id: String,
-    name: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) instance: Instance,
+    pub(crate) base: String,
+    pub(crate) customer: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
 }
 
 impl World {
-    async fn new(b: Backend) -> Self {
+    pub(crate) async fn new(b: Backend) -> Self {
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = TestApp::spawn_with(
             b,
@@ -48,6 +48,7 @@ impl World {
         let (instance, base) = reference_instance().await;
         let c = clock.clone();
         instance.set_clock(Arc::new(move || c.now().timestamp()));
+        instance.set_portico(&app.base);
         let customer = app.orgs[&Role::CustomerAccountOwner].to_string();
         // Unique per test: moto's SES is shared by the tests running at once.
         let name = format!("Production {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -80,7 +81,7 @@ impl World {
         }
     }
 
-    async fn view(&self) -> Value {
+    pub(crate) async fn view(&self) -> Value {
         let (status, body) = self
             .app
             .get_json(
@@ -93,12 +94,12 @@ impl World {
         body
     }
 
-    async fn state(&self) -> String {
+    pub(crate) async fn state(&self) -> String {
         self.view().await["connection"]["state"].as_str().unwrap().to_string()
     }
 
     /// Moves the clock to the next check and runs the sweep.
-    async fn next_check(&self) -> portico_core::ops::instances::CheckReport {
+    pub(crate) async fn next_check(&self) -> portico_core::ops::instances::CheckReport {
         let next: chrono::DateTime<Utc> =
             serde_json::from_value(self.view().await["connection"]["nextCheck"].clone()).unwrap();
         self.clock.set(next);
@@ -109,7 +110,7 @@ impl World {
             .unwrap()
     }
 
-    async fn notices(&self, to: &str) -> usize {
+    pub(crate) async fn notices(&self, to: &str) -> usize {
         self.app
             .subjects_to(to)
             .await
@@ -119,7 +120,7 @@ impl World {
     }
 
     /// The descriptions of the customer's events about this instance, oldest first.
-    async fn events(&self) -> Vec<String> {
+    pub(crate) async fn events(&self) -> Vec<String> {
         let (status, body) = self
             .app
             .get_json(

@@ -6,6 +6,7 @@ mod authz_decisions;
 mod bad_input;
 mod browser;
 mod budgets;
+mod deliveries;
 mod events;
 mod hardening;
 mod iam;
