@@ -368,7 +368,8 @@ pub struct ChallengeAnswer {
     pub partner_support_profile: Profile,
     /// Hex HMAC-SHA256 (see `signing::proof`).
     pub proof: String,
-    /// The latest settings revision it applied (optional; lets Portico catch it up).
+    /// The latest settings revision it applied (optional, informative: an
+    /// instance that lost its settings pulls them, see `docs/instance-integration.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings_seq: Option<u64>,
 }

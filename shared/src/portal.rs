@@ -17,9 +17,28 @@ pub fn bind_addr() -> Result<SocketAddr, String> {
         .map_err(|e| format!("PORTICO_BIND: {e}"))
 }
 
-/// Reads the configuration, seeds demo data on first start, prints how to
-/// sign in, runs the jobs on timers and serves until Ctrl-C.
+/// What the portal serves besides its own routes (the demo customers'
+/// reference instances), made once the demo data exists: from the app, the
+/// demo users, the portal's base URL and the data directory.
+pub type Extras = Box<
+    dyn FnOnce(
+        AppState,
+        Vec<crate::seed::DemoUser>,
+        String,
+        std::path::PathBuf,
+    )
+        -> futures::future::BoxFuture<'static, Result<axum::Router, Box<dyn std::error::Error + Send + Sync>>>,
+>;
+
+/// [`run_with`] without extras.
 pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
+    run_with(None).await
+}
+
+/// Reads the configuration, seeds demo data on first start, prints how to
+/// sign in, runs the jobs on timers and serves until Ctrl-C (with `extras`
+/// merged in).
+pub async fn run_with(extras: Option<Extras>) -> Result<(), Box<dyn std::error::Error>> {
     let cfg = Config::from_env(Backend::Embedded)?;
     let deps: AppState = Arc::new(Deps::build(&cfg, crate::app::Overrides::default()).await?);
     let auth = &deps.auth;
@@ -63,6 +82,14 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
             env_file.display()
         );
     }
+    let extra = match extras {
+        Some(make) => Some(
+            make(deps.clone(), users.clone(), base.clone(), cfg.data_dir.clone())
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
     println!();
 
     // Connections are checked when due (the sweep reads only those), so every minute as in AWS.
@@ -82,7 +109,10 @@ pub async fn run_from_env() -> Result<(), Box<dyn std::error::Error>> {
     // Settings deliveries: woken by each change, and every second for retries.
     tokio::spawn(crate::ops::deliveries::work(deps.clone()));
 
-    let app = crate::http::portal_router(deps);
+    let mut app = crate::http::portal_router(deps);
+    if let Some(extra) = extra {
+        app = app.merge(extra);
+    }
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

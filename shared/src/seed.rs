@@ -127,3 +127,93 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
         })
         .collect())
 }
+
+/// A demo customer's instance, served by the reference instance inside the
+/// local portal (under `/_reference/<slug>`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoInstance {
+    pub slug: String,
+    pub instance_id: crate::domain::InstanceId,
+    /// The connection's secret, as the vendor would install it in the instance.
+    pub secret: String,
+    pub url: String,
+}
+
+/// Where the demo instances' setup (their secrets among it) is kept, 0600.
+pub const DEMO_INSTANCES_FILE: &str = "demo-instances.json";
+
+/// Contoso's and Fabrikam's instances at `<base>/_reference/<slug>`,
+/// registered by the demo admin on the first start (checked at once);
+/// later starts read them back from the data directory. An instance the
+/// store no longer has is registered again.
+pub async fn demo_instances(
+    deps: &Deps,
+    users: &[DemoUser],
+    base: &str,
+    data_dir: &std::path::Path,
+) -> Result<Vec<DemoInstance>, AppError> {
+    let file = data_dir.join(DEMO_INSTANCES_FILE);
+    let kept: Vec<DemoInstance> = match std::fs::read(&file) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let admin = users
+        .iter()
+        .find(|u| u.role == Role::PlatformAdmin)
+        .ok_or_else(|| AppError::Internal("the demo data has no platform admin".into()))?;
+    let actor = crate::audit::Actor::new(
+        crate::authz::Principal {
+            user_id: admin.id,
+            email: EmailAddress::parse(&admin.email)?,
+            org_id: admin.org_id,
+            org_kind: OrgKind::Platform,
+            role: Role::PlatformAdmin,
+        },
+        "seed",
+    );
+    let mut out = Vec::new();
+    for (slug, name, instance) in [
+        ("contoso", "Contoso Ltd", "Contoso production"),
+        ("fabrikam", "Fabrikam Inc", "Fabrikam production"),
+    ] {
+        if let Some(k) = kept.iter().find(|k| k.slug == slug)
+            && deps.table.get(&keys::instance(k.instance_id)).await?.is_some()
+        {
+            out.push(k.clone());
+            continue;
+        }
+        let Some(guard) = deps
+            .table
+            .get(&keys::org_name(&OrgName::parse(name)?.skeleton()))
+            .await?
+        else {
+            continue;
+        };
+        let id: OrgId = serde_json::from_value(guard.data["orgId"].clone())
+            .map_err(|e| AppError::Internal(format!("demo customer {name}: {e}")))?;
+        let Some(customer) = deps.table.get(&keys::org(id)).await? else {
+            continue;
+        };
+        let customer: Organization = customer.decode()?;
+        let url = format!("{}/_reference/{slug}", base.trim_end_matches('/'));
+        let (i, secret) = crate::ops::instances::register_as(
+            deps,
+            &actor,
+            &customer,
+            crate::domain::InstanceName::parse(instance)?,
+            crate::instances::BaseUrl::parse(&url, deps.settings.outbound)?,
+            Some(deps.clock.now()),
+        )
+        .await?;
+        out.push(DemoInstance {
+            slug: slug.into(),
+            instance_id: i.id,
+            secret,
+            url,
+        });
+    }
+    let json = serde_json::to_vec_pretty(&out).map_err(|e| AppError::Internal(e.to_string()))?;
+    crate::files::write_private(&file, &json).map_err(|e| AppError::Internal(format!("{}: {e}", file.display())))?;
+    Ok(out)
+}

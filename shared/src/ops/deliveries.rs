@@ -147,12 +147,14 @@ fn acked(i: &Instance) -> Option<u64> {
 }
 
 /// Whether `i` should be sent revision `seq`: trusted (verified, or
-/// unreachable after being verified) and without it.
+/// unreachable after it was verified and acknowledged a revision: a
+/// connection that never proved itself gets nothing) and without it.
 fn owed(i: &Instance, seq: u64) -> bool {
-    let trusted = matches!(
-        i.connection.state,
-        ConnectionState::Verified { .. } | ConnectionState::Unreachable { .. }
-    );
+    let trusted = match i.connection.state {
+        ConnectionState::Verified { .. } => true,
+        ConnectionState::Unreachable { .. } => i.acknowledged.is_some(),
+        ConnectionState::Pending | ConnectionState::Broken { .. } => false,
+    };
     trusted && acked(i).is_none_or(|a| a < seq)
 }
 
@@ -291,6 +293,25 @@ pub async fn catch_up(deps: &Deps, instance: &Instance, version: u64) -> Result<
         return Ok(false);
     }
     if !send(deps, instance, &w).await? {
+        // Not taken: the customer's record is due again, so the retries reach it.
+        if let Some((mut latest, v)) = w.latest
+            && latest.due.is_none()
+        {
+            latest.attempts = 1;
+            latest.due = Some(deps.clock.now() + retry_after(1));
+            match deps
+                .table
+                .transact(vec![Write::Put {
+                    item: latest.item(v + 1)?,
+                    cond: Cond::VersionIs(v),
+                }])
+                .await
+            {
+                // Lost to a change or a delivery: that one reaches it.
+                Ok(()) | Err(StoreError::ConditionFailed { .. } | StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         return Ok(false);
     }
     acknowledge(deps, instance.clone(), version, w.seq).await?;

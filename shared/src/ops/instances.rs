@@ -131,25 +131,48 @@ pub async fn register(
     deps.authz
         .require(&a.actor.principal, Action::RegisterInstance, &OrgFacts::from(&customer))?;
     let url = BaseUrl::parse(&input.url, deps.settings.outbound)?;
+    let (instance, secret) = register_as(deps, &a.actor, &customer, input.name, url, None).await?;
+    let latest = latest_of(latest)?;
+    Ok(Registered {
+        instance: instance.view(latest.as_ref()),
+        secret,
+    })
+}
+
+/// Registers an instance of `customer` as `actor` (authorised already):
+/// the instance and its event in one transaction. Answers the instance and
+/// its connection's secret. `first_check`: when the connection is first
+/// checked (by default within a minute).
+pub async fn register_as(
+    deps: &Deps,
+    actor: &Actor,
+    customer: &Organization,
+    name: InstanceName,
+    url: BaseUrl,
+    first_check: Option<DateTime<Utc>>,
+) -> Result<(Instance, String), AppError> {
     let now = deps.clock.now();
     let id = InstanceId(deps.ids.new_id());
-    let (secret, connection) = new_connection(deps, id, 1).await?;
+    let (secret, mut connection) = new_connection(deps, id, 1).await?;
+    if let Some(at) = first_check {
+        connection.next_check = at;
+    }
     let instance = Instance {
         id,
         customer_id: customer.id,
         customer_name: customer.name.clone(),
         partner_id: customer.partner_of_record,
-        name: input.name,
+        name,
         url,
         created_at: now,
-        created_by: a.user.id,
+        created_by: actor.principal.user_id,
         connection,
         acknowledged: None,
         version: 1,
     };
     Change::new(
         deps,
-        &a.actor,
+        actor,
         customer.id,
         ActionType::UpdateServer,
         instance_target(id),
@@ -166,11 +189,7 @@ pub async fn register(
     .after(serde_json::json!({ "name": instance.name, "url": instance.url, "generation": 1 }))
     .commit(deps)
     .await?;
-    let latest = latest_of(latest)?;
-    Ok(Registered {
-        instance: instance.view(latest.as_ref()),
-        secret,
-    })
+    Ok((instance, secret))
 }
 
 /// The query of a customer's instances (its partner's listing, one prefix).

@@ -8,6 +8,8 @@
 //! header (HMAC-SHA256 over the documented bytes, 300 s tolerance, each
 //! nonce once) and the messages' fields.
 
+pub mod demo;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -52,6 +54,8 @@ struct Inner {
     clock: Option<Clock>,
     /// Portico's base URL, to pull from (the pull path).
     portico: Option<String>,
+    /// Rung whenever it applies a revision.
+    changed: Arc<tokio::sync::Notify>,
 }
 
 /// Unix seconds now.
@@ -105,6 +109,19 @@ impl Instance {
     pub fn deliveries(&self) -> u64 {
         self.inner().deliveries
     }
+    /// Waits until what it applied satisfies `done` (the benchmark's clock stops there).
+    pub async fn wait_until(&self, done: impl Fn(&Applied) -> bool) {
+        loop {
+            let changed = self.inner().changed.clone();
+            let notified = changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if done(&self.applied()) {
+                return;
+            }
+            notified.await;
+        }
+    }
 
     fn now(&self) -> i64 {
         let clock = self.inner().clock.clone();
@@ -120,6 +137,7 @@ impl Instance {
                 seq: snapshot.seq,
                 settings: snapshot.settings,
             };
+            inner.changed.notify_waiters();
         }
         inner.applied.seq
     }
@@ -190,9 +208,11 @@ impl Instance {
             .as_ref()
             .map(|c| c())
             .unwrap_or_else(|| chrono::Utc::now().timestamp());
+        // A signature holds from 300 s before its time to 300 s after, so a
+        // nonce is kept for twice that from when it was seen.
         inner
             .nonces
-            .retain(|_, t| (now - *t).abs() <= signing::TOLERANCE_SECONDS);
+            .retain(|_, t| (now - *t).abs() <= 2 * signing::TOLERANCE_SECONDS);
         let nonces = &mut inner.nonces;
         signing::verify(
             setup.secret.as_bytes(),

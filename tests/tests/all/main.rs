@@ -13,6 +13,7 @@ mod iam;
 mod identity_contract;
 mod inactivity;
 mod infra;
+mod instance_contract;
 mod instances;
 mod mail_contract;
 mod openapi;
