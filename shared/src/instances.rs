@@ -146,7 +146,8 @@ impl Instance {
     }
 
     /// The instance as the API shows it; `latest` is the customer's latest
-    /// settings revision (to say whether the instance has it).
+    /// settings revision (to say whether the instance has it; none: no
+    /// setting was ever changed).
     pub fn view(&self, latest: Option<&LatestSettings>) -> InstanceView {
         let c = &self.connection;
         let (since, failures, reason, reason_kind) = match &c.state {
@@ -165,8 +166,15 @@ impl Instance {
             ),
         };
         let acked = self.acknowledged.as_ref().map(|a| a.seq).unwrap_or(0);
-        let settings = latest.map(|l| {
-            if acked >= l.seq {
+        let settings = match (latest, &self.acknowledged) {
+            // Nothing changed yet, and the instance has the defaults.
+            (None, Some(a)) => Some(SettingsState {
+                applied: true,
+                pending_since: None,
+                acknowledged_at: Some(a.at),
+            }),
+            (None, None) => None,
+            (Some(l), _) => Some(if acked >= l.seq {
                 SettingsState {
                     applied: true,
                     pending_since: None,
@@ -178,8 +186,8 @@ impl Instance {
                     pending_since: Some(l.at),
                     acknowledged_at: self.acknowledged.as_ref().map(|a| a.at),
                 }
-            }
-        });
+            }),
+        };
         InstanceView {
             id: self.id,
             customer_id: self.customer_id,
@@ -229,7 +237,7 @@ pub struct InstanceView {
     pub url: BaseUrl,
     pub connection: ConnectionView,
     /// Whether the instance acknowledged the customer's latest settings
-    /// (absent where that was not read, or nothing was ever changed).
+    /// (absent while nothing was changed and nothing delivered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<SettingsState>,
     pub created_at: DateTime<Utc>,

@@ -7,15 +7,17 @@
 use crate::app::AppState;
 
 /// What this function uses besides the table: sign-in, passwords and MFA
-/// (the identity), and the emails the pages send (links, invitations).
+/// (the identity), the emails the pages send (links, invitations), and
+/// connection secrets with calls to instances (the customer list re-checks
+/// stale connections; "Verify now"; recreating a connection).
 pub struct Uses;
 
 impl crate::app::Uses for Uses {
     const USING: crate::app::Using = crate::app::Using {
         identity: true,
         mail: true,
-        secrets: false,
-        outbound: false,
+        secrets: true,
+        outbound: true,
     };
 }
 

@@ -235,16 +235,35 @@ pub async fn read_instances(deps: &Deps, customer: &Organization) -> Result<Vec<
     }
 }
 
-/// The instances of a page of a partner's customers: one query over the
-/// range of the partner's listing the page spans.
-pub async fn instances_of_customers(deps: &Deps, customers: &[Organization]) -> Result<Vec<Instance>, AppError> {
-    let (Some(first), Some(last)) = (customers.first(), customers.last()) else {
-        return Ok(Vec::new());
-    };
-    let Some(partner) = first
+/// The query over the range of a partner's listing that a page of its
+/// customers spans (none if the page is empty or not one partner's).
+fn customers_range_query(customers: &[Organization]) -> Option<Query> {
+    let (first, last) = (customers.first()?, customers.last()?);
+    let partner = first
         .partner_of_record
-        .filter(|p| customers.iter().all(|c| c.partner_of_record == Some(*p)))
-    else {
+        .filter(|p| customers.iter().all(|c| c.partner_of_record == Some(*p)))?;
+    let from = keys::customer_instances_prefix(&first.name.folded(), first.id);
+    let to = format!("{}~", keys::customer_instances_prefix(&last.name.folded(), last.id));
+    Some(
+        Query::partition(Index::Gsi1, keys::instance_listing(first.id, Some(partner)))
+            .sk(SkCond::Between(from, to))
+            .limit(crate::store::MAX_PAGE),
+    )
+}
+
+/// The instances of a page of a partner's customers: one query over the
+/// range of the partner's listing the page spans (`first`: its first page,
+/// if read already).
+pub async fn instances_of_customers(deps: &Deps, customers: &[Organization]) -> Result<Vec<Instance>, AppError> {
+    instances_in_range(deps, customers, None).await
+}
+
+async fn instances_in_range(
+    deps: &Deps,
+    customers: &[Organization],
+    first: Option<crate::ops::Guess>,
+) -> Result<Vec<Instance>, AppError> {
+    let Some(mut query) = customers_range_query(customers) else {
         // Not one partner's page: each customer's own.
         let mut out = Vec::new();
         for c in customers {
@@ -252,14 +271,13 @@ pub async fn instances_of_customers(deps: &Deps, customers: &[Organization]) -> 
         }
         return Ok(out);
     };
-    let from = keys::customer_instances_prefix(&first.name.folded(), first.id);
-    let to = format!("{}~", keys::customer_instances_prefix(&last.name.folded(), last.id));
-    let mut query = Query::partition(Index::Gsi1, keys::instance_listing(first.id, Some(partner)))
-        .sk(SkCond::Between(from, to))
-        .limit(crate::store::MAX_PAGE);
     let mut out = Vec::new();
+    let mut first = first;
     loop {
-        let page = deps.table.query(&query).await?;
+        let page = match first.take() {
+            Some(guess) => guess.page(deps, &query).await?,
+            None => deps.table.query(&query).await?,
+        };
         for item in &page.items {
             let i: Instance = item.decode()?;
             if customers.iter().any(|c| c.id == i.customer_id) {
@@ -681,6 +699,33 @@ pub async fn refresh_stale(deps: &Deps, actor: &Actor, instances: Vec<Instance>)
         out.push(done.iter().find(|d| d.id == i.id).cloned().unwrap_or(i));
     }
     out
+}
+
+/// The connections of a page of customers, for the customer list: the
+/// instances of those the caller may see instances of, re-checked where
+/// stale ([`refresh_stale`]: bounded, in parallel, at most
+/// [`PAGE_CHECK_WAIT`]). 1 read round trip (the caller, and the instances
+/// of the page's range alongside) besides the checks.
+pub async fn connections_of(deps: &Deps, caller: &Caller, customers: &[Organization]) -> Result<Vec<Instance>, AppError> {
+    // The instances' query runs with the caller's read (it needs only the page).
+    let (a, [], guessed) =
+        crate::ops::authenticate_and_query(deps, caller, [], customers_range_query(customers)).await?;
+    let actor = a.actor;
+    let mut visible = Vec::with_capacity(customers.len());
+    for c in customers {
+        if deps
+            .authz
+            .is_allowed(&actor.principal, Action::ViewInstances, &OrgFacts::from(c))?
+        {
+            visible.push(c.clone());
+        }
+    }
+    let instances = if visible.len() == customers.len() {
+        instances_in_range(deps, customers, Some(guessed)).await?
+    } else {
+        instances_of_customers(deps, &visible).await?
+    };
+    Ok(refresh_stale(deps, &actor, instances).await)
 }
 
 /// Body of `POST /customers/{id}/instances/{instance}/recreate-requests`.

@@ -255,15 +255,17 @@ struct RequestsPage {
     notice: Option<&'static str>,
     requests: Vec<crate::accounts::UserRequest>,
     restores: Vec<crate::ops::inactivity::RestoreRequest>,
+    recreates: Vec<crate::instances::RecreateRequest>,
 }
 
-/// The queues: users partners asked for, and suspended users asking back in.
+/// The queues: users partners asked for, suspended users asking back in,
+/// and connections partners asked to have recreated.
 pub async fn requests(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
     Query(q): Query<DoneQuery>,
 ) -> Response {
-    let (requests, restores) = futures::join!(
+    let (requests, restores, recreates) = futures::join!(
         accounts::list_user_requests(
             &deps,
             &caller,
@@ -272,10 +274,11 @@ pub async fn requests(
                 cursor: None
             }
         ),
-        crate::ops::inactivity::list_restore_requests(&deps, &caller)
+        crate::ops::inactivity::list_restore_requests(&deps, &caller),
+        crate::ops::instances::list_recreate_requests(&deps, &caller)
     );
-    match (requests, restores) {
-        (Ok(r), Ok(s)) => page(
+    match (requests, restores, recreates) {
+        (Ok(r), Ok(s), Ok(c)) => page(
             StatusCode::OK,
             &RequestsPage {
                 chrome: Chrome::of(&visit),
@@ -286,9 +289,10 @@ pub async fn requests(
                     .filter(|r| r.state == crate::accounts::RequestState::Pending)
                     .collect(),
                 restores: s.items,
+                recreates: c.requests,
             },
         ),
-        (Err(e), _) | (_, Err(e)) => fail(&visit, &deps.settings, e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => fail(&visit, &deps.settings, e),
     }
 }
 

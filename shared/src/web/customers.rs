@@ -31,6 +31,8 @@ struct CustomerRow {
     id: String,
     name: String,
     since: String,
+    /// Its instances' connections (re-checked if stale when the page opens).
+    connections: Vec<super::instances::ConnectionCell>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,29 +52,45 @@ pub async fn list(
         limit: Some(25),
         cursor: q.cursor.clone().filter(|c| !c.is_empty()),
     };
-    match organizations::list(&deps, &caller, query).await {
-        Ok(found) => page(
-            StatusCode::OK,
-            &CustomersPage {
-                chrome: Chrome::of(&visit),
-                customers: found
-                    .items
-                    .iter()
-                    .map(|o| CustomerRow {
+    let found = match organizations::list(&deps, &caller, query).await {
+        Ok(found) => found,
+        Err(crate::error::AppError::Store(crate::store::StoreError::BadCursor)) => {
+            return Redirect::to("/customers").into_response();
+        }
+        Err(e) => return fail(&visit, &deps.settings, e),
+    };
+    // Seed 000: "refresh your browser to ensure the connection is active".
+    let instances = match crate::ops::instances::connections_of(&deps, &caller, &found.items).await {
+        Ok(i) => i,
+        Err(e) => return fail(&visit, &deps.settings, e),
+    };
+    let now = deps.clock.now();
+    page(
+        StatusCode::OK,
+        &CustomersPage {
+            chrome: Chrome::of(&visit),
+            customers: found
+                .items
+                .iter()
+                .map(|o| {
+                    let mut mine: Vec<&crate::instances::Instance> =
+                        instances.iter().filter(|i| i.customer_id == o.id).collect();
+                    mine.sort_by_key(|i| i.name.folded());
+                    CustomerRow {
                         id: o.id.to_string(),
                         name: o.name.as_str().to_string(),
                         since: o.created_at.format("%-d %B %Y").to_string(),
-                    })
-                    .collect(),
-                next: found.next_cursor,
-                first_page: q.cursor.is_none(),
-            },
-        ),
-        Err(crate::error::AppError::Store(crate::store::StoreError::BadCursor)) => {
-            Redirect::to("/customers").into_response()
-        }
-        Err(e) => fail(&visit, &deps.settings, e),
-    }
+                        connections: mine
+                            .iter()
+                            .map(|i| super::instances::ConnectionCell::of(&i.view(None), now))
+                            .collect(),
+                    }
+                })
+                .collect(),
+            next: found.next_cursor,
+            first_page: q.cursor.is_none(),
+        },
+    )
 }
 
 /// One setting's row, as the page and its fragment show it.
@@ -114,9 +132,13 @@ impl Row {
 #[template(path = "settings.html")]
 struct SettingsPageTpl {
     chrome: Chrome,
+    customer_id: String,
     customer_name: String,
     rows: Vec<Row>,
     notice: Option<String>,
+    done: Option<&'static str>,
+    instances: Vec<super::instances::InstanceRow>,
+    may_ask_recreate: bool,
 }
 
 #[derive(Template)]
@@ -142,15 +164,24 @@ pub async fn settings(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
     PagePath(id): PagePath<OrgId>,
+    Query(q): Query<super::render::DoneQuery>,
 ) -> Response {
-    match settings::get_settings(&deps, &caller, id).await {
+    let (found, instances) = futures::join!(
+        settings::get_settings(&deps, &caller, id),
+        super::instances::card(&deps, &caller, id)
+    );
+    match found {
         Ok(found) => page(
             StatusCode::OK,
             &SettingsPageTpl {
                 chrome: Chrome::of(&visit),
+                customer_id: id.to_string(),
                 customer_name: found.customer_name.clone(),
                 rows: rows(&visit, &found),
                 notice: None,
+                done: super::render::done_message(q.done.as_deref()),
+                may_ask_recreate: super::instances::may_ask_recreate(visit.seen.get().map(|v| v.user.role)),
+                instances,
             },
         ),
         Err(e) => fail(&visit, &deps.settings, e),
@@ -233,13 +264,18 @@ async fn set(
     for r in rows.iter_mut().filter(|r| r.s.key == key) {
         r.message = Some(message.clone());
     }
+    let instances = super::instances::card(deps, caller, id).await;
     page(
         StatusCode::CONFLICT,
         &SettingsPageTpl {
             chrome: Chrome::of(visit),
+            customer_id: id.to_string(),
             customer_name: found.customer_name.clone(),
             rows,
             notice: Some(message),
+            done: None,
+            may_ask_recreate: super::instances::may_ask_recreate(visit.seen.get().map(|v| v.user.role)),
+            instances,
         },
     )
 }

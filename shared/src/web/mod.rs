@@ -21,6 +21,7 @@ pub mod activity;
 pub mod admin;
 pub mod assets;
 pub mod customers;
+pub mod instances;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod partner;
@@ -92,6 +93,8 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/customers/{id}", G),
     ("/customers/{id}/toggle/{key}", P),
     ("/customers/{id}/edit/{key}", GP),
+    ("/customers/{id}/verify/{instance}", P),
+    ("/customers/{id}/recreate/{instance}", GP),
     ("/permissions", GP),
     ("/permissions/delete", GP),
     ("/team", G),
@@ -110,6 +113,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/admin/requests", G),
     ("/admin/requests/{id}", P),
     ("/admin/restore/{org}/{user}", P),
+    ("/admin/recreate/{customer}/{instance}", P),
     ("/admin/catalogue", GP),
     ("/admin/sweep", GP),
 ];
@@ -142,6 +146,11 @@ pub fn routes() -> Router<AppState> {
             "/customers/{id}/edit/{key}",
             get(customers::edit_page).post(customers::edit),
         )
+        .route("/customers/{id}/verify/{instance}", post(instances::verify_now))
+        .route(
+            "/customers/{id}/recreate/{instance}",
+            get(instances::ask_recreate_page).post(instances::ask_recreate),
+        )
         .route("/permissions", get(partner::permissions).post(partner::grant))
         .route(
             "/permissions/delete",
@@ -172,6 +181,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/requests", get(admin::requests))
         .route("/admin/requests/{id}", post(admin::decide))
         .route("/admin/restore/{org}/{user}", post(admin::reinstate))
+        .route("/admin/recreate/{customer}/{instance}", post(instances::recreate))
         .route("/admin/catalogue", get(admin::catalogue).post(admin::put_entry))
         .route("/admin/sweep", get(admin::sweep_page).post(admin::run_sweep));
     #[cfg(feature = "local")]

@@ -177,6 +177,8 @@ pub fn done_message(done: Option<&str>) -> Option<&'static str> {
         "rejected" => "Request rejected.",
         "reinstated" => "Access restored: the user was told by email.",
         "saved" => "Saved.",
+        "verified" => "Checked now: the connection shows what the instance answered.",
+        "recreate-asked" => "Your request to recreate the connection went to the platform's admins.",
         _ => return None,
     })
 }

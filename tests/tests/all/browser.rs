@@ -560,3 +560,99 @@ async fn journey_7_security() {
     b.screenshot("expired-link").await;
     b.finish("journey 7 security").await;
 }
+
+/// Journey 8: a customer's instance. The partner manager opens the
+/// customer list: the instance's connection, checked as the page opens,
+/// shows verified. On the customer's page a toggle is pending until the
+/// delivery reaches the instance, then applied; "Verify now"; the
+/// instance moves, and the manager asks for the connection to be
+/// recreated; the platform admin recreates it and sees the new secret once.
+#[tokio::test]
+async fn journey_8_a_customer_instance() {
+    let clock = std::sync::Arc::new(portico_core::clock::ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        Options {
+            serve_public_url: true,
+            clock: clock.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (instance, base) = portico_tests::reference_instance().await;
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let (status, reg) = app
+        .post(
+            &format!("/customers/{contoso}/instances"),
+            Some(app.token(Role::PlatformAdmin)),
+            json!({ "name": "Contoso production", "url": base }),
+        )
+        .await;
+    assert_eq!(status, 201, "{reg}");
+    instance.configure(reference_instance::Setup {
+        instance_id: reg["instance"]["id"].as_str().unwrap().into(),
+        secret: reg["secret"].as_str().unwrap().into(),
+        url: base.clone(),
+        profile: portico_core::instances::Profile::Present,
+    });
+    let manager = app.users[&Role::PartnerManager].to_string();
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &manager).await;
+    b.wait_for_path("/customers").await;
+    // Never checked: the list checks it before it answers.
+    b.wait_for_text("✓ Verified Contoso production").await;
+    b.check_accessibility("customer list with connections").await;
+    b.screenshot("customers").await;
+
+    b.click("a[aria-label='Settings of Contoso Ltd']").await;
+    b.wait_for_text("Settings of Contoso Ltd").await;
+    b.wait_for_text("Applied").await;
+    b.click("button[data-setting='feed.comments']").await;
+    wait_thumb(&b, "feed.comments", "Disabled").await;
+    b.goto(&app.url(&format!("/customers/{contoso}"))).await;
+    b.wait_for_text("Pending since").await;
+    b.check_accessibility("settings with an instance, a change pending")
+        .await;
+    let report = portico_core::jobs::run(&app.deps, portico_core::jobs::Job::DeliverChanges)
+        .await
+        .unwrap();
+    assert_eq!(report.deliveries.unwrap().acknowledged, 1);
+    assert!(!instance.applied().settings["feed.comments"]);
+    b.goto(&app.url(&format!("/customers/{contoso}"))).await;
+    b.wait_for_text("Applied (acknowledged").await;
+    b.screenshot("settings-instance").await;
+
+    // It moved: checked now, the connection is broken; the manager asks for a new one.
+    instance.update(|s| s.url = "https://moved.contoso.example.com".into());
+    // (A check within the last 10 s is not repeated.)
+    clock.advance(chrono::Duration::minutes(1));
+    b.click_text("Verify now Contoso production").await;
+    b.wait_for_text("Checked now").await;
+    b.wait_for_text("✗ Broken").await;
+    b.click_text("Ask to recreate the connection to Contoso production")
+        .await;
+    b.wait_for_text("Ask to recreate the connection to Contoso production")
+        .await;
+    b.fill("#new_url", "not a url").await;
+    b.click_text("Send the request").await;
+    b.wait_for_text("There is a problem").await;
+    b.check_accessibility("ask to recreate, with an error").await;
+    b.fill("#new_url", &base).await;
+    b.fill("#note", "The instance moved during the upgrade.").await;
+    b.click_text("Send the request").await;
+    b.wait_for_text("went to the platform's admins").await;
+    b.sign_out().await;
+
+    let admin = app.users[&Role::PlatformAdmin].to_string();
+    b.demo_sign_in(&app.base, &admin).await;
+    b.goto(&app.url("/admin/requests")).await;
+    b.wait_for_text("Connections to recreate").await;
+    b.wait_for_text("The instance moved during the upgrade.").await;
+    b.check_accessibility("requests with a connection to recreate").await;
+    b.click_text("Recreate the connection to Contoso production").await;
+    b.wait_for_text("is shown this once").await;
+    b.check_accessibility("a recreated connection").await;
+    let secret = b.text().await;
+    assert!(secret.contains("pcs_"), "{secret}");
+    b.finish("journey 8 a customer instance").await;
+}

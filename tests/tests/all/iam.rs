@@ -671,9 +671,65 @@ async fn instances(d: &Driver, admin: &str) {
     d.clock.advance(Duration::minutes(2));
     d.job("verify-connection", Job::VerifyConnection).await;
     settings_reach_the_instance(d, &instance, customer).await;
+    instance_pages(d, &instance, customer, &setup).await;
     // The instance now believes it lives elsewhere: broken, people told.
     instance.update(|s| s.url = "https://elsewhere.example.com".into());
     d.clock.advance(Duration::hours(2));
+    d.job("verify-connection", Job::VerifyConnection).await;
+}
+
+/// The instance on the pages: the customer list re-checks it, "Verify
+/// now", the recreate request and the platform's recreation.
+async fn instance_pages(
+    d: &Driver,
+    instance: &reference_instance::Instance,
+    customer: OrgId,
+    setup: &dyn Fn(&Value) -> reference_instance::Setup,
+) {
+    use portico_tests::web::WebClient;
+    let web = WebClient::signed_in(&d.app, Role::PlatformAdmin).await;
+    *d.rec.current.lock().unwrap() = Some("web".into());
+    let ok = |p: &portico_tests::web::Page, what: &str| assert!(p.status < 400, "{what}: {} {}", p.status, p.body);
+    d.clock.advance(Duration::minutes(6));
+    let list = web.get("/customers").await;
+    ok(&list, "customers");
+    assert!(list.body.contains("✓ Verified"), "{}", list.body);
+    let page = web.get(&format!("/customers/{customer}")).await;
+    ok(&page, "settings");
+    let id = page
+        .body
+        .split(&format!("/customers/{customer}/verify/"))
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    d.clock.advance(Duration::minutes(1));
+    ok(
+        &web.post(&format!("/customers/{customer}/verify/{id}"), &[]).await,
+        "verify now",
+    );
+    let recreate = format!("/customers/{customer}/recreate/{id}");
+    ok(&web.get(&recreate).await, "the recreate request form");
+    ok(
+        &web.post(&recreate, &[("new_url", ""), ("note", "From the page.")])
+            .await,
+        "ask to recreate",
+    );
+    ok(&web.get("/admin/requests").await, "the queue");
+    let done = web
+        .post(&format!("/admin/recreate/{customer}/{id}"), &[("url", "")])
+        .await;
+    ok(&done, "recreate");
+    *d.rec.current.lock().unwrap() = None;
+    let secret = done
+        .body
+        .split("id=\"secret\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_string();
+    instance.configure(setup(&Value::String(secret)));
+    d.clock.advance(Duration::minutes(2));
     d.job("verify-connection", Job::VerifyConnection).await;
 }
 
