@@ -706,7 +706,11 @@ pub async fn refresh_stale(deps: &Deps, actor: &Actor, instances: Vec<Instance>)
 /// stale ([`refresh_stale`]: bounded, in parallel, at most
 /// [`PAGE_CHECK_WAIT`]). 1 read round trip (the caller, and the instances
 /// of the page's range alongside) besides the checks.
-pub async fn connections_of(deps: &Deps, caller: &Caller, customers: &[Organization]) -> Result<Vec<Instance>, AppError> {
+pub async fn connections_of(
+    deps: &Deps,
+    caller: &Caller,
+    customers: &[Organization],
+) -> Result<Vec<Instance>, AppError> {
     // The instances' query runs with the caller's read (it needs only the page).
     let (a, [], guessed) =
         crate::ops::authenticate_and_query(deps, caller, [], customers_range_query(customers)).await?;

@@ -21,6 +21,21 @@ async fn app(backend: Backend) -> TestApp {
     .await
 }
 
+/// The embedded app on a clock the journey moves.
+async fn app_with_clock() -> (TestApp, std::sync::Arc<portico_core::clock::ManualClock>) {
+    let clock = std::sync::Arc::new(portico_core::clock::ManualClock::new(chrono::Utc::now()));
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        Options {
+            serve_public_url: true,
+            clock: clock.clone(),
+            ..Default::default()
+        },
+    )
+    .await;
+    (app, clock)
+}
+
 /// Journey 1: a platform admin invites a partner manager, who opens the
 /// emailed link, sets a password, signs in, enrols an authenticator (the
 /// secret read from the page, the code computed here), keeps the recovery
@@ -474,16 +489,7 @@ async fn attacker(html: String) -> String {
 /// expired one says so and how to get a new one.
 #[tokio::test]
 async fn journey_7_security() {
-    let clock = std::sync::Arc::new(portico_core::clock::ManualClock::new(chrono::Utc::now()));
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        Options {
-            serve_public_url: true,
-            clock: clock.clone(),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (app, clock) = app_with_clock().await;
     let contoso = app.orgs[&Role::CustomerAccountOwner];
     let mut b = Browser::start().await;
     b.demo_sign_in(&app.base, &app.users[&Role::PartnerUser].to_string())
@@ -569,16 +575,7 @@ async fn journey_7_security() {
 /// recreated; the platform admin recreates it and sees the new secret once.
 #[tokio::test]
 async fn journey_8_a_customer_instance() {
-    let clock = std::sync::Arc::new(portico_core::clock::ManualClock::new(chrono::Utc::now()));
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        Options {
-            serve_public_url: true,
-            clock: clock.clone(),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (app, clock) = app_with_clock().await;
     let (instance, base) = portico_tests::reference_instance().await;
     let contoso = app.orgs[&Role::CustomerAccountOwner];
     let (status, reg) = app

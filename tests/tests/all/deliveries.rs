@@ -330,18 +330,7 @@ async fn the_stream_function_delivers_what_its_records_name(b: Backend) {
     assert_eq!(err.status().as_u16(), 400);
 }
 
-macro_rules! both {
-    ($($name:ident),*) => {
-        mod embedded_sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(portico_tests::Backend::Sqlite).await })*
-        }
-        mod dynamodb_local {
-            $(#[tokio::test] async fn $name() { super::$name(portico_tests::Backend::Dynamo).await })*
-        }
-    };
-}
-
-both!(
+both_backends!(
     a_toggle_reaches_the_instance,
     a_delivery_waits_for_the_instance_to_come_back,
     the_pull_path_holds_only_signed_requests,

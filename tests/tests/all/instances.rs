@@ -390,18 +390,7 @@ async fn verify_now_checks_at_once(b: Backend) {
     assert_eq!(status, 404);
 }
 
-macro_rules! both {
-    ($($name:ident),*) => {
-        mod embedded_sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(portico_tests::Backend::Sqlite).await })*
-        }
-        mod dynamodb_local {
-            $(#[tokio::test] async fn $name() { super::$name(portico_tests::Backend::Dynamo).await })*
-        }
-    };
-}
-
-both!(
+both_backends!(
     a_connection_is_verified,
     a_changed_url_breaks_the_connection_once,
     no_answer_backs_off_then_verifies_again,

@@ -1,5 +1,18 @@
 //! One integration binary (faster to link than one per file).
 
+/// Runs each named scenario (an `async fn(Backend)`) as a test on each
+/// backend: the embedded store, and DynamoDB Local with moto.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded_sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(portico_tests::Backend::Sqlite).await })*
+        }
+        mod dynamodb_local {
+            $(#[tokio::test] async fn $name() { super::$name(portico_tests::Backend::Dynamo).await })*
+        }
+    };
+}
+
 mod accounts;
 mod activity;
 mod authz_decisions;
