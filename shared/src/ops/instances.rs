@@ -291,8 +291,23 @@ async fn instances_in_range(
     }
 }
 
-/// One instance of a customer (1 read round trip).
-pub async fn get(deps: &Deps, caller: &Caller, customer: OrgId, id: InstanceId) -> Result<InstanceView, AppError> {
+/// What a request about one instance reads, in 1 round trip: the caller,
+/// the customer, the instance (if it is this customer's) and the customer's
+/// latest settings revision; `action` is asked of the policies first.
+struct OneInstance {
+    a: crate::ops::Authenticated,
+    instance: Instance,
+    version: u64,
+    latest: Option<LatestSettings>,
+}
+
+async fn one_instance(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    id: InstanceId,
+    action: Action,
+) -> Result<OneInstance, AppError> {
     let (a, [org, instance, latest]) = authenticate_full(
         deps,
         caller,
@@ -301,9 +316,20 @@ pub async fn get(deps: &Deps, caller: &Caller, customer: OrgId, id: InstanceId) 
     .await?;
     let customer = customer_of(org)?;
     deps.authz
-        .require(&a.actor.principal, Action::ViewInstances, &OrgFacts::from(&customer))?;
-    let (instance, _) = instance_of(instance, customer.id)?;
-    Ok(instance.view(latest_of(latest)?.as_ref()))
+        .require(&a.actor.principal, action, &OrgFacts::from(&customer))?;
+    let (instance, version) = instance_of(instance, customer.id)?;
+    Ok(OneInstance {
+        a,
+        instance,
+        version,
+        latest: latest_of(latest)?,
+    })
+}
+
+/// One instance of a customer (1 read round trip).
+pub async fn get(deps: &Deps, caller: &Caller, customer: OrgId, id: InstanceId) -> Result<InstanceView, AppError> {
+    let one = one_instance(deps, caller, customer, id, Action::ViewInstances).await?;
+    Ok(one.instance.view(one.latest.as_ref()))
 }
 
 /// "Verify now": checks the connection and records what it found (a check
@@ -314,17 +340,12 @@ pub async fn verify_now(
     customer: OrgId,
     id: InstanceId,
 ) -> Result<InstanceView, AppError> {
-    let (a, [org, instance, latest]) = authenticate_full(
-        deps,
-        caller,
-        [keys::org(customer), keys::instance(id), keys::delivery(customer)],
-    )
-    .await?;
-    let customer = customer_of(org)?;
-    deps.authz
-        .require(&a.actor.principal, Action::VerifyInstance, &OrgFacts::from(&customer))?;
-    let (instance, version) = instance_of(instance, customer.id)?;
-    let latest = latest_of(latest)?;
+    let OneInstance {
+        a,
+        instance,
+        version,
+        latest,
+    } = one_instance(deps, caller, customer, id, Action::VerifyInstance).await?;
     let now = deps.clock.now();
     if instance
         .connection
@@ -336,7 +357,7 @@ pub async fn verify_now(
     let checked = match check_and_record(deps, &a.actor, instance, version).await? {
         Recorded::Done(i, _) => *i,
         // Checked by someone else meanwhile: what they found.
-        Recorded::Lost => instance_of(deps.table.get(&keys::instance(id)).await?, customer.id)?.0,
+        Recorded::Lost => instance_of(deps.table.get(&keys::instance(id)).await?, customer)?.0,
     };
     Ok(checked.view(latest.as_ref()))
 }

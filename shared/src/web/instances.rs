@@ -215,7 +215,17 @@ pub async fn ask_recreate(
         "new_url",
     ) {
         Ok(r) => r,
-        Err((status, errors)) => ask_page(&deps, &visit, &caller, (id, instance), status, errors, &f).await,
+        Err((status, errors)) => {
+            // Said for people: what to type, then why this one was refused.
+            let errors = match errors.get("new_url") {
+                Some(why) => Errors::one(
+                    Some("new_url"),
+                    format!("Enter the instance's full address, like https://contoso.example.com ({why})."),
+                ),
+                None => errors,
+            };
+            ask_page(&deps, &visit, &caller, (id, instance), status, errors, &f).await
+        }
     }
 }
 

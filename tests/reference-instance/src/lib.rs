@@ -239,18 +239,29 @@ pub fn router(instance: Instance) -> Router {
         .with_state(instance)
 }
 
+/// A request from Portico: its signature checked, then its body read as `T`.
+fn signed<T: serde::de::DeserializeOwned>(
+    instance: &Instance,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    not_t: &'static str,
+) -> Result<(Setup, T), Box<Response>> {
+    let setup = instance.check_signature(headers, uri.path(), body)?;
+    let value =
+        serde_json::from_slice::<T>(body).map_err(|_| Box::new((StatusCode::BAD_REQUEST, not_t).into_response()))?;
+    Ok((setup, value))
+}
+
 async fn verify(
     State(instance): State<Instance>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let setup = match instance.check_signature(&headers, uri.path(), &body) {
-        Ok(s) => s,
+    let (setup, challenge) = match signed::<Challenge>(&instance, &uri, &headers, &body, "not a challenge") {
+        Ok(v) => v,
         Err(r) => return *r,
-    };
-    let Ok(challenge) = serde_json::from_slice::<Challenge>(&body) else {
-        return (StatusCode::BAD_REQUEST, "not a challenge").into_response();
     };
     let present = setup.profile == Profile::Present;
     let Ok(proof) = signing::proof(
@@ -280,13 +291,11 @@ async fn settings(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let setup = match instance.check_signature(&headers, uri.path(), &body) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let Ok(snapshot) = serde_json::from_slice::<SettingsSnapshot>(&body) else {
-        return (StatusCode::BAD_REQUEST, "not a settings delivery").into_response();
-    };
+    let (setup, snapshot) =
+        match signed::<SettingsSnapshot>(&instance, &uri, &headers, &body, "not a settings delivery") {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
     if snapshot.instance_id.to_string() != setup.instance_id {
         return (StatusCode::BAD_REQUEST, "another instance's delivery").into_response();
     }

@@ -634,6 +634,7 @@ async fn journey_8_a_customer_instance() {
     b.click_text("Send the request").await;
     b.wait_for_text("There is a problem").await;
     b.check_accessibility("ask to recreate, with an error").await;
+    b.screenshot("recreate-request-error").await;
     b.fill("#new_url", &base).await;
     b.fill("#note", "The instance moved during the upgrade.").await;
     b.click_text("Send the request").await;
@@ -646,9 +647,11 @@ async fn journey_8_a_customer_instance() {
     b.wait_for_text("Connections to recreate").await;
     b.wait_for_text("The instance moved during the upgrade.").await;
     b.check_accessibility("requests with a connection to recreate").await;
+    b.screenshot("requests-recreate").await;
     b.click_text("Recreate the connection to Contoso production").await;
     b.wait_for_text("is shown this once").await;
     b.check_accessibility("a recreated connection").await;
+    b.screenshot("recreated").await;
     let secret = b.text().await;
     assert!(secret.contains("pcs_"), "{secret}");
     b.finish("journey 8 a customer instance").await;
