@@ -38,6 +38,8 @@ pub struct Using {
     /// Calls to customer instances (`crate::outbound`; the crate's
     /// `outbound` feature must be on).
     pub outbound: bool,
+    /// KMS: the keys that sign LogMeIn assertions (`crate::login_keys`).
+    pub signer: bool,
 }
 
 impl Using {
@@ -46,12 +48,14 @@ impl Using {
         mail: true,
         secrets: true,
         outbound: true,
+        signer: true,
     };
     pub const TABLE_ONLY: Using = Using {
         identity: false,
         mail: false,
         secrets: false,
         outbound: false,
+        signer: false,
     };
 }
 
@@ -84,6 +88,8 @@ pub struct Deps {
     pub sealer: Arc<dyn Sealer>,
     /// Calls to customer instances (SSRF-safe).
     pub outbound: Arc<dyn Outbound>,
+    /// The keys that sign LogMeIn assertions (KMS, or local key files).
+    pub signer: Arc<dyn crate::login_keys::Signer>,
     /// Settings that shape links and emails.
     pub settings: Settings,
     /// Rung when a settings change commits: the local portal's delivery
@@ -179,6 +185,10 @@ pub struct Config {
     /// `PORTICO_SECRETS_KEY`: the KMS key (id, ARN or alias) that seals
     /// connection secrets (AWS backend; the embedded one uses a key file).
     pub secrets_key: Option<String>,
+    /// `PORTICO_LOGIN_KEY`: the asymmetric KMS key (ECC_NIST_P256) that
+    /// signs LogMeIn assertions first (AWS backend; rotation adds more; the
+    /// embedded one uses key files).
+    pub login_key: Option<String>,
     /// `PORTICO_ALLOW_LOOPBACK_INSTANCES` (the local portal only; default on
     /// with the embedded store): instances at 127.0.0.1 or localhost over
     /// http, for the reference instance. Lambda builds cannot set it.
@@ -204,6 +214,7 @@ impl Config {
             inactivity: Default::default(),
             public_rate: Default::default(),
             secrets_key: None,
+            login_key: None,
             allow_loopback_instances: cfg!(feature = "local") && backend == Backend::Embedded,
         })
     }
@@ -284,6 +295,7 @@ impl Config {
                 }
             },
             secrets_key: var("PORTICO_SECRETS_KEY"),
+            login_key: var("PORTICO_LOGIN_KEY"),
             allow_loopback_instances: match var("PORTICO_ALLOW_LOOPBACK_INSTANCES").as_deref() {
                 None => defaults.allow_loopback_instances,
                 Some("1" | "true" | "yes") if cfg!(feature = "local") => true,
@@ -432,9 +444,10 @@ impl Deps {
             Arc<dyn Identity>,
             Arc<dyn Mailer>,
             Arc<dyn Sealer>,
+            Arc<dyn crate::login_keys::Signer>,
             Auth,
         );
-        let (table, identity, mailer, sealer, auth): Adapters = match cfg.backend {
+        let (table, identity, mailer, sealer, signer, auth): Adapters = match cfg.backend {
             #[cfg(not(feature = "local"))]
             Backend::Embedded => {
                 return Err(ConfigError::Invalid(
@@ -462,7 +475,8 @@ impl Deps {
                 let auth = o.auth.unwrap_or(Auth::LocalToken(tokens));
                 let sealer =
                     Arc::new(crate::secrets::LocalSealer::load_or_create(&cfg.data_dir).map_err(|e| invalid(&e))?);
-                (table, identity, sent, sealer, auth)
+                let signer = Arc::new(crate::login_keys::LocalSigner::new(&cfg.data_dir));
+                (table, identity, sent, sealer, signer, auth)
             }
             Backend::Aws => {
                 let sdk = match o.sdk {
@@ -539,11 +553,23 @@ impl Deps {
                 } else {
                     Arc::new(NotLinkedSealer::default())
                 };
+                let signer: Arc<dyn crate::login_keys::Signer> = if U::USING.signer {
+                    let mut kms = aws_sdk_kms::config::Builder::from(&sdk);
+                    if let Some(i) = &interceptor {
+                        kms.push_interceptor(i.clone());
+                    }
+                    Arc::new(crate::login_keys::KmsSigner::new(
+                        aws_sdk_kms::Client::from_conf(kms.build()),
+                        cfg.login_key.clone(),
+                    ))
+                } else {
+                    Arc::new(crate::login_keys::NotLinked::default())
+                };
                 let auth = match o.auth {
                     Some(a) => a,
                     None => Self::aws_default_auth(cfg, &sdk, &pool()?, &client()?).await?,
                 };
-                (table, identity, mailer, sealer, auth)
+                (table, identity, mailer, sealer, signer, auth)
             }
         };
         let identity = match o.wrap_identity {
@@ -580,6 +606,7 @@ impl Deps {
             identity,
             sealer,
             outbound,
+            signer,
             settings,
             deliveries_due: Arc::default(),
         })

@@ -62,6 +62,10 @@ pub enum ActionType {
     /// A partner user logged in to a customer instance as its Partner Support profile.
     #[serde(rename = "Partner Login")]
     PartnerLogin,
+    /// A customer granted, changed or withdrew its partner's access to an
+    /// instance, or a partner user asked for access and the customer answered.
+    #[serde(rename = "Partner Access")]
+    PartnerAccess,
     /// A partner was granted (or lost) delegated roles on a customer.
     #[serde(rename = "Grant Partner Role")]
     GrantPartnerRole,
@@ -74,7 +78,7 @@ pub enum ActionType {
 }
 
 impl ActionType {
-    pub const ALL: [ActionType; 18] = [
+    pub const ALL: [ActionType; 19] = [
         ActionType::InviteUser,
         ActionType::ServerAction,
         ActionType::UpdateConfiguration,
@@ -90,6 +94,7 @@ impl ActionType {
         ActionType::CreateOrganization,
         ActionType::SignIn,
         ActionType::PartnerLogin,
+        ActionType::PartnerAccess,
         ActionType::GrantPartnerRole,
         ActionType::VerifyConnection,
         ActionType::SignOut,
@@ -113,6 +118,7 @@ impl ActionType {
             ActionType::CreateOrganization => "Create Organization",
             ActionType::SignIn => "Sign In",
             ActionType::PartnerLogin => "Partner Login",
+            ActionType::PartnerAccess => "Partner Access",
             ActionType::GrantPartnerRole => "Grant Partner Role",
             ActionType::VerifyConnection => "Verify Connection",
             ActionType::SignOut => "Sign Out",

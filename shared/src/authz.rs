@@ -76,11 +76,18 @@ pub enum Action {
     RequestRecreate,
     ListRecreateRequests,
     RecreateConnection,
+    ChangeSupportProfile,
+    DeleteSupportProfile,
+    ViewInstanceAccess,
+    ManageInstanceAccess,
+    RequestInstanceAccess,
+    LogInToInstance,
+    ManageLoginKeys,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 36] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -110,6 +117,13 @@ impl Action {
         Action::RequestRecreate,
         Action::ListRecreateRequests,
         Action::RecreateConnection,
+        Action::ChangeSupportProfile,
+        Action::DeleteSupportProfile,
+        Action::ViewInstanceAccess,
+        Action::ManageInstanceAccess,
+        Action::RequestInstanceAccess,
+        Action::LogInToInstance,
+        Action::ManageLoginKeys,
     ];
 
     /// The action's name in the policies.
@@ -144,6 +158,13 @@ impl Action {
             Action::RequestRecreate => "RequestRecreate",
             Action::ListRecreateRequests => "ListRecreateRequests",
             Action::RecreateConnection => "RecreateConnection",
+            Action::ChangeSupportProfile => "ChangeSupportProfile",
+            Action::DeleteSupportProfile => "DeleteSupportProfile",
+            Action::ViewInstanceAccess => "ViewInstanceAccess",
+            Action::ManageInstanceAccess => "ManageInstanceAccess",
+            Action::RequestInstanceAccess => "RequestInstanceAccess",
+            Action::LogInToInstance => "LogInToInstance",
+            Action::ManageLoginKeys => "ManageLoginKeys",
         }
     }
 }

@@ -69,6 +69,7 @@ id_type!(EventId, "an activity event");
 id_type!(InvitationId, "an invitation");
 id_type!(RequestId, "a user request");
 id_type!(InstanceId, "an instance");
+id_type!(AccessRequestId, "an access request");
 
 /// An email address, validated and normalised (lower case) once.
 /// Rejects anything that could inject mail headers (CR, LF, other controls).

@@ -90,6 +90,13 @@ pub enum AppError {
     /// The account was suspended after weeks without activity.
     #[error("account suspended for inactivity")]
     AccountSuspended,
+    /// The key that signs LogMeIn assertions is unavailable (503).
+    #[error("login signer: {0}")]
+    Signer(String),
+    /// A partner may not reach this instance now (403): `code` says why
+    /// (the problem type's tail), `detail` says why and what to do.
+    #[error("instance access refused: {code}")]
+    AccessRefused { code: &'static str, detail: String },
     /// A scheduled run finished with failures (listed), so its retry and dead-letter queue see it.
     #[error("{job}: {failed} of {examined} failed: {which}")]
     JobFailed {
@@ -108,7 +115,7 @@ impl AppError {
     /// The sentence a client sees.
     pub fn detail(&self) -> String {
         match self {
-            AppError::Invalid(d) | AppError::Conflict(d) => d.clone(),
+            AppError::Invalid(d) | AppError::Conflict(d) | AppError::AccessRefused { detail: d, .. } => d.clone(),
             AppError::BadBody { detail, .. } => detail.clone(),
             AppError::Unauthenticated(why) => (*why).to_string(),
             AppError::InstanceSignature(why) => (*why).to_string(),
@@ -142,6 +149,7 @@ impl AppError {
             AppError::EmailConfirmationRequired => "Confirm your email address: we sent you a link (valid 24 hours). Requests from your organisation's trusted networks need no confirmation.".into(),
             AppError::Identity(_) => "The sign-in service is unavailable; retry shortly.".into(),
             AppError::Secrets(_) => "The key service is unavailable; retry shortly.".into(),
+            AppError::Signer(_) => "The signing key is unavailable; retry shortly.".into(),
             AppError::FreshSignInRequired => "Sign in again first: this change needs a sign-in from the last 10 minutes.".into(),
             AppError::SettingReadOnly(why) => (*why).to_string(),
             AppError::StaleSetting {
@@ -187,7 +195,8 @@ impl AppError {
             AppError::MfaEnrolmentRequired | AppError::EmailConfirmationRequired => StatusCode::FORBIDDEN,
             AppError::AccountSuspended => StatusCode::FORBIDDEN,
             AppError::JobFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Identity(_) | AppError::Secrets(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Identity(_) | AppError::Secrets(_) | AppError::Signer(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::AccessRefused { .. } => StatusCode::FORBIDDEN,
             AppError::FreshSignInRequired => StatusCode::UNAUTHORIZED,
             AppError::SettingReadOnly(_) => StatusCode::FORBIDDEN,
             AppError::StaleSetting { .. } => StatusCode::CONFLICT,
@@ -233,6 +242,8 @@ impl AppError {
             AppError::JobFailed { .. } => "job-failed",
             AppError::Identity(_) => "identity-unavailable",
             AppError::Secrets(_) => "secrets-unavailable",
+            AppError::Signer(_) => "signer-unavailable",
+            AppError::AccessRefused { code, .. } => code,
             AppError::FreshSignInRequired => "fresh-sign-in-required",
             AppError::SettingReadOnly(_) => "setting-read-only",
             AppError::StaleSetting { .. } => "stale-version",
@@ -325,6 +336,12 @@ impl From<AppError> for lambda_runtime::Diagnostic {
 impl From<crate::secrets::SealError> for AppError {
     fn from(e: crate::secrets::SealError) -> Self {
         AppError::Secrets(e.to_string())
+    }
+}
+
+impl From<crate::login_keys::SignerError> for AppError {
+    fn from(e: crate::login_keys::SignerError) -> Self {
+        AppError::Signer(e.to_string())
     }
 }
 

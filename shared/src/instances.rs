@@ -19,6 +19,11 @@ use crate::store::{Item, StoreError, keys};
 pub const VERIFY_PATH: &str = "/.well-known/portico/verify";
 /// Where an instance receives settings deliveries, under its base URL.
 pub const SETTINGS_PATH: &str = "/.well-known/portico/settings";
+/// Where an instance receives its Partner Support profile, under its base URL.
+pub const PROFILE_PATH: &str = "/.well-known/portico/profile";
+/// Where an instance receives LogMeIn assertions (a form POST from the
+/// partner user's browser), under its base URL.
+pub const LOGIN_PATH: &str = "/.well-known/portico/login";
 /// The header naming the instance on its signed requests to Portico.
 pub const INSTANCE_HEADER: &str = "Portico-Instance";
 
@@ -107,6 +112,115 @@ pub struct Acknowledged {
     pub at: DateTime<Utc>,
 }
 
+/// The roles a Partner Support profile has unless the platform changes them (seed 000).
+pub const DEFAULT_PROFILE_ROLES: [&str; 3] = ["Admin", "IT Admin", "Developer"];
+/// The most roles a profile holds.
+pub const MAX_PROFILE_ROLES: usize = 20;
+
+/// One role of the instance's product, as a profile holds it: 1 to 60
+/// characters, letters, digits, spaces and `-_.&/()`, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "IT Admin")]
+pub struct ProfileRole(String);
+
+impl ProfileRole {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        let ok = |c: char| c.is_alphanumeric() || " -_.&/()".contains(c);
+        if s.is_empty() || s.chars().count() > 60 || !s.chars().all(ok) {
+            return Err(ParseError::new(
+                "a role is 1 to 60 characters: letters, digits, spaces and - _ . & / ( )",
+            ));
+        }
+        Ok(Self(s.split_whitespace().collect::<Vec<_>>().join(" ")))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ProfileRole {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ProfileRole> for String {
+    fn from(r: ProfileRole) -> String {
+        r.0
+    }
+}
+
+/// When the profile was last provisioned to the instance: which revision
+/// of it, over which generation of the connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provisioned {
+    pub revision: u32,
+    pub generation: u32,
+    pub at: DateTime<Utc>,
+}
+
+/// The instance's Partner Support profile as Portico keeps it: the roles
+/// (its subject is derived from the instance id, so it never changes), a
+/// revision that grows with each change, and what was provisioned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportProfile {
+    pub roles: Vec<ProfileRole>,
+    pub revision: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<Provisioned>,
+}
+
+impl Default for SupportProfile {
+    fn default() -> Self {
+        Self {
+            roles: DEFAULT_PROFILE_ROLES
+                .iter()
+                .map(|r| ProfileRole(r.to_string()))
+                .collect(),
+            revision: 1,
+            provisioned: None,
+        }
+    }
+}
+
+impl SupportProfile {
+    /// The stable subject id of an instance's profile: what LogMeIn
+    /// assertions name as `sub`.
+    pub fn subject(instance: InstanceId) -> String {
+        format!("partner-support:{instance}")
+    }
+    /// Whether the instance needs this profile sent (never sent, changed
+    /// since, or the connection was recreated since).
+    pub fn due(&self, generation: u32) -> bool {
+        self.provisioned
+            .as_ref()
+            .is_none_or(|p| p.revision != self.revision || p.generation != generation)
+    }
+}
+
+/// What Portico sends an instance: `POST <base>/.well-known/portico/profile`, signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileMessage {
+    pub instance_id: InstanceId,
+    /// The profile's subject: LogMeIn assertions name it as `sub`.
+    #[schema(example = "partner-support:0190e0b5-7f3a-7c2e-9a55-1d2c3b4a5f60")]
+    pub subject: String,
+    /// `Partner Support`.
+    pub display_name: String,
+    pub roles: Vec<ProfileRole>,
+    /// Grows with each change: an instance keeps the highest it has seen.
+    pub revision: u32,
+    /// Always false: the instance must not let its own users delete (or
+    /// change) the profile.
+    pub deletable: bool,
+}
+
 /// A customer's instance of the vendor's product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -124,10 +238,25 @@ pub struct Instance {
     pub connection: Connection,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged: Option<Acknowledged>,
+    /// Its Partner Support profile.
+    #[serde(default)]
+    pub profile: SupportProfile,
     pub version: u64,
 }
 
 impl Instance {
+    /// The profile message to provision.
+    pub fn profile_message(&self) -> ProfileMessage {
+        ProfileMessage {
+            instance_id: self.id,
+            subject: SupportProfile::subject(self.id),
+            display_name: "Partner Support".into(),
+            roles: self.profile.roles.clone(),
+            revision: self.profile.revision,
+            deletable: false,
+        }
+    }
+
     pub fn item(&self) -> Result<Item, StoreError> {
         Ok(Item::new(keys::instance(self.id), keys::INSTANCE, self.version, self)?
             .with_gsi1(
@@ -205,9 +334,32 @@ impl Instance {
                 generation: c.generation,
             },
             settings,
+            support_profile: SupportProfileView {
+                subject: SupportProfile::subject(self.id),
+                roles: self.profile.roles.clone(),
+                revision: self.profile.revision,
+                provisioned_at: self
+                    .profile
+                    .provisioned
+                    .as_ref()
+                    .filter(|_| !self.profile.due(c.generation))
+                    .map(|p| p.at),
+            },
             created_at: self.created_at,
         }
     }
+}
+
+/// An instance's Partner Support profile as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportProfileView {
+    pub subject: String,
+    pub roles: Vec<ProfileRole>,
+    pub revision: u32,
+    /// When the instance received this revision over this connection (absent: not yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_at: Option<DateTime<Utc>>,
 }
 
 impl BrokenReason {
@@ -240,6 +392,7 @@ pub struct InstanceView {
     /// (absent while nothing was changed and nothing delivered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<SettingsState>,
+    pub support_profile: SupportProfileView,
     pub created_at: DateTime<Utc>,
 }
 

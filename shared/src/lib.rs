@@ -10,6 +10,7 @@
 //! - [`web`]: the pages people use in a browser, on the same operations.
 //! - [`app`]: configuration and the one builder every entry point uses.
 
+pub mod access;
 pub mod accounts;
 pub mod app;
 pub mod audit;
@@ -25,6 +26,7 @@ pub mod identity;
 pub mod inactivity;
 pub mod instances;
 pub mod jobs;
+pub mod login_keys;
 pub mod mail;
 pub mod ops;
 pub mod outbound;

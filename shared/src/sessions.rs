@@ -44,6 +44,9 @@ pub struct Session {
     /// [`BROWSER_IDLE_MINUTES`] after that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<DateTime<Utc>>,
+    /// When the user signed in (password and code): a LogMeIn assertion's `auth_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in_at: Option<DateTime<Utc>>,
 }
 
 /// A browser session ends after this long without a request...
@@ -83,13 +86,19 @@ pub fn revoke_all(user: UserId) -> Result<Write, StoreError> {
 /// The write that opens a session for `user` (with the generation read with
 /// it), ending at `expires_at`: now (on the injected clock, which the store's
 /// expiry uses too) plus the token's lifetime.
-pub fn open(user: &User, session_id: &str, expires_at: DateTime<Utc>) -> Result<Write, StoreError> {
-    put(user, session_id, expires_at, None)
+pub fn open(
+    user: &User,
+    session_id: &str,
+    signed_in_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<Write, StoreError> {
+    put(user, session_id, signed_in_at, expires_at, None)
 }
 
 fn put(
     user: &User,
     session_id: &str,
+    signed_in_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     last_seen: Option<DateTime<Utc>>,
 ) -> Result<Write, StoreError> {
@@ -102,6 +111,7 @@ fn put(
             generation: user.session_generation,
             expires_at,
             last_seen,
+            signed_in_at: Some(signed_in_at),
         },
     )?
     .with_ttl(expires_at.timestamp());
@@ -117,6 +127,7 @@ pub fn open_browser(user: &User, session_id: &str, now: DateTime<Utc>) -> Result
     put(
         user,
         session_id,
+        now,
         now + chrono::Duration::hours(BROWSER_LIFETIME_HOURS),
         Some(now),
     )
@@ -202,7 +213,7 @@ pub async fn open_local(
         .decode()?;
     let issued = tokens.issue(u.id, u.org_id, u.org_kind, minutes)?;
     deps.table
-        .transact(vec![open(&u, &issued.session_id, session_until)?])
+        .transact(vec![open(&u, &issued.session_id, deps.clock.now(), session_until)?])
         .await?;
     Ok(issued.token)
 }

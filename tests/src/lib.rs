@@ -686,6 +686,7 @@ pub struct Unlinked {
     pub mailer: Arc<portico_core::mail::NotLinked>,
     pub sealer: Arc<portico_core::secrets::NotLinked>,
     pub outbound: Arc<portico_core::outbound::NotLinked>,
+    pub signer: Arc<portico_core::login_keys::NotLinked>,
 }
 
 impl Unlinked {
@@ -695,6 +696,7 @@ impl Unlinked {
             mailer: Arc::default(),
             sealer: Arc::default(),
             outbound: Arc::default(),
+            signer: Arc::default(),
         };
         let deps = Deps {
             table: deps.table.clone(),
@@ -723,6 +725,11 @@ impl Unlinked {
             } else {
                 unlinked.outbound.clone()
             },
+            signer: if using.signer {
+                deps.signer.clone()
+            } else {
+                unlinked.signer.clone()
+            },
             settings: deps.settings.clone(),
             deliveries_due: deps.deliveries_due.clone(),
         };
@@ -736,6 +743,7 @@ impl Unlinked {
             + self.mailer.calls.load(SeqCst)
             + self.sealer.calls.load(SeqCst)
             + self.outbound.calls.load(SeqCst)
+            + self.signer.calls.load(SeqCst)
     }
 }
 
@@ -932,8 +940,8 @@ pub async fn open_sample_sessions(deps: &portico_core::app::Deps) {
             .decode()
             .expect("sample session");
         for prefix in ["sample-session", "sample-signout"] {
-            let open =
-                portico_core::sessions::open(&user, &format!("{prefix}-{}", u.id), until).expect("sample session");
+            let open = portico_core::sessions::open(&user, &format!("{prefix}-{}", u.id), deps.clock.now(), until)
+                .expect("sample session");
             deps.table.transact(vec![open]).await.expect("sample session");
         }
         // The web samples' browser sessions: the cookie's random part is

@@ -29,6 +29,7 @@ impl crate::app::Uses for Uses {
         mail: false,
         secrets: true,
         outbound: true,
+        signer: false,
     };
 }
 

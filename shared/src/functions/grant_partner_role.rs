@@ -16,6 +16,7 @@ impl crate::app::Uses for Uses {
         mail: false,
         secrets: false,
         outbound: false,
+        signer: false,
     };
 }
 

@@ -14,6 +14,7 @@ impl crate::app::Uses for Uses {
         mail: true,
         secrets: false,
         outbound: false,
+        signer: false,
     };
 }
 

@@ -18,6 +18,7 @@ impl crate::app::Uses for Uses {
         mail: true,
         secrets: true,
         outbound: true,
+        signer: false,
     };
 }
 

@@ -155,3 +155,23 @@ pub fn connection_notice(to: &EmailAddress, subject: &str, what: &str, next: &st
         s,
     )
 }
+
+/// About partner access to a customer's instances (a request to answer, an
+/// answer, a partner's sign-in, a day's sign-ins): `lines` say what, the
+/// link where to see it.
+pub fn access_notice(
+    to: &EmailAddress,
+    subject: &str,
+    lines: &[String],
+    link: (&str, &str),
+    s: &Settings,
+) -> OutgoingEmail {
+    let url = format!("{}{}", s.public_url, link.1);
+    build(
+        to,
+        format!("{}: {subject}", s.product_name),
+        lines,
+        Some((link.0, &url)),
+        s,
+    )
+}

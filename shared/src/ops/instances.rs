@@ -18,8 +18,8 @@ use crate::domain::{InstanceId, InstanceName, OrgId, OrgKind, Organization, Role
 use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::instances::{
-    BaseUrl, Challenge, ChallengeAnswer, Connection, Instance, InstanceView, LatestSettings, Profile, RecreateRequest,
-    VERIFY_PATH, new_nonce, new_secret,
+    BaseUrl, Challenge, ChallengeAnswer, Connection, Instance, InstanceView, LatestSettings, MAX_PROFILE_ROLES,
+    PROFILE_PATH, Profile, ProfileRole, Provisioned, RecreateRequest, VERIFY_PATH, new_nonce, new_secret,
 };
 use crate::mail::templates;
 use crate::ops::{Change, authenticate_full, on_condition};
@@ -39,7 +39,7 @@ pub const SWEEP_PAGE: u32 = 100;
 /// Checks a sweep runs at once.
 pub const SWEEP_CHECKS_AT_ONCE: usize = 16;
 
-fn instance_target(id: InstanceId) -> Target {
+pub(crate) fn instance_target(id: InstanceId) -> Target {
     Target {
         kind: "instance".into(),
         id: id.to_string(),
@@ -47,7 +47,7 @@ fn instance_target(id: InstanceId) -> Target {
 }
 
 /// The customer named in the path: a customer, or "no such customer".
-fn customer_of(item: Option<Item>) -> Result<Organization, AppError> {
+pub(crate) fn customer_of(item: Option<Item>) -> Result<Organization, AppError> {
     let org: Organization = item.ok_or(AppError::NotFound)?.decode()?;
     if org.kind != OrgKind::Customer {
         return Err(AppError::NotFound);
@@ -56,7 +56,7 @@ fn customer_of(item: Option<Item>) -> Result<Organization, AppError> {
 }
 
 /// The instance named in the path, if it is this customer's.
-fn instance_of(item: Option<Item>, customer: OrgId) -> Result<(Instance, u64), AppError> {
+pub(crate) fn instance_of(item: Option<Item>, customer: OrgId) -> Result<(Instance, u64), AppError> {
     let item = item.ok_or(AppError::NotFound)?;
     let instance: Instance = item.decode()?;
     if instance.customer_id != customer {
@@ -168,6 +168,7 @@ pub async fn register_as(
         created_by: actor.principal.user_id,
         connection,
         acknowledged: None,
+        profile: Default::default(),
         version: 1,
     };
     Change::new(
@@ -362,15 +363,51 @@ pub async fn verify_now(
     Ok(checked.view(latest.as_ref()))
 }
 
-/// What the instance answered, judged. Errors are Portico's own (the key
-/// service), not the instance's: they change nothing.
-pub async fn check(deps: &Deps, instance: &Instance) -> Result<CheckOutcome, AppError> {
+/// What the instance answered, judged, and the profile if this check
+/// provisioned it. The profile goes first when it is due (never sent over
+/// this connection, or changed since): an instance that takes it has it
+/// when challenged. Errors are Portico's own (the key service), not the
+/// instance's: they change nothing.
+pub async fn check(deps: &Deps, instance: &Instance) -> Result<(CheckOutcome, Option<Provisioned>), AppError> {
     let secret = open_secret(deps, instance).await?;
+    let provisioned = if instance.profile.due(instance.connection.generation) {
+        provision(deps, instance, &secret).await?
+    } else {
+        None
+    };
+    Ok((challenge(deps, instance, &secret).await?, provisioned))
+}
+
+/// Sends the instance its Partner Support profile: what to record if it
+/// took it (a 2xx), else nothing (the challenge that follows, or the next
+/// check, finds out).
+pub async fn provision(deps: &Deps, instance: &Instance, secret: &[u8]) -> Result<Option<Provisioned>, AppError> {
+    let body =
+        serde_json::to_vec(&instance.profile_message()).map_err(|e| AppError::Internal(format!("profile: {e}")))?;
+    let answer = signed_post(deps, instance, secret, PROFILE_PATH, &new_nonce(), body).await?;
+    Ok(match answer {
+        Ok(a) if (200..300).contains(&a.status) => Some(Provisioned {
+            revision: instance.profile.revision,
+            generation: instance.connection.generation,
+            at: deps.clock.now(),
+        }),
+        Ok(a) => {
+            tracing::info!(instance = %instance.id, status = a.status, "the instance refused its Partner Support profile");
+            None
+        }
+        Err(e) => {
+            tracing::info!(instance = %instance.id, error = %e, "the Partner Support profile did not reach the instance");
+            None
+        }
+    })
+}
+
+async fn challenge(deps: &Deps, instance: &Instance, secret: &[u8]) -> Result<CheckOutcome, AppError> {
     let nonce = new_nonce();
     let body = serde_json::to_vec(&Challenge { nonce: nonce.clone() })
         .map_err(|e| AppError::Internal(format!("challenge: {e}")))?;
-    let answer = signed_post(deps, instance, &secret, VERIFY_PATH, &nonce, body).await?;
-    Ok(judge(&secret, instance, &nonce, answer))
+    let answer = signed_post(deps, instance, secret, VERIFY_PATH, &nonce, body).await?;
+    Ok(judge(secret, instance, &nonce, answer))
 }
 
 /// The connection's secret, opened (KMS in AWS, the key file locally).
@@ -485,10 +522,13 @@ pub async fn check_and_record(
     instance: Instance,
     version: u64,
 ) -> Result<Recorded, AppError> {
-    let outcome = check(deps, &instance).await?;
+    let (outcome, provisioned) = check(deps, &instance).await?;
     let now = deps.clock.now();
     let t = connections::after_check(&instance.connection.state, outcome, now);
     let mut after = instance.clone();
+    if provisioned.is_some() {
+        after.profile.provisioned = provisioned;
+    }
     after.connection.state = t.state.clone();
     after.connection.next_check = t.next_check;
     after.connection.last_checked = Some(now);
@@ -549,7 +589,7 @@ fn describe_change(i: &Instance, state: &ConnectionState) -> String {
 }
 
 /// Active users of `org` with `role`, every page.
-async fn active_users(deps: &Deps, org: OrgId, role: Role) -> Result<Vec<User>, AppError> {
+pub(crate) async fn active_users(deps: &Deps, org: OrgId, role: Role) -> Result<Vec<User>, AppError> {
     let mut query = Query::partition(Index::Gsi1, keys::org_users(org)).limit(crate::store::MAX_PAGE);
     let mut out = Vec::new();
     loop {
@@ -913,6 +953,7 @@ pub async fn recreate(
         url,
         connection,
         // The instance may have lost what it had: it gets the settings again.
+        // The same profile: the new generation makes it due again.
         acknowledged: None,
         version: version + 1,
         ..instance.clone()
@@ -951,6 +992,98 @@ pub async fn recreate(
         instance: after.view(latest.as_ref()),
         secret,
     })
+}
+
+/// Body of `PUT /customers/{id}/instances/{instance}/support-profile`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileRoles {
+    /// The roles the Partner Support profile holds in the instance (1 to
+    /// 20, each named once).
+    #[schema(example = json!(["Admin", "IT Admin", "Developer"]))]
+    pub roles: Vec<ProfileRole>,
+}
+
+/// The platform changes the roles of an instance's Partner Support profile
+/// (no customer role may: the policies forbid it). The change and its event
+/// commit together; the instance is then sent the profile at once if its
+/// connection is trusted, else at its next check.
+pub async fn change_support_profile(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    id: InstanceId,
+    input: ProfileRoles,
+) -> Result<InstanceView, AppError> {
+    let OneInstance {
+        a,
+        instance,
+        version,
+        latest,
+    } = one_instance(deps, caller, customer, id, Action::ChangeSupportProfile).await?;
+    let mut roles = input.roles;
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() || roles.len() > MAX_PROFILE_ROLES {
+        return Err(AppError::invalid(format!(
+            "the profile holds 1 to {MAX_PROFILE_ROLES} distinct roles"
+        )));
+    }
+    let mut after = instance.clone();
+    if roles == instance.profile.roles {
+        return Ok(instance.view(latest.as_ref()));
+    }
+    after.profile.roles = roles;
+    after.profile.revision += 1;
+    after.version = version + 1;
+    let names =
+        |p: &crate::instances::SupportProfile| p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let mut change = Change::new(
+        deps,
+        &a.actor,
+        instance.customer_id,
+        ActionType::UpdateUserPermissions,
+        instance_target(id),
+        format!(
+            "Changed the roles of the Partner Support profile of \"{}\" to {}",
+            instance.name.as_str(),
+            names(&after.profile)
+        ),
+    )
+    .write(Write::Put {
+        item: after.item()?,
+        cond: Cond::VersionIs(version),
+    })
+    .after(serde_json::json!({ "roles": after.profile.roles, "revision": after.profile.revision }));
+    change.event.before =
+        Some(serde_json::json!({ "roles": instance.profile.roles, "revision": instance.profile.revision }));
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| {
+            (i == 0).then(|| AppError::Conflict("The instance changed meanwhile; reload and retry.".into()))
+        })
+    })?;
+    if matches!(after.connection.state, ConnectionState::Verified { .. }) {
+        let secret = open_secret(deps, &after).await?;
+        if let Some(p) = provision(deps, &after, &secret).await? {
+            let mut provisioned = after.clone();
+            provisioned.profile.provisioned = Some(p);
+            provisioned.version = after.version + 1;
+            match deps
+                .table
+                .transact(vec![Write::Put {
+                    item: provisioned.item()?,
+                    cond: Cond::VersionIs(after.version),
+                }])
+                .await
+            {
+                Ok(()) => after = provisioned,
+                // A check took the instance meanwhile: it provisions it if still due.
+                Err(StoreError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(after.view(latest.as_ref()))
 }
 
 /// When `at` is, for people ("3 minutes ago").

@@ -2,11 +2,14 @@
 //! write set (the change and its activity event), commit it in one
 //! transaction.
 
+pub mod access;
 pub mod accounts;
 pub mod activity;
 pub mod deliveries;
 pub mod inactivity;
 pub mod instances;
+pub mod login_keys;
+pub mod logmein;
 pub mod organizations;
 pub mod session;
 pub mod settings;
@@ -90,6 +93,8 @@ pub struct Authenticated {
     pub actor: Actor,
     pub user: User,
     pub org: Organization,
+    /// The session the request came with.
+    pub session: crate::sessions::Session,
 }
 
 /// Turns a caller into an actor with one read round trip: the user, their
@@ -167,12 +172,20 @@ pub async fn authenticate_full<const N: usize>(
     caller.seen.set(|| crate::http::principal::Viewer {
         user: user.clone(),
         org: org.clone(),
-        session,
+        session: session.clone(),
     });
     let mut actor = Actor::new(principal, caller.source_ip.clone());
     actor.heads = head_orgs.into_iter().zip(items).collect();
     actor.touch = caller.touch.clone();
-    Ok((Authenticated { actor, user, org }, rest))
+    Ok((
+        Authenticated {
+            actor,
+            user,
+            org,
+            session,
+        },
+        rest,
+    ))
 }
 
 /// How long the public routes that must not tell whether an address has an
@@ -207,6 +220,9 @@ pub struct Change {
     touch: crate::inactivity::PendingTouch,
     /// Writes made from the event once it is chained (they need its sequence).
     derived: Vec<Derived>,
+    /// Another organisation whose log records the same event (its own copy,
+    /// chained in its own log), with its chain head if read already.
+    mirror: Option<(OrgId, Option<Option<Item>>)>,
 }
 
 /// A write built from the chained event (see [`Change::derive`]).
@@ -269,6 +285,7 @@ impl Change {
             retention: None,
             touch: Default::default(),
             derived: Vec::new(),
+            mirror: None,
         }
     }
 
@@ -288,6 +305,23 @@ impl Change {
     pub fn derive(mut self, f: Derived) -> Self {
         self.derived.push(f);
         self
+    }
+
+    /// Records the event in `org`'s log too (the other party to a change
+    /// between two organisations: a partner's sign-in to a customer's
+    /// instance, a customer's consent to its partner), in the same
+    /// transaction. `head`: that log's chain head, if the request read it.
+    pub fn mirror(mut self, org: OrgId, head: Option<Option<Item>>) -> Self {
+        if org != self.event.org_id {
+            self.mirror = Some((org, head));
+        }
+        self
+    }
+
+    /// [`Change::mirror`], with the head the actor's request read (if it did).
+    pub fn mirrored_for(self, actor: &Actor, org: OrgId) -> Self {
+        let head = actor.prefetched_head(org);
+        self.mirror(org, head)
     }
 
     pub fn after(mut self, v: serde_json::Value) -> Self {
@@ -332,6 +366,11 @@ impl Change {
             Some(h) => h,
             None => deps.table.get(&keys::activity_head(org)).await?,
         };
+        let mut mirror_head = match &self.mirror {
+            Some((_, Some(h))) => h.clone(),
+            Some((m, None)) => deps.table.get(&keys::activity_head(*m)).await?,
+            None => None,
+        };
         let own = self.writes.len();
         let mut attempt = 0;
         loop {
@@ -356,6 +395,20 @@ impl Change {
             let written_head = new_head.item(version)?;
             let head_write = ChainHead::write(written_head.clone(), version);
             writes.push(head_write);
+            if let Some((m, _)) = &self.mirror {
+                let decoded = ChainHead::decode(mirror_head.as_ref())?;
+                let (mhead, mversion) = (decoded.as_ref().map(|(h, _)| h), decoded.as_ref().map(|(_, v)| *v));
+                let mut copy = self.event.clone();
+                copy.id = EventId(deps.ids.new_id());
+                copy.org_id = *m;
+                copy.chain_after(mhead, deps.clock.now())
+                    .map_err(|e| StoreError::Decode(format!("activity event: {e}")))?;
+                writes.push(Write::Put {
+                    item: copy.item()?,
+                    cond: Cond::MustNotExist,
+                });
+                writes.push(ChainHead::write(copy.as_head(mhead).item(mversion)?, mversion));
+            }
             let touch_at = writes.len();
             if let Some(t) = &touch {
                 writes.push(t.clone());
@@ -375,7 +428,18 @@ impl Change {
             attempt += 1;
             let ceiling = u64::from(attempt.min(10)) * 3;
             tokio::time::sleep(std::time::Duration::from_millis(1 + rand::random::<u64>() % ceiling)).await;
-            head_item = deps.table.get(&keys::activity_head(org)).await?;
+            match &self.mirror {
+                Some((m, _)) => {
+                    let mut both = deps
+                        .table
+                        .get_many(&[keys::activity_head(org), keys::activity_head(*m)])
+                        .await?
+                        .into_iter();
+                    head_item = both.next().flatten();
+                    mirror_head = both.next().flatten();
+                }
+                None => head_item = deps.table.get(&keys::activity_head(org)).await?,
+            }
         }
     }
 }

@@ -151,6 +151,7 @@ fn open_session(deps: &Deps, user: &User, tokens: &Tokens, opening: &Opening<'_>
         Opening::Token => vec![crate::sessions::open(
             user,
             &tokens.session_id,
+            now,
             now + Duration::seconds(tokens.expires_in),
         )?],
         Opening::Browser { id, ends } => {

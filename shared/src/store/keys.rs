@@ -277,3 +277,52 @@ pub fn deliveries_upto(millis: i64) -> String {
 pub fn instance_nonce(instance: InstanceId, nonce: &str) -> Key {
     Key::new(format!("INSTANCE#{instance}#NONCE"), nonce.to_string())
 }
+
+/// The LogMeIn signing keys: which are published, which one signs (one item).
+pub fn login_keys() -> Key {
+    Key::new("LOGINKEYS", "RING")
+}
+pub const LOGIN_KEYS: &str = "LoginKeyRing";
+
+/// Partners' access to a customer's instances: consent per instance, the
+/// answers to access requests, the notice choice (one item per customer).
+pub fn instance_access(customer: OrgId) -> Key {
+    Key::new(format!("ORG#{customer}"), "INSTANCEACCESS")
+}
+pub const INSTANCE_ACCESS: &str = "InstanceAccess";
+/// GSI2 (sparse): customers told of partner sign-ins by daily digest, by when the next is due.
+pub const LOGIN_DIGESTS: &str = "LOGINDIGESTS";
+pub fn login_digest_sk(due_millis: i64, customer: OrgId) -> String {
+    format!("{due_millis:015}#{customer}")
+}
+/// Upper bound of the digests due by `millis`.
+pub fn login_digests_upto(millis: i64) -> String {
+    format!("{millis:015}#~")
+}
+
+/// A partner user's request for access to an instance.
+pub fn access_request(id: crate::domain::AccessRequestId) -> Key {
+    Key::new(format!("ACCESSREQ#{id}"), "ACCESSREQ")
+}
+pub const ACCESS_REQUEST: &str = "AccessRequest";
+/// GSI1: a partner user's access requests, newest first.
+pub fn user_access_requests(user: UserId) -> String {
+    format!("USER#{user}#ACCESSREQS")
+}
+/// GSI2 (sparse): a customer's access requests waiting for an answer, oldest first.
+pub fn pending_access_requests(customer: OrgId) -> String {
+    format!("ORG#{customer}#ACCESSREQS#PENDING")
+}
+pub fn access_request_sk(created_millis: i64, id: crate::domain::AccessRequestId) -> String {
+    format!("{created_millis:015}#{id}")
+}
+/// The lowest sort key of requests created at or after `millis`.
+pub fn access_requests_from(millis: i64) -> String {
+    format!("{millis:015}#")
+}
+
+/// A LogMeIn assertion Portico minted (its `jti`), kept past its expiry.
+pub fn login_assertion(jti: &str) -> Key {
+    Key::new(format!("LOGMEIN#{jti}"), "LOGMEIN")
+}
+pub const LOGIN_ASSERTION: &str = "LoginAssertion";

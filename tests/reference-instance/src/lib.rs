@@ -19,7 +19,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use portico_core::instances::{Challenge, ChallengeAnswer, INSTANCE_HEADER, Profile, SettingsSnapshot};
+use portico_core::instances::{Challenge, ChallengeAnswer, INSTANCE_HEADER, Profile, ProfileMessage, SettingsSnapshot};
 use portico_core::ops::deliveries::PULL_PATH;
 use portico_core::signing;
 
@@ -56,6 +56,8 @@ struct Inner {
     portico: Option<String>,
     /// Rung whenever it applies a revision.
     changed: Arc<tokio::sync::Notify>,
+    /// The Partner Support profile Portico provisioned (the highest revision seen).
+    support: Option<ProfileMessage>,
 }
 
 /// Unix seconds now.
@@ -105,6 +107,19 @@ impl Instance {
     /// Forgets what it applied (a restart without its disk).
     pub fn forget(&self) {
         self.inner().applied = Applied::default();
+    }
+    /// The Partner Support profile Portico provisioned, if any.
+    pub fn support_profile(&self) -> Option<ProfileMessage> {
+        self.inner().support.clone()
+    }
+    /// Deletes the Partner Support profile (what the instance must never let
+    /// its users do; a test's way to make it go missing).
+    pub fn delete_profile(&self) {
+        let mut inner = self.inner();
+        inner.support = None;
+        if let Some(s) = inner.setup.as_mut() {
+            s.profile = Profile::Missing;
+        }
     }
     pub fn deliveries(&self) -> u64 {
         self.inner().deliveries
@@ -235,6 +250,7 @@ pub fn router(instance: Instance) -> Router {
     Router::new()
         .route("/.well-known/portico/verify", post(verify))
         .route("/.well-known/portico/settings", post(settings))
+        .route("/.well-known/portico/profile", post(profile))
         .route("/", get(page))
         .with_state(instance)
 }
@@ -302,6 +318,32 @@ async fn settings(
     instance.inner().deliveries += 1;
     let applied = instance.apply(snapshot);
     axum::Json(serde_json::json!({ "applied": applied })).into_response()
+}
+
+/// Portico provisions the Partner Support profile: kept (the highest
+/// revision), and the instance has it from now on.
+async fn profile(
+    State(instance): State<Instance>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (setup, message) = match signed::<ProfileMessage>(&instance, &uri, &headers, &body, "not a profile") {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    if message.instance_id.to_string() != setup.instance_id {
+        return (StatusCode::BAD_REQUEST, "another instance's profile").into_response();
+    }
+    let mut inner = instance.inner();
+    if inner.support.as_ref().is_none_or(|p| p.revision <= message.revision) {
+        inner.support = Some(message);
+    }
+    if let Some(s) = inner.setup.as_mut() {
+        s.profile = Profile::Present;
+    }
+    let revision = inner.support.as_ref().map(|p| p.revision).unwrap_or_default();
+    axum::Json(serde_json::json!({ "revision": revision })).into_response()
 }
 
 fn escape(s: &str) -> String {

@@ -200,6 +200,7 @@ async fn portico_answers_the_documents_pull() {
             created_at: at,
         },
         acknowledged: None,
+        profile: Default::default(),
         version: 1,
     };
     app.deps

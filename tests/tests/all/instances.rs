@@ -495,6 +495,7 @@ async fn the_sweep_reads_only_the_connections_due(b: Backend) {
                     created_at: now,
                 },
                 acknowledged: None,
+                profile: Default::default(),
                 version: 1,
             };
             Write::Put {

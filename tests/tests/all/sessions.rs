@@ -348,7 +348,8 @@ async fn tokens_without_a_live_session_are_refused(b: Backend) {
         .unwrap()
         .decode()
         .unwrap();
-    let open = portico_core::sessions::open(&puser, &issued.session_id, Utc::now() + Duration::hours(1)).unwrap();
+    let open =
+        portico_core::sessions::open(&puser, &issued.session_id, Utc::now(), Utc::now() + Duration::hours(1)).unwrap();
     app.deps.table.transact(vec![open]).await.unwrap();
     assert_eq!(status_with(&app, &issued.token).await, 401);
     // Without a jti at all.
@@ -396,7 +397,7 @@ async fn tokens_with_impossible_times_are_refused(b: Backend) {
             claims["nbf"] = json!(nbf);
         }
         let token = app.local_tokens.sign_claims(&claims).unwrap();
-        let open = portico_core::sessions::open(&user, &jti, Utc::now() + Duration::days(2)).unwrap();
+        let open = portico_core::sessions::open(&user, &jti, Utc::now(), Utc::now() + Duration::days(2)).unwrap();
         app.deps.table.transact(vec![open]).await.unwrap();
         cases.push((what, status_with(&app, &token).await));
     }
