@@ -24,6 +24,8 @@ use utoipa::ToSchema;
 
 use crate::store::{Item, Key, StoreError};
 
+/// Where Portico publishes its keys (under its issuer URL).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// The JWS algorithm of every assertion.
 pub const ALG: &str = "ES256";
 /// The assertions' JWS `typ` (RFC 8725 §3.11: explicit typing, so a LogMeIn

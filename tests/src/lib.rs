@@ -653,6 +653,16 @@ pub async fn test_deps(
                 .await
                 .expect("KMS key on moto");
             cfg.secrets_key = key.key_metadata().map(|m| m.key_id().to_string());
+            // The deployment's first LogMeIn key, as the template makes it.
+            let login = aws_sdk_kms::Client::new(&moto_sdk)
+                .create_key()
+                .description("portico tests: LogMeIn assertions")
+                .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+                .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+                .send()
+                .await
+                .expect("KMS signing key on moto");
+            cfg.login_key = login.key_metadata().and_then(|m| m.arn()).map(str::to_string);
             cfg.table = Some(name);
             cfg.mail_from = portico_core::mail::Mailbox::parse(&format!("Portico <{TEST_SENDER}>")).expect("sender");
             cfg.user_pool_id = Some(pool_id.clone());

@@ -14,7 +14,9 @@ use crate::error::{AppError, Problem};
 use crate::http::principal::Caller;
 use crate::http::{JsonBody, Path};
 use crate::instances::{InstanceView, RecreateRequest};
-use crate::ops::instances::{self, AskRecreate, InstanceList, NewInstance, Recreate, RecreateRequestList, Registered};
+use crate::ops::instances::{
+    self, AskRecreate, InstanceList, NewInstance, ProfileRoles, Recreate, RecreateRequestList, Registered,
+};
 
 /// What this function uses besides the table: KMS (connection secrets) and
 /// calls to instances ("verify now"); its Lambda builds only that.
@@ -40,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recreate))
         .routes(routes!(list_recreate_requests))
         .routes(routes!(pull_settings))
+        .routes(routes!(change_support_profile))
 }
 
 /// The router the Lambda runs.
@@ -222,5 +225,34 @@ async fn pull_settings(
             path,
         )
         .await?,
+    ))
+}
+
+/// Change the roles of an instance's Partner Support profile (platform
+/// admins; no customer role may change or delete the profile). The instance
+/// is sent the profile at once if its connection is verified, else at its
+/// next check.
+#[utoipa::path(put, path = "/customers/{id}/instances/{instance}/support-profile", tag = "instances",
+    params(("id" = String, Path, description = "Customer organisation id"), ("instance" = String, Path, description = "Instance id")),
+    request_body = ProfileRoles,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = InstanceView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The key service is unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn change_support_profile(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, instance)): Path<(OrgId, InstanceId)>,
+    JsonBody(input): JsonBody<ProfileRoles>,
+) -> Result<Json<InstanceView>, AppError> {
+    Ok(Json(
+        instances::change_support_profile(&deps, &caller, id, instance, input).await?,
     ))
 }

@@ -7,6 +7,7 @@
 
 pub mod deliver_changes;
 pub mod grant_partner_role;
+pub mod instance_access;
 pub mod instances;
 pub mod invite;
 pub mod organizations;

@@ -34,10 +34,11 @@ pub enum Function {
     ToggleSetting,
     Session,
     Instances,
+    InstanceAccess,
 }
 
 impl Function {
-    pub const ALL: [Function; 7] = [
+    pub const ALL: [Function; 8] = [
         Function::Organizations,
         Function::Invite,
         Function::Session,
@@ -45,6 +46,7 @@ impl Function {
         Function::GrantPartnerRole,
         Function::ToggleSetting,
         Function::Instances,
+        Function::InstanceAccess,
     ];
 
     /// The function's crate and SAM resource name.
@@ -57,6 +59,7 @@ impl Function {
             Function::ToggleSetting => "toggle-setting",
             Function::Session => "session",
             Function::Instances => "instances",
+            Function::InstanceAccess => "instance-access",
         }
     }
 
@@ -72,6 +75,7 @@ impl Function {
             Function::SelfRegister => self_register::Uses::USING,
             Function::GrantPartnerRole => grant_partner_role::Uses::USING,
             Function::Instances => instances::Uses::USING,
+            Function::InstanceAccess => instance_access::Uses::USING,
         }
     }
 
@@ -87,6 +91,7 @@ impl Function {
             Function::SelfRegister => self_register::routes(),
             Function::GrantPartnerRole => grant_partner_role::routes(),
             Function::Instances => instances::routes(),
+            Function::InstanceAccess => instance_access::routes(),
         }
     }
 }

@@ -38,6 +38,10 @@ pub const PUBLIC_ROUTES: [&str; 10] = [
 /// and an unsigned request costs one read).
 pub const INSTANCE_SIGNED_ROUTES: [&str; 1] = [crate::ops::deliveries::PULL_PATH];
 
+/// Routes without a token that publish what anyone may read (`GET`):
+/// Portico's LogMeIn keys. The stage throttles them; answers may be cached.
+pub const PUBLIC_KEY_ROUTES: [&str; 1] = [crate::login_keys::JWKS_PATH];
+
 /// How many public requests one source IP may make (`PORTICO_PUBLIC_RATE_PER_MINUTE`,
 /// `PORTICO_PUBLIC_BURST`): a sign-in takes two or three, so the default lets
 /// an office behind one address sign in several people a minute.

@@ -9,6 +9,7 @@
 //! nonce once) and the messages' fields.
 
 pub mod demo;
+pub mod login;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -41,8 +42,8 @@ pub struct Applied {
 }
 
 #[derive(Default)]
-struct Inner {
-    setup: Option<Setup>,
+pub(crate) struct Inner {
+    pub(crate) setup: Option<Setup>,
     /// Answers 503 to everything (a test's outage).
     down: bool,
     applied: Applied,
@@ -53,11 +54,13 @@ struct Inner {
     /// The clock signatures are checked against (tests share Portico's).
     clock: Option<Clock>,
     /// Portico's base URL, to pull from (the pull path).
-    portico: Option<String>,
+    pub(crate) portico: Option<String>,
     /// Rung whenever it applies a revision.
     changed: Arc<tokio::sync::Notify>,
     /// The Partner Support profile Portico provisioned (the highest revision seen).
-    support: Option<ProfileMessage>,
+    pub(crate) support: Option<ProfileMessage>,
+    /// LogMeIn: Portico's keys, the assertions used, the sessions opened.
+    pub(crate) login: login::State,
 }
 
 /// Unix seconds now.
@@ -72,7 +75,7 @@ impl Instance {
         Self::default()
     }
 
-    fn inner(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn inner(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves plain data: keep using it.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -138,7 +141,7 @@ impl Instance {
         }
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         let clock = self.inner().clock.clone();
         clock.map(|c| c()).unwrap_or_else(|| chrono::Utc::now().timestamp())
     }
@@ -251,6 +254,7 @@ pub fn router(instance: Instance) -> Router {
         .route("/.well-known/portico/verify", post(verify))
         .route("/.well-known/portico/settings", post(settings))
         .route("/.well-known/portico/profile", post(profile))
+        .route("/.well-known/portico/login", post(login::redeem))
         .route("/", get(page))
         .with_state(instance)
 }
@@ -346,11 +350,12 @@ async fn profile(
     axum::Json(serde_json::json!({ "revision": revision })).into_response()
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-async fn page(State(instance): State<Instance>) -> Html<String> {
+async fn page(State(instance): State<Instance>, headers: HeaderMap) -> Html<String> {
+    let banner = login::banner(&instance, &headers);
     let applied = instance.applied();
     let setup = instance.setup();
     let rows: String = applied
@@ -370,7 +375,7 @@ async fn page(State(instance): State<Instance>) -> Html<String> {
         .unwrap_or_else(|| "not set up".into());
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Reference instance</title></head>\
-         <body><main><h1>Reference instance</h1><p>{}</p><p>Settings revision {}</p>\
+         <body>{banner}<main><h1>Reference instance</h1><p>{}</p><p>Settings revision {}</p>\
          <table><thead><tr><th scope=\"col\">Setting</th><th scope=\"col\">Value</th></tr></thead><tbody>{rows}</tbody></table>\
          </main></body></html>",
         escape(&name),

@@ -80,6 +80,18 @@ impl Intercept for Recorder {
             }
             "DynamoDB" => vec![format!("dynamodb:{op}")],
             "SES" => vec![format!("ses:{op}")],
+            // Tags on a new key need kms:TagResource too (AWS's rule for CreateKey).
+            "KMS" if op == "CreateKey" => {
+                let input = context
+                    .input()
+                    .downcast_ref::<aws_sdk_kms::operation::create_key::CreateKeyInput>()
+                    .expect("CreateKey input");
+                let mut actions = vec!["kms:CreateKey".to_string()];
+                if !input.tags().is_empty() {
+                    actions.push("kms:TagResource".into());
+                }
+                actions
+            }
             "KMS" => vec![format!("kms:{op}")],
             "Cognito Identity Provider" if COGNITO_PUBLIC.contains(&op.as_str()) => vec![],
             "Cognito Identity Provider" => vec![format!("cognito-idp:{op}")],
@@ -151,6 +163,7 @@ async fn run_everything(d: &Driver) {
     let owner = d.token(Role::CustomerAccountOwner);
     let partner = d.app.orgs[&Role::PartnerManager];
     let customer = d.app.orgs[&Role::CustomerAccountOwner];
+    instance_access(d, &admin).await;
 
     // organizations (the first change loses a race, and retries)
     d.conflict
@@ -676,6 +689,118 @@ async fn instances(d: &Driver, admin: &str) {
     instance.update(|s| s.url = "https://elsewhere.example.com".into());
     d.clock.advance(Duration::hours(2));
     d.job("verify-connection", Job::VerifyConnection).await;
+}
+
+/// Partner access and LogMeIn: the keys (published, a rotation's first
+/// step undone), consent, notices, a request and its answer, a LogMeIn; the
+/// support profile's roles.
+async fn instance_access(d: &Driver, admin: &str) {
+    let f = "instance-access";
+    let owner = d.token(Role::CustomerAccountOwner);
+    let puser = d.token(Role::PartnerUser);
+    let customer = d.app.orgs[&Role::CustomerAccountOwner];
+    // A verified instance of its own.
+    let (instance, url) = portico_tests::reference_instance().await;
+    let c = d.clock.clone();
+    instance.set_clock(Arc::new(move || c.now().timestamp()));
+    let reg = d
+        .ok(
+            "instances",
+            "POST",
+            &format!("/customers/{customer}/instances"),
+            Some(admin),
+            Some(json!({ "name": "IAM access", "url": url })),
+        )
+        .await;
+    let id = reg["instance"]["id"].as_str().unwrap().to_string();
+    instance.configure(reference_instance::Setup {
+        instance_id: id.clone(),
+        secret: reg["secret"].as_str().unwrap().to_string(),
+        url: url.clone(),
+        profile: portico_core::instances::Profile::Missing,
+    });
+    let v = d
+        .ok(
+            "instances",
+            "POST",
+            &format!("/customers/{customer}/instances/{id}/verify"),
+            Some(admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(v["connection"]["state"], "verified", "{v}");
+    d.ok(f, "GET", "/.well-known/jwks.json", None, None).await;
+    d.ok(f, "GET", "/login-keys", Some(admin), None).await;
+    let staged = d.ok(f, "POST", "/login-keys", Some(admin), Some(json!({}))).await;
+    let next = staged["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["state"] == "next")
+        .unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    d.ok(f, "DELETE", &format!("/login-keys/{next}"), Some(admin), None)
+        .await;
+    let (s, _) = d
+        .call(f, "POST", &format!("/login-keys/{next}/activate"), Some(admin), None)
+        .await;
+    assert_eq!(s, 404);
+    let base = format!("/customers/{customer}");
+    d.ok(
+        f,
+        "PUT",
+        &format!("{base}/instances/{id}/access"),
+        Some(&owner),
+        Some(json!({ "mode": "ask" })),
+    )
+    .await;
+    d.ok(
+        f,
+        "PUT",
+        &format!("{base}/access-notices"),
+        Some(&owner),
+        Some(json!({ "mode": "each_login" })),
+    )
+    .await;
+    let r = d
+        .ok(
+            f,
+            "POST",
+            &format!("{base}/instances/{id}/access-requests"),
+            Some(&puser),
+            Some(json!({ "reason": "Ticket 4411: SSO broken", "durationMinutes": 60 })),
+        )
+        .await;
+    d.ok(f, "GET", "/access-requests", Some(&puser), None).await;
+    d.ok(f, "GET", &format!("{base}/access"), Some(&owner), None).await;
+    d.ok(
+        f,
+        "POST",
+        &format!("{base}/access-requests/{}/decision", r["id"].as_str().unwrap()),
+        Some(&owner),
+        Some(json!({ "approve": true })),
+    )
+    .await;
+    let form = d
+        .ok(f, "POST", &format!("{base}/instances/{id}/login"), Some(&puser), None)
+        .await;
+    let assertion = form["assertion"].as_str().unwrap();
+    instance.set_portico(&d.app.url(""));
+    instance.set_issuer(&d.app.deps.settings.public_url);
+    instance
+        .redeem(assertion)
+        .await
+        .expect("the instance takes the assertion");
+    d.ok(
+        "instances",
+        "PUT",
+        &format!("{base}/instances/{id}/support-profile"),
+        Some(admin),
+        Some(json!({ "roles": ["Admin", "Support"] })),
+    )
+    .await;
 }
 
 /// The instance on the pages: the customer list re-checks it, "Verify

@@ -156,6 +156,7 @@ fn public_routes_are_the_unauthorized_ones_and_are_throttled() {
         .chain(
             portico_core::http::throttle::INSTANCE_SIGNED_ROUTES
                 .iter()
+                .chain(portico_core::http::throttle::PUBLIC_KEY_ROUTES.iter())
                 .map(|r| format!("GET {r}")),
         )
         .chain(["$default".to_string()])
@@ -239,6 +240,6 @@ fn no_lambda_links_the_embedded_adapters() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 11);
+    assert_eq!(checked, 12);
     assert!(linked_by("portico-portal").lines().any(|l| l.starts_with("rusqlite ")));
 }
