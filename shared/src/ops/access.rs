@@ -22,11 +22,61 @@ use crate::http::principal::Caller;
 use crate::instances::Instance;
 use crate::mail::templates;
 use crate::ops::instances::{active_users, customer_of, instance_of, instance_target};
-use crate::ops::{Change, authenticate_full, on_condition};
+use crate::ops::{Authenticated, Change, authenticate_full, on_condition};
 use crate::store::{Cond, Index, Item, Query, SkCond, StoreError, Write, keys};
 
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A change of partner access to one instance, in the customer's log.
+fn access_change(deps: &Deps, actor: &Actor, customer: OrgId, id: InstanceId, description: String) -> Change {
+    Change::new(
+        deps,
+        actor,
+        customer,
+        ActionType::PartnerAccess,
+        instance_target(id),
+        description,
+    )
+}
+
+/// Who asks, the customer and its access item, in the caller's read round
+/// trip, with `action` required on the customer.
+async fn open_customer(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    action: Action,
+) -> Result<(Authenticated, Organization, Option<Item>), AppError> {
+    let (a, [org, access]) =
+        authenticate_full(deps, caller, [keys::org(customer), InstanceAccess::key(customer)]).await?;
+    let customer = customer_of(org)?;
+    deps.authz
+        .require(&a.actor.principal, action, &OrgFacts::from(&customer))?;
+    Ok((a, customer, access))
+}
+
+/// As [`open_customer`], with one of the customer's instances read in the
+/// same round trip.
+async fn open_instance(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    id: InstanceId,
+    action: Action,
+) -> Result<(Authenticated, Organization, Instance, Option<Item>), AppError> {
+    let (a, [org, instance, access]) = authenticate_full(
+        deps,
+        caller,
+        [keys::org(customer), keys::instance(id), InstanceAccess::key(customer)],
+    )
+    .await?;
+    let customer = customer_of(org)?;
+    deps.authz
+        .require(&a.actor.principal, action, &OrgFacts::from(&customer))?;
+    let (instance, _) = instance_of(instance, customer.id)?;
+    Ok((a, customer, instance, access))
 }
 
 /// Why a partner user may not reach `instance` now, as the refusal they
@@ -163,14 +213,7 @@ fn pending_query(customer: OrgId, now: DateTime<Utc>) -> Query {
 /// platform): 2 read round trips (the caller with the customer and its
 /// access item; then its instances and pending requests together).
 pub async fn view(deps: &Deps, caller: &Caller, customer: OrgId) -> Result<AccessView, AppError> {
-    let (a, [org, access]) =
-        authenticate_full(deps, caller, [keys::org(customer), InstanceAccess::key(customer)]).await?;
-    let customer = customer_of(org)?;
-    deps.authz.require(
-        &a.actor.principal,
-        Action::ViewInstanceAccess,
-        &OrgFacts::from(&customer),
-    )?;
+    let (a, customer, access) = open_customer(deps, caller, customer, Action::ViewInstanceAccess).await?;
     let (access, _) = InstanceAccess::decode(access.as_ref())?;
     let now = deps.clock.now();
     let (instances, pending) = futures::future::join(
@@ -288,19 +331,8 @@ pub async fn set_consent(
         ("off" | "ask", Some(_)) => return Err(AppError::invalid("until applies to standing consent only")),
         _ => return Err(AppError::invalid("mode is one of off, standing, ask")),
     };
-    let (a, [org, instance, access]) = authenticate_full(
-        deps,
-        caller,
-        [keys::org(customer), keys::instance(id), InstanceAccess::key(customer)],
-    )
-    .await?;
-    let customer = customer_of(org)?;
-    deps.authz.require(
-        &a.actor.principal,
-        Action::ManageInstanceAccess,
-        &OrgFacts::from(&customer),
-    )?;
-    let (instance, _) = instance_of(instance, customer.id)?;
+    let (a, customer, instance, access) =
+        open_instance(deps, caller, customer, id, Action::ManageInstanceAccess).await?;
     let (mut access, version) = InstanceAccess::decode(access.as_ref())?;
     let before = access.consent(id).mode;
     access.prune(now);
@@ -321,12 +353,11 @@ pub async fn set_consent(
         ConsentMode::Standing { until: Some(t) } => format!("allowed partners, until {}, to sign in to", when(*t)),
         ConsentMode::Ask => "asks to approve each partner sign-in to".to_string(),
     };
-    let mut change = Change::new(
+    let mut change = access_change(
         deps,
         &a.actor,
         customer.id,
-        ActionType::PartnerAccess,
-        instance_target(id),
+        id,
         format!("{} {said} \"{}\"", customer.name.as_str(), instance.name.as_str()),
     )
     .write(put_access(&access, customer.id, version)?)
@@ -376,14 +407,7 @@ pub async fn set_notices(
     customer: OrgId,
     input: SetNotices,
 ) -> Result<AccessView, AppError> {
-    let (a, [org, access]) =
-        authenticate_full(deps, caller, [keys::org(customer), InstanceAccess::key(customer)]).await?;
-    let customer = customer_of(org)?;
-    deps.authz.require(
-        &a.actor.principal,
-        Action::ManageInstanceAccess,
-        &OrgFacts::from(&customer),
-    )?;
+    let (a, customer, access) = open_customer(deps, caller, customer, Action::ManageInstanceAccess).await?;
     let mut to = input.to.unwrap_or_else(|| vec![a.actor.principal.email.clone()]);
     to.dedup();
     if to.is_empty() || to.len() > 5 {
@@ -457,19 +481,8 @@ pub async fn request_access(
             "durationMinutes is {MIN_REQUEST_MINUTES} to {MAX_REQUEST_MINUTES} (7 days)"
         )));
     }
-    let (a, [org, instance, access]) = authenticate_full(
-        deps,
-        caller,
-        [keys::org(customer), keys::instance(id), InstanceAccess::key(customer)],
-    )
-    .await?;
-    let customer = customer_of(org)?;
-    deps.authz.require(
-        &a.actor.principal,
-        Action::RequestInstanceAccess,
-        &OrgFacts::from(&customer),
-    )?;
-    let (instance, _) = instance_of(instance, customer.id)?;
+    let (a, customer, instance, access) =
+        open_instance(deps, caller, customer, id, Action::RequestInstanceAccess).await?;
     let (access, _) = InstanceAccess::decode(access.as_ref())?;
     let now = deps.clock.now();
     match access.consent(id).mode {
@@ -508,12 +521,11 @@ pub async fn request_access(
         version: 1,
     };
     let hours = f64::from(input.duration_minutes) / 60.0;
-    let mut change = Change::new(
+    let mut change = access_change(
         deps,
         &a.actor,
         customer.id,
-        ActionType::PartnerAccess,
-        instance_target(id),
+        id,
         format!(
             "{} of {} asked for access to \"{}\" for {hours:.2} h: {}",
             request.user_email.as_str(),
@@ -645,8 +657,7 @@ pub async fn decide(
     let by = a.actor.principal.email.clone();
     let mut after = r.clone();
     after.version = r.version + 1;
-    let description;
-    if input.approve {
+    let until = if input.approve {
         let minutes = input.duration_minutes.unwrap_or(r.duration_minutes);
         if minutes == 0 || minutes > r.duration_minutes {
             return Err(AppError::invalid(format!(
@@ -654,72 +665,58 @@ pub async fn decide(
                 r.duration_minutes
             )));
         }
-        let until = now + Duration::minutes(i64::from(minutes));
+        Some(now + Duration::minutes(i64::from(minutes)))
+    } else {
+        None
+    };
+    access.answer(
+        r.instance_id,
+        Answer {
+            request_id: r.id,
+            user_id: r.user_id,
+            approved: until.is_some(),
+            until,
+            reason: r.reason.clone(),
+            at: now,
+        },
+    );
+    let description = if let Some(until) = until {
         after.state = RequestState::Approved {
             until,
             by: by.clone(),
             at: now,
         };
-        access.answer(
-            r.instance_id,
-            Answer {
-                request_id: r.id,
-                user_id: r.user_id,
-                approved: true,
-                until: Some(until),
-                reason: r.reason.clone(),
-                at: now,
-            },
-        );
-        description = format!(
+        format!(
             "Approved {}'s access to \"{}\" until {}",
             r.user_email.as_str(),
             r.instance_name.as_str(),
             when(until)
-        );
+        )
     } else {
         after.state = RequestState::Denied {
             by: by.clone(),
             at: now,
             note: note.clone(),
         };
-        access.answer(
-            r.instance_id,
-            Answer {
-                request_id: r.id,
-                user_id: r.user_id,
-                approved: false,
-                until: None,
-                reason: r.reason.clone(),
-                at: now,
-            },
-        );
-        description = format!(
+        format!(
             "Denied {}'s access to \"{}\"{}",
             r.user_email.as_str(),
             r.instance_name.as_str(),
             note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
-        );
-    }
-    let change = Change::new(
-        deps,
-        &a.actor,
-        customer.id,
-        ActionType::PartnerAccess,
-        instance_target(r.instance_id),
-        description.clone(),
-    )
-    .write(Write::Put {
-        item: after.item()?,
-        cond: Cond::VersionIs(r.version),
-    })
-    .write(put_access(&access, customer.id, version)?)
-    .write(Write::Delete {
-        key: open_request_guard(r.instance_id, r.user_id),
-        cond: Cond::None,
-    })
-    .after(serde_json::to_value(&after.state).unwrap_or_default())
-    .mirrored_for(&a.actor, r.partner_id);
+        )
+    };
+    let change = access_change(deps, &a.actor, customer.id, r.instance_id, description.clone())
+        .write(Write::Put {
+            item: after.item()?,
+            cond: Cond::VersionIs(r.version),
+        })
+        .write(put_access(&access, customer.id, version)?)
+        .write(Write::Delete {
+            key: open_request_guard(r.instance_id, r.user_id),
+            cond: Cond::None,
+        })
+        .after(serde_json::to_value(&after.state).unwrap_or_default())
+        .mirrored_for(&a.actor, r.partner_id);
     change.commit(deps).await.map_err(|e| {
         on_condition(e, |i| {
             (i <= 1).then(|| AppError::Conflict("The request was answered meanwhile; reload.".into()))

@@ -1015,12 +1015,8 @@ pub async fn change_support_profile(
     id: InstanceId,
     input: ProfileRoles,
 ) -> Result<InstanceView, AppError> {
-    let OneInstance {
-        a,
-        instance,
-        version,
-        latest,
-    } = one_instance(deps, caller, customer, id, Action::ChangeSupportProfile).await?;
+    let one = one_instance(deps, caller, customer, id, Action::ChangeSupportProfile).await?;
+    let (instance, version) = (&one.instance, one.version);
     let mut roles = input.roles;
     roles.sort();
     roles.dedup();
@@ -1031,7 +1027,7 @@ pub async fn change_support_profile(
     }
     let mut after = instance.clone();
     if roles == instance.profile.roles {
-        return Ok(instance.view(latest.as_ref()));
+        return Ok(instance.view(one.latest.as_ref()));
     }
     after.profile.roles = roles;
     after.profile.revision += 1;
@@ -1040,7 +1036,7 @@ pub async fn change_support_profile(
         |p: &crate::instances::SupportProfile| p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
     let mut change = Change::new(
         deps,
-        &a.actor,
+        &one.a.actor,
         instance.customer_id,
         ActionType::UpdateUserPermissions,
         instance_target(id),
@@ -1083,7 +1079,7 @@ pub async fn change_support_profile(
             }
         }
     }
-    Ok(after.view(latest.as_ref()))
+    Ok(after.view(one.latest.as_ref()))
 }
 
 /// When `at` is, for people ("3 minutes ago").
