@@ -76,7 +76,7 @@ async fn get_settings(
         (status = 200, body = SettingView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Read-only for you (paid add-on, restricted)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Read-only for you (paid add-on, restricted), or, for a partner user, the customer has not granted partner access to each of its instances (instance-access-* problem types)", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Stale version: the detail says the current value", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

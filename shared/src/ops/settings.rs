@@ -165,8 +165,10 @@ pub struct SetSetting {
     pub version: u64,
 }
 
-/// Sets one value. A stale version gets 409 with the current value.
-/// 1 read round trip, 1 write (the value, its event and the customer's
+/// Sets one value. A stale version gets 409 with the current value. A
+/// partner user needs the customer's consent on each of its instances
+/// (`ops::access::settings_refusal`). 1 read round trip (2 for a partner
+/// user: the instances' index key needs the customer read first), 1 write (the value, its event and the customer's
 /// delivery record: `ops::deliveries` takes it to the instances, off this path).
 pub async fn put_setting(
     deps: &Deps,
@@ -175,7 +177,7 @@ pub async fn put_setting(
     key: SettingKey,
     input: SetSetting,
 ) -> Result<SettingView, AppError> {
-    let (a, [customer, catalogue, grants, current]) = authenticate_full(
+    let (a, [customer, catalogue, grants, current, access]) = authenticate_full(
         deps,
         caller,
         [
@@ -183,6 +185,7 @@ pub async fn put_setting(
             keys::catalogue(),
             keys::user_grants(caller.user_id),
             keys::setting_value(id, &key),
+            crate::access::InstanceAccess::key(id),
         ],
     )
     .await?;
@@ -213,6 +216,21 @@ pub async fn put_setting(
             }
             _ => "You may see this customer's settings but not change them.",
         }));
+    }
+    if p.org_kind == crate::domain::OrgKind::Partner {
+        // The settings reach every instance: a partner needs the customer's
+        // consent on each (a second read round trip, partners only).
+        let (access, _) = crate::access::InstanceAccess::decode(access.as_ref())?;
+        let instances: Vec<_> = crate::ops::instances::read_instances(deps, &customer)
+            .await?
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        if let Some(refused) =
+            crate::ops::access::settings_refusal(&access, &customer, &instances, &a.actor, deps.clock.now())
+        {
+            return Err(refused);
+        }
     }
     if input.version != shown.version {
         return Err(AppError::StaleSetting {

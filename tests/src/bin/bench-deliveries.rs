@@ -45,6 +45,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (200, Some("verified")),
         "{v}"
     );
+    // The customer lets its partner in: partner settings changes need it.
+    let (status, v) = app
+        .put(
+            &format!("/customers/{customer}/instances/{id}/access"),
+            app.token(Role::CustomerAccountOwner),
+            json!({ "mode": "standing" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
     let worker = tokio::spawn(portico_core::ops::deliveries::work(app.deps.clone()));
 
     let manager = app.token(Role::PartnerManager).to_string();

@@ -592,6 +592,16 @@ async fn journey_8_a_customer_instance() {
         url: base.clone(),
         profile: portico_core::instances::Profile::Present,
     });
+    // Contoso lets its partner in (journey 9 does it on the pages).
+    let instance_id = reg["instance"]["id"].as_str().unwrap();
+    let (status, body) = app
+        .put(
+            &format!("/customers/{contoso}/instances/{instance_id}/access"),
+            app.token(Role::CustomerAccountOwner),
+            json!({ "mode": "standing" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let manager = app.users[&Role::PartnerManager].to_string();
     let mut b = Browser::start().await;
     b.demo_sign_in(&app.base, &manager).await;

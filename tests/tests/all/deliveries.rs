@@ -104,6 +104,7 @@ async fn deliver(w: &World) -> deliveries::DeliveryReport {
 /// A verified instance, with the defaults it was sent on verification.
 async fn verified(b: Backend) -> World {
     let w = World::new(b).await;
+    w.allow_partners().await;
     w.next_check().await;
     assert_eq!(w.state().await, "verified");
     assert_eq!(

@@ -81,6 +81,26 @@ impl World {
         }
     }
 
+    /// The customer's Account Owner lets partners in to this instance
+    /// (standing consent, no end): LogMeIn, and settings that reach it.
+    pub(crate) async fn allow_partners(&self) {
+        self.consent(json!({ "mode": "standing" })).await;
+    }
+
+    /// Sets this instance's consent as the customer's Account Owner.
+    pub(crate) async fn consent(&self, body: Value) -> Value {
+        let (status, view) = self
+            .app
+            .put(
+                &format!("/customers/{}/instances/{}/access", self.customer, self.id),
+                self.app.token(Role::CustomerAccountOwner),
+                body,
+            )
+            .await;
+        assert_eq!(status, 200, "{view}");
+        view
+    }
+
     pub(crate) async fn view(&self) -> Value {
         let (status, body) = self
             .app
