@@ -43,6 +43,8 @@ pub async fn run_with(extras: Option<Extras>) -> Result<(), Box<dyn std::error::
     let deps: AppState = Arc::new(Deps::build(&cfg, crate::app::Overrides::default()).await?);
     let auth = &deps.auth;
     let users = crate::seed::demo(&deps).await?;
+    // The LogMeIn signing key: its file is made on the first start.
+    crate::ops::login_keys::ensure(&deps).await?;
     let addr = bind_addr()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let base = format!("http://{}", listener.local_addr()?);

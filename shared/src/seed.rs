@@ -162,16 +162,20 @@ pub async fn demo_instances(
         .iter()
         .find(|u| u.role == Role::PlatformAdmin)
         .ok_or_else(|| AppError::Internal("the demo data has no platform admin".into()))?;
-    let actor = crate::audit::Actor::new(
-        crate::authz::Principal {
-            user_id: admin.id,
-            email: EmailAddress::parse(&admin.email)?,
-            org_id: admin.org_id,
-            org_kind: OrgKind::Platform,
-            role: Role::PlatformAdmin,
-        },
-        "seed",
-    );
+    let as_user = |u: &DemoUser, org_kind| -> Result<crate::audit::Actor, AppError> {
+        Ok(crate::audit::Actor::new(
+            crate::authz::Principal {
+                user_id: u.id,
+                email: EmailAddress::parse(&u.email)?,
+                org_id: u.org_id,
+                org_kind,
+                role: u.role,
+            },
+            "seed",
+        ))
+    };
+    let actor = as_user(admin, OrgKind::Platform)?;
+    let owner = users.iter().find(|u| u.role == Role::CustomerAccountOwner);
     let mut out = Vec::new();
     for (slug, name, instance) in [
         ("contoso", "Contoso Ltd", "Contoso production"),
@@ -206,6 +210,17 @@ pub async fn demo_instances(
             Some(deps.clock.now()),
         )
         .await?;
+        // Contoso lets its partner in; Fabrikam approves each sign-in (its
+        // choice made by the seed: the demo has no Fabrikam user).
+        let (consent_by, mode) = match owner.filter(|o| o.org_id == customer.id) {
+            Some(o) => (
+                as_user(o, OrgKind::Customer)?,
+                crate::access::ConsentMode::Standing { until: None },
+            ),
+            None => (actor.clone(), crate::access::ConsentMode::Ask),
+        };
+        let access = deps.table.get(&crate::access::InstanceAccess::key(customer.id)).await?;
+        crate::ops::access::consent_as(deps, &consent_by, &customer, &i, access.as_ref(), mode).await?;
         out.push(DemoInstance {
             slug: slug.into(),
             instance_id: i.id,

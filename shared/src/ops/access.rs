@@ -333,17 +333,35 @@ pub async fn set_consent(
     };
     let (a, customer, instance, access) =
         open_instance(deps, caller, customer, id, Action::ManageInstanceAccess).await?;
-    let (mut access, version) = InstanceAccess::decode(access.as_ref())?;
+    consent_as(deps, &a.actor, &customer, &instance, access.as_ref(), mode).await?;
+    view(deps, caller, customer.id).await
+}
+
+/// Sets one instance's consent as `actor` (the customer's Account Owner,
+/// or the demo seed): the access item and its event in both logs, in one
+/// transaction. The first grant by the customer sets the notices (an email
+/// at each sign-in, to them) unless chosen already.
+pub(crate) async fn consent_as(
+    deps: &Deps,
+    actor: &Actor,
+    customer: &Organization,
+    instance: &Instance,
+    access: Option<&Item>,
+    mode: ConsentMode,
+) -> Result<(), AppError> {
+    let now = deps.clock.now();
+    let id = instance.id;
+    let (mut access, version) = InstanceAccess::decode(access)?;
     let before = access.consent(id).mode;
     access.prune(now);
     let entry = access.instances.entry(id).or_default();
     entry.mode = mode.clone();
     entry.changed_at = Some(now);
-    entry.changed_by = Some(a.actor.principal.email.clone());
-    if mode != ConsentMode::Off && access.notices.is_none() {
+    entry.changed_by = Some(actor.principal.email.clone());
+    if mode != ConsentMode::Off && access.notices.is_none() && actor.principal.org_id == customer.id {
         access.notices = Some(Notices {
             mode: NoticeMode::EachLogin,
-            to: vec![a.actor.principal.email.clone()],
+            to: vec![actor.principal.email.clone()],
         });
         access.digest_sent_to = Some(now);
     }
@@ -355,7 +373,7 @@ pub async fn set_consent(
     };
     let mut change = access_change(
         deps,
-        &a.actor,
+        actor,
         customer.id,
         id,
         format!("{} {said} \"{}\"", customer.name.as_str(), instance.name.as_str()),
@@ -364,10 +382,9 @@ pub async fn set_consent(
     .after(serde_json::to_value(&mode).unwrap_or_default());
     change.event.before = Some(serde_json::to_value(&before).unwrap_or_default());
     if let Some(p) = customer.partner_of_record {
-        change = change.mirrored_for(&a.actor, p);
+        change = change.mirrored_for(actor, p);
     }
-    change.commit(deps).await.map_err(changed_meanwhile)?;
-    view(deps, caller, customer.id).await
+    change.commit(deps).await.map_err(changed_meanwhile)
 }
 
 /// The access item written over `version` (0: it did not exist).

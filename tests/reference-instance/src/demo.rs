@@ -37,6 +37,7 @@ async fn mount(
             profile: Profile::Present,
         });
         instance.set_portico(&base);
+        instance.set_issuer(&deps.settings.public_url);
         println!(
             "  Demo instance: {}  (a reference instance, tests/reference-instance)",
             d.url
