@@ -16,6 +16,8 @@ pub enum Job {
     VerifyConnection,
     /// Deliver the settings changes still due (the stream delivers them first).
     DeliverChanges,
+    /// Email the daily digests of partner sign-ins that are due.
+    LoginDigest,
 }
 
 impl Job {
@@ -26,6 +28,7 @@ impl Job {
             Job::SuspendInactive => crate::functions::suspend_inactive::Uses::USING,
             Job::VerifyConnection => crate::functions::verify_connection::Uses::USING,
             Job::DeliverChanges => crate::functions::deliver_changes::Uses::USING,
+            Job::LoginDigest => crate::functions::login_digest::Uses::USING,
         }
     }
 }
@@ -57,6 +60,9 @@ pub struct JobReport {
     /// The settings deliveries' details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<crate::ops::deliveries::DeliveryReport>,
+    /// The partner sign-in digests' details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digests: Option<crate::ops::login_digest::DigestReport>,
 }
 
 /// Runs `job` once (the local portal's timers and the tests; each Lambda
@@ -69,6 +75,7 @@ pub async fn run(deps: &Deps, job: Job) -> Result<JobReport, AppError> {
         Job::SuspendInactive => crate::functions::suspend_inactive::run(deps).await,
         Job::VerifyConnection => crate::functions::verify_connection::run(deps).await,
         Job::DeliverChanges => crate::functions::deliver_changes::run(deps).await,
+        Job::LoginDigest => crate::functions::login_digest::run(deps).await,
     }
 }
 
@@ -81,6 +88,7 @@ pub fn finish(report: JobReport) -> Result<JobReport, AppError> {
         .flat_map(|s| &s.failed)
         .chain(report.checks.iter().flat_map(|c| &c.failed))
         .chain(report.deliveries.iter().flat_map(|d| &d.failed))
+        .chain(report.digests.iter().flat_map(|d| &d.failed))
         .collect();
     if !failed.is_empty() {
         tracing::error!(failed = failed.len(), "job finished with failures");

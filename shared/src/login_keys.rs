@@ -436,9 +436,11 @@ impl Signer for KmsSigner {
         if self.provided.as_deref() == Some(key_ref) {
             return Ok(());
         }
+        // The key id (KMS takes it or the ARN; moto 5 only the id).
+        let id = key_ref.rsplit_once(":key/").map_or(key_ref, |(_, id)| id);
         self.client
             .schedule_key_deletion()
-            .key_id(key_ref)
+            .key_id(id)
             .pending_window_in_days(KMS_DELETION_DAYS)
             .send()
             .await

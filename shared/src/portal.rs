@@ -95,7 +95,11 @@ pub async fn run_with(extras: Option<Extras>) -> Result<(), Box<dyn std::error::
     println!();
 
     // Connections are checked when due (the sweep reads only those), so every minute as in AWS.
-    for (job, every) in [(Job::SuspendInactive, 24 * 3600), (Job::VerifyConnection, 60)] {
+    for (job, every) in [
+        (Job::SuspendInactive, 24 * 3600),
+        (Job::VerifyConnection, 60),
+        (Job::LoginDigest, 3600),
+    ] {
         let deps = deps.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(every));

@@ -10,6 +10,7 @@ pub mod grant_partner_role;
 pub mod instance_access;
 pub mod instances;
 pub mod invite;
+pub mod login_digest;
 pub mod organizations;
 pub mod self_register;
 pub mod session;

@@ -28,6 +28,9 @@ use crate::ops::instances::{customer_of, instance_of, instance_target};
 use crate::ops::{Change, authenticate_full};
 use crate::store::{Cond, Item, Write, keys};
 
+/// The customer's activity log, filtered to partner sign-ins (emails link to it).
+pub const SIGN_INS_LINK: &str = "/activity-log?action=Partner+Login";
+
 /// An assertion is good for this long after it is minted.
 pub const ASSERTION_SECONDS: i64 = 60;
 /// The `jti` record outlives the assertion by this long (the audit keeps the rest).
@@ -235,7 +238,7 @@ pub async fn log_in(deps: &Deps, caller: &Caller, customer: OrgId, id: InstanceI
                 to,
                 &format!("a partner signed in to {}", instance.name.as_str()),
                 &lines,
-                ("See partner sign-ins", "/activity?action=Partner+Login"),
+                ("See partner sign-ins", SIGN_INS_LINK),
                 &deps.settings,
             );
             if let Err(e) = deps.mailer.send(&mail).await {

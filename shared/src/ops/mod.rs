@@ -8,6 +8,7 @@ pub mod activity;
 pub mod deliveries;
 pub mod inactivity;
 pub mod instances;
+pub mod login_digest;
 pub mod login_keys;
 pub mod logmein;
 pub mod organizations;

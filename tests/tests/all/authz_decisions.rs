@@ -169,3 +169,55 @@ fn a_user_request_names_a_partner_role() {
             .unwrap()
     );
 }
+
+/// The Partner Support profile and instance access (issue 14), from every
+/// role of every kind of organisation: no customer role may change or
+/// delete the profile (a forbid, whatever else permits); only platform
+/// admins change its roles, and no one deletes it. Consent is the
+/// customer's Account Owner's; asking and LogMeIn are the partner of
+/// record's users'; the signing keys are the platform's.
+#[test]
+fn instance_access_decisions() {
+    use Action::*;
+    use Role::*;
+    let authz = Authz::checked().unwrap();
+    let everyone: &[(Role, u128)] = &[
+        (PlatformAdmin, PLATFORM),
+        (PartnerManager, PARTNER_A),
+        (PartnerUser, PARTNER_A),
+        (PartnerManager, PARTNER_B),
+        (PartnerUser, PARTNER_B),
+        (CustomerAccountOwner, CUSTOMER_OF_A),
+        (CustomerUser, CUSTOMER_OF_A),
+        (CustomerAccountOwner, CUSTOMER_OF_B),
+        (CustomerUser, CUSTOMER_OF_B),
+    ];
+    let mut rows = Vec::new();
+    for &(role, from) in everyone {
+        let is = |r: Role, o: u128| role == r && from == o;
+        let expected: &[(Action, bool)] = &[
+            (ChangeSupportProfile, is(PlatformAdmin, PLATFORM)),
+            (DeleteSupportProfile, false),
+            (
+                ViewInstanceAccess,
+                is(PlatformAdmin, PLATFORM) || from == PARTNER_A || from == CUSTOMER_OF_A,
+            ),
+            (ManageInstanceAccess, is(CustomerAccountOwner, CUSTOMER_OF_A)),
+            (RequestInstanceAccess, from == PARTNER_A),
+            (LogInToInstance, from == PARTNER_A),
+        ];
+        for &(action, allowed) in expected {
+            let got = authz.is_allowed(&who(role, from), action, &org(CUSTOMER_OF_A)).unwrap();
+            rows.push(format!("{role:?} of org {from} {action:?} on customer A: {got}"));
+            assert_eq!(got, allowed, "{role:?} of org {from} {action:?} on customer A");
+        }
+    }
+    assert_eq!(rows.len(), 9 * 6);
+    // Signing keys: platform admins only.
+    for &(role, from) in everyone {
+        let got = authz
+            .is_allowed(&who(role, from), ManageLoginKeys, &org(PLATFORM))
+            .unwrap();
+        assert_eq!(got, role == PlatformAdmin, "{role:?} ManageLoginKeys");
+    }
+}

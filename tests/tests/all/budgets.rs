@@ -701,3 +701,43 @@ async fn web_pages_read_and_write_within_budget() {
         .collect();
     assert!(over.is_empty(), "over budget:\n{over:?}");
 }
+
+/// LogMeIn: 1 read round trip (the caller, the customer, the instance, its
+/// access item and the key ring, batched) and 1 write (the sign-in's event
+/// in both logs and the `jti` record, one transaction), besides the
+/// signing call.
+async fn log_me_in_reads_once_and_writes_once(b: Backend) {
+    let counters = Arc::new(Counters::default());
+    let c2 = counters.clone();
+    let opts = Options {
+        wrap: Some(Box::new(move |t| Arc::new(Counting(t, c2)) as Arc<dyn Table>)),
+        ..Default::default()
+    };
+    let w = super::instances::World::with_options(b, opts).await;
+    w.next_check().await;
+    w.allow_partners().await;
+    let path = format!("/customers/{}/instances/{}/login", w.customer, w.id);
+    let puser = w.app.token(Role::PartnerUser).to_string();
+    // The first LogMeIn may make the key ring (its first key); measure the second.
+    let (s, body) = w.app.post(&path, Some(&puser), json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    for c in [&counters.read_trips, &counters.read_calls, &counters.write_trips] {
+        c.store(0, SeqCst);
+    }
+    counters.events.lock().unwrap().clear();
+    let (s, body) = w.app.post(&path, Some(&puser), json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    let (r, w_) = (counters.read_trips.load(SeqCst), counters.write_trips.load(SeqCst));
+    assert_eq!((r, w_), (1, 1), "LogMeIn: {r} read round trips, {w_} writes ({b:?})");
+    assert_eq!(*counters.events.lock().unwrap(), ["Partner Login", "Partner Login"]);
+}
+
+#[tokio::test]
+async fn log_me_in_embedded_sqlite() {
+    log_me_in_reads_once_and_writes_once(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn log_me_in_dynamodb_local() {
+    log_me_in_reads_once_and_writes_once(Backend::Dynamo).await
+}

@@ -565,6 +565,7 @@ async fn run_everything(d: &Driver) {
     // call failing once, retried by the next run); the user asks to be
     // restored; the platform reinstates; weeks later the sweep route suspends.
     d.clock.advance(Duration::days(19));
+    d.job("login-digest", Job::LoginDigest).await;
     d.job("suspend-inactive", Job::SuspendInactive).await;
     d.clock.advance(Duration::days(4));
     d.faulty.fail_disable.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -793,6 +794,18 @@ async fn instance_access(d: &Driver, admin: &str) {
         .redeem(assertion)
         .await
         .expect("the instance takes the assertion");
+    // A daily digest instead: the next sign-in goes in it (the digest job
+    // runs once the clock has moved on, in `run_everything`).
+    d.ok(
+        f,
+        "PUT",
+        &format!("{base}/access-notices"),
+        Some(&owner),
+        Some(json!({ "mode": "daily_digest" })),
+    )
+    .await;
+    d.ok(f, "POST", &format!("{base}/instances/{id}/login"), Some(&puser), None)
+        .await;
     d.ok(
         "instances",
         "PUT",

@@ -36,12 +36,17 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) async fn new(b: Backend) -> Self {
+        Self::with_options(b, Options::default()).await
+    }
+
+    /// As [`World::new`], with `opts` (its clock replaced by the world's).
+    pub(crate) async fn with_options(b: Backend, opts: Options) -> Self {
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let app = TestApp::spawn_with(
             b,
             Options {
                 clock: clock.clone(),
-                ..Default::default()
+                ..opts
             },
         )
         .await;
@@ -357,8 +362,15 @@ async fn a_recreate_request_is_recreated_and_verified(b: Backend) {
         url: new_base.clone(),
         profile: Profile::Present,
     });
+    assert!(moved.support_profile().is_none(), "a new instance has no profile yet");
     let report = w.next_check().await;
     assert_eq!(report.verified, 1, "{report:?}");
+    // The recreated connection provisioned the Partner Support profile again.
+    let profile = moved.support_profile().expect("the profile, re-provisioned");
+    assert_eq!(profile.subject, format!("partner-support:{}", w.id));
+    let mut roles: Vec<&str> = profile.roles.iter().map(|r| r.as_str()).collect();
+    roles.sort();
+    assert_eq!(roles, ["Admin", "Developer", "IT Admin"]);
     let events = w.events().await;
     assert!(
         events.iter().any(|e| e.starts_with("Asked the platform to recreate")),

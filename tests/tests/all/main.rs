@@ -28,6 +28,7 @@ mod inactivity;
 mod infra;
 mod instance_contract;
 mod instances;
+mod logmein;
 mod mail_contract;
 mod openapi;
 mod organizations;
