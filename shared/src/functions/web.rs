@@ -9,7 +9,8 @@ use crate::app::AppState;
 /// What this function uses besides the table: sign-in, passwords and MFA
 /// (the identity), the emails the pages send (links, invitations), and
 /// connection secrets with calls to instances (the customer list re-checks
-/// stale connections; "Verify now"; recreating a connection).
+/// stale connections; "Verify now"; recreating a connection), and the LogMeIn
+/// signing key (sign only).
 pub struct Uses;
 
 impl crate::app::Uses for Uses {
@@ -18,7 +19,7 @@ impl crate::app::Uses for Uses {
         mail: true,
         secrets: true,
         outbound: true,
-        signer: false,
+        signer: true,
     };
 }
 

@@ -144,6 +144,22 @@ pub fn settings_refusal(
     })
 }
 
+/// The access items of `customers` (a page of the customer list), in one
+/// batched read: what their LogMeIn buttons say. Only for customers the
+/// caller was shown; nothing here is authorised by itself.
+pub async fn consents_of(
+    deps: &Deps,
+    customers: &[Organization],
+) -> Result<std::collections::HashMap<OrgId, InstanceAccess>, AppError> {
+    let keys: Vec<_> = customers.iter().map(|c| InstanceAccess::key(c.id)).collect();
+    let items = deps.table.get_many(&keys).await?;
+    customers
+        .iter()
+        .zip(items)
+        .map(|(c, i)| Ok((c.id, InstanceAccess::decode(i.as_ref())?.0)))
+        .collect()
+}
+
 /// One instance's consent, as shown.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -25,6 +25,8 @@ struct CustomersPage {
     customers: Vec<CustomerRow>,
     next: Option<String>,
     first_page: bool,
+    /// Said after a form that came back here.
+    done: Option<&'static str>,
 }
 
 struct CustomerRow {
@@ -33,11 +35,14 @@ struct CustomerRow {
     since: String,
     /// Its instances' connections (re-checked if stale when the page opens).
     connections: Vec<super::instances::ConnectionCell>,
+    /// LogMeIn to each instance (partner users only).
+    logins: Vec<super::logmein::LoginButton>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     cursor: Option<String>,
+    done: Option<String>,
 }
 
 /// The customer organisations the caller may see (a partner's own; all for
@@ -60,9 +65,23 @@ pub async fn list(
         Err(e) => return fail(&visit, &deps.settings, e),
     };
     // Seed 000: "refresh your browser to ensure the connection is active".
-    let instances = match crate::ops::instances::connections_of(&deps, &caller, &found.items).await {
-        Ok(i) => i,
-        Err(e) => return fail(&visit, &deps.settings, e),
+    // Partner users get a LogMeIn button per instance: the customers'
+    // consent is read beside the connections (the same round trips).
+    let partner = caller.org_kind == Some(OrgKind::Partner);
+    let (instances, consents) = futures::future::join(
+        crate::ops::instances::connections_of(&deps, &caller, &found.items),
+        async {
+            if partner {
+                crate::ops::access::consents_of(&deps, &found.items).await
+            } else {
+                Ok(Default::default())
+            }
+        },
+    )
+    .await;
+    let (instances, consents) = match (instances, consents) {
+        (Ok(i), Ok(c)) => (i, c),
+        (Err(e), _) | (_, Err(e)) => return fail(&visit, &deps.settings, e),
     };
     let now = deps.clock.now();
     page(
@@ -84,11 +103,26 @@ pub async fn list(
                             .iter()
                             .map(|i| super::instances::ConnectionCell::of(&i.view(None), now))
                             .collect(),
+                        logins: match consents.get(&o.id) {
+                            Some(access) => mine
+                                .iter()
+                                .map(|i| {
+                                    super::logmein::LoginButton::of(i, o.name.as_str(), access, caller.user_id, now)
+                                })
+                                .collect(),
+                            None => Vec::new(),
+                        },
                     }
                 })
                 .collect(),
             next: found.next_cursor,
             first_page: q.cursor.is_none(),
+            done: match q.done.as_deref() {
+                Some("access-asked") => Some(
+                    "Your request for access is sent: the customer's Account Owner is emailed, and you will be emailed the answer.",
+                ),
+                _ => None,
+            },
         },
     )
 }

@@ -24,6 +24,7 @@ pub mod customers;
 pub mod instances;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod logmein;
 pub mod partner;
 pub mod render;
 pub mod visit;
@@ -95,6 +96,8 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/customers/{id}/edit/{key}", GP),
     ("/customers/{id}/verify/{instance}", P),
     ("/customers/{id}/recreate/{instance}", GP),
+    ("/customers/{id}/instances/{instance}/logmein", P),
+    ("/customers/{id}/instances/{instance}/ask-access", GP),
     ("/permissions", GP),
     ("/permissions/delete", GP),
     ("/team", G),
@@ -150,6 +153,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/customers/{id}/recreate/{instance}",
             get(instances::ask_recreate_page).post(instances::ask_recreate),
+        )
+        .route("/customers/{id}/instances/{instance}/logmein", post(logmein::log_me_in))
+        .route(
+            "/customers/{id}/instances/{instance}/ask-access",
+            get(logmein::ask_access_page).post(logmein::ask_access),
         )
         .route("/permissions", get(partner::permissions).post(partner::grant))
         .route(
@@ -296,7 +304,9 @@ async fn headers(req: Request, next: Next) -> Response {
             .insert("hx-reswap", HeaderValue::from_static("innerHTML"));
     }
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // A page may set its own (LogMeIn's form posts to the instance's origin).
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

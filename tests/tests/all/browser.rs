@@ -666,3 +666,112 @@ async fn journey_8_a_customer_instance() {
     assert!(secret.contains("pcs_"), "{secret}");
     b.finish("journey 8 a customer instance").await;
 }
+
+/// Journey 9: LogMeIn. Contoso lets its partner into one instance and
+/// approves each sign-in to another. The partner user's customer list has
+/// LogMeIn enabled for the first (clicked: the browser carries the
+/// assertion to the instance, which opens a Partner Support session with
+/// the banner naming them) and disabled for the second, its reason as the
+/// tooltip, with "Ask for access": the form (a reason, how long) sends the
+/// request.
+#[tokio::test]
+async fn journey_9_log_me_in() {
+    let (app, _clock) = app_with_clock().await;
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let mut instances = Vec::new();
+    for (name, mode) in [("Contoso production", "standing"), ("Contoso staging", "ask")] {
+        let (instance, base) = portico_tests::reference_instance().await;
+        let (status, reg) = app
+            .post(
+                &format!("/customers/{contoso}/instances"),
+                Some(app.token(Role::PlatformAdmin)),
+                json!({ "name": name, "url": base }),
+            )
+            .await;
+        assert_eq!(status, 201, "{reg}");
+        let id = reg["instance"]["id"].as_str().unwrap().to_string();
+        instance.configure(reference_instance::Setup {
+            instance_id: id.clone(),
+            secret: reg["secret"].as_str().unwrap().into(),
+            url: base.clone(),
+            profile: portico_core::instances::Profile::Present,
+        });
+        instance.set_portico(&app.base);
+        instance.set_issuer(&app.deps.settings.public_url);
+        let (status, v) = app
+            .post(
+                &format!("/customers/{contoso}/instances/{id}/verify"),
+                Some(app.token(Role::PlatformAdmin)),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (status, v["connection"]["state"].as_str()),
+            (200, Some("verified")),
+            "{v}"
+        );
+        let (status, body) = app
+            .put(
+                &format!("/customers/{contoso}/instances/{id}/access"),
+                app.token(Role::CustomerAccountOwner),
+                json!({ "mode": mode }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        instances.push((instance, base, id));
+    }
+    let user = app.users[&Role::PartnerUser].to_string();
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &user).await;
+    b.wait_for_path("/customers").await;
+    b.wait_for_text("LogMeIn").await;
+    b.check_accessibility("customer list with LogMeIn").await;
+    b.screenshot("logmein-customers").await;
+    // Staging asks first: the button is disabled and says why.
+    let staging = b
+        .client
+        .find(fantoccini::Locator::Css("button[data-instance='Contoso staging']"))
+        .await
+        .expect("the staging button");
+    assert_eq!(staging.attr("disabled").await.unwrap().as_deref(), Some("true"));
+    let tip = b
+        .client
+        .find(fantoccini::Locator::XPath(
+            "//button[@data-instance='Contoso staging']/parent::span",
+        ))
+        .await
+        .unwrap()
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(tip.contains("approves each partner access"), "{tip}");
+
+    // Production: clicked, the instance opens a session as Partner Support.
+    b.click("button[data-instance='Contoso production']").await;
+    b.wait_for_text("Partner Support — acting: user@northwind.example.com (Northwind Partners)")
+        .await;
+    let at = b.client.current_url().await.unwrap().to_string();
+    assert!(at.starts_with(&instances[0].1), "{at}");
+    assert_eq!(instances[0].0.partner_sessions().len(), 1);
+    b.screenshot("logmein-instance-banner").await;
+
+    // Staging: ask for access.
+    b.goto(&app.url("/customers")).await;
+    b.click_text("Ask for access to Contoso staging").await;
+    b.wait_for_text("Ask for access to Contoso staging").await;
+    b.click_text("Send the request").await;
+    b.wait_for_text("There is a problem").await;
+    b.check_accessibility("ask for access, with an error").await;
+    b.fill("#reason", "Ticket 5120: the staging import stalls").await;
+    b.click_text("Send the request").await;
+    b.wait_for_text("Your request for access is sent").await;
+    b.screenshot("logmein-asked").await;
+    let (_, mine) = app.get_json("/access-requests", app.token(Role::PartnerUser)).await;
+    assert_eq!(
+        mine["requests"][0]["reason"], "Ticket 5120: the staging import stalls",
+        "{mine}"
+    );
+    assert_eq!(mine["requests"][0]["durationMinutes"], 60, "{mine}");
+    b.finish("journey 9").await;
+}

@@ -730,6 +730,30 @@ async fn instance_access(d: &Driver, admin: &str) {
         )
         .await;
     assert_eq!(v["connection"]["state"], "verified", "{v}");
+    // The first LogMeIn ever, from the pages: the web function starts the
+    // key ring from the template's key (its public key), then signs.
+    d.ok(
+        f,
+        "PUT",
+        &format!("/customers/{customer}/instances/{id}/access"),
+        Some(&owner),
+        Some(json!({ "mode": "standing" })),
+    )
+    .await;
+    {
+        use portico_tests::web::WebClient;
+        let web = WebClient::signed_in(&d.app, Role::PartnerUser).await;
+        *d.rec.current.lock().unwrap() = Some("web".into());
+        let list = web.get("/customers").await;
+        let carry = web
+            .post(&format!("/customers/{customer}/instances/{id}/logmein"), &[])
+            .await;
+        *d.rec.current.lock().unwrap() = None;
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert!(list.body.contains("> to IAM access</span>"), "{}", list.body);
+        assert_eq!(carry.status, 200, "{}", carry.body);
+        assert!(carry.body.contains("name=\"assertion\""), "{}", carry.body);
+    }
     d.ok(f, "GET", "/.well-known/jwks.json", None, None).await;
     d.ok(f, "GET", "/login-keys", Some(admin), None).await;
     let staged = d.ok(f, "POST", "/login-keys", Some(admin), Some(json!({}))).await;
