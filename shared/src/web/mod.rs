@@ -20,10 +20,12 @@ pub mod account;
 pub mod activity;
 pub mod admin;
 pub mod assets;
+pub mod consent;
 pub mod customers;
 pub mod instances;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod login_keys;
 pub mod logmein;
 pub mod partner;
 pub mod render;
@@ -98,6 +100,10 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/customers/{id}/recreate/{instance}", GP),
     ("/customers/{id}/instances/{instance}/logmein", P),
     ("/customers/{id}/instances/{instance}/ask-access", GP),
+    ("/access", G),
+    ("/access/instances/{instance}", P),
+    ("/access/notices", P),
+    ("/access/requests/{id}", P),
     ("/permissions", GP),
     ("/permissions/delete", GP),
     ("/team", G),
@@ -119,6 +125,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/admin/recreate/{customer}/{instance}", P),
     ("/admin/catalogue", GP),
     ("/admin/sweep", GP),
+    ("/admin/login-keys", G),
 ];
 
 /// The page routes, without layers (the portal merges them with the API).
@@ -159,6 +166,10 @@ pub fn routes() -> Router<AppState> {
             "/customers/{id}/instances/{instance}/ask-access",
             get(logmein::ask_access_page).post(logmein::ask_access),
         )
+        .route("/access", get(consent::access_page))
+        .route("/access/instances/{instance}", post(consent::set_consent))
+        .route("/access/notices", post(consent::set_notices))
+        .route("/access/requests/{id}", post(consent::decide))
         .route("/permissions", get(partner::permissions).post(partner::grant))
         .route(
             "/permissions/delete",
@@ -191,7 +202,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/restore/{org}/{user}", post(admin::reinstate))
         .route("/admin/recreate/{customer}/{instance}", post(instances::recreate))
         .route("/admin/catalogue", get(admin::catalogue).post(admin::put_entry))
-        .route("/admin/sweep", get(admin::sweep_page).post(admin::run_sweep));
+        .route("/admin/sweep", get(admin::sweep_page).post(admin::run_sweep))
+        .route("/admin/login-keys", get(login_keys::keys_page));
     #[cfg(feature = "local")]
     let r = r.merge(local::routes());
     r

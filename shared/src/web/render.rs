@@ -107,6 +107,7 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
             links.push(("/admin/requests".into(), "Requests"));
             links.push(("/admin/catalogue".into(), "Settings catalogue"));
             links.push(("/admin/sweep".into(), "Inactivity"));
+            links.push(("/admin/login-keys".into(), "LogMeIn keys"));
         }
         Role::PartnerManager => {
             links.push(("/customers".into(), "Customers"));
@@ -120,11 +121,13 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
         }
         Role::CustomerAccountOwner => {
             links.push((format!("/customers/{}", me.org_id), "Our settings"));
+            links.push(("/access".into(), "Partner access"));
             links.push(("/team".into(), "Users"));
             links.push(("/mfa-policy".into(), "Sign-in security"));
         }
         Role::CustomerUser => {
             links.push((format!("/customers/{}", me.org_id), "Our settings"));
+            links.push(("/access".into(), "Partner access"));
         }
     }
     links.push(("/activity-log".into(), "Activity log"));

@@ -38,6 +38,16 @@ async fn mount(
         });
         instance.set_portico(&base);
         instance.set_issuer(&deps.settings.public_url);
+        // What it was sent before this start (an instance keeps its profile).
+        if let Ok(Some(item)) = deps
+            .table
+            .get(&portico_core::store::keys::instance(d.instance_id))
+            .await
+            && let Ok(i) = item.decode::<portico_core::instances::Instance>()
+            && i.profile.provisioned.is_some()
+        {
+            instance.restore_profile(i.profile_message());
+        }
         println!(
             "  Demo instance: {}  (a reference instance, tests/reference-instance)",
             d.url

@@ -115,6 +115,11 @@ impl Instance {
     pub fn support_profile(&self) -> Option<ProfileMessage> {
         self.inner().support.clone()
     }
+    /// Restores the Partner Support profile a real instance keeps across
+    /// restarts (the local portal's demo instances live in memory).
+    pub fn restore_profile(&self, message: ProfileMessage) {
+        self.inner().support = Some(message);
+    }
     /// Deletes the Partner Support profile (what the instance must never let
     /// its users do; a test's way to make it go missing).
     pub fn delete_profile(&self) {

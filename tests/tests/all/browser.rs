@@ -773,5 +773,60 @@ async fn journey_9_log_me_in() {
         "{mine}"
     );
     assert_eq!(mine["requests"][0]["durationMinutes"], 60, "{mine}");
+
+    // Contoso's Account Owner: Partner access, the request waiting; approved.
+    b.sign_out().await;
+    b.demo_sign_in(&app.base, &app.users[&Role::CustomerAccountOwner].to_string())
+        .await;
+    b.click_text("Partner access").await;
+    b.wait_for_text("Requests waiting for you").await;
+    b.wait_for_text("Ticket 5120: the staging import stalls").await;
+    b.check_accessibility("partner access, a request waiting").await;
+    b.screenshot("logmein-partner-access").await;
+    b.click_text("Approve user@northwind.example.com for 1 hour").await;
+    b.wait_for_text("Approved: the partner user is emailed").await;
+    // Told once a day instead of at each sign-in.
+    b.click("input[name='mode'][value='daily_digest']").await;
+    b.click_text("Save how you are told").await;
+    b.wait_for_text("Saved: you will be told of partner sign-ins as chosen.")
+        .await;
+    let (_, access) = app
+        .get_json(
+            &format!("/customers/{contoso}/access"),
+            app.token(Role::CustomerAccountOwner),
+        )
+        .await;
+    assert_eq!(access["notices"]["mode"], "daily_digest", "{access}");
+    // Who signed in as Partner Support, when and why: the activity filter.
+    b.click_text("Activity log").await;
+    b.click_text("Partner Support sign-ins").await;
+    b.wait_for_text("signed in to \"Contoso production\" as Partner Support")
+        .await;
+    b.check_accessibility("partner support sign-ins").await;
+    b.screenshot("logmein-sign-ins").await;
+
+    // The partner user may now sign in to staging; its assertion carries the reason.
+    b.sign_out().await;
+    b.demo_sign_in(&app.base, &user).await;
+    b.wait_for_path("/customers").await;
+    b.click("button[data-instance='Contoso staging']").await;
+    b.wait_for_text("Partner Support — acting: user@northwind.example.com")
+        .await;
+    let sessions = instances[1].0.partner_sessions();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        sessions[0].reason.as_deref(),
+        Some("Ticket 5120: the staging import stalls")
+    );
+
+    // The platform admin: the keys' rotation status.
+    b.goto(&app.url("/")).await;
+    b.sign_out().await;
+    b.demo_sign_in(&app.base, &app.users[&Role::PlatformAdmin].to_string())
+        .await;
+    b.click_text("LogMeIn keys").await;
+    b.wait_for_text("Current: signs every LogMeIn").await;
+    b.check_accessibility("LogMeIn keys").await;
+    b.screenshot("logmein-keys").await;
     b.finish("journey 9").await;
 }

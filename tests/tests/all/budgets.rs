@@ -653,6 +653,10 @@ async fn web_pages_read_and_write_within_budget() {
         manager.get(&format!("/activity-log?org={contoso}")).await
     );
     measure!("GET /permissions", 2, manager.get("/permissions").await);
+    // Partner access: the caller, the customer and its access item; then
+    // its instances and the requests waiting, together.
+    let owner = WebClient::signed_in(&app, Role::CustomerAccountOwner).await;
+    measure!("GET /access", 2, owner.get("/access").await);
     measure!("GET /team", 2, manager.get("/team").await);
     measure!("GET /trusted-ranges", 1, manager.get("/trusted-ranges").await);
     measure!("GET /sign-in", 0, WebClient::new(&app).get("/sign-in").await);
