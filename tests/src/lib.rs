@@ -990,3 +990,59 @@ pub async fn reference_instance() -> (reference_instance::Instance, String) {
     tokio::spawn(async move { reference_instance::serve(listener, served).await });
     (instance, base)
 }
+
+impl TestApp {
+    /// A reference instance registered for `customer` by the platform admin
+    /// as `name`, configured with its secret, trusting this app as LogMeIn's
+    /// issuer, verified, and with the customer's `consent` (`standing`,
+    /// `ask`, `off`) set by its Account Owner: the instance, its base URL
+    /// and its id.
+    pub async fn verified_instance(
+        &self,
+        customer: OrgId,
+        name: &str,
+        consent: &str,
+    ) -> (reference_instance::Instance, String, String) {
+        use serde_json::json;
+        let (instance, base) = reference_instance().await;
+        let admin = self.token(Role::PlatformAdmin);
+        let (status, reg) = self
+            .post(
+                &format!("/customers/{customer}/instances"),
+                Some(admin),
+                json!({ "name": name, "url": base }),
+            )
+            .await;
+        assert_eq!(status, 201, "{reg}");
+        let id = reg["instance"]["id"].as_str().expect("an id").to_string();
+        instance.configure(reference_instance::Setup {
+            instance_id: id.clone(),
+            secret: reg["secret"].as_str().expect("a secret").into(),
+            url: base.clone(),
+            profile: portico_core::instances::Profile::Present,
+        });
+        instance.set_portico(&self.base);
+        instance.set_issuer(&self.deps.settings.public_url);
+        let (status, v) = self
+            .post(
+                &format!("/customers/{customer}/instances/{id}/verify"),
+                Some(admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (status, v["connection"]["state"].as_str()),
+            (200, Some("verified")),
+            "{v}"
+        );
+        let (status, body) = self
+            .put(
+                &format!("/customers/{customer}/instances/{id}/access"),
+                self.token(Role::CustomerAccountOwner),
+                json!({ "mode": consent }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (instance, base, id)
+    }
+}

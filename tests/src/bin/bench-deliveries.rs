@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use portico_core::domain::Role;
-use portico_tests::{Backend, TestApp, reference_instance};
+use portico_tests::{Backend, TestApp};
 use serde_json::json;
 
 const TOGGLES: usize = 1000;
@@ -16,44 +16,9 @@ const KEY: &str = "feed.reactions";
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let (instance, base) = reference_instance().await;
     let customer = app.orgs[&Role::CustomerAccountOwner];
-    let (status, reg) = app
-        .post(
-            &format!("/customers/{customer}/instances"),
-            Some(app.token(Role::PlatformAdmin)),
-            json!({ "name": "Bench", "url": base }),
-        )
-        .await;
-    assert_eq!(status, 201, "{reg}");
-    let id = reg["instance"]["id"].as_str().ok_or("no id")?.to_string();
-    instance.configure(reference_instance::Setup {
-        instance_id: id.clone(),
-        secret: reg["secret"].as_str().ok_or("no secret")?.to_string(),
-        url: base.clone(),
-        profile: portico_core::instances::Profile::Present,
-    });
-    let (status, v) = app
-        .post(
-            &format!("/customers/{customer}/instances/{id}/verify"),
-            Some(app.token(Role::PlatformAdmin)),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (status, v["connection"]["state"].as_str()),
-        (200, Some("verified")),
-        "{v}"
-    );
-    // The customer lets its partner in: partner settings changes need it.
-    let (status, v) = app
-        .put(
-            &format!("/customers/{customer}/instances/{id}/access"),
-            app.token(Role::CustomerAccountOwner),
-            json!({ "mode": "standing" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
+    // Verified, and the customer lets its partner in (partner settings changes need it).
+    let (instance, _, _) = app.verified_instance(customer, "Bench", "standing").await;
     let worker = tokio::spawn(portico_core::ops::deliveries::work(app.deps.clone()));
 
     let manager = app.token(Role::PartnerManager).to_string();

@@ -680,45 +680,7 @@ async fn journey_9_log_me_in() {
     let contoso = app.orgs[&Role::CustomerAccountOwner];
     let mut instances = Vec::new();
     for (name, mode) in [("Contoso production", "standing"), ("Contoso staging", "ask")] {
-        let (instance, base) = portico_tests::reference_instance().await;
-        let (status, reg) = app
-            .post(
-                &format!("/customers/{contoso}/instances"),
-                Some(app.token(Role::PlatformAdmin)),
-                json!({ "name": name, "url": base }),
-            )
-            .await;
-        assert_eq!(status, 201, "{reg}");
-        let id = reg["instance"]["id"].as_str().unwrap().to_string();
-        instance.configure(reference_instance::Setup {
-            instance_id: id.clone(),
-            secret: reg["secret"].as_str().unwrap().into(),
-            url: base.clone(),
-            profile: portico_core::instances::Profile::Present,
-        });
-        instance.set_portico(&app.base);
-        instance.set_issuer(&app.deps.settings.public_url);
-        let (status, v) = app
-            .post(
-                &format!("/customers/{contoso}/instances/{id}/verify"),
-                Some(app.token(Role::PlatformAdmin)),
-                json!({}),
-            )
-            .await;
-        assert_eq!(
-            (status, v["connection"]["state"].as_str()),
-            (200, Some("verified")),
-            "{v}"
-        );
-        let (status, body) = app
-            .put(
-                &format!("/customers/{contoso}/instances/{id}/access"),
-                app.token(Role::CustomerAccountOwner),
-                json!({ "mode": mode }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        instances.push((instance, base, id));
+        instances.push(app.verified_instance(contoso, name, mode).await);
     }
     let user = app.users[&Role::PartnerUser].to_string();
     let mut b = Browser::start().await;

@@ -757,15 +757,7 @@ async fn instance_access(d: &Driver, admin: &str) {
     d.ok(f, "GET", "/.well-known/jwks.json", None, None).await;
     d.ok(f, "GET", "/login-keys", Some(admin), None).await;
     let staged = d.ok(f, "POST", "/login-keys", Some(admin), Some(json!({}))).await;
-    let next = staged["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["state"] == "next")
-        .unwrap()["kid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let next = super::logmein::staged_kid(&staged);
     d.ok(f, "DELETE", &format!("/login-keys/{next}"), Some(admin), None)
         .await;
     let (s, _) = d

@@ -112,6 +112,33 @@ async fn partner_logins(w: &World, org: &str) -> Vec<Value> {
     body["items"].as_array().unwrap().clone()
 }
 
+/// The staged key's id in a `LoginKeys` answer.
+pub(crate) fn staged_kid(keys: &Value) -> String {
+    keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["state"] == "next")
+        .expect("a staged key")["kid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A key Portico never published, and the signer holding it.
+async fn rogue_key(dir: &std::path::Path, now: chrono::DateTime<chrono::Utc>) -> (LocalSigner, RingKey) {
+    let rogue = LocalSigner::new(dir);
+    let made = rogue.create().await.unwrap();
+    let key = RingKey {
+        key_ref: made.key_ref,
+        jwk: made.jwk,
+        published_at: now,
+        signing_since: Some(now),
+        retired_at: None,
+    };
+    (rogue, key)
+}
+
 /// The end to end: a new partner user signs in with their password and a
 /// TOTP code, clicks LogMeIn (its HTTP equivalent; the browser journey
 /// clicks it), and the instance opens a Partner Support session with the
@@ -216,15 +243,7 @@ async fn a_partner_user_logs_in_and_the_instance_verifies_it(b: Backend) {
     assert!(err.1.contains("expired"), "{err:?}");
     // Signed by a key that is not in the JWKS (a forged kid and key).
     let dir = tempfile::tempdir().unwrap();
-    let rogue = LocalSigner::new(dir.path());
-    let made = rogue.create().await.unwrap();
-    let key = RingKey {
-        key_ref: made.key_ref,
-        jwk: made.jwk,
-        published_at: w.clock.now(),
-        signing_since: Some(w.clock.now()),
-        retired_at: None,
-    };
+    let (rogue, key) = rogue_key(dir.path(), w.clock.now()).await;
     let (_, mut forged) = parts(assertion(&mint(&w).await));
     forged["jti"] = json!("forged-1");
     let jws = portico_core::login_keys::sign_jwt(&rogue, &key, &forged).await.unwrap();
@@ -422,15 +441,7 @@ async fn a_full_rotation(b: Backend) {
 
     let (s, staged) = w.app.post("/login-keys", Some(&admin), json!({})).await;
     assert_eq!(s, 201, "{staged}");
-    let k2 = staged["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["state"] == "next")
-        .unwrap()["kid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let k2 = staged_kid(&staged);
     let kids = |jwks: &Value| -> HashSet<String> {
         jwks["keys"]
             .as_array()
@@ -497,15 +508,7 @@ async fn a_full_rotation(b: Backend) {
     // A second walk retires a key the rotation made: destroyed on either signer.
     let (s, staged) = w.app.post("/login-keys", Some(&admin), json!({})).await;
     assert_eq!(s, 201, "{staged}");
-    let k3 = staged["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["state"] == "next")
-        .unwrap()["kid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let k3 = staged_kid(&staged);
     w.clock.advance(Duration::hours(24));
     let (s, body) = w
         .app
@@ -590,15 +593,7 @@ async fn an_unknown_kid_fetches_the_key_set_again(b: Backend) {
     assert_eq!(w.instance.jwks_fetches(), 2);
     // An unknown kid right after: not fetched again within the minute.
     let dir = tempfile::tempdir().unwrap();
-    let rogue = LocalSigner::new(dir.path());
-    let made = rogue.create().await.unwrap();
-    let key = RingKey {
-        key_ref: made.key_ref,
-        jwk: made.jwk,
-        published_at: w.clock.now(),
-        signing_since: Some(w.clock.now()),
-        retired_at: None,
-    };
+    let (rogue, key) = rogue_key(dir.path(), w.clock.now()).await;
     claims["jti"] = json!("rogue");
     let jws = portico_core::login_keys::sign_jwt(&rogue, &key, &claims).await.unwrap();
     let err = w.instance.redeem(&jws).await.unwrap_err();
