@@ -139,6 +139,22 @@ async fn rogue_key(dir: &std::path::Path, now: chrono::DateTime<chrono::Utc>) ->
     (rogue, key)
 }
 
+/// The customer is told of sign-ins by `mode`, at an address of its own
+/// (moto's mailbox is shared by the tests running at once): that address.
+async fn told_by(w: &World, mode: &str) -> String {
+    let to = format!("it-{}@contoso.example.com", uuid::Uuid::new_v4().simple());
+    let (status, body) = w
+        .app
+        .put(
+            &format!("/customers/{}/access-notices", w.customer),
+            w.app.token(Role::CustomerAccountOwner),
+            json!({ "mode": mode, "to": [to] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    to
+}
+
 /// The end to end: a new partner user signs in with their password and a
 /// TOTP code, clicks LogMeIn (its HTTP equivalent; the browser journey
 /// clicks it), and the instance opens a Partner Support session with the
@@ -152,16 +168,7 @@ async fn a_partner_user_logs_in_and_the_instance_verifies_it(b: Backend) {
     w.app.add_partner_user(&email).await;
     let (_, secret, _) = w.app.set_up_account(&email).await;
     prepare(&w).await;
-    let notices = format!("sec-{}@contoso.example.com", uuid::Uuid::new_v4().simple());
-    let (status, body) = w
-        .app
-        .put(
-            &format!("/customers/{}/access-notices", w.customer),
-            w.app.token(Role::CustomerAccountOwner),
-            json!({ "mode": "each_login", "to": [notices] }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let notices = told_by(&w, "each_login").await;
     // The clock moves on a step so the sign-in's code is a new one.
     w.clock.advance(Duration::seconds(31));
     let token = w.app.sign_in(&email, &secret, w.clock.now()).await;
@@ -630,16 +637,7 @@ async fn races(b: Backend) {
 /// addresses chosen; nothing on a day without any.
 async fn the_daily_digest(b: Backend) {
     let w = ready(b).await;
-    let to = format!("digest-{}@contoso.example.com", uuid::Uuid::new_v4().simple());
-    let (s, body) = w
-        .app
-        .put(
-            &format!("/customers/{}/access-notices", w.customer),
-            w.app.token(Role::CustomerAccountOwner),
-            json!({ "mode": "daily_digest", "to": [to] }),
-        )
-        .await;
-    assert_eq!(s, 200, "{body}");
+    let to = told_by(&w, "daily_digest").await;
     mint(&w).await;
     w.clock.advance(Duration::hours(3));
     mint(&w).await;
