@@ -667,25 +667,27 @@ async fn journey_8_a_customer_instance() {
     b.finish("journey 8 a customer instance").await;
 }
 
-/// Journey 9: LogMeIn. Contoso lets its partner into one instance and
-/// approves each sign-in to another. The partner user's customer list has
+/// Journey 9: LogMeIn, on both backends. Contoso lets its partner into one
+/// instance and approves each sign-in to another. A partner user signs in
+/// with their password and authenticator code; their customer list has
 /// LogMeIn enabled for the first (clicked: the browser carries the
 /// assertion to the instance, which opens a Partner Support session with
 /// the banner naming them) and disabled for the second, its reason as the
 /// tooltip, with "Ask for access": the form (a reason, how long) sends the
 /// request.
-#[tokio::test]
-async fn journey_9_log_me_in() {
-    let (app, _clock) = app_with_clock().await;
+async fn log_me_in(backend: Backend) {
+    let app = app(backend).await;
     let contoso = app.orgs[&Role::CustomerAccountOwner];
     let mut instances = Vec::new();
     for (name, mode) in [("Contoso production", "standing"), ("Contoso staging", "ask")] {
         instances.push(app.verified_instance(contoso, name, mode).await);
     }
-    let user = app.users[&Role::PartnerUser].to_string();
+    // A partner user with an authenticator signs in: password, then code.
+    let email = format!("pat-{}@northwind.example.com", uuid::Uuid::new_v4().simple());
+    app.add_partner_user(&email).await;
+    let (_, secret, _) = app.set_up_account(&email).await;
     let mut b = Browser::start().await;
-    b.demo_sign_in(&app.base, &user).await;
-    b.wait_for_path("/customers").await;
+    sign_in_with_code(&b, &app, &email, &code_at(&secret, 1)).await;
     b.wait_for_text("LogMeIn").await;
     b.check_accessibility("customer list with LogMeIn").await;
     b.screenshot("logmein-customers").await;
@@ -711,7 +713,7 @@ async fn journey_9_log_me_in() {
 
     // Production: clicked, the instance opens a session as Partner Support.
     b.click("button[data-instance='Contoso production']").await;
-    b.wait_for_text("Partner Support — acting: user@northwind.example.com (Northwind Partners)")
+    b.wait_for_text(&format!("Partner Support — acting: {email} (Northwind Partners)"))
         .await;
     let at = b.client.current_url().await.unwrap().to_string();
     assert!(at.starts_with(&instances[0].1), "{at}");
@@ -729,28 +731,33 @@ async fn journey_9_log_me_in() {
     b.click_text("Send the request").await;
     b.wait_for_text("Your request for access is sent").await;
     b.screenshot("logmein-asked").await;
-    let (_, mine) = app.get_json("/access-requests", app.token(Role::PartnerUser)).await;
-    assert_eq!(
-        mine["requests"][0]["reason"], "Ticket 5120: the staging import stalls",
-        "{mine}"
-    );
-    assert_eq!(mine["requests"][0]["durationMinutes"], 60, "{mine}");
-
-    // Contoso's Account Owner: Partner access, the request waiting; approved.
-    b.sign_out().await;
-    b.demo_sign_in(&app.base, &app.users[&Role::CustomerAccountOwner].to_string())
+    let (_, access) = app
+        .get_json(
+            &format!("/customers/{contoso}/access"),
+            app.token(Role::CustomerAccountOwner),
+        )
         .await;
-    b.click_text("Partner access").await;
-    b.wait_for_text("Requests waiting for you").await;
-    b.wait_for_text("Ticket 5120: the staging import stalls").await;
-    b.check_accessibility("partner access, a request waiting").await;
-    b.screenshot("logmein-partner-access").await;
-    b.click_text("Approve user@northwind.example.com for 1 hour").await;
-    b.wait_for_text("Approved: the partner user is emailed").await;
+    let asked = &access["pendingRequests"][0];
+    assert_eq!(asked["userEmail"], email.as_str(), "{access}");
+    assert_eq!(asked["reason"], "Ticket 5120: the staging import stalls", "{access}");
+    assert_eq!(asked["durationMinutes"], 60, "{access}");
+
+    // Contoso's Account Owner, in a browser of their own: Partner access,
+    // the request waiting; approved.
+    let mut o = b.second().await;
+    o.adopt_session(&app, Role::CustomerAccountOwner).await;
+    o.goto(&app.url("/")).await;
+    o.click_text("Partner access").await;
+    o.wait_for_text("Requests waiting for you").await;
+    o.wait_for_text("Ticket 5120: the staging import stalls").await;
+    o.check_accessibility("partner access, a request waiting").await;
+    o.screenshot("logmein-partner-access").await;
+    o.click_text(&format!("Approve {email} for 1 hour")).await;
+    o.wait_for_text("Approved: the partner user is emailed").await;
     // Told once a day instead of at each sign-in.
-    b.click("input[name='mode'][value='daily_digest']").await;
-    b.click_text("Save how you are told").await;
-    b.wait_for_text("Saved: you will be told of partner sign-ins as chosen.")
+    o.click("input[name='mode'][value='daily_digest']").await;
+    o.click_text("Save how you are told").await;
+    o.wait_for_text("Saved: you will be told of partner sign-ins as chosen.")
         .await;
     let (_, access) = app
         .get_json(
@@ -760,20 +767,17 @@ async fn journey_9_log_me_in() {
         .await;
     assert_eq!(access["notices"]["mode"], "daily_digest", "{access}");
     // Who signed in as Partner Support, when and why: the activity filter.
-    b.click_text("Activity log").await;
-    b.click_text("Partner Support sign-ins").await;
-    b.wait_for_text("signed in to \"Contoso production\" as Partner Support")
+    o.click_text("Activity log").await;
+    o.click_text("Partner Support sign-ins").await;
+    o.wait_for_text("signed in to \"Contoso production\" as Partner Support")
         .await;
-    b.check_accessibility("partner support sign-ins").await;
-    b.screenshot("logmein-sign-ins").await;
+    o.check_accessibility("partner support sign-ins").await;
+    o.screenshot("logmein-sign-ins").await;
 
     // The partner user may now sign in to staging; its assertion carries the reason.
-    b.sign_out().await;
-    b.demo_sign_in(&app.base, &user).await;
-    b.wait_for_path("/customers").await;
+    b.goto(&app.url("/customers")).await;
     b.click("button[data-instance='Contoso staging']").await;
-    b.wait_for_text("Partner Support — acting: user@northwind.example.com")
-        .await;
+    b.wait_for_text(&format!("Partner Support — acting: {email}")).await;
     let sessions = instances[1].0.partner_sessions();
     assert_eq!(sessions.len(), 1);
     assert_eq!(
@@ -782,13 +786,37 @@ async fn journey_9_log_me_in() {
     );
 
     // The platform admin: the keys' rotation status.
-    b.goto(&app.url("/")).await;
-    b.sign_out().await;
-    b.demo_sign_in(&app.base, &app.users[&Role::PlatformAdmin].to_string())
+    o.sign_out().await;
+    o.adopt_session(&app, Role::PlatformAdmin).await;
+    o.goto(&app.url("/")).await;
+    o.click_text("LogMeIn keys").await;
+    o.wait_for_text("Current: signs every LogMeIn").await;
+    o.check_accessibility("LogMeIn keys").await;
+    o.screenshot("logmein-keys").await;
+    // The second browser closes first: the first's chromedriver serves both.
+    o.finish(&format!("journey 9 customer and platform ({backend:?})"))
         .await;
-    b.click_text("LogMeIn keys").await;
-    b.wait_for_text("Current: signs every LogMeIn").await;
-    b.check_accessibility("LogMeIn keys").await;
-    b.screenshot("logmein-keys").await;
-    b.finish("journey 9").await;
+    b.finish(&format!("journey 9 partner user ({backend:?})")).await;
+}
+
+/// Signs `email` in on the pages: password, then the authenticator's `code`.
+async fn sign_in_with_code(b: &Browser, app: &TestApp, email: &str, code: &str) {
+    b.goto(&app.url("/sign-in")).await;
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    b.click_text("Continue").await;
+    b.wait_for_path("/sign-in/code").await;
+    b.fill("#code", code).await;
+    b.click_text("Sign in").await;
+    b.wait_for_path("/customers").await;
+}
+
+#[tokio::test]
+async fn journey_9_log_me_in_embedded() {
+    log_me_in(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn journey_9_log_me_in_on_dynamodb_and_moto() {
+    log_me_in(Backend::Dynamo).await
 }
