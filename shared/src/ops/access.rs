@@ -186,8 +186,8 @@ pub struct YourAccess {
     /// Granted: until when (absent: no end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<DateTime<Utc>>,
-    /// Refused: why (`instance-access-not-granted`, `-ended`, `-approval-required`,
-    /// `-approval-ended`, `-denied`).
+    /// Refused: why (`connection-not-verified`, `instance-access-not-granted`,
+    /// `-ended`, `-approval-required`, `-approval-ended`, `-denied`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -265,7 +265,8 @@ pub async fn view(deps: &Deps, caller: &Caller, customer: OrgId) -> Result<Acces
     })
 }
 
-/// Where `user` stands with `instance`, as shown to them.
+/// Where `user` stands with `instance`, as shown to them: what LogMeIn
+/// would answer now (the connection, then consent).
 pub fn your_access(
     access: &InstanceAccess,
     customer: &Organization,
@@ -273,22 +274,21 @@ pub fn your_access(
     user: crate::domain::UserId,
     now: DateTime<Utc>,
 ) -> YourAccess {
-    let standing = access.standing(instance.id, user, now);
-    match (
-        &standing,
-        refusal(&standing, customer.name.as_str(), instance, "sign in"),
-    ) {
-        (Standing::Granted { until, .. }, _) => YourAccess {
-            granted: true,
-            until: *until,
-            refusal: None,
-            detail: None,
-        },
-        (_, refused) => YourAccess {
+    match crate::ops::logmein::why_not(instance, customer.name.as_str(), access, user, now) {
+        Some(refused) => YourAccess {
             granted: false,
             until: None,
-            refusal: refused.as_ref().map(|e| e.code().to_string()),
-            detail: refused.map(|e| e.detail()),
+            refusal: Some(refused.code().to_string()),
+            detail: Some(refused.detail()),
+        },
+        None => YourAccess {
+            granted: true,
+            until: match access.standing(instance.id, user, now) {
+                Standing::Granted { until, .. } => until,
+                _ => None,
+            },
+            refusal: None,
+            detail: None,
         },
     }
 }
@@ -491,11 +491,6 @@ pub struct AskAccess {
     pub duration_minutes: u32,
 }
 
-/// One open request per partner user and instance: this guard says one is open.
-fn open_request_guard(instance: InstanceId, user: crate::domain::UserId) -> crate::store::Key {
-    crate::store::Key::new(format!("ACCESSREQ#OPEN#{instance}"), user.to_string())
-}
-
 /// A partner user asks the customer for access to an instance in "ask me
 /// each time" mode; the customer's Account Owners are emailed.
 pub async fn request_access(
@@ -572,7 +567,7 @@ pub async fn request_access(
         cond: Cond::MustNotExist,
     })
     .write(Write::guard(
-        open_request_guard(id, request.user_id),
+        keys::open_access_request(id, request.user_id),
         request.lapses_at().timestamp(),
     )?)
     .after(serde_json::json!({ "request": request.id, "durationMinutes": request.duration_minutes }));
@@ -745,7 +740,7 @@ pub async fn decide(
         })
         .write(put_access(&access, customer.id, version)?)
         .write(Write::Delete {
-            key: open_request_guard(r.instance_id, r.user_id),
+            key: keys::open_access_request(r.instance_id, r.user_id),
             cond: Cond::None,
         })
         .after(serde_json::to_value(&after.state).unwrap_or_default())

@@ -305,6 +305,10 @@ pub fn access_request(id: crate::domain::AccessRequestId) -> Key {
     Key::new(format!("ACCESSREQ#{id}"), "ACCESSREQ")
 }
 pub const ACCESS_REQUEST: &str = "AccessRequest";
+/// One open request per partner user and instance: this guard says one is open.
+pub fn open_access_request(instance: crate::domain::InstanceId, user: crate::domain::UserId) -> Key {
+    Key::new(format!("ACCESSREQ#OPEN#{instance}"), user.to_string())
+}
 /// GSI1: a partner user's access requests, newest first.
 pub fn user_access_requests(user: UserId) -> String {
     format!("USER#{user}#ACCESSREQS")

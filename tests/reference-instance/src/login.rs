@@ -8,7 +8,8 @@
 //!    Portico's code), `typ`, `iss`, `aud` (exactly its id), `exp` and
 //!    `iat` (60 s of clock skew at most), and that `sub` is its Partner
 //!    Support profile;
-//! 3. keeps each `jti` until `exp` and refuses it a second time;
+//! 3. keeps each `jti` until `exp` plus the 60 s of skew and refuses it a
+//!    second time;
 //! 4. opens a session as the Partner Support profile, whose pages show a
 //!    banner naming the partner user acting, which cannot be dismissed.
 

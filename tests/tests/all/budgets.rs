@@ -745,3 +745,77 @@ async fn log_me_in_embedded_sqlite() {
 async fn log_me_in_dynamodb_local() {
     log_me_in_reads_once_and_writes_once(Backend::Dynamo).await
 }
+
+/// Consent and access requests, counted: setting an instance's consent (the
+/// customer's Account Owner), asking for access (a partner user), and the
+/// decision. Each is 1 write; the reads are those docs/access-patterns.md
+/// gives (the partner's chain head is a second read where the partner is
+/// known only from the first: the customer's partner of record, the
+/// request's partner).
+async fn consent_and_requests_round_trips(b: Backend) {
+    let counters = Arc::new(Counters::default());
+    let c2 = counters.clone();
+    let opts = Options {
+        wrap: Some(Box::new(move |t| Arc::new(Counting(t, c2)) as Arc<dyn Table>)),
+        ..Default::default()
+    };
+    let w = super::instances::World::with_options(b, opts).await;
+    w.next_check().await;
+    let reset = || {
+        for c in [&counters.read_trips, &counters.read_calls, &counters.write_trips] {
+            c.store(0, SeqCst);
+        }
+        counters.events.lock().unwrap().clear();
+    };
+    let counted = || {
+        (
+            counters.read_trips.load(SeqCst),
+            counters.write_trips.load(SeqCst),
+            counters.events.lock().unwrap().clone(),
+        )
+    };
+    reset();
+    w.consent(json!({ "mode": "ask" })).await;
+    let set = counted();
+    reset();
+    let puser = w.app.token(Role::PartnerUser).to_string();
+    let (s, r) = w
+        .app
+        .post(
+            &format!("/customers/{}/instances/{}/access-requests", w.customer, w.id),
+            Some(&puser),
+            json!({ "reason": "Ticket 7: counted", "durationMinutes": 30 }),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let asked = counted();
+    reset();
+    let (s, body) = w
+        .app
+        .post(
+            &format!(
+                "/customers/{}/access-requests/{}/decision",
+                w.customer,
+                r["id"].as_str().unwrap()
+            ),
+            Some(w.app.token(Role::CustomerAccountOwner)),
+            json!({ "approve": true }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let decided = counted();
+    let both = vec!["Partner Access".to_string(), "Partner Access".to_string()];
+    assert_eq!(set, (4, 1, both.clone()), "setting consent ({b:?})");
+    assert_eq!(asked, (2, 1, both.clone()), "asking ({b:?})");
+    assert_eq!(decided, (2, 1, both), "deciding ({b:?})");
+}
+
+#[tokio::test]
+async fn consent_and_requests_embedded_sqlite() {
+    consent_and_requests_round_trips(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn consent_and_requests_dynamodb_local() {
+    consent_and_requests_round_trips(Backend::Dynamo).await
+}

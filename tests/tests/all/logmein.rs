@@ -371,6 +371,17 @@ async fn every_refusal_says_why(b: Backend) {
     assert_eq!(w.state().await, "broken");
     let (s, body) = log_in(&w, &puser).await;
     assert_eq!(code(s, &body), (403, "connection-not-verified".into()), "{body}");
+    // The partner user's view of their access says so too, though consent holds.
+    let (_, view) = w
+        .app
+        .get_json(&format!("/customers/{}/access", w.customer), &puser)
+        .await;
+    let you = &view["instances"][0]["you"];
+    assert_eq!(
+        (&you["granted"], &you["refusal"]),
+        (&json!(false), &json!("connection-not-verified")),
+        "{view}"
+    );
     // Not confirmed within 24 hours (and not on a trusted range).
     w.clock.advance(Duration::hours(25));
     let (s, body) = log_in(&w, &puser).await;
