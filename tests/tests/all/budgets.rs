@@ -706,11 +706,8 @@ async fn web_pages_read_and_write_within_budget() {
     assert!(over.is_empty(), "over budget:\n{over:?}");
 }
 
-/// LogMeIn: 1 read round trip (the caller, the customer, the instance, its
-/// access item and the key ring, batched) and 1 write (the sign-in's event
-/// in both logs and the `jti` record, one transaction), besides the
-/// signing call.
-async fn log_me_in_reads_once_and_writes_once(b: Backend) {
+/// A verified instance's world whose table counts its round trips.
+async fn counted_world(b: Backend) -> (super::instances::World, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
     let c2 = counters.clone();
     let opts = Options {
@@ -719,21 +716,43 @@ async fn log_me_in_reads_once_and_writes_once(b: Backend) {
     };
     let w = super::instances::World::with_options(b, opts).await;
     w.next_check().await;
+    (w, counters)
+}
+
+impl Counters {
+    fn reset(&self) {
+        for c in [&self.read_trips, &self.read_calls, &self.write_trips] {
+            c.store(0, SeqCst);
+        }
+        self.events.lock().unwrap().clear();
+    }
+    /// Read round trips, writes and the events written since the last reset.
+    fn counted(&self) -> (usize, usize, Vec<String>) {
+        (
+            self.read_trips.load(SeqCst),
+            self.write_trips.load(SeqCst),
+            self.events.lock().unwrap().clone(),
+        )
+    }
+}
+
+/// LogMeIn: 1 read round trip (the caller, the customer, the instance, its
+/// access item and the key ring, batched) and 1 write (the sign-in's event
+/// in both logs and the `jti` record, one transaction), besides the
+/// signing call.
+async fn log_me_in_reads_once_and_writes_once(b: Backend) {
+    let (w, counters) = counted_world(b).await;
     w.allow_partners().await;
     let path = format!("/customers/{}/instances/{}/login", w.customer, w.id);
     let puser = w.app.token(Role::PartnerUser).to_string();
     // The first LogMeIn may make the key ring (its first key); measure the second.
     let (s, body) = w.app.post(&path, Some(&puser), json!({})).await;
     assert_eq!(s, 200, "{body}");
-    for c in [&counters.read_trips, &counters.read_calls, &counters.write_trips] {
-        c.store(0, SeqCst);
-    }
-    counters.events.lock().unwrap().clear();
+    counters.reset();
     let (s, body) = w.app.post(&path, Some(&puser), json!({})).await;
     assert_eq!(s, 200, "{body}");
-    let (r, w_) = (counters.read_trips.load(SeqCst), counters.write_trips.load(SeqCst));
-    assert_eq!((r, w_), (1, 1), "LogMeIn: {r} read round trips, {w_} writes ({b:?})");
-    assert_eq!(*counters.events.lock().unwrap(), ["Partner Login", "Partner Login"]);
+    let logins = vec!["Partner Login".to_string(), "Partner Login".to_string()];
+    assert_eq!(counters.counted(), (1, 1, logins), "LogMeIn ({b:?})");
 }
 
 #[tokio::test]
@@ -753,31 +772,11 @@ async fn log_me_in_dynamodb_local() {
 /// known only from the first: the customer's partner of record, the
 /// request's partner).
 async fn consent_and_requests_round_trips(b: Backend) {
-    let counters = Arc::new(Counters::default());
-    let c2 = counters.clone();
-    let opts = Options {
-        wrap: Some(Box::new(move |t| Arc::new(Counting(t, c2)) as Arc<dyn Table>)),
-        ..Default::default()
-    };
-    let w = super::instances::World::with_options(b, opts).await;
-    w.next_check().await;
-    let reset = || {
-        for c in [&counters.read_trips, &counters.read_calls, &counters.write_trips] {
-            c.store(0, SeqCst);
-        }
-        counters.events.lock().unwrap().clear();
-    };
-    let counted = || {
-        (
-            counters.read_trips.load(SeqCst),
-            counters.write_trips.load(SeqCst),
-            counters.events.lock().unwrap().clone(),
-        )
-    };
-    reset();
+    let (w, counters) = counted_world(b).await;
+    counters.reset();
     w.consent(json!({ "mode": "ask" })).await;
-    let set = counted();
-    reset();
+    let set = counters.counted();
+    counters.reset();
     let puser = w.app.token(Role::PartnerUser).to_string();
     let (s, r) = w
         .app
@@ -788,8 +787,8 @@ async fn consent_and_requests_round_trips(b: Backend) {
         )
         .await;
     assert_eq!(s, 201, "{r}");
-    let asked = counted();
-    reset();
+    let asked = counters.counted();
+    counters.reset();
     let (s, body) = w
         .app
         .post(
@@ -803,7 +802,7 @@ async fn consent_and_requests_round_trips(b: Backend) {
         )
         .await;
     assert_eq!(s, 200, "{body}");
-    let decided = counted();
+    let decided = counters.counted();
     let both = vec!["Partner Access".to_string(), "Partner Access".to_string()];
     assert_eq!(set, (4, 1, both.clone()), "setting consent ({b:?})");
     assert_eq!(asked, (2, 1, both.clone()), "asking ({b:?})");

@@ -408,15 +408,19 @@ async fn ask(w: &World, token: &str, reason: &str) -> (u16, Value) {
         .await
 }
 
-async fn decide(w: &World, id: &str, approve: bool) {
-    let (s, body) = w
-        .app
+/// The customer's Account Owner answers request `id`.
+async fn decision(w: &World, id: &str, approve: bool) -> (u16, Value) {
+    w.app
         .post(
             &format!("/customers/{}/access-requests/{id}/decision", w.customer),
             Some(w.app.token(Role::CustomerAccountOwner)),
             json!({ "approve": approve }),
         )
-        .await;
+        .await
+}
+
+async fn decide(w: &World, id: &str, approve: bool) {
+    let (s, body) = decision(w, id, approve).await;
     assert_eq!(s, 200, "{body}");
 }
 
@@ -828,14 +832,7 @@ async fn an_unanswered_request_lapses_after_14_days(b: Backend) {
     assert_eq!(waiting().await, 1, "still waiting a minute before it lapses");
     w.clock.advance(Duration::minutes(2));
     assert_eq!(waiting().await, 0, "lapsed: no longer in the queue");
-    let (s, body) = w
-        .app
-        .post(
-            &format!("/customers/{}/access-requests/{id}/decision", w.customer),
-            Some(w.app.token(Role::CustomerAccountOwner)),
-            json!({ "approve": true }),
-        )
-        .await;
+    let (s, body) = decision(&w, &id, true).await;
     assert_eq!(s, 409, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("lapsed"), "{body}");
     let (s, body) = log_in(&w, &puser).await;
