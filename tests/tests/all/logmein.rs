@@ -101,10 +101,15 @@ async fn post_form(action: &str, jws: &str) -> (u16, Option<String>) {
 
 /// The partner sign-ins in `org`'s log (newest first).
 async fn partner_logins(w: &World, org: &str) -> Vec<Value> {
+    events(w, org, "Partner%20Login").await
+}
+
+/// The events of `action` (URL-encoded) in `org`'s log (newest first).
+async fn events(w: &World, org: &str, action: &str) -> Vec<Value> {
     let (status, body) = w
         .app
         .get_json(
-            &format!("/organizations/{org}/activity?action=Partner%20Login&limit=100"),
+            &format!("/organizations/{org}/activity?action={action}&limit=100"),
             w.app.token(Role::PlatformAdmin),
         )
         .await;
@@ -785,20 +790,8 @@ async fn consent_changes_are_in_both_logs(b: Backend) {
         format!("withdrew partners' access to \"{name}\""),
     ];
     for org in [w.customer.clone(), w.app.orgs[&Role::PartnerManager].to_string()] {
-        let (status, body) = w
-            .app
-            .get_json(
-                &format!("/organizations/{org}/activity?action=Partner%20Access&limit=100"),
-                w.app.token(Role::PlatformAdmin),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        let mut said: Vec<&str> = body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["description"].as_str().unwrap())
-            .collect();
+        let logged = events(&w, &org, "Partner%20Access").await;
+        let mut said: Vec<&str> = logged.iter().map(|e| e["description"].as_str().unwrap()).collect();
         said.reverse();
         assert_eq!(said.len(), wanted.len(), "{org}: {said:#?}");
         for (event, part) in said.iter().zip(&wanted) {
