@@ -64,6 +64,8 @@ pub struct Browser {
     pub pages_checked: usize,
     /// Every violation axe-core reported, by impact (minor and moderate too).
     pub axe_by_impact: std::collections::BTreeMap<String, usize>,
+    /// Pages checked that scroll sideways in the 1280 px window, with what sticks out.
+    pub overflows: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -138,6 +140,7 @@ impl Browser {
                         axe_findings: Vec::new(),
                         pages_checked: 0,
                         axe_by_impact: Default::default(),
+                        overflows: Vec::new(),
                     };
                 }
                 Err(e) => {
@@ -253,7 +256,8 @@ impl Browser {
     }
 
     /// Runs axe-core on the page (WCAG 2.0-2.2 A and AA rules) and keeps
-    /// its serious and critical violations.
+    /// its serious and critical violations; notes the page if it is wider
+    /// than the window (a long email or reason that does not wrap).
     pub async fn check_accessibility(&mut self, label: &str) {
         let source = axe_source();
         self.client.execute(&source, vec![]).await.expect("inject axe-core");
@@ -270,6 +274,23 @@ impl Browser {
             .await
             .expect("run axe-core");
         self.pages_checked += 1;
+        // Nothing sticks out sideways: a long email or reason wraps instead.
+        let wide = self
+            .client
+            .execute(
+                r#"const w = document.documentElement.clientWidth;
+                   if (document.documentElement.scrollWidth <= w) return [];
+                   return [...document.querySelectorAll('body *')]
+                     .filter(e => e.getBoundingClientRect().right > w + 1 && e.closest('.visually-hidden') === null)
+                     .slice(0, 5)
+                     .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ': ' + (e.textContent || '').trim().slice(0, 60));"#,
+                vec![],
+            )
+            .await
+            .expect("measure the page's width");
+        if wide.as_array().is_some_and(|a| !a.is_empty()) {
+            self.overflows.push(format!("{label}: {wide}"));
+        }
         // axe ran its rules (a page where none passed was not checked at all).
         assert!(
             result["passes"].as_u64().unwrap_or(0) > 0,
@@ -369,6 +390,11 @@ impl Browser {
             findings.join("\n")
         );
         assert!(checked > 0, "the journey checked no page with axe-core");
+        assert!(
+            self.overflows.is_empty(),
+            "pages wider than the 1280 px window (they scroll sideways):\n{}",
+            self.overflows.join("\n")
+        );
     }
 }
 
