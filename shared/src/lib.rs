@@ -17,6 +17,7 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod connections;
+pub mod delegations;
 pub mod domain;
 pub mod error;
 pub mod files;
