@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{OrgId, ParseError, UserId};
+use crate::store::{Item, Key, StoreError, keys};
 
 /// An unapproved request lapses after this long (GDAP: 90 days).
 pub const REQUEST_LAPSES_AFTER_DAYS: i64 = 90;
@@ -226,6 +227,9 @@ impl DelegationState {
 #[serde(rename_all = "camelCase")]
 pub struct Delegation {
     pub customer_id: OrgId,
+    /// The customer's name when the delegation last changed (its groups'
+    /// names and the partner's list sort by it).
+    pub customer_name: String,
     pub partner_id: OrgId,
     /// An authorized contact at the level of one person: only this user of
     /// the partner holds the roles (no groups).
@@ -247,6 +251,24 @@ pub struct Delegation {
     /// Reminders sent for the current end (days before it).
     #[serde(default)]
     pub reminded: BTreeSet<u16>,
+    /// The group of each granted role, by its generation: a membership
+    /// counts only at its group's current generation, so deleting a group
+    /// (a new generation when the role is granted again) ends every
+    /// membership of it at once, however many there are.
+    #[serde(default)]
+    pub groups: BTreeMap<RoleKey, u32>,
+    #[serde(default)]
+    pub next_generation: u32,
+}
+
+/// Who a delegation is between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parties {
+    pub customer_id: OrgId,
+    pub customer_name: String,
+    pub partner_id: OrgId,
+    /// An authorized contact: one named user of the partner.
+    pub contact_user: Option<UserId>,
 }
 
 /// What the sweep does with a delegation that is due.
@@ -263,8 +285,7 @@ pub enum Due {
 impl Delegation {
     /// A customer's grant (active at once) or a partner's request.
     pub fn new(
-        customer_id: OrgId,
-        partner_id: OrgId,
+        parties: Parties,
         roles: BTreeSet<RoleKey>,
         term_days: Option<u32>,
         auto_extend: bool,
@@ -272,9 +293,10 @@ impl Delegation {
         now: DateTime<Utc>,
     ) -> Self {
         let mut d = Delegation {
-            customer_id,
-            partner_id,
-            contact_user: None,
+            customer_id: parties.customer_id,
+            customer_name: parties.customer_name,
+            partner_id: parties.partner_id,
+            contact_user: parties.contact_user,
             roles,
             term_days,
             auto_extend,
@@ -284,6 +306,8 @@ impl Delegation {
             ends_at: None,
             revoked_at: None,
             reminded: BTreeSet::new(),
+            groups: BTreeMap::new(),
+            next_generation: 1,
         };
         if started_by == StartedBy::Customer {
             d.approve(now);
@@ -291,11 +315,64 @@ impl Delegation {
         d
     }
 
-    /// The customer approves: the term runs from now.
+    /// The customer approves: the term runs from now, and each role's
+    /// group opens (none for an authorized contact: one person holds them).
     pub fn approve(&mut self, now: DateTime<Utc>) {
         self.approved_at = Some(now);
         self.ends_at = self.term_days.map(|d| now + Duration::days(i64::from(d)));
         self.reminded.clear();
+        for role in self.roles.clone() {
+            self.open_group(role);
+        }
+    }
+
+    /// Grants one more role (its group opens if the delegation grants now).
+    pub fn grant_role(&mut self, role: RoleKey, now: DateTime<Utc>) {
+        self.roles.insert(role.clone());
+        if self.state(now).grants() {
+            self.open_group(role);
+        }
+    }
+
+    fn open_group(&mut self, role: RoleKey) {
+        if self.contact_user.is_none() && !self.groups.contains_key(&role) {
+            self.groups.insert(role, self.next_generation);
+            self.next_generation += 1;
+        }
+    }
+
+    /// Revokes one role: its group closes (the caller deletes its item).
+    /// Answers whether it was granted.
+    pub fn revoke_role(&mut self, role: &RoleKey) -> bool {
+        self.groups.remove(role);
+        self.roles.remove(role)
+    }
+
+    /// Ends the delegation (revoked at `now`, or expired): every group closes.
+    pub fn close_groups(&mut self) -> BTreeMap<RoleKey, u32> {
+        std::mem::take(&mut self.groups)
+    }
+
+    /// The item (row 58), listed on the partner's side and, while something
+    /// is due, in the sweep's index.
+    pub fn item(&self, version: u64, catalogue: &Catalogue) -> Result<Item, StoreError> {
+        let key = keys::delegation(self.customer_id, self.partner_id, self.contact_user);
+        let item = Item::new(key, keys::DELEGATION, version, self)?.with_gsi1(
+            keys::partner_delegations(self.partner_id),
+            keys::partner_delegation_sk(&self.customer_name.to_lowercase(), self.customer_id, self.contact_user),
+        );
+        Ok(match self.next_due(catalogue) {
+            Some(at) => item.with_gsi2(
+                keys::DELEGATIONS_DUE,
+                keys::delegation_due_sk(
+                    at.timestamp_millis(),
+                    self.customer_id,
+                    self.partner_id,
+                    self.contact_user,
+                ),
+            ),
+            None => item,
+        })
     }
 
     pub fn lapses_at(&self) -> DateTime<Utc> {
@@ -399,6 +476,86 @@ impl Delegation {
             BTreeSet::new()
         }
     }
+}
+
+/// A group on the partner's account for one granted role (row 62).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DelegatedGroup {
+    pub partner_id: OrgId,
+    pub customer_id: OrgId,
+    pub role: RoleKey,
+    /// "<customer> <role>".
+    pub name: String,
+    pub generation: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl DelegatedGroup {
+    /// The group of `role` as `delegation` has it open (none: not open).
+    pub fn of(delegation: &Delegation, role: &DelegatedRole, now: DateTime<Utc>) -> Option<Self> {
+        let generation = *delegation.groups.get(&role.key)?;
+        Some(DelegatedGroup {
+            partner_id: delegation.partner_id,
+            customer_id: delegation.customer_id,
+            role: role.key.clone(),
+            name: group_name(&delegation.customer_name, role),
+            generation,
+            created_at: now,
+        })
+    }
+    pub fn key(&self) -> Key {
+        keys::delegated_group(self.partner_id, self.customer_id, &self.role)
+    }
+    pub fn item(&self, version: u64) -> Result<Item, StoreError> {
+        Item::new(self.key(), keys::DELEGATED_GROUP, version, self)
+    }
+}
+
+/// A partner user's roles at one customer, each at the generation of the
+/// group that gave it (row 64): read with the caller to decide.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDelegatedRoles {
+    pub roles: BTreeMap<RoleKey, u32>,
+}
+
+impl UserDelegatedRoles {
+    pub fn item(&self, user: UserId, customer: OrgId, version: u64) -> Result<Item, StoreError> {
+        Item::new(
+            keys::user_delegated_roles(user, customer),
+            keys::USER_DELEGATED_ROLES,
+            version,
+            self,
+        )
+    }
+}
+
+/// What a partner user may do at a customer now: the capabilities of the
+/// roles they hold through a group of the partner's delegation (at the
+/// group's current generation), and of a delegation to them in person.
+pub fn user_capabilities(
+    catalogue: &Catalogue,
+    now: DateTime<Utc>,
+    partner_wide: Option<&Delegation>,
+    mine: Option<&UserDelegatedRoles>,
+    personal: Option<&Delegation>,
+) -> BTreeSet<Capability> {
+    let mut held: BTreeSet<&RoleKey> = BTreeSet::new();
+    if let (Some(d), Some(mine)) = (partner_wide, mine)
+        && d.state(now).grants()
+    {
+        held.extend(
+            mine.roles
+                .iter()
+                .filter(|(role, generation)| d.groups.get(*role) == Some(*generation))
+                .map(|(role, _)| role),
+        );
+    }
+    if let Some(p) = personal.filter(|p| p.state(now).grants()) {
+        held.extend(p.roles.iter());
+    }
+    catalogue.capabilities(held)
 }
 
 #[cfg(test)]

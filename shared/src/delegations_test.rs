@@ -6,11 +6,13 @@ fn t0() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn ids() -> (OrgId, OrgId) {
-    (
-        OrgId::parse("01a248ff-0000-7000-8000-000000000001").unwrap(),
-        OrgId::parse("01a248ff-0000-7000-8000-000000000002").unwrap(),
-    )
+fn parties(contact: Option<&str>) -> Parties {
+    Parties {
+        customer_id: OrgId::parse("01a248ff-0000-7000-8000-000000000001").unwrap(),
+        customer_name: "Contoso Ltd".into(),
+        partner_id: OrgId::parse("01a248ff-0000-7000-8000-000000000002").unwrap(),
+        contact_user: contact.map(|u| UserId::parse(u).unwrap()),
+    }
 }
 
 fn key(k: &str) -> RoleKey {
@@ -22,8 +24,7 @@ fn roles(keys: &[&str]) -> BTreeSet<RoleKey> {
 }
 
 fn granted(keys: &[&str], term: Option<u32>, auto_extend: bool) -> Delegation {
-    let (c, p) = ids();
-    Delegation::new(c, p, roles(keys), term, auto_extend, StartedBy::Customer, t0())
+    Delegation::new(parties(None), roles(keys), term, auto_extend, StartedBy::Customer, t0())
 }
 
 fn days(n: i64) -> Duration {
@@ -106,11 +107,9 @@ fn without_a_term_it_stays_active_until_revoked() {
 
 #[test]
 fn a_partners_request_waits_for_approval_and_lapses_after_90_days() {
-    let (c, p) = ids();
     let cat = Catalogue::seeded();
     let mut d = Delegation::new(
-        c,
-        p,
+        parties(None),
         roles(&["phone-manager"]),
         Some(30),
         false,
@@ -179,4 +178,79 @@ fn auto_extend_adds_180_days_unless_a_role_is_sensitive() {
     let dm = granted(&["decision-maker", "phone-manager"], Some(30), true);
     assert!(!dm.extends(&cat));
     assert_eq!(dm.due(end, &cat), Some(Due::End));
+}
+
+#[test]
+fn a_member_holds_a_role_only_at_its_groups_current_generation() {
+    let cat = Catalogue::seeded();
+    let mut d = granted(&["decision-maker", "phone-manager"], None, false);
+    assert_eq!(d.groups.len(), 2, "a group per granted role");
+    let dm = key("decision-maker");
+    let pm = key("phone-manager");
+    let mine = UserDelegatedRoles {
+        roles: [(pm.clone(), d.groups[&pm])].into_iter().collect(),
+    };
+    let caps = user_capabilities(&cat, t0(), Some(&d), Some(&mine), None);
+    assert!(!caps.contains(&Capability::BillingView) && caps.contains(&Capability::SettingsManage));
+    assert!(
+        user_capabilities(&cat, t0(), Some(&d), None, None).is_empty(),
+        "no group, nothing"
+    );
+    // Revoked and granted again: a new group; the old membership is dead.
+    assert!(d.revoke_role(&pm));
+    assert!(user_capabilities(&cat, t0(), Some(&d), Some(&mine), None).is_empty());
+    d.grant_role(pm.clone(), t0());
+    assert_ne!(d.groups[&pm], mine.roles[&pm], "a new generation");
+    assert!(user_capabilities(&cat, t0(), Some(&d), Some(&mine), None).is_empty());
+    // Its group's names.
+    let group = DelegatedGroup::of(&d, cat.get(&dm).unwrap(), t0()).unwrap();
+    assert_eq!(group.name, "Contoso Ltd Decision Maker");
+    // A delegation that no longer grants gives nothing, groups or not.
+    let closed = d.close_groups();
+    assert_eq!(closed.len(), 2);
+    assert!(DelegatedGroup::of(&d, cat.get(&dm).unwrap(), t0()).is_none());
+}
+
+#[test]
+fn an_authorized_contact_holds_the_roles_in_person_without_groups() {
+    let cat = Catalogue::seeded();
+    let contact = parties(Some("01a248ff-0000-7000-8000-0000000000aa"));
+    let mut d = Delegation::new(
+        contact,
+        roles(&["phone-manager"]),
+        Some(10),
+        false,
+        StartedBy::Partner,
+        t0(),
+    );
+    assert!(
+        user_capabilities(&cat, t0(), None, None, Some(&d)).is_empty(),
+        "not approved yet"
+    );
+    d.approve(t0());
+    assert!(d.groups.is_empty(), "one person: no group");
+    assert_eq!(user_capabilities(&cat, t0(), None, None, Some(&d)).len(), 4);
+    assert!(
+        user_capabilities(&cat, t0() + days(10), None, None, Some(&d)).is_empty(),
+        "ended"
+    );
+}
+
+#[test]
+fn the_item_is_listed_for_the_partner_and_in_the_sweep_while_due() {
+    let cat = Catalogue::seeded();
+    let d = granted(&["phone-manager"], Some(60), false);
+    let item = d.item(1, &cat).unwrap();
+    assert_eq!(item.sk, format!("DELEGATION#{}", d.partner_id));
+    assert_eq!(
+        item.gsi1pk.as_deref(),
+        Some(format!("ORG#{}#DELEGATIONS", d.partner_id).as_str())
+    );
+    assert!(item.gsi1sk.as_deref().unwrap().starts_with("contoso ltd#"));
+    let due = (t0() + days(30)).timestamp_millis();
+    assert!(item.gsi2sk.as_deref().unwrap().starts_with(&format!("{due:015}#")));
+    let forever = granted(&["phone-manager"], None, false).item(1, &cat).unwrap();
+    assert_eq!(forever.gsi2pk, None, "nothing ever due: not in the sweep's index");
+    let back: Delegation = item.decode().unwrap();
+    assert_eq!(back, d);
 }

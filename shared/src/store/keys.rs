@@ -330,3 +330,70 @@ pub fn login_assertion(jti: &str) -> Key {
     Key::new(format!("LOGMEIN#{jti}"), "LOGMEIN")
 }
 pub const LOGIN_ASSERTION: &str = "LoginAssertion";
+
+// Delegated roles (docs/access-patterns.md, rows 57 to 64) ---------------------
+
+/// The platform's catalogue of delegated roles (one item).
+pub fn delegated_roles() -> Key {
+    Key::new("DELEGATEDROLES", "CATALOGUE")
+}
+pub const DELEGATED_ROLES: &str = "DelegatedRoleCatalogue";
+
+/// A delegation from `customer` to `partner`, or to one named user of it
+/// (an authorized contact).
+pub fn delegation(customer: OrgId, partner: OrgId, contact: Option<UserId>) -> Key {
+    let sk = match contact {
+        None => format!("{DELEGATIONS_PREFIX}{partner}"),
+        Some(u) => format!("{DELEGATIONS_PREFIX}{partner}#USER#{u}"),
+    };
+    Key::new(format!("ORG#{customer}"), sk)
+}
+pub const DELEGATION: &str = "Delegation";
+/// The sort-key prefix of a customer's delegations (its side's list).
+pub const DELEGATIONS_PREFIX: &str = "DELEGATION#";
+/// GSI1: a partner's delegations, by customer name.
+pub fn partner_delegations(partner: OrgId) -> String {
+    format!("ORG#{partner}#DELEGATIONS")
+}
+pub fn partner_delegation_sk(customer_folded: &str, customer: OrgId, contact: Option<UserId>) -> String {
+    match contact {
+        None => format!("{customer_folded}#{customer}"),
+        Some(u) => format!("{customer_folded}#{customer}#USER#{u}"),
+    }
+}
+/// GSI2 (sparse): delegations due for the sweep, by when.
+pub const DELEGATIONS_DUE: &str = "DELEGATIONS#DUE";
+pub fn delegation_due_sk(due_millis: i64, customer: OrgId, partner: OrgId, contact: Option<UserId>) -> String {
+    match contact {
+        None => format!("{due_millis:015}#{customer}#{partner}"),
+        Some(u) => format!("{due_millis:015}#{customer}#{partner}#{u}"),
+    }
+}
+/// Upper bound of the delegations due by `millis`.
+pub fn delegations_due_upto(millis: i64) -> String {
+    format!("{millis:015}#~")
+}
+
+/// The group on `partner`'s account for one role `customer` granted it.
+pub fn delegated_group(partner: OrgId, customer: OrgId, role: &crate::delegations::RoleKey) -> Key {
+    Key::new(format!("ORG#{partner}"), format!("GROUP#{customer}#{}", role.as_str()))
+}
+pub const DELEGATED_GROUP: &str = "DelegatedGroup";
+/// One member of such a group.
+pub fn group_member(partner: OrgId, customer: OrgId, role: &crate::delegations::RoleKey, user: UserId) -> Key {
+    Key::new(
+        format!("ORG#{partner}"),
+        format!("{}{user}", group_members_prefix(customer, role)),
+    )
+}
+pub const GROUP_MEMBER: &str = "DelegatedGroupMember";
+/// The sort-key prefix of a group's members.
+pub fn group_members_prefix(customer: OrgId, role: &crate::delegations::RoleKey) -> String {
+    format!("GROUP#{customer}#{}#MEMBER#", role.as_str())
+}
+
+/// A partner user's roles at one customer, with each group's generation.
+pub fn user_delegated_roles(user: UserId, customer: OrgId) -> Key {
+    Key::new(format!("USER#{user}"), format!("DELEGATED#{customer}"))
+}
+pub const USER_DELEGATED_ROLES: &str = "UserDelegatedRoles";

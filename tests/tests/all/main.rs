@@ -19,6 +19,7 @@ mod authz_decisions;
 mod bad_input;
 mod browser;
 mod budgets;
+mod delegations;
 mod deliveries;
 mod events;
 mod hardening;
