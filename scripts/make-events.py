@@ -84,6 +84,13 @@ def inst_route(method, sub, user, instance=None, body=None):
     return ev(method, path, user, body, route="/customers/{id}/instances" + sub, params=params)
 
 
+def partner_access(method, user, roles=None, notify=None, customer=u(3)):
+    """A request to a customer's delegated roles (seed 004's dialog)."""
+    body = None if roles is None else {"roles": roles, "notify": notify}
+    return ev(method, f"/customers/{customer}/partner-access", user, body,
+              route="/customers/{id}/partner-access", params={"id": customer})
+
+
 def pull(instance, signature=None):
     """The pull path as an instance calls it: no bearer token, its id and (perhaps) a signature."""
     e = ev("GET", "/instance-api/settings")
@@ -227,6 +234,14 @@ SAMPLES = {
         "my-access-requests.200": ev("GET", "/access-requests", PUSER),
         "log-in-to-unknown-instance.404": inst_route("POST", "/{instance}/login", PUSER, UNKNOWN),
         "log-in-as-account-owner.403": inst_route("POST", "/{instance}/login", OWNER, UNKNOWN),
+    },
+    "grant-partner-role": {
+        "partner-access-as-partner-user.200": partner_access("GET", PUSER),
+        "partner-access-of-another-customer.404": partner_access("GET", OWNER, customer=u(4)),
+        "grant-phone-manager.200": partner_access("PUT", OWNER, ["phone-manager"], ["it@northwind.example.com"]),
+        "grant-as-partner-manager.403": partner_access("PUT", MANAGER, ["phone-manager"],
+                                                       ["it@northwind.example.com"]),
+        "grant-telling-nobody.400": partner_access("PUT", OWNER, ["phone-manager"], []),
     },
     "toggle-setting": {
         "get-settings-as-partner-user.200": ev("GET", f"/customers/{u(3)}/settings", PUSER,

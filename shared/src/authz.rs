@@ -83,11 +83,13 @@ pub enum Action {
     RequestInstanceAccess,
     LogInToInstance,
     ManageLoginKeys,
+    ViewPartnerAccess,
+    ManagePartnerAccess,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 38] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -124,6 +126,8 @@ impl Action {
         Action::RequestInstanceAccess,
         Action::LogInToInstance,
         Action::ManageLoginKeys,
+        Action::ViewPartnerAccess,
+        Action::ManagePartnerAccess,
     ];
 
     /// The action's name in the policies.
@@ -165,6 +169,8 @@ impl Action {
             Action::RequestInstanceAccess => "RequestInstanceAccess",
             Action::LogInToInstance => "LogInToInstance",
             Action::ManageLoginKeys => "ManageLoginKeys",
+            Action::ViewPartnerAccess => "ViewPartnerAccess",
+            Action::ManagePartnerAccess => "ManagePartnerAccess",
         }
     }
 }

@@ -315,6 +315,20 @@ impl Delegation {
         d
     }
 
+    /// Numbers its groups after those of `previous` (an ended delegation of
+    /// the same parties), so that no membership of an old group counts in
+    /// a new one.
+    pub fn after(mut self, previous: Option<&Delegation>) -> Self {
+        if let Some(p) = previous {
+            let offset = p.next_generation.saturating_sub(1);
+            for g in self.groups.values_mut() {
+                *g += offset;
+            }
+            self.next_generation += offset;
+        }
+        self
+    }
+
     /// The customer approves: the term runs from now, and each role's
     /// group opens (none for an authorized contact: one person holds them).
     pub fn approve(&mut self, now: DateTime<Utc>) {

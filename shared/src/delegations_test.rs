@@ -254,3 +254,18 @@ fn the_item_is_listed_for_the_partner_and_in_the_sweep_while_due() {
     let back: Delegation = item.decode().unwrap();
     assert_eq!(back, d);
 }
+
+#[test]
+fn a_new_delegation_numbers_its_groups_after_an_ended_one() {
+    let mut old = granted(&["phone-manager"], None, false);
+    let pm = key("phone-manager");
+    let member = UserDelegatedRoles {
+        roles: [(pm.clone(), old.groups[&pm])].into_iter().collect(),
+    };
+    old.revoked_at = Some(t0());
+    old.close_groups();
+    let new = granted(&["phone-manager"], None, false).after(Some(&old));
+    assert!(new.groups[&pm] > member.roles[&pm]);
+    let cat = Catalogue::seeded();
+    assert!(user_capabilities(&cat, t0(), Some(&new), Some(&member), None).is_empty());
+}

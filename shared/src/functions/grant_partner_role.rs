@@ -1,19 +1,28 @@
-//! The `grant-partner-role` function: delegated partner roles. Its
-//! routes arrive with their issue; until then it serves none (every path
-//! answers the 404 problem).
+//! The `grant-partner-role` function: delegated partner roles (seed 004).
+//! So far the customer's side: the roles its partner of record holds, and
+//! the groups they open on the partner's account.
 
+use axum::Json;
 use axum::Router;
+use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::domain::OrgId;
+use crate::error::{AppError, Problem};
+use crate::http::principal::Caller;
+use crate::http::{JsonBody, Path};
+use crate::ops::delegations::{self, PartnerAccessView, SetPartnerAccess};
 
-/// What this function uses besides the table (nothing yet: it has no routes); its Lambda builds only that.
+/// What this function uses besides the table: SES (the notices of each
+/// grant and revoke); its Lambda builds only that.
 pub struct Uses;
 
 impl crate::app::Uses for Uses {
     const USING: crate::app::Using = crate::app::Using {
         identity: false,
-        mail: false,
+        mail: true,
         secrets: false,
         outbound: false,
         signer: false,
@@ -22,10 +31,58 @@ impl crate::app::Uses for Uses {
 
 /// The function's routes, with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    OpenApiRouter::new().routes(routes!(partner_access, set_partner_access))
 }
 
 /// The router the Lambda runs.
 pub fn router(state: AppState) -> Router {
     crate::http::function(routes(), state)
+}
+
+/// The roles a customer delegates to its partner of record: their state,
+/// term, and the groups they opened on the partner's account. The
+/// platform, the customer's users and the partner's users see it.
+#[utoipa::path(get, path = "/customers/{id}/partner-access", tag = "grant-partner-role",
+    params(("id" = String, Path, description = "Customer organisation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PartnerAccessView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer, not visible to you, or no partner of record", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn partner_access(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+) -> Result<Json<PartnerAccessView>, AppError> {
+    Ok(Json(delegations::view(&deps, &caller, id).await?))
+}
+
+/// Seed 004's Partner Access dialog (the customer's Account Owner): the
+/// roles the partner of record holds from now (each opens a group
+/// "<customer> <role>" on the partner's account; each cleared one deletes
+/// its group and its memberships), who is told (1 to 10 addresses), and an
+/// optional term and auto-extend. An event in both organisations' logs.
+#[utoipa::path(put, path = "/customers/{id}/partner-access", tag = "grant-partner-role",
+    params(("id" = String, Path, description = "Customer organisation id")),
+    request_body = SetPartnerAccess,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PartnerAccessView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No partner of record, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_partner_access(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    JsonBody(input): JsonBody<SetPartnerAccess>,
+) -> Result<Json<PartnerAccessView>, AppError> {
+    Ok(Json(delegations::set_partner_access(&deps, &caller, id, input).await?))
 }

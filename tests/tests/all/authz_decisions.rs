@@ -205,6 +205,11 @@ fn instance_access_decisions() {
             (ManageInstanceAccess, is(CustomerAccountOwner, CUSTOMER_OF_A)),
             (RequestInstanceAccess, from == PARTNER_A),
             (LogInToInstance, from == PARTNER_A),
+            (
+                ViewPartnerAccess,
+                is(PlatformAdmin, PLATFORM) || from == PARTNER_A || from == CUSTOMER_OF_A,
+            ),
+            (ManagePartnerAccess, is(CustomerAccountOwner, CUSTOMER_OF_A)),
         ];
         for &(action, allowed) in expected {
             let got = authz.is_allowed(&who(role, from), action, &org(CUSTOMER_OF_A)).unwrap();
@@ -212,7 +217,7 @@ fn instance_access_decisions() {
             assert_eq!(got, allowed, "{role:?} of org {from} {action:?} on customer A");
         }
     }
-    assert_eq!(rows.len(), 9 * 6);
+    assert_eq!(rows.len(), 9 * 8);
     // Signing keys: platform admins only.
     for &(role, from) in everyone {
         let got = authz

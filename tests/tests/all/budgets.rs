@@ -818,3 +818,45 @@ async fn consent_and_requests_embedded_sqlite() {
 async fn consent_and_requests_dynamodb_local() {
     consent_and_requests_round_trips(Backend::Dynamo).await
 }
+
+/// Seed 004's dialog, counted: a grant is 2 read round trips (the caller
+/// with the customer and the catalogue; then the delegation with the
+/// partner's chain head) and 1 write; a revoke also reads the closed
+/// group's members to tidy (none here, so no second write).
+async fn partner_access_round_trips(b: Backend) {
+    let (w, counters) = counted_world(b).await;
+    let path = format!("/customers/{}/partner-access", w.customer);
+    let owner = w.app.token(Role::CustomerAccountOwner).to_string();
+    let tell = json!(["it@northwind.example.com"]);
+    counters.reset();
+    let (s, body) = w
+        .app
+        .put(
+            &path,
+            &owner,
+            json!({ "roles": ["decision-maker", "phone-manager"], "notify": tell }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let granted = counters.counted();
+    counters.reset();
+    let (s, body) = w
+        .app
+        .put(&path, &owner, json!({ "roles": ["decision-maker"], "notify": tell }))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let revoked = counters.counted();
+    let both = vec!["Grant Partner Role".to_string(), "Grant Partner Role".to_string()];
+    assert_eq!(granted, (2, 1, both.clone()), "granting ({b:?})");
+    assert_eq!(revoked, (3, 1, both), "revoking ({b:?})");
+}
+
+#[tokio::test]
+async fn partner_access_embedded_sqlite() {
+    partner_access_round_trips(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn partner_access_dynamodb_local() {
+    partner_access_round_trips(Backend::Dynamo).await
+}

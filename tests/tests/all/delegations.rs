@@ -14,9 +14,11 @@ use portico_core::delegations::{
     Capability, Catalogue, DelegatedGroup, Delegation, Parties, RoleKey, StartedBy, UserDelegatedRoles,
     user_capabilities,
 };
+use portico_core::domain::Role;
 use portico_core::domain::{OrgId, UserId};
 use portico_core::store::{Cond, Index, Item, Query, SkCond, StoreError, Table, Write, keys};
-use portico_tests::{Backend, fresh_table};
+use portico_tests::{Backend, TestApp, fresh_table};
+use serde_json::json;
 
 fn role(k: &str) -> RoleKey {
     RoleKey::parse(k).unwrap()
@@ -182,4 +184,107 @@ async fn grant_use_and_revoke(b: Backend) {
     assert!(matches!(stale, Err(StoreError::ConditionFailed { .. })), "{stale:?}");
 }
 
-both_backends!(grant_use_and_revoke);
+/// Seed 004's flow over HTTP: the customer's Account Owner grants its
+/// partner of record Decision Maker and Phone Manager (a group each, named
+/// as the seed says), telling two addresses; revokes Phone Manager (its
+/// group gone in the transaction that logs it); revokes all, then grants
+/// again. Each step is a "Grant Partner Role" event in both logs.
+async fn the_partner_access_dialog(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let partner = app.orgs[&Role::PartnerManager];
+    let owner = app.token(Role::CustomerAccountOwner);
+    let path = format!("/customers/{customer}/partner-access");
+    let (_, org) = app.get_json(&format!("/organizations/{customer}"), owner).await;
+    let name = org["name"].as_str().unwrap().to_string();
+    // Addresses of this test's own (moto's SES is shared by the whole run).
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (it, cto) = (
+        format!("it-{run}@northwind.example.com"),
+        format!("cto-{run}@northwind.example.com"),
+    );
+    let tell = [it.as_str(), cto.as_str()];
+    let set = |roles: &[&str]| json!({ "roles": roles, "notify": tell });
+
+    let (s, view) = app.get_json(&path, app.token(Role::PartnerUser)).await;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(view["roles"], json!([]), "nothing delegated yet: {view}");
+    let (s, view) = app.put(&path, owner, set(&["decision-maker", "phone-manager"])).await;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(view["state"], "active", "{view}");
+    assert_eq!(
+        view["groups"],
+        json!([format!("{name} Decision Maker"), format!("{name} Phone Manager")])
+    );
+    for to in tell {
+        assert_eq!(app.subjects_to(to).await.len(), 1, "{to} told");
+    }
+    let pm = RoleKey::parse("phone-manager").unwrap();
+    let group = keys::delegated_group(partner, customer, &pm);
+    assert!(app.deps.table.get(&group).await.unwrap().is_some());
+
+    // Phone Manager cleared: its group goes; the partner's users see it.
+    let (s, view) = app.put(&path, owner, set(&["decision-maker"])).await;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(view["groups"], json!([format!("{name} Decision Maker")]));
+    assert!(app.deps.table.get(&group).await.unwrap().is_none());
+    let (_, seen) = app.get_json(&path, app.token(Role::PartnerManager)).await;
+    assert_eq!(seen["roles"], json!(["decision-maker"]), "{seen}");
+    // The same again changes nothing and tells nobody.
+    let (s, _) = app.put(&path, owner, set(&["decision-maker"])).await;
+    assert_eq!(s, 200);
+    assert_eq!(app.subjects_to(tell[0]).await.len(), 2);
+
+    // Revoked, then granted again.
+    let (s, view) = app.put(&path, owner, set(&[])).await;
+    assert_eq!(
+        (s, &view["state"], &view["groups"]),
+        (200, &json!("revoked"), &json!([])),
+        "{view}"
+    );
+    let (s, view) = app.put(&path, owner, set(&["phone-manager"])).await;
+    assert_eq!((s, &view["state"]), (200, &json!("active")), "{view}");
+    assert!(app.deps.table.get(&group).await.unwrap().is_some());
+
+    // Each step in both logs: granted, revoked Phone Manager, revoked all, granted again.
+    for org in [customer, partner] {
+        let (s, log) = app
+            .get_json(
+                &format!("/organizations/{org}/activity?action=Grant%20Partner%20Role&limit=100"),
+                app.token(Role::PlatformAdmin),
+            )
+            .await;
+        assert_eq!(s, 200, "{log}");
+        let said: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["description"].as_str().unwrap())
+            .rev()
+            .collect();
+        assert_eq!(said.len(), 4, "{org}: {said:#?}");
+        assert!(said[0].contains("granted Decision Maker, Phone Manager"), "{said:?}");
+        assert!(said[1].contains("revoked Phone Manager"), "{said:?}");
+        assert!(said[2].contains("revoked Decision Maker"), "{said:?}");
+        assert!(said[3].contains("granted Phone Manager"), "{said:?}");
+    }
+
+    // Refusals: not the Account Owner; nobody told; a role not in the catalogue.
+    let (s, body) = app
+        .put(&path, app.token(Role::PartnerManager), set(&["decision-maker"]))
+        .await;
+    assert_eq!(s, 403, "{body}");
+    let (s, body) = app
+        .put(&path, owner, json!({ "roles": ["decision-maker"], "notify": [] }))
+        .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("notify"), "{body}");
+    let (s, body) = app.put(&path, owner, set(&["billing-god"])).await;
+    assert_eq!(s, 400, "{body}");
+    let (s, body) = app
+        .put(&path, owner, json!({ "roles": [], "notify": tell, "termDays": 731 }))
+        .await;
+    assert_eq!(s, 400, "{body}");
+}
+
+both_backends!(grant_use_and_revoke, the_partner_access_dialog);

@@ -164,6 +164,7 @@ async fn run_everything(d: &Driver) {
     let partner = d.app.orgs[&Role::PartnerManager];
     let customer = d.app.orgs[&Role::CustomerAccountOwner];
     instance_access(d, &admin).await;
+    partner_roles(d).await;
 
     // organizations (the first change loses a race, and retries)
     d.conflict
@@ -695,6 +696,34 @@ async fn instances(d: &Driver, admin: &str) {
 /// Partner access and LogMeIn: the keys (published, a rotation's first
 /// step undone), consent, notices, a request and its answer, a LogMeIn; the
 /// support profile's roles.
+/// Delegated roles: the customer grants its partner two roles (groups
+/// opened, the notice sent), revokes one (its group and members deleted,
+/// tidied), and the partner reads the delegation.
+async fn partner_roles(d: &Driver) {
+    let f = "grant-partner-role";
+    let owner = d.token(Role::CustomerAccountOwner);
+    let customer = d.app.orgs[&Role::CustomerAccountOwner];
+    let path = format!("/customers/{customer}/partner-access");
+    let tell = json!(["it@northwind.example.com"]);
+    d.ok(
+        f,
+        "PUT",
+        &path,
+        Some(&owner),
+        Some(json!({ "roles": ["decision-maker", "phone-manager"], "notify": tell })),
+    )
+    .await;
+    d.ok(
+        f,
+        "PUT",
+        &path,
+        Some(&owner),
+        Some(json!({ "roles": ["decision-maker"], "notify": tell })),
+    )
+    .await;
+    d.ok(f, "GET", &path, Some(&d.token(Role::PartnerManager)), None).await;
+}
+
 async fn instance_access(d: &Driver, admin: &str) {
     let f = "instance-access";
     let owner = d.token(Role::CustomerAccountOwner);
