@@ -84,6 +84,16 @@ def inst_route(method, sub, user, instance=None, body=None):
     return ev(method, path, user, body, route="/customers/{id}/instances" + sub, params=params)
 
 
+def group_route(method, sub, user, member=None, role="phone-manager"):
+    """A route of Northwind's group for Contoso's `role`; `sub` is "" or "/members/<user>"."""
+    params = {"id": u(2), "customer": u(3), "role": role}
+    route = "/organizations/{id}/groups/{customer}/{role}"
+    if member:
+        params["user"] = member
+        route += "/members/{user}"
+    return ev(method, f"/organizations/{u(2)}/groups/{u(3)}/{role}" + sub, user, route=route, params=params)
+
+
 def partner_access(method, user, roles=None, notify=None, customer=u(3)):
     """A request to a customer's delegated roles (seed 004's dialog)."""
     body = None if roles is None else {"roles": roles, "notify": notify}
@@ -242,6 +252,15 @@ SAMPLES = {
         "grant-as-partner-manager.403": partner_access("PUT", MANAGER, ["phone-manager"],
                                                        ["it@northwind.example.com"]),
         "grant-telling-nobody.400": partner_access("PUT", OWNER, ["phone-manager"], []),
+        "group-not-granted.404": group_route("GET", "", MANAGER, role="decision-maker"),
+        "group-of-another-partner.404": group_route("GET", "", OWNER),
+        "add-member-to-a-group-not-granted.404": group_route("PUT", f"/members/{PUSER}", MANAGER, PUSER,
+                                                             role="decision-maker"),
+        "add-member-as-partner-user.403": group_route("PUT", f"/members/{PUSER}", PUSER, PUSER),
+        "remove-member-bad-role.400": ev("DELETE", f"/organizations/{u(2)}/groups/{u(3)}/Not_A_Role/members/{PUSER}",
+                                         MANAGER, route="/organizations/{id}/groups/{customer}/{role}/members/{user}",
+                                         params={"id": u(2), "customer": u(3), "role": "Not_A_Role",
+                                                 "user": PUSER}),
     },
     "toggle-setting": {
         "get-settings-as-partner-user.200": ev("GET", f"/customers/{u(3)}/settings", PUSER,

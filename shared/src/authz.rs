@@ -85,11 +85,13 @@ pub enum Action {
     ManageLoginKeys,
     ViewPartnerAccess,
     ManagePartnerAccess,
+    ViewGroups,
+    ManageGroups,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 40] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -128,6 +130,8 @@ impl Action {
         Action::ManageLoginKeys,
         Action::ViewPartnerAccess,
         Action::ManagePartnerAccess,
+        Action::ViewGroups,
+        Action::ManageGroups,
     ];
 
     /// The action's name in the policies.
@@ -171,6 +175,8 @@ impl Action {
             Action::ManageLoginKeys => "ManageLoginKeys",
             Action::ViewPartnerAccess => "ViewPartnerAccess",
             Action::ManagePartnerAccess => "ManagePartnerAccess",
+            Action::ViewGroups => "ViewGroups",
+            Action::ManageGroups => "ManageGroups",
         }
     }
 }

@@ -1,19 +1,20 @@
 //! The `grant-partner-role` function: delegated partner roles (seed 004).
-//! So far the customer's side: the roles its partner of record holds, and
-//! the groups they open on the partner's account.
+//! So far the customer's side (the roles its partner of record holds) and
+//! the partner's (the members of the groups those roles open).
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::domain::OrgId;
+use crate::delegations::RoleKey;
+use crate::domain::{OrgId, UserId};
 use crate::error::{AppError, Problem};
 use crate::http::principal::Caller;
 use crate::http::{JsonBody, Path};
-use crate::ops::delegations::{self, PartnerAccessView, SetPartnerAccess};
+use crate::ops::delegations::{self, GroupRef, GroupView, MemberPage, PartnerAccessView, SetPartnerAccess};
 
 /// What this function uses besides the table: SES (the notices of each
 /// grant and revoke); its Lambda builds only that.
@@ -31,7 +32,10 @@ impl crate::app::Uses for Uses {
 
 /// The function's routes, with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(partner_access, set_partner_access))
+    OpenApiRouter::new()
+        .routes(routes!(partner_access, set_partner_access))
+        .routes(routes!(group))
+        .routes(routes!(add_member, remove_member))
 }
 
 /// The router the Lambda runs.
@@ -85,4 +89,99 @@ async fn set_partner_access(
     JsonBody(input): JsonBody<SetPartnerAccess>,
 ) -> Result<Json<PartnerAccessView>, AppError> {
     Ok(Json(delegations::set_partner_access(&deps, &caller, id, input).await?))
+}
+
+/// One group a customer's delegated role opened on a partner's account
+/// ("<customer> <role>"), with a page of its members (the partner's users
+/// and the platform).
+#[utoipa::path(get, path = "/organizations/{id}/groups/{customer}/{role}", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Partner organisation id"),
+        ("customer" = String, Path, description = "The customer that granted the role"),
+        ("role" = String, Path, description = "The role's catalogue key, e.g. phone-manager"),
+        MemberPage,
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = GroupView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group (the role is not granted), or not visible to you", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn group(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((partner, customer, role)): Path<(OrgId, OrgId, RoleKey)>,
+    Query(page): Query<MemberPage>,
+) -> Result<Json<GroupView>, AppError> {
+    let g = GroupRef {
+        partner,
+        customer,
+        role,
+    };
+    Ok(Json(delegations::group(&deps, &caller, g, page).await?))
+}
+
+/// Add one of the partner's users to a group (the partner's managers): from
+/// then on they hold the role at that customer. An "Update User Groups"
+/// event in both organisations' logs.
+#[utoipa::path(put, path = "/organizations/{id}/groups/{customer}/{role}/members/{user}", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Partner organisation id"),
+        ("customer" = String, Path, description = "The customer that granted the role"),
+        ("role" = String, Path, description = "The role's catalogue key"),
+        ("user" = String, Path, description = "A user of the partner"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = GroupView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group or user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not an active user, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn add_member(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((partner, customer, role, user)): Path<(OrgId, OrgId, RoleKey, UserId)>,
+) -> Result<Json<GroupView>, AppError> {
+    let g = GroupRef {
+        partner,
+        customer,
+        role,
+    };
+    Ok(Json(delegations::set_member(&deps, &caller, g, user, true).await?))
+}
+
+/// Take a user out of a group (the partner's managers): they no longer hold
+/// the role at that customer.
+#[utoipa::path(delete, path = "/organizations/{id}/groups/{customer}/{role}/members/{user}", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Partner organisation id"),
+        ("customer" = String, Path, description = "The customer that granted the role"),
+        ("role" = String, Path, description = "The role's catalogue key"),
+        ("user" = String, Path, description = "A user of the partner"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = GroupView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group or user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed meanwhile", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn remove_member(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((partner, customer, role, user)): Path<(OrgId, OrgId, RoleKey, UserId)>,
+) -> Result<Json<GroupView>, AppError> {
+    let g = GroupRef {
+        partner,
+        customer,
+        role,
+    };
+    Ok(Json(delegations::set_member(&deps, &caller, g, user, false).await?))
 }

@@ -15,15 +15,16 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::Deps;
 use crate::audit::{ActionType, Target};
 use crate::authz::{Action, OrgFacts};
 use crate::delegations::{
-    Catalogue, DelegatedGroup, Delegation, DelegationState, Parties, RoleKey, StartedBy, parse_term_days,
+    Catalogue, DelegatedGroup, Delegation, DelegationState, Parties, RoleKey, StartedBy, UserDelegatedRoles,
+    parse_term_days,
 };
-use crate::domain::{EmailAddress, OrgId, Organization};
+use crate::domain::{EmailAddress, OrgId, Organization, UserId};
 use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::mail::templates;
@@ -371,4 +372,236 @@ async fn tidy_members(deps: &Deps, partner: OrgId, customer: OrgId, role: &RoleK
             return Ok(());
         }
     }
+}
+
+// The partner's side: the members of its groups --------------------------------
+
+/// A member of a group, as listed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMember {
+    pub user_id: UserId,
+    pub email: EmailAddress,
+    pub added_at: DateTime<Utc>,
+    /// The group's generation when added (a member of an older one holds nothing).
+    pub generation: u32,
+}
+
+/// One group on a partner's account, with a page of its members.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupView {
+    pub partner_id: OrgId,
+    pub customer_id: OrgId,
+    pub role: RoleKey,
+    /// "<customer> <role>".
+    pub name: String,
+    pub members: Vec<GroupMember>,
+    /// Pass as `cursor` for the next page of members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Paging a group's members.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MemberPage {
+    /// Page size, 1 to 100 (default 100).
+    pub limit: Option<u32>,
+    /// `nextCursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Where a group lives: its partner, the customer that granted it, the role.
+#[derive(Debug, Clone)]
+pub struct GroupRef {
+    pub partner: OrgId,
+    pub customer: OrgId,
+    pub role: RoleKey,
+}
+
+/// The group, open now (404 otherwise), with its item's version.
+fn group_of(item: Option<Item>) -> Result<(DelegatedGroup, u64), AppError> {
+    let item = item.ok_or(AppError::NotFound)?;
+    Ok((item.decode()?, item.version))
+}
+
+/// A group and a page of its members (the partner's users, the platform):
+/// 2 read round trips.
+pub async fn group(deps: &Deps, caller: &Caller, g: GroupRef, page: MemberPage) -> Result<GroupView, AppError> {
+    let cursor = page
+        .cursor
+        .as_deref()
+        .map(crate::store::Cursor::parse)
+        .transpose()
+        .map_err(|_| AppError::invalid("not a cursor this list gave"))?;
+    let (a, [partner, group]) = authenticate_full(
+        deps,
+        caller,
+        [
+            keys::org(g.partner),
+            keys::delegated_group(g.partner, g.customer, &g.role),
+        ],
+    )
+    .await?;
+    let partner: Organization = partner.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&a.actor.principal, Action::ViewGroups, &OrgFacts::from(&partner))?;
+    let (group, _) = group_of(group)?;
+    members_page(deps, g, group.name, page.limit, cursor).await
+}
+
+/// A page of the group's members: 1 read round trip.
+async fn members_page(
+    deps: &Deps,
+    g: GroupRef,
+    name: String,
+    limit: Option<u32>,
+    cursor: Option<crate::store::Cursor>,
+) -> Result<GroupView, AppError> {
+    let q = Query::partition(Index::Primary, keys::org(g.partner).pk)
+        .sk(SkCond::BeginsWith(keys::group_members_prefix(g.customer, &g.role)))
+        .limit(limit.unwrap_or(100))
+        .after(cursor);
+    let found = deps.table.query(&q).await?;
+    let members = found
+        .items
+        .iter()
+        .map(|i| i.decode::<GroupMember>())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(GroupView {
+        partner_id: g.partner,
+        customer_id: g.customer,
+        role: g.role,
+        name,
+        members,
+        next_cursor: found.next.map(|c| c.as_str().to_string()),
+    })
+}
+
+/// A partner manager adds one of the partner's users to a group, or takes
+/// them out (`add` false). 1 read round trip (the caller, the partner, the
+/// customer, the group, the user and their roles at the customer), 1 write
+/// (the member item, the user's roles, a check that the group is as read,
+/// and the "Update User Groups" event in both logs); then the group's first
+/// page of members, its answer (1 read).
+pub async fn set_member(
+    deps: &Deps,
+    caller: &Caller,
+    g: GroupRef,
+    user: UserId,
+    add: bool,
+) -> Result<GroupView, AppError> {
+    let group_key = keys::delegated_group(g.partner, g.customer, &g.role);
+    let roles_key = keys::user_delegated_roles(user, g.customer);
+    let (a, [partner, customer, group, member, roles]) = authenticate_full(
+        deps,
+        caller,
+        [
+            keys::org(g.partner),
+            keys::org(g.customer),
+            group_key.clone(),
+            keys::user(user),
+            roles_key,
+        ],
+    )
+    .await?;
+    let partner: Organization = partner.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManageGroups, &OrgFacts::from(&partner))?;
+    let customer = customer_of(customer)?;
+    let (group, group_version) = group_of(group)?;
+    let member: crate::domain::User = member.ok_or(AppError::NotFound)?.decode()?;
+    if member.org_id != partner.id {
+        return Err(AppError::NotFound);
+    }
+    let (mut mine, version) = match &roles {
+        Some(i) => (i.decode::<UserDelegatedRoles>()?, i.version),
+        None => (UserDelegatedRoles::default(), 0),
+    };
+    let now = deps.clock.now();
+    let holds = mine.roles.get(&g.role) == Some(&group.generation);
+    if holds == add {
+        return members_page(deps, g, group.name, None, None).await;
+    }
+    if add {
+        if member.status != crate::domain::UserStatus::Active {
+            return Err(AppError::Conflict(format!(
+                "{} is not an active user: only active users join a group.",
+                member.email.as_str()
+            )));
+        }
+        mine.roles.insert(g.role.clone(), group.generation);
+    } else {
+        mine.roles.remove(&g.role);
+    }
+    let member_key = keys::group_member(g.partner, g.customer, &g.role, user);
+    let member_write = if add {
+        Write::Put {
+            item: Item::new(
+                member_key,
+                keys::GROUP_MEMBER,
+                1,
+                &GroupMember {
+                    user_id: user,
+                    email: member.email.clone(),
+                    added_at: now,
+                    generation: group.generation,
+                },
+            )?,
+            cond: Cond::None,
+        }
+    } else {
+        Write::Delete {
+            key: member_key,
+            cond: Cond::None,
+        }
+    };
+    let roles_write = Write::Put {
+        item: mine.item(user, g.customer, version + 1)?,
+        cond: if version == 0 {
+            Cond::MustNotExist
+        } else {
+            Cond::VersionIs(version)
+        },
+    };
+    let name = group.name.clone();
+    let description = format!(
+        "{} {} {} {} group \"{}\"",
+        a.actor.principal.email.as_str(),
+        if add { "added" } else { "removed" },
+        member.email.as_str(),
+        if add { "to" } else { "from" },
+        group.name
+    );
+    Change::new(
+        deps,
+        &a.actor,
+        partner.id,
+        ActionType::UpdateUserGroups,
+        Target {
+            kind: "user".into(),
+            id: user.to_string(),
+        },
+        description,
+    )
+    .write(Write::Check {
+        key: group_key,
+        cond: Cond::VersionIs(group_version),
+    })
+    .write(roles_write)
+    .write(member_write)
+    .after(serde_json::json!({ "group": group.name, "generation": group.generation, "member": add }))
+    .mirrored_for(&a.actor, customer.id)
+    .commit(deps)
+    .await
+    .map_err(|e| {
+        on_condition(e, |i| {
+            (i <= 1).then(|| {
+                AppError::Conflict("The group or the user's groups changed meanwhile; reload and retry.".into())
+            })
+        })
+    })?;
+    members_page(deps, g, name, None, None).await
 }

@@ -860,3 +860,39 @@ async fn partner_access_embedded_sqlite() {
 async fn partner_access_dynamodb_local() {
     partner_access_round_trips(Backend::Dynamo).await
 }
+
+/// A partner manager adds a member: 1 read round trip (the caller, the
+/// partner, the customer, the group, the user and their roles), 1 write,
+/// then the members' page it answers with (1 read).
+async fn group_member_round_trips(b: Backend) {
+    let (w, counters) = counted_world(b).await;
+    let (customer, partner) = (w.customer.clone(), w.app.orgs[&Role::PartnerManager]);
+    let owner = w.app.token(Role::CustomerAccountOwner).to_string();
+    let tell = json!(["it@northwind.example.com"]);
+    let (s, body) = w
+        .app
+        .put(
+            &format!("/customers/{customer}/partner-access"),
+            &owner,
+            json!({ "roles": ["phone-manager"], "notify": tell }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    counters.reset();
+    let user = w.app.users[&Role::PartnerUser];
+    let path = format!("/organizations/{partner}/groups/{customer}/phone-manager/members/{user}");
+    let (s, body) = w.app.put(&path, w.app.token(Role::PartnerManager), json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    let both = vec!["Update User Groups".to_string(), "Update User Groups".to_string()];
+    assert_eq!(counters.counted(), (2, 1, both), "adding a member ({b:?})");
+}
+
+#[tokio::test]
+async fn group_member_embedded_sqlite() {
+    group_member_round_trips(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn group_member_dynamodb_local() {
+    group_member_round_trips(Backend::Dynamo).await
+}

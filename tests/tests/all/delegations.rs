@@ -287,4 +287,160 @@ async fn the_partner_access_dialog(b: Backend) {
     assert_eq!(s, 400, "{body}");
 }
 
-both_backends!(grant_use_and_revoke, the_partner_access_dialog);
+/// The partner's managers put their users in the groups a customer's
+/// delegation opened; a member holds the group's role at that customer
+/// until they are taken out or the role is revoked.
+async fn the_partner_adds_members(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let partner = app.orgs[&Role::PartnerManager];
+    let manager = app.token(Role::PartnerManager);
+    let nico = app.users[&Role::PartnerUser];
+    let tell = json!([format!("it-{}@northwind.example.com", uuid::Uuid::new_v4().simple())]);
+    let access = format!("/customers/{customer}/partner-access");
+    let owner = app.token(Role::CustomerAccountOwner);
+    let (s, body) = app
+        .put(
+            &access,
+            owner,
+            json!({ "roles": ["decision-maker", "phone-manager"], "notify": tell }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let group = |role: &str| format!("/organizations/{partner}/groups/{customer}/{role}");
+    let caps = || async {
+        let d: Delegation = app
+            .deps
+            .table
+            .get(&keys::delegation(customer, partner, None))
+            .await
+            .unwrap()
+            .map(|i| i.decode().unwrap())
+            .unwrap();
+        capabilities(app.deps.table.as_ref(), &Catalogue::seeded(), &d, nico).await
+    };
+    assert!(caps().await.is_empty(), "in no group yet");
+
+    // Nico joins Phone Manager: its capabilities, no billing.
+    let (s, view) = app
+        .put(
+            &format!("{}/members/{nico}", group("phone-manager")),
+            manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(view["members"][0]["userId"], nico.to_string(), "{view}");
+    assert!(view["name"].as_str().unwrap().ends_with(" Phone Manager"), "{view}");
+    assert_eq!(caps().await.len(), 4);
+    assert!(!caps().await.contains(&Capability::BillingView));
+    // Again: nothing changes.
+    let (s, _) = app
+        .put(
+            &format!("{}/members/{nico}", group("phone-manager")),
+            manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    // And Decision Maker: everything.
+    let (s, _) = app
+        .put(
+            &format!("{}/members/{nico}", group("decision-maker")),
+            manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(caps().await.len(), 5);
+    // The partner's users see the group; a customer does not.
+    let (s, seen) = app
+        .get_json(&group("phone-manager"), app.token(Role::PartnerUser))
+        .await;
+    assert_eq!((s, seen["members"].as_array().unwrap().len()), (200, 1), "{seen}");
+    let (s, _) = app.get_json(&group("phone-manager"), owner).await;
+    assert_eq!(s, 404, "a partner's groups are not the customer's to see");
+
+    // Refused: a partner user adding; a user of another organisation; a role not granted.
+    let (s, body) = app
+        .put(
+            &format!("{}/members/{nico}", group("phone-manager")),
+            app.token(Role::PartnerUser),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 403, "{body}");
+    let cora = app.users[&Role::CustomerAccountOwner];
+    let (s, body) = app
+        .put(
+            &format!("{}/members/{cora}", group("phone-manager")),
+            manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 404, "{body}");
+
+    // The customer revokes Decision Maker: Nico keeps Phone Manager only,
+    // and the closed group's members are gone.
+    let (s, body) = app
+        .put(&access, owner, json!({ "roles": ["phone-manager"], "notify": tell }))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(caps().await.len(), 4);
+    let (s, _) = app.get_json(&group("decision-maker"), manager).await;
+    assert_eq!(s, 404, "the group is gone");
+    let prefix = keys::group_members_prefix(customer, &RoleKey::parse("decision-maker").unwrap());
+    let left = app
+        .deps
+        .table
+        .query(&Query::partition(Index::Primary, keys::org(partner).pk).sk(SkCond::BeginsWith(prefix)))
+        .await
+        .unwrap();
+    assert!(left.items.is_empty(), "members tidied");
+    let (s, body) = app
+        .put(
+            &format!("{}/members/{nico}", group("decision-maker")),
+            manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 404, "{body}");
+
+    // Taken out of Phone Manager: nothing left.
+    let request = app
+        .http
+        .delete(app.url(&format!("{}/members/{nico}", group("phone-manager"))))
+        .bearer_auth(manager)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(request.status(), 200);
+    assert!(caps().await.is_empty());
+
+    // Each step in both logs: two joins and one leave.
+    for org in [customer, partner] {
+        let (_, log) = app
+            .get_json(
+                &format!("/organizations/{org}/activity?action=Update%20User%20Groups&limit=100"),
+                app.token(Role::PlatformAdmin),
+            )
+            .await;
+        let said: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["description"].as_str().unwrap())
+            .collect();
+        assert_eq!(said.len(), 3, "{org}: {said:#?}");
+        assert!(
+            said[0].contains(" removed ") && said[0].ends_with("Phone Manager\""),
+            "{said:?}"
+        );
+    }
+}
+
+both_backends!(
+    grant_use_and_revoke,
+    the_partner_access_dialog,
+    the_partner_adds_members
+);

@@ -721,7 +721,14 @@ async fn partner_roles(d: &Driver) {
         Some(json!({ "roles": ["decision-maker"], "notify": tell })),
     )
     .await;
-    d.ok(f, "GET", &path, Some(&d.token(Role::PartnerManager)), None).await;
+    let manager = d.token(Role::PartnerManager);
+    d.ok(f, "GET", &path, Some(&manager), None).await;
+    let partner = d.app.orgs[&Role::PartnerManager];
+    let group = format!("/organizations/{partner}/groups/{customer}/decision-maker");
+    let member = format!("{group}/members/{}", d.app.users[&Role::PartnerUser]);
+    d.ok(f, "PUT", &member, Some(&manager), Some(json!({}))).await;
+    d.ok(f, "GET", &group, Some(&manager), None).await;
+    d.ok(f, "DELETE", &member, Some(&manager), None).await;
 }
 
 async fn instance_access(d: &Driver, admin: &str) {
