@@ -213,6 +213,8 @@ pub async fn set_partner_access(
         Some(mut d) if wanted.is_empty() => {
             d.revoked_at = Some(now);
             closed.extend(d.close_groups().into_keys());
+            // The event's `before` keeps what was held; a revoked delegation holds nothing.
+            d.roles.clear();
             (d, "revoked")
         }
         Some(mut d) => {

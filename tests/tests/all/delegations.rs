@@ -238,8 +238,8 @@ async fn the_partner_access_dialog(b: Backend) {
     // Revoked, then granted again.
     let (s, view) = app.put(&path, owner, set(&[])).await;
     assert_eq!(
-        (s, &view["state"], &view["groups"]),
-        (200, &json!("revoked"), &json!([])),
+        (s, &view["state"], &view["roles"], &view["groups"]),
+        (200, &json!("revoked"), &json!([]), &json!([])),
         "{view}"
     );
     let (s, view) = app.put(&path, owner, set(&["phone-manager"])).await;
