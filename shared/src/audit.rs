@@ -145,6 +145,16 @@ pub struct Target {
     pub id: String,
 }
 
+impl Target {
+    /// An organisation the event is about.
+    pub fn organization(id: crate::domain::OrgId) -> Self {
+        Target {
+            kind: "organization".into(),
+            id: id.to_string(),
+        }
+    }
+}
+
 /// The hash before an organisation's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -367,6 +367,15 @@ impl Delegation {
         std::mem::take(&mut self.groups)
     }
 
+    /// The names of its open groups ("<customer> <role>"), by role key.
+    pub fn group_names(&self, catalogue: &Catalogue) -> Vec<String> {
+        self.groups
+            .keys()
+            .filter_map(|k| catalogue.get(k))
+            .map(|r| group_name(&self.customer_name, r))
+            .collect()
+    }
+
     /// The item (row 58), listed on the partner's side and, while something
     /// is due, in the sweep's index.
     pub fn item(&self, version: u64, catalogue: &Catalogue) -> Result<Item, StoreError> {

@@ -207,13 +207,6 @@ pub struct AccessView {
     pub pending_requests: Vec<AccessRequest>,
 }
 
-fn customer_target(customer: OrgId) -> Target {
-    Target {
-        kind: "organization".into(),
-        id: customer.to_string(),
-    }
-}
-
 /// A customer's pending requests (not lapsed), oldest first.
 fn pending_query(customer: OrgId, now: DateTime<Utc>) -> Query {
     let from = now - Duration::days(crate::access::REQUEST_LAPSES_AFTER_DAYS);
@@ -466,7 +459,7 @@ pub async fn set_notices(
         &a.actor,
         customer.id,
         ActionType::PartnerAccess,
-        customer_target(customer.id),
+        Target::organization(customer.id),
         format!(
             "{} is told by {how}, sent to {}",
             customer.name.as_str(),

@@ -78,15 +78,7 @@ impl PartnerAccessView {
             partner_id: partner,
             state: d.map(|d| d.state(now)),
             roles: d.map(|d| d.roles.iter().cloned().collect()).unwrap_or_default(),
-            groups: d
-                .map(|d| {
-                    d.groups
-                        .keys()
-                        .filter_map(|k| catalogue.get(k))
-                        .map(|r| crate::delegations::group_name(&d.customer_name, r))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            groups: d.map(|d| d.group_names(catalogue)).unwrap_or_default(),
             ends_at: d.and_then(|d| d.ends_at),
             auto_extend: d.is_some_and(|d| d.auto_extend),
         }
@@ -99,13 +91,6 @@ pub fn catalogue_from(item: Option<&Item>) -> Result<Catalogue, AppError> {
         Some(i) => i.decode()?,
         None => Catalogue::seeded(),
     })
-}
-
-fn partner_target(partner: OrgId) -> Target {
-    Target {
-        kind: "organization".into(),
-        id: partner.to_string(),
-    }
 }
 
 /// Who asks, the customer and the catalogue, in the caller's read round
@@ -283,25 +268,23 @@ pub async fn set_partner_access(
     if parts.is_empty() {
         parts.push("changed the term".into());
     }
+    let groups = delegation.group_names(&catalogue);
     let description = format!(
-        "{} {} to its partner (groups {}: {})",
+        "{} {} to its partner; its groups now: {}",
         customer.name.as_str(),
         parts.join("; "),
-        if closed.is_empty() { "opened" } else { "changed" },
-        delegation
-            .groups
-            .keys()
-            .filter_map(|k| catalogue.get(k))
-            .map(|r| format!("\"{}\"", crate::delegations::group_name(&delegation.customer_name, r)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        if groups.is_empty() {
+            "none".to_string()
+        } else {
+            groups.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(", ")
+        }
     );
     let mut change = Change::new(
         deps,
         &a.actor,
         customer.id,
         ActionType::GrantPartnerRole,
-        partner_target(partner),
+        Target::organization(partner),
         description.clone(),
     )
     .writes(writes)

@@ -83,10 +83,7 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
         actor,
         org.id,
         ActionType::CreateOrganization,
-        Target {
-            kind: "organization".into(),
-            id: org.id.to_string(),
-        },
+        Target::organization(org.id),
         format!("Created {} organisation \"{}\"", org.kind.as_str(), org.name.as_str()),
     )
     // A new organisation: its chain starts here, nothing to read.
@@ -290,10 +287,7 @@ pub async fn set_trusted_ranges(
         &actor,
         org.id,
         ActionType::UpdateTrustedConnection,
-        Target {
-            kind: "organization".into(),
-            id: org.id.to_string(),
-        },
+        Target::organization(org.id),
         format!("Set {} trusted source range(s)", ranges.len()),
     )
     .write(Write::patch(
@@ -378,10 +372,7 @@ pub async fn set_mfa_policy(deps: &Deps, caller: &Caller, id: OrgId, input: MfaP
         &a.actor,
         org.id,
         ActionType::UpdateOrganization,
-        Target {
-            kind: "organization".into(),
-            id: org.id.to_string(),
-        },
+        Target::organization(org.id),
         format!(
             "MFA {} for the users of \"{}\"",
             if input.required { "required" } else { "optional" },

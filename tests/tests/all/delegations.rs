@@ -308,6 +308,12 @@ async fn the_partner_adds_members(b: Backend) {
         .await;
     assert_eq!(s, 200, "{body}");
     let group = |role: &str| format!("/organizations/{partner}/groups/{customer}/{role}");
+    let join = |role: &str, user: UserId, token: &str| {
+        let path = format!("{}/members/{user}", group(role));
+        let token = token.to_string();
+        let app = &app;
+        async move { app.put(&path, &token, json!({})).await }
+    };
     let caps = || async {
         let d: Delegation = app
             .deps
@@ -322,35 +328,17 @@ async fn the_partner_adds_members(b: Backend) {
     assert!(caps().await.is_empty(), "in no group yet");
 
     // Nico joins Phone Manager: its capabilities, no billing.
-    let (s, view) = app
-        .put(
-            &format!("{}/members/{nico}", group("phone-manager")),
-            manager,
-            json!({}),
-        )
-        .await;
+    let (s, view) = join("phone-manager", nico, manager).await;
     assert_eq!(s, 200, "{view}");
     assert_eq!(view["members"][0]["userId"], nico.to_string(), "{view}");
     assert!(view["name"].as_str().unwrap().ends_with(" Phone Manager"), "{view}");
     assert_eq!(caps().await.len(), 4);
     assert!(!caps().await.contains(&Capability::BillingView));
     // Again: nothing changes.
-    let (s, _) = app
-        .put(
-            &format!("{}/members/{nico}", group("phone-manager")),
-            manager,
-            json!({}),
-        )
-        .await;
+    let (s, _) = join("phone-manager", nico, manager).await;
     assert_eq!(s, 200);
     // And Decision Maker: everything.
-    let (s, _) = app
-        .put(
-            &format!("{}/members/{nico}", group("decision-maker")),
-            manager,
-            json!({}),
-        )
-        .await;
+    let (s, _) = join("decision-maker", nico, manager).await;
     assert_eq!(s, 200);
     assert_eq!(caps().await.len(), 5);
     // The partner's users see the group; a customer does not.
@@ -362,22 +350,10 @@ async fn the_partner_adds_members(b: Backend) {
     assert_eq!(s, 404, "a partner's groups are not the customer's to see");
 
     // Refused: a partner user adding; a user of another organisation; a role not granted.
-    let (s, body) = app
-        .put(
-            &format!("{}/members/{nico}", group("phone-manager")),
-            app.token(Role::PartnerUser),
-            json!({}),
-        )
-        .await;
+    let (s, body) = join("phone-manager", nico, app.token(Role::PartnerUser)).await;
     assert_eq!(s, 403, "{body}");
     let cora = app.users[&Role::CustomerAccountOwner];
-    let (s, body) = app
-        .put(
-            &format!("{}/members/{cora}", group("phone-manager")),
-            manager,
-            json!({}),
-        )
-        .await;
+    let (s, body) = join("phone-manager", cora, manager).await;
     assert_eq!(s, 404, "{body}");
 
     // The customer revokes Decision Maker: Nico keeps Phone Manager only,
@@ -397,13 +373,7 @@ async fn the_partner_adds_members(b: Backend) {
         .await
         .unwrap();
     assert!(left.items.is_empty(), "members tidied");
-    let (s, body) = app
-        .put(
-            &format!("{}/members/{nico}", group("decision-maker")),
-            manager,
-            json!({}),
-        )
-        .await;
+    let (s, body) = join("decision-maker", nico, manager).await;
     assert_eq!(s, 404, "{body}");
 
     // Taken out of Phone Manager: nothing left.

@@ -540,10 +540,7 @@ pub async fn put_retention(deps: &Deps, caller: &Caller, org: OrgId, input: Rete
         &a.actor,
         o.id,
         ActionType::UpdateOrganization,
-        Target {
-            kind: "organization".into(),
-            id: o.id.to_string(),
-        },
+        Target::organization(o.id),
         format!(
             "Activity events of \"{}\" are now {} (were {})",
             o.name.as_str(),
