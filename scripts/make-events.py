@@ -94,11 +94,17 @@ def group_route(method, sub, user, member=None, role="phone-manager"):
     return ev(method, f"/organizations/{u(2)}/groups/{u(3)}/{role}" + sub, user, route=route, params=params)
 
 
-def partner_access(method, user, roles=None, notify=None, customer=u(3)):
-    """A request to a customer's delegated roles (seed 004's dialog)."""
+def delegation(method, user, roles=None, notify=None, customer=u(3), partner=u(2)):
+    """A request to the roles a customer delegates to a partner (seed 004's dialog)."""
     body = None if roles is None else {"roles": roles, "notify": notify}
-    return ev(method, f"/customers/{customer}/partner-access", user, body,
-              route="/customers/{id}/partner-access", params={"id": customer})
+    return ev(method, f"/customers/{customer}/delegations/{partner}", user, body,
+              route="/customers/{id}/delegations/{partner}", params={"id": customer, "partner": partner})
+
+
+def holders(user, everyone, customer=u(3)):
+    """Northwind's managers choose who of theirs holds a customer's delegated roles."""
+    return ev("PUT", f"/organizations/{u(2)}/delegations/{customer}/holders", user, {"everyone": everyone},
+              route="/organizations/{id}/delegations/{customer}/holders", params={"id": u(2), "customer": customer})
 
 
 def pull(instance, signature=None):
@@ -246,16 +252,20 @@ SAMPLES = {
         "log-in-as-account-owner.403": inst_route("POST", "/{instance}/login", OWNER, UNKNOWN),
     },
     "grant-partner-role": {
-        "partner-access-as-partner-user.200": partner_access("GET", PUSER),
-        "partner-access-of-another-customer.404": partner_access("GET", OWNER, customer=u(4)),
-        "grant-phone-manager.200": partner_access("PUT", OWNER, ["phone-manager"], ["it@northwind.example.com"]),
-        "grant-as-partner-manager.403": partner_access("PUT", MANAGER, ["phone-manager"],
+        "delegation-as-partner-user.200": delegation("GET", PUSER),
+        "delegation-of-another-customer.404": delegation("GET", OWNER, customer=u(4)),
+        "delegation-to-a-customer.404": delegation("GET", OWNER, partner=u(4)),
+        "set-roles-phone-manager.200": delegation("PUT", OWNER, ["phone-manager"], ["it@northwind.example.com"]),
+        "set-roles-as-partner-manager.403": delegation("PUT", MANAGER, ["phone-manager"],
                                                        ["it@northwind.example.com"]),
-        "grant-telling-nobody.400": partner_access("PUT", OWNER, ["phone-manager"], []),
-        "group-not-granted.404": group_route("GET", "", MANAGER, role="decision-maker"),
+        "set-roles-telling-nobody.400": delegation("PUT", OWNER, ["phone-manager"], []),
+        "group-not-granted.404": group_route("GET", "", MANAGER, role="phone-manager"),
         "group-of-another-partner.404": group_route("GET", "", OWNER),
         "add-member-to-a-group-not-granted.404": group_route("PUT", f"/members/{PUSER}", MANAGER, PUSER,
-                                                             role="decision-maker"),
+                                                             role="phone-manager"),
+        "holders-groups-only.200": holders(MANAGER, False),
+        "holders-as-partner-user.403": holders(PUSER, True),
+        "holders-of-an-unknown-customer.404": holders(MANAGER, True, customer=UNKNOWN),
         "add-member-as-partner-user.403": group_route("PUT", f"/members/{PUSER}", PUSER, PUSER),
         "remove-member-bad-role.400": ev("DELETE", f"/organizations/{u(2)}/groups/{u(3)}/Not_A_Role/members/{PUSER}",
                                          MANAGER, route="/organizations/{id}/groups/{customer}/{role}/members/{user}",

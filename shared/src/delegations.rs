@@ -132,6 +132,12 @@ pub struct DelegatedRole {
 #[serde(rename_all = "camelCase")]
 pub struct Catalogue {
     pub roles: BTreeMap<RoleKey, DelegatedRole>,
+    /// The roles a new customer delegates to its partner of record at its
+    /// creation, held by every user of the partner until the partner's
+    /// managers narrow them to the groups' members (seed 000's partner of
+    /// record could do everything; empty: no default delegation).
+    #[serde(default)]
+    pub default_roles: BTreeSet<RoleKey>,
 }
 
 impl Catalogue {
@@ -156,6 +162,15 @@ impl Catalogue {
             .into_iter()
             .map(|r| (r.key.clone(), r))
             .collect(),
+            default_roles: BTreeSet::from([RoleKey("decision-maker".into())]),
+        }
+    }
+
+    /// The catalogue as stored, or the seeded one until the platform edits it.
+    pub fn from_item(item: Option<&Item>) -> Result<Self, StoreError> {
+        match item {
+            Some(i) => i.decode(),
+            None => Ok(Self::seeded()),
         }
     }
 
@@ -259,6 +274,11 @@ pub struct Delegation {
     pub groups: BTreeMap<RoleKey, u32>,
     #[serde(default)]
     pub next_generation: u32,
+    /// Every user of the partner holds its roles, not only its groups'
+    /// members: the platform's default delegation at a customer's creation,
+    /// until the partner's managers narrow it to the groups.
+    #[serde(default)]
+    pub everyone: bool,
 }
 
 /// Who a delegation is between.
@@ -308,6 +328,7 @@ impl Delegation {
             reminded: BTreeSet::new(),
             groups: BTreeMap::new(),
             next_generation: 1,
+            everyone: false,
         };
         if started_by == StartedBy::Customer {
             d.approve(now);
@@ -501,6 +522,34 @@ impl Delegation {
     }
 }
 
+/// The platform's default delegation for a new customer of `partner`
+/// (none if the catalogue names no default roles), and the groups it opens.
+pub fn default_delegation(
+    catalogue: &Catalogue,
+    parties: Parties,
+    now: DateTime<Utc>,
+) -> Option<(Delegation, Vec<DelegatedGroup>)> {
+    if catalogue.default_roles.is_empty() || parties.contact_user.is_some() {
+        return None;
+    }
+    let mut d = Delegation::new(
+        parties,
+        catalogue.default_roles.clone(),
+        None,
+        false,
+        StartedBy::Customer,
+        now,
+    );
+    d.everyone = true;
+    let groups = catalogue
+        .default_roles
+        .iter()
+        .filter_map(|k| catalogue.get(k))
+        .filter_map(|r| DelegatedGroup::of(&d, r, now))
+        .collect();
+    Some((d, groups))
+}
+
 /// A group on the partner's account for one granted role (row 62).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -554,6 +603,34 @@ impl UserDelegatedRoles {
     }
 }
 
+/// The items that say what a user of `partner` holds at `customer`, read
+/// in the caller's batch: the partner's delegation, the user's roles there,
+/// a delegation to the user in person, and the catalogue.
+pub fn held_keys(user: UserId, partner: OrgId, customer: OrgId) -> [Key; 4] {
+    [
+        keys::delegation(customer, partner, None),
+        keys::user_delegated_roles(user, customer),
+        keys::delegation(customer, partner, Some(user)),
+        keys::delegated_roles(),
+    ]
+}
+
+/// The capabilities [`held_keys`]' items give now.
+pub fn held_from(items: [Option<Item>; 4], now: DateTime<Utc>) -> Result<BTreeSet<Capability>, StoreError> {
+    let [wide, mine, personal, catalogue] = items;
+    let wide: Option<Delegation> = wide.map(|i| i.decode()).transpose()?;
+    let mine: Option<UserDelegatedRoles> = mine.map(|i| i.decode()).transpose()?;
+    let personal: Option<Delegation> = personal.map(|i| i.decode()).transpose()?;
+    let catalogue = Catalogue::from_item(catalogue.as_ref())?;
+    Ok(user_capabilities(
+        &catalogue,
+        now,
+        wide.as_ref(),
+        mine.as_ref(),
+        personal.as_ref(),
+    ))
+}
+
 /// What a partner user may do at a customer now: the capabilities of the
 /// roles they hold through a group of the partner's delegation (at the
 /// group's current generation), and of a delegation to them in person.
@@ -565,6 +642,9 @@ pub fn user_capabilities(
     personal: Option<&Delegation>,
 ) -> BTreeSet<Capability> {
     let mut held: BTreeSet<&RoleKey> = BTreeSet::new();
+    if let Some(d) = partner_wide.filter(|d| d.everyone && d.state(now).grants()) {
+        held.extend(d.groups.keys());
+    }
     if let (Some(d), Some(mine)) = (partner_wide, mine)
         && d.state(now).grants()
     {

@@ -43,6 +43,11 @@ pub async fn run_with(extras: Option<Extras>) -> Result<(), Box<dyn std::error::
     let deps: AppState = Arc::new(Deps::build(&cfg, crate::app::Overrides::default()).await?);
     let auth = &deps.auth;
     let users = crate::seed::demo(&deps).await?;
+    // A data directory from before delegated roles: its customers get the default delegation.
+    let given = crate::ops::delegations::migrate_defaults(&deps).await?;
+    if given > 0 {
+        println!("Gave {given} existing customer(s) the platform's default delegation to their partner of record.");
+    }
     // The LogMeIn signing key: its file is made on the first start.
     crate::ops::login_keys::ensure(&deps).await?;
     let addr = bind_addr()?;

@@ -106,6 +106,14 @@ pub async fn demo(deps: &Deps) -> Result<Vec<DemoUser>, AppError> {
             cond: Cond::MustNotExist,
         });
     }
+    // The platform's default delegation: the partner's users hold the
+    // default roles at both customers, as any new customer's partner does.
+    let catalogue = crate::delegations::Catalogue::from_item(deps.table.get(&keys::delegated_roles()).await?.as_ref())?;
+    for c in &customers {
+        if let Some((ws, _, _)) = crate::ops::delegations::default_for(&catalogue, c, now)? {
+            writes.extend(ws);
+        }
+    }
     for u in &users {
         writes.push(Write::Put {
             item: u.item()?,

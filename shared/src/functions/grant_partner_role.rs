@@ -1,6 +1,6 @@
 //! The `grant-partner-role` function: delegated partner roles (seed 004).
-//! So far the customer's side (the roles its partner of record holds) and
-//! the partner's (the members of the groups those roles open).
+//! The customer's side (the roles a partner holds) and the partner's (who
+//! of its users holds them: the members of the groups those roles open).
 
 use axum::Json;
 use axum::Router;
@@ -14,7 +14,9 @@ use crate::domain::{OrgId, UserId};
 use crate::error::{AppError, Problem};
 use crate::http::principal::Caller;
 use crate::http::{JsonBody, Path};
-use crate::ops::delegations::{self, GroupRef, GroupView, MemberPage, PartnerAccessView, SetPartnerAccess};
+use crate::ops::delegations::{
+    self, DelegationView, GroupRef, GroupView, MemberPage, Membership, SetDelegation, SetHolders,
+};
 
 /// What this function uses besides the table: SES (the notices of each
 /// grant and revoke); its Lambda builds only that.
@@ -33,7 +35,8 @@ impl crate::app::Uses for Uses {
 /// The function's routes, with their OpenAPI descriptions.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(partner_access, set_partner_access))
+        .routes(routes!(delegation, set_delegation))
+        .routes(routes!(set_holders))
         .routes(routes!(group))
         .routes(routes!(add_member, remove_member))
 }
@@ -43,52 +46,91 @@ pub fn router(state: AppState) -> Router {
     crate::http::function(routes(), state)
 }
 
-/// The roles a customer delegates to its partner of record: their state,
-/// term, and the groups they opened on the partner's account. The
-/// platform, the customer's users and the partner's users see it.
-#[utoipa::path(get, path = "/customers/{id}/partner-access", tag = "grant-partner-role",
-    params(("id" = String, Path, description = "Customer organisation id")),
+/// The roles a customer delegates to a partner (its partner of record, or
+/// an authorized contact): their state, term, and the groups they opened on
+/// the partner's account. The platform, the customer's users and the
+/// partner's users see it.
+#[utoipa::path(get, path = "/customers/{id}/delegations/{partner}", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Customer organisation id"),
+        ("partner" = String, Path, description = "Partner organisation id"),
+    ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = PartnerAccessView),
+        (status = 200, body = DelegationView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such customer, not visible to you, or no partner of record", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer or partner, or not visible to you", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn partner_access(
+async fn delegation(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<OrgId>,
-) -> Result<Json<PartnerAccessView>, AppError> {
-    Ok(Json(delegations::view(&deps, &caller, id).await?))
+    Path((id, partner)): Path<(OrgId, OrgId)>,
+) -> Result<Json<DelegationView>, AppError> {
+    Ok(Json(delegations::view(&deps, &caller, id, partner).await?))
 }
 
 /// Seed 004's Partner Access dialog (the customer's Account Owner): the
-/// roles the partner of record holds from now (each opens a group
-/// "<customer> <role>" on the partner's account; each cleared one deletes
-/// its group and its memberships), who is told (1 to 10 addresses), and an
-/// optional term and auto-extend. An event in both organisations' logs.
-#[utoipa::path(put, path = "/customers/{id}/partner-access", tag = "grant-partner-role",
-    params(("id" = String, Path, description = "Customer organisation id")),
-    request_body = SetPartnerAccess,
+/// roles a partner holds from now (each opens a group "<customer> <role>"
+/// on the partner's account; each cleared one deletes its group and ends
+/// its memberships), who is told (1 to 10 addresses), and an optional term
+/// and auto-extend. The partner is the customer's partner of record, or
+/// another (an authorized contact). An event in both organisations' logs.
+#[utoipa::path(put, path = "/customers/{id}/delegations/{partner}", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Customer organisation id"),
+        ("partner" = String, Path, description = "Partner organisation id"),
+    ),
+    request_body = SetDelegation,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = PartnerAccessView),
+        (status = 200, body = DelegationView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No partner of record, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer or partner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed meanwhile", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-async fn set_partner_access(
+async fn set_delegation(
     State(deps): State<AppState>,
     caller: Caller,
-    Path(id): Path<OrgId>,
-    JsonBody(input): JsonBody<SetPartnerAccess>,
-) -> Result<Json<PartnerAccessView>, AppError> {
-    Ok(Json(delegations::set_partner_access(&deps, &caller, id, input).await?))
+    Path((id, partner)): Path<(OrgId, OrgId)>,
+    JsonBody(input): JsonBody<SetDelegation>,
+) -> Result<Json<DelegationView>, AppError> {
+    Ok(Json(delegations::set(&deps, &caller, id, partner, input).await?))
+}
+
+/// Who of the partner's users holds a customer's delegated roles (the
+/// partner's managers): every one of them (the platform's default
+/// delegation at the customer's creation), or only the groups' members.
+/// An "Update User Groups" event in both organisations' logs.
+#[utoipa::path(put, path = "/organizations/{id}/delegations/{customer}/holders", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Partner organisation id"),
+        ("customer" = String, Path, description = "The customer that delegated the roles"),
+    ),
+    request_body = SetHolders,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DelegationView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delegation in force, or not visible to you", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_holders(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((partner, customer)): Path<(OrgId, OrgId)>,
+    JsonBody(input): JsonBody<SetHolders>,
+) -> Result<Json<DelegationView>, AppError> {
+    Ok(Json(
+        delegations::set_holders(&deps, &caller, partner, customer, input).await?,
+    ))
 }
 
 /// One group a customer's delegated role opened on a partner's account
@@ -135,7 +177,7 @@ async fn group(
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = GroupView),
+        (status = 200, body = Membership),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -146,7 +188,7 @@ async fn add_member(
     State(deps): State<AppState>,
     caller: Caller,
     Path((partner, customer, role, user)): Path<(OrgId, OrgId, RoleKey, UserId)>,
-) -> Result<Json<GroupView>, AppError> {
+) -> Result<Json<Membership>, AppError> {
     let g = GroupRef {
         partner,
         customer,
@@ -166,7 +208,7 @@ async fn add_member(
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = GroupView),
+        (status = 200, body = Membership),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -177,7 +219,7 @@ async fn remove_member(
     State(deps): State<AppState>,
     caller: Caller,
     Path((partner, customer, role, user)): Path<(OrgId, OrgId, RoleKey, UserId)>,
-) -> Result<Json<GroupView>, AppError> {
+) -> Result<Json<Membership>, AppError> {
     let g = GroupRef {
         partner,
         customer,

@@ -29,18 +29,19 @@ use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::mail::templates;
 use crate::ops::instances::customer_of;
-use crate::ops::{Authenticated, Change, authenticate_full, on_condition};
+use crate::ops::{Authenticated, Change, authenticate_and_query, authenticate_full, on_condition};
 use crate::store::{Cond, Index, Item, Query, SkCond, StoreError, Write, keys};
 
 /// Who may be told at most, per change.
 pub const MAX_NOTIFY: usize = 10;
 
-/// Body of the customer's Partner Access dialog.
+/// Body of the customer's Partner Access dialog (seed 004), for its
+/// partner of record or another partner (an authorized contact).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SetPartnerAccess {
-    /// The roles the partner of record holds from now, by catalogue key
-    /// (empty: none; the delegation is revoked).
+pub struct SetDelegation {
+    /// The roles the partner holds from now, by catalogue key (empty: none;
+    /// the delegation is revoked).
     pub roles: Vec<RoleKey>,
     /// Who is told of the change: 1 to 10 addresses (seed 004: at least one,
     /// so that the partner hears of it).
@@ -54,89 +55,206 @@ pub struct SetPartnerAccess {
     pub auto_extend: bool,
 }
 
-/// A customer's delegation to its partner of record, as shown to people.
+/// A customer's delegation to a partner, as shown to people.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PartnerAccessView {
+pub struct DelegationView {
     pub customer_id: OrgId,
     pub partner_id: OrgId,
+    /// Whether the partner is the customer's partner of record (otherwise
+    /// an authorized contact, seed 004).
+    pub partner_of_record: bool,
     /// Absent: nothing was ever delegated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<DelegationState>,
     pub roles: Vec<RoleKey>,
     /// The groups on the partner's account, by name.
     pub groups: Vec<String>,
+    /// Every user of the partner holds the roles (the platform's default
+    /// delegation), not only the groups' members.
+    pub everyone: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<DateTime<Utc>>,
     pub auto_extend: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<StartedBy>,
 }
 
-impl PartnerAccessView {
-    fn of(customer: OrgId, partner: OrgId, d: Option<&Delegation>, catalogue: &Catalogue, now: DateTime<Utc>) -> Self {
+impl DelegationView {
+    fn of(
+        customer: &Organization,
+        partner: OrgId,
+        d: Option<&Delegation>,
+        catalogue: &Catalogue,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
-            customer_id: customer,
+            customer_id: customer.id,
             partner_id: partner,
+            partner_of_record: customer.partner_of_record == Some(partner),
             state: d.map(|d| d.state(now)),
             roles: d.map(|d| d.roles.iter().cloned().collect()).unwrap_or_default(),
             groups: d.map(|d| d.group_names(catalogue)).unwrap_or_default(),
+            everyone: d.is_some_and(|d| d.everyone && d.state(now).grants()),
+            term_days: d.and_then(|d| d.term_days),
             ends_at: d.and_then(|d| d.ends_at),
             auto_extend: d.is_some_and(|d| d.auto_extend),
+            started_by: d.map(|d| d.started_by),
         }
     }
 }
 
-/// The catalogue as stored, or the seeded one until the platform edits it.
-pub fn catalogue_from(item: Option<&Item>) -> Result<Catalogue, AppError> {
-    Ok(match item {
-        Some(i) => i.decode()?,
-        None => Catalogue::seeded(),
+/// The platform's default delegation for a new customer (none if it has no
+/// partner of record or the catalogue names no default roles): the writes
+/// that create it and its groups, in the transaction that creates the
+/// customer, and what that transaction's event says of it.
+pub(crate) fn default_for(
+    catalogue: &Catalogue,
+    customer: &Organization,
+    now: DateTime<Utc>,
+) -> Result<Option<(Vec<Write>, serde_json::Value, String)>, AppError> {
+    let Some(partner) = customer.partner_of_record else {
+        return Ok(None);
+    };
+    let parties = Parties {
+        customer_id: customer.id,
+        customer_name: customer.name.as_str().to_string(),
+        partner_id: partner,
+        contact_user: None,
+    };
+    let Some((d, groups)) = crate::delegations::default_delegation(catalogue, parties, now) else {
+        return Ok(None);
+    };
+    let mut writes = vec![Write::Put {
+        item: d.item(1, catalogue)?,
+        cond: Cond::MustNotExist,
+    }];
+    for g in &groups {
+        writes.push(Write::Put {
+            item: g.item(1)?,
+            cond: Cond::None,
+        });
+    }
+    let names = d.group_names(catalogue);
+    let said = format!(
+        "; its partner of record's users all hold {} (the platform's default delegation; groups {})",
+        d.roles
+            .iter()
+            .filter_map(|r| catalogue.get(r))
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        names.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(", ")
+    );
+    let after = serde_json::json!({ "roles": d.roles, "groups": d.groups, "everyone": true });
+    Ok(Some((writes, after, said)))
+}
+
+/// The keys [`default_for`] writes for `customer` (to take them back out
+/// when its creation is undone).
+pub(crate) fn default_keys(catalogue: &Catalogue, customer: OrgId, partner: OrgId) -> Vec<crate::store::Key> {
+    let mut out = vec![keys::delegation(customer, partner, None)];
+    out.extend(
+        catalogue
+            .default_roles
+            .iter()
+            .map(|r| keys::delegated_group(partner, customer, r)),
+    );
+    out
+}
+
+/// What a delegation's routes read, in the caller's one round trip: the
+/// customer, the partner, the catalogue and the delegation (and so both
+/// organisations' chain heads).
+struct Opened {
+    a: Authenticated,
+    customer: Organization,
+    partner: Organization,
+    catalogue: Catalogue,
+    delegation: Option<Delegation>,
+    version: u64,
+}
+
+async fn open(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> Result<Opened, AppError> {
+    let (a, [c, p, catalogue, d]) = authenticate_full(
+        deps,
+        caller,
+        [
+            keys::org(customer),
+            keys::org(partner),
+            keys::delegated_roles(),
+            keys::delegation(customer, partner, None),
+        ],
+    )
+    .await?;
+    let customer = customer_of(c)?;
+    let partner: Organization = p.ok_or(AppError::NotFound)?.decode()?;
+    let version = d.as_ref().map_or(0, |i| i.version);
+    Ok(Opened {
+        a,
+        customer,
+        partner,
+        catalogue: Catalogue::from_item(catalogue.as_ref())?,
+        delegation: d.map(|i| i.decode()).transpose()?,
+        version,
     })
 }
 
-/// Who asks, the customer and the catalogue, in the caller's read round
-/// trip, with `action` required on the customer.
-async fn open_customer(
-    deps: &Deps,
-    caller: &Caller,
-    customer: OrgId,
-    action: Action,
-) -> Result<(Authenticated, Organization, Catalogue), AppError> {
-    let (a, [org, catalogue]) = authenticate_full(deps, caller, [keys::org(customer), keys::delegated_roles()]).await?;
-    let customer = customer_of(org)?;
-    deps.authz
-        .require(&a.actor.principal, action, &OrgFacts::from(&customer))?;
-    Ok((a, customer, catalogue_from(catalogue.as_ref())?))
-}
-
-/// The roles a customer delegates to its partner of record (the platform,
-/// the customer's users, the partner's users): 2 read round trips.
-pub async fn view(deps: &Deps, caller: &Caller, customer: OrgId) -> Result<PartnerAccessView, AppError> {
-    let (_, customer, catalogue) = open_customer(deps, caller, customer, Action::ViewPartnerAccess).await?;
-    let partner = customer.partner_of_record.ok_or(AppError::NotFound)?;
-    let d = match deps.table.get(&keys::delegation(customer.id, partner, None)).await? {
-        Some(i) => Some(i.decode::<Delegation>()?),
-        None => None,
-    };
-    Ok(PartnerAccessView::of(
-        customer.id,
-        partner,
-        d.as_ref(),
-        &catalogue,
+/// A customer's delegation to a partner: the platform and the customer's
+/// users see it (Cedar: ViewPartnerAccess on the customer); so do the
+/// partner's own users (ViewGroups on the partner), where it exists or the
+/// partner is the customer's partner of record. 1 read round trip.
+pub async fn view(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> Result<DelegationView, AppError> {
+    let o = open(deps, caller, customer, partner).await?;
+    let p = &o.a.actor.principal;
+    if p.org_id == o.partner.id {
+        deps.authz.require(p, Action::ViewGroups, &OrgFacts::from(&o.partner))?;
+        if o.delegation.is_none() && o.customer.partner_of_record != Some(o.partner.id) {
+            // Nothing between them: not even that the customer exists.
+            return Err(AppError::NotFound);
+        }
+    } else {
+        deps.authz
+            .require(p, Action::ViewPartnerAccess, &OrgFacts::from(&o.customer))?;
+        if o.partner.kind != crate::domain::OrgKind::Partner {
+            return Err(AppError::NotFound);
+        }
+    }
+    Ok(DelegationView::of(
+        &o.customer,
+        o.partner.id,
+        o.delegation.as_ref(),
+        &o.catalogue,
         deps.clock.now(),
     ))
 }
 
-/// The customer's Account Owner sets the roles its partner of record holds.
-pub async fn set_partner_access(
+/// The customer's Account Owner sets the roles a partner holds: its
+/// partner of record, or another partner (an authorized contact). Opens and
+/// deletes the groups in the transaction of the "Grant Partner Role" event
+/// in both logs; a closed group's member items are left to the sweep (they
+/// stopped counting at the commit). 1 read round trip, 1 write; then the
+/// notices.
+pub async fn set(
     deps: &Deps,
     caller: &Caller,
     customer: OrgId,
-    input: SetPartnerAccess,
-) -> Result<PartnerAccessView, AppError> {
-    let (a, customer, catalogue) = open_customer(deps, caller, customer, Action::ManagePartnerAccess).await?;
-    let partner = customer
-        .partner_of_record
-        .ok_or_else(|| AppError::Conflict("This customer has no partner of record to delegate roles to.".into()))?;
+    partner: OrgId,
+    input: SetDelegation,
+) -> Result<DelegationView, AppError> {
+    let o = open(deps, caller, customer, partner).await?;
+    let (a, customer, catalogue) = (&o.a, &o.customer, &o.catalogue);
+    deps.authz.require(
+        &a.actor.principal,
+        Action::ManagePartnerAccess,
+        &OrgFacts::from(customer),
+    )?;
+    if o.partner.kind != crate::domain::OrgKind::Partner {
+        return Err(AppError::NotFound);
+    }
+    let partner = o.partner.id;
     let wanted: BTreeSet<RoleKey> = input.roles.iter().cloned().collect();
     if let Some(unknown) = wanted.iter().find(|r| catalogue.get(r).is_none()) {
         return Err(AppError::invalid(format!(
@@ -154,14 +272,7 @@ pub async fn set_partner_access(
         .map(parse_term_days)
         .transpose()
         .map_err(|e| AppError::invalid(e.detail()))?;
-
-    let key = keys::delegation(customer.id, partner, None);
-    let [item, head] = <[Option<Item>; 2]>::try_from(deps.table.get_many(&[key, keys::activity_head(partner)]).await?)
-        .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
-    let (existing, version) = match &item {
-        Some(i) => (Some(i.decode::<Delegation>()?), i.version),
-        None => (None, 0),
-    };
+    let (existing, version) = (o.delegation.clone(), o.version);
     let now = deps.clock.now();
     let live = existing.clone().filter(|d| d.state(now).grants());
     let parties = || Parties {
@@ -172,15 +283,9 @@ pub async fn set_partner_access(
     };
     let mut opened = Vec::new();
     let mut closed = Vec::new();
-    let (delegation, said) = match live {
+    let (mut delegation, said) = match live {
         None if wanted.is_empty() => {
-            return Ok(PartnerAccessView::of(
-                customer.id,
-                partner,
-                existing.as_ref(),
-                &catalogue,
-                now,
-            ));
+            return Ok(DelegationView::of(customer, partner, existing.as_ref(), catalogue, now));
         }
         None => {
             let d = Delegation::new(
@@ -193,19 +298,22 @@ pub async fn set_partner_access(
             )
             .after(existing.as_ref());
             opened.extend(d.groups.keys().cloned());
+            // An ended delegation's groups closed with it (the sweep, or its revoke).
             (d, "granted")
         }
         Some(mut d) if wanted.is_empty() => {
             d.revoked_at = Some(now);
-            closed.extend(d.close_groups().into_keys());
+            closed.extend(d.close_groups());
             // The event's `before` keeps what was held; a revoked delegation holds nothing.
             d.roles.clear();
             (d, "revoked")
         }
         Some(mut d) => {
             for r in d.roles.clone().difference(&wanted) {
+                if let Some(g) = d.groups.get(r).copied() {
+                    closed.push((r.clone(), g));
+                }
                 d.revoke_role(r);
-                closed.push(r.clone());
             }
             for r in wanted.difference(&d.roles.clone()) {
                 d.grant_role(r.clone(), now);
@@ -221,11 +329,14 @@ pub async fn set_partner_access(
             let extend_changed = d.auto_extend != input.auto_extend;
             d.auto_extend = input.auto_extend;
             if opened.is_empty() && closed.is_empty() && !term_changed && !extend_changed {
-                return Ok(PartnerAccessView::of(customer.id, partner, Some(&d), &catalogue, now));
+                return Ok(DelegationView::of(customer, partner, Some(&d), catalogue, now));
             }
             (d, "changed")
         }
     };
+    if existing.is_none() {
+        delegation.everyone = false;
+    }
     // A new delegation replaces an ended one's item in place.
     let cond = if version == 0 {
         Cond::MustNotExist
@@ -233,7 +344,7 @@ pub async fn set_partner_access(
         Cond::VersionIs(version)
     };
     let mut writes = vec![Write::Put {
-        item: delegation.item(version + 1, &catalogue)?,
+        item: delegation.item(version + 1, catalogue)?,
         cond,
     }];
     for r in &opened {
@@ -245,34 +356,49 @@ pub async fn set_partner_access(
             });
         }
     }
-    for r in &closed {
+    for (r, generation) in &closed {
         writes.push(Write::Delete {
             key: keys::delegated_group(partner, customer.id, r),
             cond: Cond::None,
         });
+        writes.push(Write::Put {
+            item: ClosedGroup {
+                partner_id: partner,
+                customer_id: customer.id,
+                role: r.clone(),
+                generation: *generation,
+            }
+            .item(now)?,
+            cond: Cond::None,
+        });
     }
-    let names = |rs: &[RoleKey]| {
-        rs.iter()
-            .filter_map(|r| catalogue.get(r))
+    let names = |rs: &mut dyn Iterator<Item = &RoleKey>| {
+        rs.filter_map(|r| catalogue.get(r))
             .map(|r| r.name.clone())
             .collect::<Vec<_>>()
             .join(", ")
     };
     let mut parts = Vec::new();
     if !opened.is_empty() {
-        parts.push(format!("granted {}", names(&opened)));
+        parts.push(format!("granted {}", names(&mut opened.iter())));
     }
     if !closed.is_empty() {
-        parts.push(format!("revoked {}", names(&closed)));
+        parts.push(format!("revoked {}", names(&mut closed.iter().map(|(r, _)| r))));
     }
     if parts.is_empty() {
         parts.push("changed the term".into());
     }
-    let groups = delegation.group_names(&catalogue);
+    let groups = delegation.group_names(catalogue);
     let description = format!(
-        "{} {} to its partner; its groups now: {}",
+        "{} {} to {}{}; its groups now: {}",
         customer.name.as_str(),
         parts.join("; "),
+        o.partner.name.as_str(),
+        if customer.partner_of_record == Some(partner) {
+            ""
+        } else {
+            " (an authorized contact)"
+        },
         if groups.is_empty() {
             "none".to_string()
         } else {
@@ -295,18 +421,13 @@ pub async fn set_partner_access(
         "endsAt": delegation.ends_at,
         "autoExtend": delegation.auto_extend,
     }))
-    .mirror(partner, Some(head));
+    .mirrored_for(&a.actor, partner);
     change.event.before = existing.as_ref().map(|d| serde_json::json!({ "roles": d.roles }));
     change.commit(deps).await.map_err(|e| {
         on_condition(e, |i| {
             (i == 0).then(|| AppError::Conflict("Partner access changed meanwhile; reload and retry.".into()))
         })
     })?;
-    for r in &closed {
-        if let Err(e) = tidy_members(deps, partner, customer.id, r).await {
-            tracing::warn!(customer = %customer.id, role = r.as_str(), error = %e, "a closed group's members are left to tidy");
-        }
-    }
     let lines = [
         format!("{description}."),
         format!("Changed by {} ({}).", a.actor.principal.email.as_str(), said),
@@ -324,38 +445,73 @@ pub async fn set_partner_access(
             tracing::error!(customer = %customer.id, error = %e, "partner access notice not sent");
         }
     }
-    Ok(PartnerAccessView::of(
-        customer.id,
-        partner,
-        Some(&delegation),
-        &catalogue,
-        now,
-    ))
+    Ok(DelegationView::of(customer, partner, Some(&delegation), catalogue, now))
 }
 
-/// Deletes the member items of a group that closed (they stopped counting
-/// at its commit), 25 to a transaction.
-async fn tidy_members(deps: &Deps, partner: OrgId, customer: OrgId, role: &RoleKey) -> Result<(), StoreError> {
-    let q = Query::partition(Index::Primary, keys::org(partner).pk)
-        .sk(SkCond::BeginsWith(keys::group_members_prefix(customer, role)))
-        .limit(25);
-    loop {
-        let page = deps.table.query(&q).await?;
-        if page.items.is_empty() {
-            return Ok(());
+/// A group that closed, whose member items the sweep deletes (they stopped
+/// counting at its close: a membership counts only at its group's
+/// generation). In the sweep's due index from the moment it closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClosedGroup {
+    pub partner_id: OrgId,
+    pub customer_id: OrgId,
+    pub role: RoleKey,
+    pub generation: u32,
+}
+
+impl ClosedGroup {
+    pub fn item(&self, now: DateTime<Utc>) -> Result<Item, StoreError> {
+        Ok(Item::new(
+            keys::closed_group(self.partner_id, self.customer_id, &self.role, self.generation),
+            keys::CLOSED_GROUP,
+            1,
+            self,
+        )?
+        .with_gsi2(
+            keys::DELEGATIONS_DUE,
+            keys::closed_group_due_sk(now.timestamp_millis(), self.partner_id, self.customer_id, &self.role),
+        ))
+    }
+
+    /// Deletes the group's member items of its generation, 25 to a
+    /// transaction, then itself (a member who joined the group again at a
+    /// later generation stays).
+    pub(crate) async fn tidy(&self, deps: &Deps) -> Result<usize, StoreError> {
+        let q = Query::partition(Index::Primary, keys::org(self.partner_id).pk)
+            .sk(SkCond::BeginsWith(keys::group_members_prefix(
+                self.customer_id,
+                &self.role,
+            )))
+            .limit(100);
+        let mut deleted = 0;
+        let mut page = deps.table.query(&q).await?;
+        loop {
+            let stale: Vec<Write> = page
+                .items
+                .iter()
+                .filter(|i| i.version <= u64::from(self.generation))
+                .map(|i| Write::Delete {
+                    key: i.key(),
+                    cond: Cond::VersionIs(i.version),
+                })
+                .collect();
+            for chunk in stale.chunks(25) {
+                deps.table.transact(chunk.to_vec()).await?;
+                deleted += chunk.len();
+            }
+            match page.next.take() {
+                Some(c) => page = deps.table.query(&q.clone().after(Some(c))).await?,
+                None => break,
+            }
         }
-        let deletes = page
-            .items
-            .iter()
-            .map(|i| Write::Delete {
-                key: i.key(),
+        deps.table
+            .transact(vec![Write::Delete {
+                key: keys::closed_group(self.partner_id, self.customer_id, &self.role, self.generation),
                 cond: Cond::None,
-            })
-            .collect();
-        deps.table.transact(deletes).await?;
-        if page.next.is_none() {
-            return Ok(());
-        }
+            }])
+            .await?;
+        Ok(deleted)
     }
 }
 
@@ -381,6 +537,9 @@ pub struct GroupView {
     pub role: RoleKey,
     /// "<customer> <role>".
     pub name: String,
+    /// Every user of the partner holds the role (the platform's default
+    /// delegation), members or not, until the partner's managers narrow it.
+    pub everyone: bool,
     pub members: Vec<GroupMember>,
     /// Pass as `cursor` for the next page of members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -413,7 +572,7 @@ fn group_of(item: Option<Item>) -> Result<(DelegatedGroup, u64), AppError> {
 }
 
 /// A group and a page of its members (the partner's users, the platform):
-/// 2 read round trips.
+/// 1 read round trip (the members' query with the caller's batch).
 pub async fn group(deps: &Deps, caller: &Caller, g: GroupRef, page: MemberPage) -> Result<GroupView, AppError> {
     let cursor = page
         .cursor
@@ -421,63 +580,80 @@ pub async fn group(deps: &Deps, caller: &Caller, g: GroupRef, page: MemberPage) 
         .map(crate::store::Cursor::parse)
         .transpose()
         .map_err(|_| AppError::invalid("not a cursor this list gave"))?;
-    let (a, [partner, group]) = authenticate_full(
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid("limit must be 1 to 100"));
+    }
+    let q = Query::partition(Index::Primary, keys::org(g.partner).pk)
+        .sk(SkCond::BeginsWith(keys::group_members_prefix(g.customer, &g.role)))
+        .limit(limit)
+        .after(cursor);
+    let (a, [partner, group, delegation], guessed) = authenticate_and_query(
         deps,
         caller,
         [
             keys::org(g.partner),
             keys::delegated_group(g.partner, g.customer, &g.role),
+            keys::delegation(g.customer, g.partner, None),
         ],
+        Some(q.clone()),
     )
     .await?;
     let partner: Organization = partner.ok_or(AppError::NotFound)?.decode()?;
     deps.authz
         .require(&a.actor.principal, Action::ViewGroups, &OrgFacts::from(&partner))?;
     let (group, _) = group_of(group)?;
-    members_page(deps, g, group.name, page.limit, cursor).await
-}
-
-/// A page of the group's members: 1 read round trip.
-async fn members_page(
-    deps: &Deps,
-    g: GroupRef,
-    name: String,
-    limit: Option<u32>,
-    cursor: Option<crate::store::Cursor>,
-) -> Result<GroupView, AppError> {
-    let q = Query::partition(Index::Primary, keys::org(g.partner).pk)
-        .sk(SkCond::BeginsWith(keys::group_members_prefix(g.customer, &g.role)))
-        .limit(limit.unwrap_or(100))
-        .after(cursor);
-    let found = deps.table.query(&q).await?;
+    let everyone = delegation
+        .map(|i| i.decode::<Delegation>())
+        .transpose()?
+        .is_some_and(|d| d.everyone);
+    let found = guessed.page(deps, &q).await?;
+    // Members of a closed generation count for nothing and are not shown
+    // (the sweep deletes their items).
     let members = found
         .items
         .iter()
         .map(|i| i.decode::<GroupMember>())
+        .filter(|m| m.as_ref().map_or(true, |m| m.generation == group.generation))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(GroupView {
         partner_id: g.partner,
         customer_id: g.customer,
         role: g.role,
-        name,
+        name: group.name,
+        everyone,
         members,
         next_cursor: found.next.map(|c| c.as_str().to_string()),
     })
+}
+
+/// What a membership change answers: the group, the user, and whether
+/// they are a member now.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Membership {
+    pub partner_id: OrgId,
+    pub customer_id: OrgId,
+    pub role: RoleKey,
+    /// "<customer> <role>".
+    pub group: String,
+    pub user_id: UserId,
+    pub email: EmailAddress,
+    pub member: bool,
 }
 
 /// A partner manager adds one of the partner's users to a group, or takes
 /// them out (`add` false). 1 read round trip (the caller, the partner, the
 /// customer, the group, the user and their roles at the customer), 1 write
 /// (the member item, the user's roles, a check that the group is as read,
-/// and the "Update User Groups" event in both logs); then the group's first
-/// page of members, its answer (1 read).
+/// and the "Update User Groups" event in both logs).
 pub async fn set_member(
     deps: &Deps,
     caller: &Caller,
     g: GroupRef,
     user: UserId,
     add: bool,
-) -> Result<GroupView, AppError> {
+) -> Result<Membership, AppError> {
     let group_key = keys::delegated_group(g.partner, g.customer, &g.role);
     let roles_key = keys::user_delegated_roles(user, g.customer);
     let (a, [partner, customer, group, member, roles]) = authenticate_full(
@@ -507,8 +683,17 @@ pub async fn set_member(
     };
     let now = deps.clock.now();
     let holds = mine.roles.get(&g.role) == Some(&group.generation);
+    let answer = Membership {
+        partner_id: g.partner,
+        customer_id: g.customer,
+        role: g.role.clone(),
+        group: group.name.clone(),
+        user_id: user,
+        email: member.email.clone(),
+        member: add,
+    };
     if holds == add {
-        return members_page(deps, g, group.name, None, None).await;
+        return Ok(answer);
     }
     if add {
         if member.status != crate::domain::UserStatus::Active {
@@ -524,10 +709,12 @@ pub async fn set_member(
     let member_key = keys::group_member(g.partner, g.customer, &g.role, user);
     let member_write = if add {
         Write::Put {
+            // Its version is the group's generation: the sweep's tidy of a
+            // closed generation leaves a later one's membership alone.
             item: Item::new(
                 member_key,
                 keys::GROUP_MEMBER,
-                1,
+                u64::from(group.generation),
                 &GroupMember {
                     user_id: user,
                     email: member.email.clone(),
@@ -551,7 +738,6 @@ pub async fn set_member(
             Cond::VersionIs(version)
         },
     };
-    let name = group.name.clone();
     let description = format!(
         "{} {} {} {} group \"{}\"",
         a.actor.principal.email.as_str(),
@@ -588,5 +774,118 @@ pub async fn set_member(
             })
         })
     })?;
-    members_page(deps, g, name, None, None).await
+    Ok(answer)
+}
+
+/// Body of `PUT /organizations/{id}/delegations/{customer}/holders`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetHolders {
+    /// True: every user of the partner holds the delegation's roles (the
+    /// platform's default); false: only its groups' members do.
+    pub everyone: bool,
+}
+
+/// The partner's managers decide who of theirs holds a customer's
+/// delegated roles: everyone (the platform's default delegation), or only
+/// the groups' members. 1 read round trip, 1 write (the delegation and the
+/// "Update User Groups" event in both logs).
+pub async fn set_holders(
+    deps: &Deps,
+    caller: &Caller,
+    partner: OrgId,
+    customer: OrgId,
+    input: SetHolders,
+) -> Result<DelegationView, AppError> {
+    let o = open(deps, caller, customer, partner).await?;
+    deps.authz
+        .require(&o.a.actor.principal, Action::ManageGroups, &OrgFacts::from(&o.partner))?;
+    let now = deps.clock.now();
+    let mut d = o
+        .delegation
+        .clone()
+        .filter(|d| d.state(now).grants())
+        .ok_or(AppError::NotFound)?;
+    if d.everyone == input.everyone {
+        return Ok(DelegationView::of(&o.customer, partner, Some(&d), &o.catalogue, now));
+    }
+    d.everyone = input.everyone;
+    let groups = d.group_names(&o.catalogue);
+    let description = format!(
+        "{} {} at {}: {}",
+        o.a.actor.principal.email.as_str(),
+        if d.everyone {
+            "gave every user of the partner the delegated roles"
+        } else {
+            "narrowed the delegated roles to their groups' members"
+        },
+        o.customer.name.as_str(),
+        groups.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(", ")
+    );
+    Change::new(
+        deps,
+        &o.a.actor,
+        partner,
+        ActionType::UpdateUserGroups,
+        Target::organization(customer),
+        description,
+    )
+    .write(Write::Put {
+        item: d.item(o.version + 1, &o.catalogue)?,
+        cond: Cond::VersionIs(o.version),
+    })
+    .after(serde_json::json!({ "everyone": d.everyone, "groups": groups }))
+    .mirrored_for(&o.a.actor, customer)
+    .commit(deps)
+    .await
+    .map_err(|e| {
+        on_condition(e, |i| {
+            (i == 0).then(|| AppError::Conflict("The delegation changed meanwhile; reload and retry.".into()))
+        })
+    })?;
+    Ok(DelegationView::of(&o.customer, partner, Some(&d), &o.catalogue, now))
+}
+
+/// Gives every customer created before delegated roles existed the
+/// platform's default delegation to its partner of record (a customer that
+/// has one, or had one, is left alone). Idempotent; the local portal runs
+/// it at each start, so an existing data directory keeps seed 000's flows.
+/// Reads the customers 100 at a time, their delegations in one batch per
+/// page; one transaction per customer given one. Answers how many.
+pub async fn migrate_defaults(deps: &Deps) -> Result<usize, AppError> {
+    let catalogue = Catalogue::from_item(deps.table.get(&keys::delegated_roles()).await?.as_ref())?;
+    let mut q = Query::partition(Index::Gsi1, keys::ALL_ORGS)
+        .sk(SkCond::BeginsWith(keys::org_kind_prefix(
+            crate::domain::OrgKind::Customer,
+        )))
+        .limit(100);
+    let now = deps.clock.now();
+    let mut given = 0;
+    loop {
+        let page = deps.table.query(&q).await?;
+        let customers: Vec<Organization> = page.items.iter().map(|i| i.decode()).collect::<Result<_, _>>()?;
+        let linked: Vec<(&Organization, OrgId)> = customers
+            .iter()
+            .filter_map(|c| c.partner_of_record.map(|p| (c, p)))
+            .collect();
+        let wanted: Vec<crate::store::Key> = linked.iter().map(|(c, p)| keys::delegation(c.id, *p, None)).collect();
+        let found = deps.table.get_many(&wanted).await?;
+        for ((c, _), existing) in linked.iter().zip(found) {
+            if existing.is_some() {
+                continue;
+            }
+            if let Some((writes, _, _)) = default_for(&catalogue, c, now)? {
+                match deps.table.transact(writes).await {
+                    Ok(()) => given += 1,
+                    // Given meanwhile (another start): nothing to do.
+                    Err(StoreError::ConditionFailed { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        match page.next {
+            Some(c) => q = q.after(Some(c)),
+            None => return Ok(given),
+        }
+    }
 }

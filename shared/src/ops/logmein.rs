@@ -17,6 +17,7 @@ use crate::app::Deps;
 use crate::audit::ActionType;
 use crate::authz::{Action, OrgFacts};
 use crate::connections::ConnectionState;
+use crate::delegations::{held_from, held_keys};
 use crate::domain::{InstanceId, OrgId};
 use crate::error::AppError;
 use crate::http::principal::Caller;
@@ -68,6 +69,10 @@ pub struct LoginClaims {
     pub auth_time: i64,
     /// `["pwd", "otp"]`.
     pub amr: Vec<String>,
+    /// What the partner user's delegated roles allow at the customer
+    /// (`settings.manage`, `instance.login`, `users.manage`, `billing.view`,
+    /// `activity.view`): the instance enforces them on the session.
+    pub capabilities: Vec<String>,
     /// Why, when the customer approves each sign-in (the request's reason).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -130,7 +135,8 @@ pub fn why_not(
 /// round trip, 1 signing call, 1 write (a transaction: the event in the
 /// customer's and the partner's logs, and the `jti` record).
 pub async fn log_in(deps: &Deps, caller: &Caller, customer: OrgId, id: InstanceId) -> Result<LoginForm, AppError> {
-    let (a, [org, instance, access, ring]) = authenticate_full(
+    let [h0, h1, h2, h3] = held_keys(caller.user_id, caller.org_id, customer);
+    let (a, [org, instance, access, ring, h0, h1, h2, h3]) = authenticate_full(
         deps,
         caller,
         [
@@ -138,12 +144,21 @@ pub async fn log_in(deps: &Deps, caller: &Caller, customer: OrgId, id: InstanceI
             keys::instance(id),
             InstanceAccess::key(customer),
             KeyRing::key(),
+            h0,
+            h1,
+            h2,
+            h3,
         ],
     )
     .await?;
     let customer = customer_of(org)?;
-    deps.authz
-        .require(&a.actor.principal, Action::LogInToInstance, &OrgFacts::from(&customer))?;
+    let held = held_from([h0, h1, h2, h3], deps.clock.now())?;
+    deps.authz.require_holding(
+        &a.actor.principal,
+        Action::LogInToInstance,
+        &OrgFacts::from(&customer),
+        &held,
+    )?;
     if !a.user.mfa_enrolled {
         return Err(AppError::MfaEnrolmentRequired);
     }
@@ -181,6 +196,7 @@ pub async fn log_in(deps: &Deps, caller: &Caller, customer: OrgId, id: InstanceI
         exp: iat + ASSERTION_SECONDS,
         auth_time: signed_in.timestamp(),
         amr: vec!["pwd".into(), "otp".into()],
+        capabilities: held.iter().map(|c| c.as_str().to_string()).collect(),
         reason: reason.clone(),
     };
     let assertion = crate::login_keys::sign_jwt(deps.signer.as_ref(), key, &claims).await?;

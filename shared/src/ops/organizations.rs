@@ -66,7 +66,7 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
         ));
     }
     let partner_key = keys::org(input.partner_of_record.unwrap_or(caller.org_id));
-    let (actor, [partner]) = authenticate(deps, caller, [partner_key]).await?;
+    let (actor, [partner, catalogue]) = authenticate(deps, caller, [partner_key, keys::delegated_roles()]).await?;
     let actor = &actor;
     let org = Organization::new(
         OrgId(deps.ids.new_id()),
@@ -78,17 +78,27 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
     deps.authz
         .require(&actor.principal, Action::CreateOrganization, &OrgFacts::from(&org))?;
 
+    let catalogue = crate::delegations::Catalogue::from_item(catalogue.as_ref())?;
+    let default = crate::ops::delegations::default_for(&catalogue, &org, deps.clock.now())?;
+    let mut after = serde_json::to_value(&org).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut description = format!("Created {} organisation \"{}\"", org.kind.as_str(), org.name.as_str());
+    let mut default_writes = Vec::new();
+    if let Some((writes, delegation, said)) = default {
+        after["defaultDelegation"] = delegation;
+        description.push_str(&said);
+        default_writes = writes;
+    }
     let mut change = Change::new(
         deps,
         actor,
         org.id,
         ActionType::CreateOrganization,
         Target::organization(org.id),
-        format!("Created {} organisation \"{}\"", org.kind.as_str(), org.name.as_str()),
+        description,
     )
     // A new organisation: its chain starts here, nothing to read.
     .head(None)
-    .after(serde_json::to_value(&org).map_err(|e| AppError::Internal(e.to_string()))?)
+    .after(after)
     .write(Write::Put {
         item: org.item()?,
         cond: Cond::MustNotExist,
@@ -105,10 +115,12 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
             .filter(|p| p.kind == OrgKind::Partner)
             .ok_or_else(|| AppError::invalid("partnerOfRecord is not a partner organisation"))?;
         // The partner must still be as we read it when the customer is linked.
-        change = change.write(Write::Check {
-            key: keys::org(partner.id),
-            cond: Cond::VersionIs(partner.version),
-        });
+        change = change
+            .write(Write::Check {
+                key: keys::org(partner.id),
+                cond: Cond::VersionIs(partner.version),
+            })
+            .writes(default_writes);
     }
 
     change.commit(deps).await.map_err(|e| {

@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 
 use crate::app::Deps;
 use crate::audit::{ActionType, Target};
-use crate::authz::{Action, OrgFacts, Principal};
+use crate::authz::{Action, Held, OrgFacts, Principal};
+use crate::delegations::{held_from, held_keys};
 use crate::domain::{OrgId, Organization};
 use crate::error::AppError;
 use crate::http::principal::Caller;
@@ -56,16 +57,18 @@ struct AccessByClass<'a> {
     deps: &'a Deps,
     p: &'a Principal,
     grants: &'a [SettingKey],
+    held: &'a Held,
     customer: &'a OrgFacts,
     decided: Vec<((SettingGroup, bool, bool), Option<ReadOnlyReason>)>,
 }
 
 impl<'a> AccessByClass<'a> {
-    fn new(deps: &'a Deps, p: &'a Principal, grants: &'a [SettingKey], customer: &'a OrgFacts) -> Self {
+    fn new(deps: &'a Deps, p: &'a Principal, grants: &'a [SettingKey], held: &'a Held, customer: &'a OrgFacts) -> Self {
         Self {
             deps,
             p,
             grants,
+            held,
             customer,
             decided: Vec::with_capacity(8),
         }
@@ -73,7 +76,11 @@ impl<'a> AccessByClass<'a> {
 
     fn of(&mut self, def: &SettingDefinition) -> Result<Option<ReadOnlyReason>, AppError> {
         let class = (def.group, def.restricted, self.grants.contains(&def.key));
-        let decide = || self.deps.authz.setting_access(self.p, self.grants, self.customer, def);
+        let decide = || {
+            self.deps
+                .authz
+                .setting_access(self.p, self.grants, self.held, self.customer, def)
+        };
         if let Some((_, reason)) = self.decided.iter().find(|(c, _)| *c == class) {
             if self.deps.authz.is_checked() && decide()? != *reason {
                 return Err(AppError::Internal(format!(
@@ -120,20 +127,31 @@ fn decode<T: serde::de::DeserializeOwned + Default>(item: Option<crate::store::I
 /// the caller's grants in one batch, the customer's values queried alongside.
 pub async fn get_settings(deps: &Deps, caller: &Caller, id: OrgId) -> Result<SettingsPage, AppError> {
     let values_query = Query::partition(Index::Primary, keys::setting_values(id)).limit(1000);
-    let (a, [customer, catalogue, grants], guessed) = authenticate_and_query(
+    let [h0, h1, h2, h3] = held_keys(caller.user_id, caller.org_id, id);
+    let (a, [customer, catalogue, grants, h0, h1, h2, h3], guessed) = authenticate_and_query(
         deps,
         caller,
-        [keys::org(id), keys::catalogue(), keys::user_grants(caller.user_id)],
+        [
+            keys::org(id),
+            keys::catalogue(),
+            keys::user_grants(caller.user_id),
+            h0,
+            h1,
+            h2,
+            h3,
+        ],
         Some(values_query.clone()),
     )
     .await?;
+    let held = held_from([h0, h1, h2, h3], deps.clock.now())?;
     let customer: Organization = customer.ok_or(AppError::NotFound)?.decode()?;
     if customer.kind != crate::domain::OrgKind::Customer {
         // Only customers have settings: a partner or the platform is "no such customer".
         return Err(AppError::NotFound);
     }
     let facts = OrgFacts::from(&customer);
-    deps.authz.require(&a.actor.principal, Action::ViewSettings, &facts)?;
+    deps.authz
+        .require_holding(&a.actor.principal, Action::ViewSettings, &facts, &held)?;
     let catalogue: Catalogue = decode(catalogue)?;
     let grants: UserGrants = decode(grants)?;
     let values: Vec<SettingValue> = guessed
@@ -143,7 +161,7 @@ pub async fn get_settings(deps: &Deps, caller: &Caller, id: OrgId) -> Result<Set
         .iter()
         .map(|i| i.decode())
         .collect::<Result<_, _>>()?;
-    let mut access = AccessByClass::new(deps, &a.actor.principal, &grants.keys, &facts);
+    let mut access = AccessByClass::new(deps, &a.actor.principal, &grants.keys, &held, &facts);
     let settings = catalogue
         .settings
         .iter()
@@ -177,7 +195,8 @@ pub async fn put_setting(
     key: SettingKey,
     input: SetSetting,
 ) -> Result<SettingView, AppError> {
-    let (a, [customer, catalogue, grants, current, access]) = authenticate_full(
+    let [h0, h1, h2, h3] = held_keys(caller.user_id, caller.org_id, id);
+    let (a, [customer, catalogue, grants, current, access, h0, h1, h2, h3]) = authenticate_full(
         deps,
         caller,
         [
@@ -186,9 +205,14 @@ pub async fn put_setting(
             keys::user_grants(caller.user_id),
             keys::setting_value(id, &key),
             crate::access::InstanceAccess::key(id),
+            h0,
+            h1,
+            h2,
+            h3,
         ],
     )
     .await?;
+    let held = held_from([h0, h1, h2, h3], deps.clock.now())?;
     let customer: Organization = customer.ok_or(AppError::NotFound)?.decode()?;
     if customer.kind != crate::domain::OrgKind::Customer {
         // Only customers have settings: a partner or the platform is "no such customer".
@@ -196,13 +220,13 @@ pub async fn put_setting(
     }
     let facts = OrgFacts::from(&customer);
     let p = &a.actor.principal;
-    deps.authz.require(p, Action::ViewSettings, &facts)?;
+    deps.authz.require_holding(p, Action::ViewSettings, &facts, &held)?;
     let catalogue: Catalogue = decode(catalogue)?;
     let def = catalogue.get(&key).ok_or(AppError::NotFound)?.clone();
     let grants: UserGrants = decode(grants)?;
     let current: Option<SettingValue> = current.map(|i| i.decode()).transpose()?;
     let shown = view(
-        &mut AccessByClass::new(deps, p, &grants.keys, &facts),
+        &mut AccessByClass::new(deps, p, &grants.keys, &held, &facts),
         &def,
         current.as_ref(),
     )?;
@@ -213,6 +237,9 @@ pub async fn put_setting(
             }
             Some(ReadOnlyReason::Restricted) => {
                 "This setting is restricted: a Partner Manager can change it, or grant you permission to."
+            }
+            _ if p.org_kind == crate::domain::OrgKind::Partner => {
+                "You may see this customer's settings but not change them: none of your delegated roles here gives settings.manage."
             }
             _ => "You may see this customer's settings but not change them.",
         }));

@@ -392,6 +392,24 @@ pub fn group_members_prefix(customer: OrgId, role: &crate::delegations::RoleKey)
     format!("GROUP#{customer}#{}#MEMBER#", role.as_str())
 }
 
+/// A group that closed at `generation`, its member items left for the
+/// sweep to delete (listed in [`DELEGATIONS_DUE`] at once).
+pub fn closed_group(partner: OrgId, customer: OrgId, role: &crate::delegations::RoleKey, generation: u32) -> Key {
+    Key::new(
+        format!("ORG#{partner}"),
+        format!("CLOSEDGROUP#{customer}#{}#{generation:010}", role.as_str()),
+    )
+}
+pub const CLOSED_GROUP: &str = "ClosedGroup";
+pub fn closed_group_due_sk(
+    due_millis: i64,
+    partner: OrgId,
+    customer: OrgId,
+    role: &crate::delegations::RoleKey,
+) -> String {
+    format!("{due_millis:015}#TIDY#{partner}#{customer}#{}", role.as_str())
+}
+
 /// A partner user's roles at one customer, with each group's generation.
 pub fn user_delegated_roles(user: UserId, customer: OrgId) -> Key {
     Key::new(format!("USER#{user}"), format!("DELEGATED#{customer}"))

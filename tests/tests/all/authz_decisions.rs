@@ -1,6 +1,7 @@
 //! Authorization decisions, table-driven, straight from the Cedar policies.
 
-use portico_core::authz::{Action, Authz, OrgFacts, Principal};
+use portico_core::authz::{Action, Authz, Held, OrgFacts, Principal};
+use portico_core::delegations::Capability;
 use portico_core::domain::{EmailAddress, OrgId, OrgKind, Role, UserId};
 use uuid::Uuid;
 
@@ -51,6 +52,24 @@ fn org(n: u128) -> OrgFacts {
             partner_of_record: Some(id(PARTNER_B)),
         },
     }
+}
+
+/// What a partner's user holds at `resource` by the platform's default
+/// delegation (seed 000's partner of record: every capability at its own
+/// customers), nothing elsewhere.
+fn by_default(p: &Principal, resource: &OrgFacts) -> Held {
+    if p.org_kind == OrgKind::Partner && resource.partner_of_record == Some(p.org_id) {
+        Capability::ALL.into_iter().collect()
+    } else {
+        Held::new()
+    }
+}
+
+/// The decision with the default delegation's capabilities held.
+fn decide(authz: &Authz, p: &Principal, action: Action, resource: &OrgFacts) -> bool {
+    authz
+        .is_allowed_holding(p, action, resource, &by_default(p, resource))
+        .unwrap()
 }
 
 #[test]
@@ -139,7 +158,7 @@ fn decision_table() {
         (CustomerUser, CUSTOMER_OF_A, ViewCatalogue, PLATFORM, false),
     ];
     for &(role, from, action, resource, allowed) in table {
-        let got = authz.is_allowed(&who(role, from), action, &org(resource)).unwrap();
+        let got = decide(&authz, &who(role, from), action, &org(resource));
         assert_eq!(got, allowed, "{role:?} of org {from} {action:?} on org {resource}");
     }
 }
@@ -205,14 +224,13 @@ fn instance_access_decisions() {
             (ManageInstanceAccess, is(CustomerAccountOwner, CUSTOMER_OF_A)),
             (RequestInstanceAccess, from == PARTNER_A),
             (LogInToInstance, from == PARTNER_A),
-            (
-                ViewPartnerAccess,
-                is(PlatformAdmin, PLATFORM) || from == PARTNER_A || from == CUSTOMER_OF_A,
-            ),
+            // A partner's users see the delegations to their own partner as
+            // ViewGroups on it (issue 15), not through the customer.
+            (ViewPartnerAccess, is(PlatformAdmin, PLATFORM) || from == CUSTOMER_OF_A),
             (ManagePartnerAccess, is(CustomerAccountOwner, CUSTOMER_OF_A)),
         ];
         for &(action, allowed) in expected {
-            let got = authz.is_allowed(&who(role, from), action, &org(CUSTOMER_OF_A)).unwrap();
+            let got = decide(&authz, &who(role, from), action, &org(CUSTOMER_OF_A));
             rows.push(format!("{role:?} of org {from} {action:?} on customer A: {got}"));
             assert_eq!(got, allowed, "{role:?} of org {from} {action:?} on customer A");
         }
@@ -224,5 +242,187 @@ fn instance_access_decisions() {
             .is_allowed(&who(role, from), ManageLoginKeys, &org(PLATFORM))
             .unwrap();
         assert_eq!(got, role == PlatformAdmin, "{role:?} ManageLoginKeys");
+    }
+}
+
+/// Delegated roles (issue 15): the capability-bound actions follow the
+/// capabilities held at the customer, not the partner-of-record link. With
+/// none (the delegation revoked or expired), the partner of record's users
+/// are refused; holding one is enough at a customer that is not theirs (an
+/// authorized contact); a customer's own users need none.
+#[test]
+fn capability_bound_actions_follow_what_is_held() {
+    use Action::*;
+    use Role::*;
+    let authz = Authz::checked().unwrap();
+    let none = Held::new();
+    let only = |c: Capability| -> Held { [c].into() };
+    let rows: &[(Role, u128, Action, u128, Held, bool)] = &[
+        (
+            PartnerUser,
+            PARTNER_A,
+            LogInToInstance,
+            CUSTOMER_OF_A,
+            none.clone(),
+            false,
+        ),
+        (
+            PartnerUser,
+            PARTNER_A,
+            LogInToInstance,
+            CUSTOMER_OF_A,
+            only(Capability::InstanceLogin),
+            true,
+        ),
+        (
+            PartnerUser,
+            PARTNER_A,
+            LogInToInstance,
+            CUSTOMER_OF_A,
+            only(Capability::SettingsManage),
+            false,
+        ),
+        (
+            PartnerUser,
+            PARTNER_A,
+            LogInToInstance,
+            CUSTOMER_OF_B,
+            only(Capability::InstanceLogin),
+            true,
+        ),
+        (PartnerUser, PARTNER_A, ViewActivity, CUSTOMER_OF_A, none.clone(), false),
+        (
+            PartnerUser,
+            PARTNER_A,
+            ViewActivity,
+            CUSTOMER_OF_A,
+            only(Capability::ActivityView),
+            true,
+        ),
+        (
+            PartnerManager,
+            PARTNER_A,
+            VerifyActivity,
+            CUSTOMER_OF_A,
+            none.clone(),
+            false,
+        ),
+        (
+            PartnerManager,
+            PARTNER_A,
+            VerifyActivity,
+            CUSTOMER_OF_A,
+            only(Capability::ActivityView),
+            true,
+        ),
+        (PartnerUser, PARTNER_A, ViewActivity, PARTNER_A, none.clone(), true),
+        (PartnerUser, PARTNER_A, ViewBilling, CUSTOMER_OF_A, none.clone(), false),
+        (
+            PartnerUser,
+            PARTNER_A,
+            ViewBilling,
+            CUSTOMER_OF_A,
+            only(Capability::BillingView),
+            true,
+        ),
+        (
+            PartnerManager,
+            PARTNER_A,
+            ManageStaff,
+            CUSTOMER_OF_A,
+            only(Capability::UsersManage),
+            true,
+        ),
+        (
+            PartnerUser,
+            PARTNER_A,
+            ManageStaff,
+            CUSTOMER_OF_A,
+            only(Capability::UsersManage),
+            false,
+        ),
+        (
+            PartnerManager,
+            PARTNER_A,
+            ManageStaff,
+            CUSTOMER_OF_A,
+            only(Capability::BillingView),
+            false,
+        ),
+        (
+            CustomerAccountOwner,
+            CUSTOMER_OF_A,
+            ViewBilling,
+            CUSTOMER_OF_A,
+            none.clone(),
+            true,
+        ),
+        (
+            CustomerUser,
+            CUSTOMER_OF_A,
+            ViewBilling,
+            CUSTOMER_OF_A,
+            none.clone(),
+            false,
+        ),
+        (
+            CustomerAccountOwner,
+            CUSTOMER_OF_A,
+            ManageStaff,
+            CUSTOMER_OF_A,
+            none.clone(),
+            true,
+        ),
+        (
+            CustomerAccountOwner,
+            CUSTOMER_OF_A,
+            ManageStaff,
+            CUSTOMER_OF_B,
+            none.clone(),
+            false,
+        ),
+        // A capability claimed by a customer's user gives nothing at another customer.
+        (
+            CustomerAccountOwner,
+            CUSTOMER_OF_A,
+            ViewBilling,
+            CUSTOMER_OF_B,
+            only(Capability::BillingView),
+            false,
+        ),
+        (PlatformAdmin, PLATFORM, ViewBilling, CUSTOMER_OF_B, none.clone(), true),
+        (
+            PlatformAdmin,
+            PLATFORM,
+            ManageBilling,
+            CUSTOMER_OF_B,
+            none.clone(),
+            true,
+        ),
+        (
+            PartnerManager,
+            PARTNER_A,
+            ManageBilling,
+            CUSTOMER_OF_A,
+            Capability::ALL.into_iter().collect(),
+            false,
+        ),
+        (
+            CustomerAccountOwner,
+            CUSTOMER_OF_A,
+            ManageBilling,
+            CUSTOMER_OF_A,
+            none.clone(),
+            false,
+        ),
+    ];
+    for (role, from, action, resource, held, allowed) in rows {
+        let got = authz
+            .is_allowed_holding(&who(*role, *from), *action, &org(*resource), held)
+            .unwrap();
+        assert_eq!(
+            got, *allowed,
+            "{role:?} of org {from} {action:?} on org {resource} holding {held:?}"
+        );
     }
 }

@@ -819,13 +819,14 @@ async fn consent_and_requests_dynamodb_local() {
     consent_and_requests_round_trips(Backend::Dynamo).await
 }
 
-/// Seed 004's dialog, counted: a grant is 2 read round trips (the caller
-/// with the customer and the catalogue; then the delegation with the
-/// partner's chain head) and 1 write; a revoke also reads the closed
-/// group's members to tidy (none here, so no second write).
+/// Seed 004's dialog, counted: granting and revoking are each 1 read round
+/// trip (the caller with the customer, the partner, the catalogue and the
+/// delegation, and so both chain heads) and 1 write (the delegation, its
+/// groups, a closed group's note for the sweep, and the event in both logs).
 async fn partner_access_round_trips(b: Backend) {
     let (w, counters) = counted_world(b).await;
-    let path = format!("/customers/{}/partner-access", w.customer);
+    let partner = w.app.orgs[&Role::PartnerManager];
+    let path = format!("/customers/{}/delegations/{partner}", w.customer);
     let owner = w.app.token(Role::CustomerAccountOwner).to_string();
     let tell = json!(["it@northwind.example.com"]);
     counters.reset();
@@ -846,9 +847,25 @@ async fn partner_access_round_trips(b: Backend) {
         .await;
     assert_eq!(s, 200, "{body}");
     let revoked = counters.counted();
-    let both = vec!["Grant Partner Role".to_string(), "Grant Partner Role".to_string()];
-    assert_eq!(granted, (2, 1, both.clone()), "granting ({b:?})");
-    assert_eq!(revoked, (3, 1, both), "revoking ({b:?})");
+    counters.reset();
+    let (s, body) = w
+        .app
+        .put(
+            &format!("/organizations/{partner}/delegations/{}/holders", w.customer),
+            w.app.token(Role::PartnerManager),
+            json!({ "everyone": false }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let narrowed = counters.counted();
+    let both = |what: &str| vec![what.to_string(), what.to_string()];
+    assert_eq!(granted, (1, 1, both("Grant Partner Role")), "granting ({b:?})");
+    assert_eq!(revoked, (1, 1, both("Grant Partner Role")), "revoking ({b:?})");
+    assert_eq!(
+        narrowed,
+        (1, 1, both("Update User Groups")),
+        "narrowing to the groups ({b:?})"
+    );
 }
 
 #[tokio::test]
@@ -862,8 +879,8 @@ async fn partner_access_dynamodb_local() {
 }
 
 /// A partner manager adds a member: 1 read round trip (the caller, the
-/// partner, the customer, the group, the user and their roles), 1 write,
-/// then the members' page it answers with (1 read).
+/// partner, the customer, the group, the user and their roles), 1 write;
+/// reading the group with its members is 1 read.
 async fn group_member_round_trips(b: Backend) {
     let (w, counters) = counted_world(b).await;
     let (customer, partner) = (w.customer.clone(), w.app.orgs[&Role::PartnerManager]);
@@ -872,7 +889,7 @@ async fn group_member_round_trips(b: Backend) {
     let (s, body) = w
         .app
         .put(
-            &format!("/customers/{customer}/partner-access"),
+            &format!("/customers/{customer}/delegations/{partner}"),
             &owner,
             json!({ "roles": ["phone-manager"], "notify": tell }),
         )
@@ -880,11 +897,22 @@ async fn group_member_round_trips(b: Backend) {
     assert_eq!(s, 200, "{body}");
     counters.reset();
     let user = w.app.users[&Role::PartnerUser];
-    let path = format!("/organizations/{partner}/groups/{customer}/phone-manager/members/{user}");
-    let (s, body) = w.app.put(&path, w.app.token(Role::PartnerManager), json!({})).await;
+    let group = format!("/organizations/{partner}/groups/{customer}/phone-manager");
+    let (s, body) = w
+        .app
+        .put(
+            &format!("{group}/members/{user}"),
+            w.app.token(Role::PartnerManager),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, 200, "{body}");
     let both = vec!["Update User Groups".to_string(), "Update User Groups".to_string()];
-    assert_eq!(counters.counted(), (2, 1, both), "adding a member ({b:?})");
+    assert_eq!(counters.counted(), (1, 1, both), "adding a member ({b:?})");
+    counters.reset();
+    let (s, body) = w.app.get_json(&group, w.app.token(Role::PartnerManager)).await;
+    assert_eq!((s, body["members"].as_array().map(Vec::len)), (200, Some(1)), "{body}");
+    assert_eq!(counters.counted(), (1, 0, vec![]), "reading the group ({b:?})");
 }
 
 #[tokio::test]

@@ -184,17 +184,19 @@ async fn grant_use_and_revoke(b: Backend) {
     assert!(matches!(stale, Err(StoreError::ConditionFailed { .. })), "{stale:?}");
 }
 
-/// Seed 004's flow over HTTP: the customer's Account Owner grants its
-/// partner of record Decision Maker and Phone Manager (a group each, named
-/// as the seed says), telling two addresses; revokes Phone Manager (its
-/// group gone in the transaction that logs it); revokes all, then grants
-/// again. Each step is a "Grant Partner Role" event in both logs.
+/// Seed 004's flow over HTTP: Contoso starts with the platform's default
+/// delegation (Decision Maker, held by every Northwind user); its Account
+/// Owner adds Phone Manager (a group each, named as the seed says), telling
+/// two addresses; revokes Phone Manager (its group gone in the transaction
+/// that logs it); revokes all, then grants again. Each step is a "Grant
+/// Partner Role" event in both logs. Then an authorized contact: the same
+/// dialog for a partner that is not Contoso's.
 async fn the_partner_access_dialog(b: Backend) {
     let app = TestApp::spawn(b).await;
     let customer = app.orgs[&Role::CustomerAccountOwner];
     let partner = app.orgs[&Role::PartnerManager];
     let owner = app.token(Role::CustomerAccountOwner);
-    let path = format!("/customers/{customer}/partner-access");
+    let path = format!("/customers/{customer}/delegations/{partner}");
     let (_, org) = app.get_json(&format!("/organizations/{customer}"), owner).await;
     let name = org["name"].as_str().unwrap().to_string();
     // Addresses of this test's own (moto's SES is shared by the whole run).
@@ -208,7 +210,16 @@ async fn the_partner_access_dialog(b: Backend) {
 
     let (s, view) = app.get_json(&path, app.token(Role::PartnerUser)).await;
     assert_eq!(s, 200, "{view}");
-    assert_eq!(view["roles"], json!([]), "nothing delegated yet: {view}");
+    assert_eq!(
+        (
+            &view["roles"],
+            &view["everyone"],
+            &view["partnerOfRecord"],
+            &view["state"]
+        ),
+        (&json!(["decision-maker"]), &json!(true), &json!(true), &json!("active")),
+        "the platform's default delegation: {view}"
+    );
     let (s, view) = app.put(&path, owner, set(&["decision-maker", "phone-manager"])).await;
     assert_eq!(s, 200, "{view}");
     assert_eq!(view["state"], "active", "{view}");
@@ -235,7 +246,7 @@ async fn the_partner_access_dialog(b: Backend) {
     assert_eq!(s, 200);
     assert_eq!(app.subjects_to(tell[0]).await.len(), 2);
 
-    // Revoked, then granted again.
+    // Revoked, then granted again: a new delegation, its roles held by the groups' members only.
     let (s, view) = app.put(&path, owner, set(&[])).await;
     assert_eq!(
         (s, &view["state"], &view["roles"], &view["groups"]),
@@ -243,10 +254,15 @@ async fn the_partner_access_dialog(b: Backend) {
         "{view}"
     );
     let (s, view) = app.put(&path, owner, set(&["phone-manager"])).await;
-    assert_eq!((s, &view["state"]), (200, &json!("active")), "{view}");
+    assert_eq!(
+        (s, &view["state"], &view["everyone"]),
+        (200, &json!("active"), &json!(false)),
+        "{view}"
+    );
     assert!(app.deps.table.get(&group).await.unwrap().is_some());
 
-    // Each step in both logs: granted, revoked Phone Manager, revoked all, granted again.
+    // Each step in both logs: granted Phone Manager (Decision Maker was the
+    // default's), revoked it, revoked all, granted again.
     for org in [customer, partner] {
         let (s, log) = app
             .get_json(
@@ -263,13 +279,14 @@ async fn the_partner_access_dialog(b: Backend) {
             .rev()
             .collect();
         assert_eq!(said.len(), 4, "{org}: {said:#?}");
-        assert!(said[0].contains("granted Decision Maker, Phone Manager"), "{said:?}");
+        assert!(said[0].contains("granted Phone Manager to "), "{said:?}");
         assert!(said[1].contains("revoked Phone Manager"), "{said:?}");
         assert!(said[2].contains("revoked Decision Maker"), "{said:?}");
         assert!(said[3].contains("granted Phone Manager"), "{said:?}");
     }
 
-    // Refusals: not the Account Owner; nobody told; a role not in the catalogue.
+    // Refusals: not the Account Owner; nobody told; a role not in the
+    // catalogue; a term over 2 years; a "partner" that is a customer.
     let (s, body) = app
         .put(&path, app.token(Role::PartnerManager), set(&["decision-maker"]))
         .await;
@@ -285,11 +302,50 @@ async fn the_partner_access_dialog(b: Backend) {
         .put(&path, owner, json!({ "roles": [], "notify": tell, "termDays": 731 }))
         .await;
     assert_eq!(s, 400, "{body}");
+    let (s, body) = app
+        .put(
+            &format!("/customers/{customer}/delegations/{customer}"),
+            owner,
+            set(&["phone-manager"]),
+        )
+        .await;
+    assert_eq!(s, 404, "{body}");
+
+    // An authorized contact: a partner that is not Contoso's own, for 30 days.
+    let admin = app.token(Role::PlatformAdmin);
+    let (s, other) = app
+        .post(
+            "/organizations",
+            Some(admin),
+            json!({ "name": format!("Consultants {run}"), "kind": "partner" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{other}");
+    let other = other["id"].as_str().unwrap();
+    let contact = format!("/customers/{customer}/delegations/{other}");
+    let (s, view) = app
+        .put(
+            &contact,
+            owner,
+            json!({ "roles": ["phone-manager"], "notify": tell, "termDays": 30 }),
+        )
+        .await;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(
+        (&view["partnerOfRecord"], &view["state"], &view["termDays"]),
+        (&json!(false), &json!("expiring"), &json!(30)),
+        "{view}"
+    );
+    // Northwind's users do not see another partner's delegation (they see Contoso: 403).
+    let (s, _) = app.get_json(&contact, app.token(Role::PartnerUser)).await;
+    assert_eq!(s, 403);
 }
 
 /// The partner's managers put their users in the groups a customer's
 /// delegation opened; a member holds the group's role at that customer
-/// until they are taken out or the role is revoked.
+/// until they are taken out or the role is revoked. At first every
+/// Northwind user holds the default delegation's roles; the manager
+/// narrows them to the groups' members.
 async fn the_partner_adds_members(b: Backend) {
     let app = TestApp::spawn(b).await;
     let customer = app.orgs[&Role::CustomerAccountOwner];
@@ -297,7 +353,7 @@ async fn the_partner_adds_members(b: Backend) {
     let manager = app.token(Role::PartnerManager);
     let nico = app.users[&Role::PartnerUser];
     let tell = json!([format!("it-{}@northwind.example.com", uuid::Uuid::new_v4().simple())]);
-    let access = format!("/customers/{customer}/partner-access");
+    let access = format!("/customers/{customer}/delegations/{partner}");
     let owner = app.token(Role::CustomerAccountOwner);
     let (s, body) = app
         .put(
@@ -325,13 +381,34 @@ async fn the_partner_adds_members(b: Backend) {
             .unwrap();
         capabilities(app.deps.table.as_ref(), &Catalogue::seeded(), &d, nico).await
     };
-    assert!(caps().await.is_empty(), "in no group yet");
+    assert_eq!(caps().await.len(), 5, "every user holds the default delegation's roles");
+    let (s, seen) = app.get_json(&group("decision-maker"), manager).await;
+    assert_eq!((s, &seen["everyone"]), (200, &json!(true)), "{seen}");
+    let holders = format!("/organizations/{partner}/delegations/{customer}/holders");
+    let (s, body) = app.put(&holders, manager, json!({ "everyone": false })).await;
+    assert_eq!((s, &body["everyone"]), (200, &json!(false)), "{body}");
+    assert!(caps().await.is_empty(), "narrowed to the groups, in none yet");
+    // The settings answer too: a general setting is read-only to Nico now.
+    let settings = format!("/customers/{customer}/settings/feed.comments");
+    let (s, body) = app
+        .put(
+            &settings,
+            app.token(Role::PartnerUser),
+            json!({ "enabled": false, "version": 0 }),
+        )
+        .await;
+    assert_eq!(s, 403, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("settings.manage"), "{body}");
 
     // Nico joins Phone Manager: its capabilities, no billing.
-    let (s, view) = join("phone-manager", nico, manager).await;
-    assert_eq!(s, 200, "{view}");
-    assert_eq!(view["members"][0]["userId"], nico.to_string(), "{view}");
-    assert!(view["name"].as_str().unwrap().ends_with(" Phone Manager"), "{view}");
+    let (s, m) = join("phone-manager", nico, manager).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(
+        (&m["userId"], &m["member"]),
+        (&json!(nico.to_string()), &json!(true)),
+        "{m}"
+    );
+    assert!(m["group"].as_str().unwrap().ends_with(" Phone Manager"), "{m}");
     assert_eq!(caps().await.len(), 4);
     assert!(!caps().await.contains(&Capability::BillingView));
     // Again: nothing changes.
@@ -349,15 +426,15 @@ async fn the_partner_adds_members(b: Backend) {
     let (s, _) = app.get_json(&group("phone-manager"), owner).await;
     assert_eq!(s, 404, "a partner's groups are not the customer's to see");
 
-    // Refused: a partner user adding; a user of another organisation; a role not granted.
+    // Refused: a partner user adding; a user of another organisation.
     let (s, body) = join("phone-manager", nico, app.token(Role::PartnerUser)).await;
     assert_eq!(s, 403, "{body}");
     let cora = app.users[&Role::CustomerAccountOwner];
     let (s, body) = join("phone-manager", cora, manager).await;
     assert_eq!(s, 404, "{body}");
 
-    // The customer revokes Decision Maker: Nico keeps Phone Manager only,
-    // and the closed group's members are gone.
+    // The customer revokes Decision Maker: Nico keeps Phone Manager only;
+    // the closed group's member items wait for the sweep, counting for nothing.
     let (s, body) = app
         .put(&access, owner, json!({ "roles": ["phone-manager"], "notify": tell }))
         .await;
@@ -365,16 +442,35 @@ async fn the_partner_adds_members(b: Backend) {
     assert_eq!(caps().await.len(), 4);
     let (s, _) = app.get_json(&group("decision-maker"), manager).await;
     assert_eq!(s, 404, "the group is gone");
-    let prefix = keys::group_members_prefix(customer, &RoleKey::parse("decision-maker").unwrap());
-    let left = app
+    let due = app
         .deps
         .table
-        .query(&Query::partition(Index::Primary, keys::org(partner).pk).sk(SkCond::BeginsWith(prefix)))
+        .query(
+            &Query::partition(Index::Gsi2, keys::DELEGATIONS_DUE)
+                .sk(SkCond::Lte(keys::delegations_due_upto(Utc::now().timestamp_millis()))),
+        )
         .await
         .unwrap();
-    assert!(left.items.is_empty(), "members tidied");
+    assert!(
+        due.items
+            .iter()
+            .any(|i| i.entity == keys::CLOSED_GROUP && i.data["role"] == "decision-maker"),
+        "the closed group is due for the sweep"
+    );
     let (s, body) = join("decision-maker", nico, manager).await;
     assert_eq!(s, 404, "{body}");
+    // Granted again: a new group, and Nico's old membership does not count or show.
+    let (s, body) = app
+        .put(
+            &access,
+            owner,
+            json!({ "roles": ["phone-manager", "decision-maker"], "notify": tell }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(caps().await.len(), 4, "the old membership does not revive");
+    let (s, seen) = app.get_json(&group("decision-maker"), manager).await;
+    assert_eq!((s, &seen["members"]), (200, &json!([])), "{seen}");
 
     // Taken out of Phone Manager: nothing left.
     let request = app
@@ -401,7 +497,7 @@ async fn the_partner_adds_members(b: Backend) {
             .iter()
             .map(|e| e["description"].as_str().unwrap())
             .collect();
-        assert_eq!(said.len(), 3, "{org}: {said:#?}");
+        assert_eq!(said.len(), 4, "{org}: narrowed, two joins, one leave: {said:#?}");
         assert!(
             said[0].contains(" removed ") && said[0].ends_with("Phone Manager\""),
             "{said:?}"
@@ -409,7 +505,46 @@ async fn the_partner_adds_members(b: Backend) {
     }
 }
 
+/// A data directory from before delegated roles: a customer without any
+/// delegation. Its partner's users may no longer change its settings; the
+/// migration the local portal runs at each start gives it the default
+/// delegation (once: a second run gives none), and they may again.
+async fn customers_from_before_get_the_default(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let partner = app.orgs[&Role::PartnerManager];
+    app.deps
+        .table
+        .transact(vec![Write::Delete {
+            key: keys::delegation(customer, partner, None),
+            cond: Cond::MustExist,
+        }])
+        .await
+        .unwrap();
+    let settings = format!("/customers/{customer}/settings/feed.comments");
+    let nico = app.token(Role::PartnerUser);
+    let (s, body) = app
+        .put(&settings, nico, json!({ "enabled": false, "version": 0 }))
+        .await;
+    assert_eq!(s, 403, "no delegation, no settings.manage: {body}");
+    let given = portico_core::ops::delegations::migrate_defaults(&app.deps)
+        .await
+        .unwrap();
+    assert_eq!(given, 1, "Contoso only: Fabrikam has its default already");
+    let (s, body) = app
+        .put(&settings, nico, json!({ "enabled": false, "version": 0 }))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        portico_core::ops::delegations::migrate_defaults(&app.deps)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
 both_backends!(
+    customers_from_before_get_the_default,
     grant_use_and_revoke,
     the_partner_access_dialog,
     the_partner_adds_members

@@ -697,13 +697,15 @@ async fn instances(d: &Driver, admin: &str) {
 /// step undone), consent, notices, a request and its answer, a LogMeIn; the
 /// support profile's roles.
 /// Delegated roles: the customer grants its partner two roles (groups
-/// opened, the notice sent), revokes one (its group and members deleted,
-/// tidied), and the partner reads the delegation.
+/// opened, the notice sent), revokes one (its group deleted, its members
+/// left to the sweep), and the partner reads the delegation, narrows it to
+/// the groups and manages a member.
 async fn partner_roles(d: &Driver) {
     let f = "grant-partner-role";
     let owner = d.token(Role::CustomerAccountOwner);
     let customer = d.app.orgs[&Role::CustomerAccountOwner];
-    let path = format!("/customers/{customer}/partner-access");
+    let partner = d.app.orgs[&Role::PartnerManager];
+    let path = format!("/customers/{customer}/delegations/{partner}");
     let tell = json!(["it@northwind.example.com"]);
     d.ok(
         f,
@@ -723,12 +725,28 @@ async fn partner_roles(d: &Driver) {
     .await;
     let manager = d.token(Role::PartnerManager);
     d.ok(f, "GET", &path, Some(&manager), None).await;
-    let partner = d.app.orgs[&Role::PartnerManager];
+    d.ok(
+        f,
+        "PUT",
+        &format!("/organizations/{partner}/delegations/{customer}/holders"),
+        Some(&manager),
+        Some(json!({ "everyone": false })),
+    )
+    .await;
     let group = format!("/organizations/{partner}/groups/{customer}/decision-maker");
     let member = format!("{group}/members/{}", d.app.users[&Role::PartnerUser]);
     d.ok(f, "PUT", &member, Some(&manager), Some(json!({}))).await;
     d.ok(f, "GET", &group, Some(&manager), None).await;
     d.ok(f, "DELETE", &member, Some(&manager), None).await;
+    // Every user holds the roles again, as the later steps expect.
+    d.ok(
+        f,
+        "PUT",
+        &format!("/organizations/{partner}/delegations/{customer}/holders"),
+        Some(&manager),
+        Some(json!({ "everyone": true })),
+    )
+    .await;
 }
 
 async fn instance_access(d: &Driver, admin: &str) {

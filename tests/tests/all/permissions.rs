@@ -4,7 +4,13 @@
 //! `docs/permissions.md`. The test fails when the file differs from what the
 //! policies say; `PORTICO_WRITE_PERMISSIONS=1` rewrites it.
 
-use portico_core::authz::{Action, Authz, OrgFacts, Principal};
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use portico_core::authz::{Action, Authz, Held, OrgFacts, Principal};
+use portico_core::delegations::{
+    Capability, Catalogue, Delegation, Parties, RoleKey, StartedBy, UserDelegatedRoles, user_capabilities,
+};
 use portico_core::domain::{EmailAddress, OrgId, OrgKind, Role, UserId};
 use portico_core::settings::{SettingDefinition, SettingGroup, SettingKey};
 
@@ -92,6 +98,17 @@ fn setting(group: SettingGroup, restricted: bool) -> SettingDefinition {
     }
 }
 
+/// What a partner's user holds at `o` in the main tables: every capability
+/// at its customers (the platform's default delegation, Decision Maker to
+/// every user of the partner of record), nothing elsewhere.
+fn held_at(p: &Principal, o: &OrgFacts) -> Held {
+    if p.org_kind == OrgKind::Partner && o.partner_of_record == Some(p.org_id) {
+        Capability::ALL.into_iter().collect()
+    } else {
+        Held::new()
+    }
+}
+
 const ROLES: [Role; 5] = [
     Role::PlatformAdmin,
     Role::PartnerManager,
@@ -108,7 +125,11 @@ fn generate(authz: &Authz) -> String {
          (a test fails when this file and the policies disagree; `PORTICO_WRITE_PERMISSIONS=1`\n\
          rewrites it). Each cell lists the organisations the role may act on, named from the\n\
          role's side: a partner's *customers* are those whose partner of record it is; a\n\
-         customer's *partner* is its partner of record. Anything not listed is refused.\n\n",
+         customer's *partner* is its partner of record. Anything not listed is refused.\n\n\
+         At its customers a partner's users are taken to hold every capability (the\n\
+         platform's default delegation: Decision Maker, held by every user of the partner of\n\
+         record); what each delegated role and relationship state allows is in the\n\
+         capability table at the end.\n\n",
     );
     out.push_str("| action |");
     for r in ROLES {
@@ -126,7 +147,7 @@ fn generate(authz: &Authz) -> String {
             let allowed: Vec<&str> = w
                 .as_seen_by(role)
                 .into_iter()
-                .filter(|(_, o)| authz.is_allowed(&p, action, o).unwrap())
+                .filter(|(_, o)| authz.is_allowed_holding(&p, action, o, &held_at(&p, o)).unwrap())
                 .map(|(label, _)| label)
                 .collect();
             out.push_str(&format!(" {} |", cell(&allowed)));
@@ -161,14 +182,139 @@ fn generate(authz: &Authz) -> String {
                 .as_seen_by(role)
                 .into_iter()
                 .filter(|(_, o)| o.kind == OrgKind::Customer)
-                .filter(|(_, o)| authz.setting_access(&p, &grants, o, &def).unwrap().is_none())
+                .filter(|(_, o)| {
+                    authz
+                        .setting_access(&p, &grants, &held_at(&p, o), o, &def)
+                        .unwrap()
+                        .is_none()
+                })
                 .map(|(label, _)| label)
                 .collect();
             out.push_str(&format!(" {} |", cell(&allowed)));
         }
         out.push('\n');
     }
+    out.push_str(&capability_table(authz, &w));
     out
+}
+
+/// The capability-bound actions.
+const BY_CAPABILITY: [(&str, Action); 5] = [
+    ("settings.manage: change a general setting", Action::ViewSettings),
+    ("instance.login", Action::LogInToInstance),
+    ("users.manage", Action::ManageStaff),
+    ("billing.view", Action::ViewBilling),
+    ("activity.view", Action::ViewActivity),
+];
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Roles × capabilities × relationship states: a partner user who is a
+/// member of the delegation's group for each role, at a customer of their
+/// partner and at a customer that delegated to them without being theirs
+/// (an authorized contact), with the delegation in each state, decided by
+/// the policies from the capabilities the state leaves them.
+fn capability_table(authz: &Authz, w: &World) -> String {
+    let catalogue = Catalogue::seeded();
+    let mut out = String::from(
+        "\n## Delegated roles: capabilities by relationship state\n\n\
+         A partner's user in the group of the role (or every user, for the default delegation),\n\
+         at the customer, with the delegation in each state. ✓ allowed, — refused. The same\n\
+         holds at a customer that is not the partner's own (an authorized contact): only a\n\
+         delegation names a customer and a partner together. Staff (users.manage) is a\n\
+         Partner Manager's; a customer's Account Owner manages its own users regardless.\n\n",
+    );
+    out.push_str("| partner role | role held | state | customer |");
+    let columns = [
+        "change a general setting",
+        "LogMeIn",
+        "manage users (staff)",
+        "invoices and payments",
+        "activity log",
+    ];
+    for c in columns {
+        out.push_str(&format!(" {c} |"));
+    }
+    out.push_str("\n|---|---|---|---|");
+    for _ in columns {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    let stranger = OrgFacts {
+        id: OrgId(uuid::Uuid::from_u128(6)),
+        kind: OrgKind::Customer,
+        partner_of_record: Some(w.other_partner.id),
+    };
+    let general = setting(portico_core::settings::SettingGroup::General, false);
+    for who in [Role::PartnerManager, Role::PartnerUser] {
+        let partner_user = principal(who, w.partner);
+        for (role_name, role) in [("Decision Maker", "decision-maker"), ("Phone Manager", "phone-manager")] {
+            for (state, d) in states(role) {
+                for (label, customer) in [("its own", w.customer), ("another's", stranger)] {
+                    let mine = UserDelegatedRoles {
+                        roles: d.groups.clone(),
+                    };
+                    let held = user_capabilities(&catalogue, t0(), Some(&d), Some(&mine), None);
+                    out.push_str(&format!("| {} | {role_name} | {state} | {label} |", who.as_str()));
+                    for (i, (_, action)) in BY_CAPABILITY.iter().enumerate() {
+                        let allowed = if i == 0 {
+                            authz
+                                .setting_access(&partner_user, &[], &held, &customer, &general)
+                                .unwrap()
+                                .is_none()
+                        } else {
+                            authz
+                                .is_allowed_holding(&partner_user, *action, &customer, &held)
+                                .unwrap()
+                        };
+                        // The table states what the catalogue says: a cell
+                        // allowed exactly when the role gives the capability
+                        // and the state grants (staff: Partner Managers only).
+                        let cap = Capability::ALL[i];
+                        let expected = d.state(t0()).grants()
+                            && catalogue.capabilities(&d.roles).contains(&cap)
+                            && (cap != Capability::UsersManage || who == Role::PartnerManager);
+                        assert_eq!(allowed, expected, "{role_name} {state} {label}: {}", cap.as_str());
+                        out.push_str(if allowed { " ✓ |" } else { " — |" });
+                    }
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A delegation of `role` in each state at [`t0`].
+fn states(role: &str) -> Vec<(&'static str, Delegation)> {
+    let parties = || Parties {
+        customer_id: OrgId(uuid::Uuid::from_u128(4)),
+        customer_name: "Contoso Ltd".into(),
+        partner_id: OrgId(uuid::Uuid::from_u128(2)),
+        contact_user: None,
+    };
+    let roles: BTreeSet<RoleKey> = [RoleKey::parse(role).unwrap()].into();
+    let at = |days: i64| t0() - Duration::days(days);
+    let granted = |term: Option<u32>, ago: i64| {
+        Delegation::new(parties(), roles.clone(), term, false, StartedBy::Customer, at(ago))
+    };
+    let requested = Delegation::new(parties(), roles.clone(), Some(90), false, StartedBy::Partner, at(1));
+    let lapsed = Delegation::new(parties(), roles.clone(), Some(90), false, StartedBy::Partner, at(91));
+    let mut revoked = granted(None, 5);
+    revoked.revoked_at = Some(at(1));
+    revoked.close_groups();
+    vec![
+        ("active", granted(None, 5)),
+        ("expiring", granted(Some(40), 20)),
+        ("expired", granted(Some(10), 20)),
+        ("requested", requested),
+        ("requested, lapsed", lapsed),
+        ("revoked", revoked),
+    ]
 }
 
 fn cell(allowed: &[&str]) -> String {

@@ -16,13 +16,30 @@ use crate::error::AppError;
 use crate::identity::{IdentityError, IdentityUser};
 use crate::mail::templates;
 use crate::ops::{Change, on_condition};
-use crate::store::{Cond, StoreError, Write, keys};
+use crate::store::{Cond, Item, Key, StoreError, Write, keys};
 
 use super::{email_taken, json, org_name_guard, send, target};
 
 /// Reads a link and checks it may be redeemed for `purposes` now.
 async fn redeemable(deps: &Deps, token: &LinkToken, purposes: &[LinkPurpose]) -> Result<(Link, u64), AppError> {
-    let item = deps.table.get(&token.key()).await?.ok_or(AppError::LinkInvalid)?;
+    let item = deps.table.get(&token.key()).await?;
+    check_redeemable(deps, item, purposes)
+}
+
+/// [`redeemable`], reading `also` in the same round trip.
+async fn redeemable_with(
+    deps: &Deps,
+    token: &LinkToken,
+    purposes: &[LinkPurpose],
+    also: Key,
+) -> Result<((Link, u64), Option<Item>), AppError> {
+    let [item, also] = <[Option<Item>; 2]>::try_from(deps.table.get_many(&[token.key(), also]).await?)
+        .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
+    Ok((check_redeemable(deps, item, purposes)?, also))
+}
+
+fn check_redeemable(deps: &Deps, item: Option<Item>, purposes: &[LinkPurpose]) -> Result<(Link, u64), AppError> {
+    let item = item.ok_or(AppError::LinkInvalid)?;
     let link: Link = item.decode()?;
     if !purposes.contains(&link.purpose) {
         return Err(AppError::LinkInvalid);
@@ -363,7 +380,13 @@ pub async fn accept_customer_invitation(
     input: AcceptCustomerInvitation,
 ) -> Result<CustomerCreated, AppError> {
     let token = LinkToken::parse(&input.token)?;
-    let (link, version) = redeemable(deps, &token, &[LinkPurpose::CustomerInvitation]).await?;
+    let ((link, version), catalogue) = redeemable_with(
+        deps,
+        &token,
+        &[LinkPurpose::CustomerInvitation],
+        keys::delegated_roles(),
+    )
+    .await?;
     let password = Password::parse(&input.password, &link.email)?;
     let now = deps.clock.now();
     let org = Organization::new(
@@ -394,21 +417,30 @@ pub async fn accept_customer_invitation(
         },
         source_ip.to_string(),
     );
+    let catalogue = crate::delegations::Catalogue::from_item(catalogue.as_ref())?;
+    let mut after = json(&org)?;
+    let mut description = format!(
+        "{} accepted the invitation and created customer \"{}\"",
+        user.email,
+        org.name.as_str()
+    );
+    let mut default_writes = Vec::new();
+    if let Some((writes, delegation, said)) = crate::ops::delegations::default_for(&catalogue, &org, now)? {
+        after["defaultDelegation"] = delegation;
+        description.push_str(&said);
+        default_writes = writes;
+    }
     let mut change = Change::new(
         deps,
         &actor,
         org.id,
         ActionType::CreateOrganization,
         target("organization", org.id),
-        format!(
-            "{} accepted the invitation and created customer \"{}\"",
-            user.email,
-            org.name.as_str()
-        ),
+        description,
     )
     // A new organisation: its chain starts here, nothing to read.
     .head(None)
-    .after(json(&org)?)
+    .after(after)
     .write(use_link(&token, version, now)?)
     .write(Write::Check {
         key: keys::org(link.org_id),
@@ -437,6 +469,8 @@ pub async fn accept_customer_invitation(
             Cond::MustExist,
         )?);
     }
+    // After the writes the conditions below count by position.
+    change = change.writes(default_writes);
     change.commit(deps).await.map_err(|e| {
         on_condition(e, |i| match i {
             0 => Some(AppError::LinkUsed),
@@ -489,7 +523,12 @@ pub async fn accept_customer_invitation(
         .write(Write::Delete {
             key: keys::login(&user.email),
             cond: Cond::None,
-        });
+        })
+        .writes(
+            crate::ops::delegations::default_keys(&catalogue, org.id, link.org_id)
+                .into_iter()
+                .map(|key| Write::Delete { key, cond: Cond::None }),
+        );
         if let Some(inv) = link.invitation_id {
             undo = undo.write(Write::patch(
                 keys::invitation(inv),

@@ -265,6 +265,20 @@ async fn run(deps: &Deps, queries: &[Query]) -> Result<Vec<Page>, StoreError> {
     futures::future::try_join_all(queries.iter().map(|q| deps.table.query(q))).await
 }
 
+/// Authenticates and reads the organisation with what the caller holds
+/// there (a partner's users read a customer's log holding activity.view).
+async fn org_and_held(
+    deps: &Deps,
+    caller: &Caller,
+    org: OrgId,
+) -> Result<(Authenticated, Organization, crate::authz::Held), AppError> {
+    let [h0, h1, h2, h3] = crate::delegations::held_keys(caller.user_id, caller.org_id, org);
+    let (a, [item, h0, h1, h2, h3]) = authenticate_full(deps, caller, [keys::org(org), h0, h1, h2, h3]).await?;
+    let o: Organization = item.ok_or(AppError::NotFound)?.decode()?;
+    let held = crate::delegations::held_from([h0, h1, h2, h3], deps.clock.now())?;
+    Ok((a, o, held))
+}
+
 /// Authenticates, reads the organisation and checks `action` on it; `also`
 /// runs in the same round trip (it is discarded if the caller may not).
 async fn guarded<T>(
@@ -274,11 +288,18 @@ async fn guarded<T>(
     action: Action,
     also: impl std::future::Future<Output = T>,
 ) -> Result<(Authenticated, Organization, T), AppError> {
-    let (auth, t) = futures::future::join(authenticate_full(deps, caller, [keys::org(org)]), also).await;
-    let (a, [item]) = auth?;
-    let o: Organization = item.ok_or(AppError::NotFound)?.decode()?;
-    deps.authz.require(&a.actor.principal, action, &OrgFacts::from(&o))?;
+    let (auth, t) = futures::future::join(org_and_held(deps, caller, org), also).await;
+    let (a, o, held) = auth?;
+    deps.authz
+        .require_holding(&a.actor.principal, action, &OrgFacts::from(&o), &held)?;
     Ok((a, o, t))
+}
+
+/// Whether the caller may verify `org`'s chain (the log page's button): 1 read.
+pub async fn may_verify(deps: &Deps, caller: &Caller, org: OrgId) -> Result<bool, AppError> {
+    let (a, o, held) = org_and_held(deps, caller, org).await?;
+    deps.authz
+        .is_allowed_holding(&a.actor.principal, Action::VerifyActivity, &OrgFacts::from(&o), &held)
 }
 
 /// One page, newest first. 1 read round trip: the caller, the organisation
