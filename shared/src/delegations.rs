@@ -279,6 +279,14 @@ pub struct Delegation {
     /// until the partner's managers narrow it to the groups.
     #[serde(default)]
     pub everyone: bool,
+    /// Who is told of its reminders and its end: the addresses of its last
+    /// change, and who made it (both sides).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<crate::domain::EmailAddress>,
+    /// The sweep has ended it (expired, or its request lapsed): nothing is
+    /// due any more.
+    #[serde(default)]
+    pub ended: bool,
 }
 
 /// Who a delegation is between.
@@ -329,6 +337,8 @@ impl Delegation {
             groups: BTreeMap::new(),
             next_generation: 1,
             everyone: false,
+            notify: Vec::new(),
+            ended: false,
         };
         if started_by == StartedBy::Customer {
             d.approve(now);
@@ -381,6 +391,13 @@ impl Delegation {
     pub fn revoke_role(&mut self, role: &RoleKey) -> bool {
         self.groups.remove(role);
         self.roles.remove(role)
+    }
+
+    /// The sweep ends it (expired, or its request lapsed): its groups close
+    /// (the caller deletes their items) and nothing more is due.
+    pub fn end(&mut self) -> BTreeMap<RoleKey, u32> {
+        self.ended = true;
+        self.close_groups()
     }
 
     /// Ends the delegation (revoked at `now`, or expired): every group closes.
@@ -449,7 +466,7 @@ impl Delegation {
 
     /// When the sweep should next look at it (none: never again).
     pub fn next_due(&self, catalogue: &Catalogue) -> Option<DateTime<Utc>> {
-        if self.revoked_at.is_some() {
+        if self.revoked_at.is_some() || self.ended {
             return None;
         }
         if self.approved_at.is_none() {
@@ -471,7 +488,7 @@ impl Delegation {
     /// What is due now, if anything. A late sweep sends only the most
     /// urgent reminder due (and counts the earlier ones as sent).
     pub fn due(&self, now: DateTime<Utc>, catalogue: &Catalogue) -> Option<Due> {
-        if self.revoked_at.is_some() {
+        if self.revoked_at.is_some() || self.ended {
             return None;
         }
         if self.approved_at.is_none() {

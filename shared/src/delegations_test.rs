@@ -269,3 +269,37 @@ fn a_new_delegation_numbers_its_groups_after_an_ended_one() {
     let cat = Catalogue::seeded();
     assert!(user_capabilities(&cat, t0(), Some(&new), Some(&member), None).is_empty());
 }
+
+#[test]
+fn the_default_delegation_is_held_by_every_user_of_the_partner() {
+    let cat = Catalogue::seeded();
+    let (d, groups) = default_delegation(&cat, parties(None), t0()).unwrap();
+    assert!(d.everyone);
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].name, "Contoso Ltd Decision Maker");
+    // No membership needed; narrowed, a membership is.
+    assert_eq!(user_capabilities(&cat, t0(), Some(&d), None, None).len(), 5);
+    let mut narrowed = d.clone();
+    narrowed.everyone = false;
+    assert!(user_capabilities(&cat, t0(), Some(&narrowed), None, None).is_empty());
+    // None when the platform names no default roles, or for a person.
+    let none = Catalogue {
+        default_roles: BTreeSet::new(),
+        ..Catalogue::seeded()
+    };
+    assert!(default_delegation(&none, parties(None), t0()).is_none());
+    assert!(default_delegation(&cat, parties(Some("01a248ff-0000-7000-8000-000000000009")), t0()).is_none());
+}
+
+#[test]
+fn an_ended_delegation_is_due_no_more() {
+    let cat = Catalogue::seeded();
+    let mut d = granted(&["phone-manager"], Some(10), false);
+    let after = t0() + days(10);
+    assert_eq!(d.due(after, &cat), Some(Due::End));
+    let closed = d.end();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(d.due(after + days(1), &cat), None);
+    assert_eq!(d.next_due(&cat), None);
+    assert_eq!(d.state(after), DelegationState::Expired);
+}

@@ -18,6 +18,8 @@ pub enum Job {
     DeliverChanges,
     /// Email the daily digests of partner sign-ins that are due.
     LoginDigest,
+    /// Delegated roles' reminders, ends, auto-extensions and lapses that are due.
+    DelegationSweep,
 }
 
 impl Job {
@@ -29,6 +31,7 @@ impl Job {
             Job::VerifyConnection => crate::functions::verify_connection::Uses::USING,
             Job::DeliverChanges => crate::functions::deliver_changes::Uses::USING,
             Job::LoginDigest => crate::functions::login_digest::Uses::USING,
+            Job::DelegationSweep => crate::functions::delegation_sweep::Uses::USING,
         }
     }
 }
@@ -63,6 +66,9 @@ pub struct JobReport {
     /// The partner sign-in digests' details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digests: Option<crate::ops::login_digest::DigestReport>,
+    /// The delegated roles' sweep's details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegations: Option<crate::ops::delegation_sweep::DelegationSweepReport>,
 }
 
 /// Runs `job` once (the local portal's timers and the tests; each Lambda
@@ -76,6 +82,7 @@ pub async fn run(deps: &Deps, job: Job) -> Result<JobReport, AppError> {
         Job::VerifyConnection => crate::functions::verify_connection::run(deps).await,
         Job::DeliverChanges => crate::functions::deliver_changes::run(deps).await,
         Job::LoginDigest => crate::functions::login_digest::run(deps).await,
+        Job::DelegationSweep => crate::functions::delegation_sweep::run(deps).await,
     }
 }
 
@@ -89,6 +96,7 @@ pub fn finish(report: JobReport) -> Result<JobReport, AppError> {
         .chain(report.checks.iter().flat_map(|c| &c.failed))
         .chain(report.deliveries.iter().flat_map(|d| &d.failed))
         .chain(report.digests.iter().flat_map(|d| &d.failed))
+        .chain(report.delegations.iter().flat_map(|d| &d.failed))
         .collect();
     if !failed.is_empty() {
         tracing::error!(failed = failed.len(), "job finished with failures");

@@ -104,6 +104,7 @@ pub async fn run_with(extras: Option<Extras>) -> Result<(), Box<dyn std::error::
         (Job::SuspendInactive, 24 * 3600),
         (Job::VerifyConnection, 60),
         (Job::LoginDigest, 3600),
+        (Job::DelegationSweep, 3600),
     ] {
         let deps = deps.clone();
         tokio::spawn(async move {

@@ -5,6 +5,7 @@
 //! so a Lambda links only its own routes. The local portal mounts them all
 //! (see [`crate::http::Function`]).
 
+pub mod delegation_sweep;
 pub mod deliver_changes;
 pub mod grant_partner_role;
 pub mod instance_access;

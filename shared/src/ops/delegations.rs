@@ -334,9 +334,12 @@ pub async fn set(
             (d, "changed")
         }
     };
-    if existing.is_none() {
-        delegation.everyone = false;
+    // Reminders and the end are told to those this change tells, and to its author.
+    let mut notify = input.notify.clone();
+    if !notify.contains(&a.actor.principal.email) {
+        notify.push(a.actor.principal.email.clone());
     }
+    delegation.notify = notify;
     // A new delegation replaces an ended one's item in place.
     let cond = if version == 0 {
         Cond::MustNotExist

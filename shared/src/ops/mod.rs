@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod activity;
+pub mod delegation_sweep;
 pub mod delegations;
 pub mod deliveries;
 pub mod inactivity;

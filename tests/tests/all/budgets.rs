@@ -924,3 +924,53 @@ async fn group_member_embedded_sqlite() {
 async fn group_member_dynamodb_local() {
     group_member_round_trips(Backend::Dynamo).await
 }
+
+/// The delegations' sweep reads only what is due: with delegations in
+/// force and none due (the demo customers' defaults, and a 60-day grant
+/// to a consultancy), a run is one read round trip (the catalogue and an
+/// empty page of the due range, together) and writes nothing.
+async fn delegation_sweep_reads_only_what_is_due(b: Backend) {
+    let (w, counters) = counted_world(b).await;
+    let (s, other) = w
+        .app
+        .post(
+            "/organizations",
+            Some(w.app.token(Role::PlatformAdmin)),
+            json!({ "name": format!("Sweep {}", uuid::Uuid::new_v4().simple()), "kind": "partner" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{other}");
+    let (s, body) = w
+        .app
+        .put(
+            &format!(
+                "/customers/{}/delegations/{}",
+                w.customer,
+                other["id"].as_str().unwrap()
+            ),
+            w.app.token(Role::CustomerAccountOwner),
+            json!({ "roles": ["phone-manager"], "notify": ["it@consult.example.com"], "termDays": 60 }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    counters.reset();
+    let report = portico_core::jobs::run(&w.app.deps, portico_core::jobs::Job::DelegationSweep)
+        .await
+        .unwrap();
+    assert_eq!(report.examined, 0, "{report:?}");
+    assert_eq!(
+        counters.counted(),
+        (1, 0, vec![]),
+        "the catalogue and one page of the due range ({b:?})"
+    );
+}
+
+#[tokio::test]
+async fn delegation_sweep_embedded_sqlite() {
+    delegation_sweep_reads_only_what_is_due(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn delegation_sweep_dynamodb_local() {
+    delegation_sweep_reads_only_what_is_due(Backend::Dynamo).await
+}

@@ -459,6 +459,17 @@ async fn the_partner_adds_members(b: Backend) {
     );
     let (s, body) = join("decision-maker", nico, manager).await;
     assert_eq!(s, 404, "{body}");
+    // The sweep deletes the closed group's member item (Nico's).
+    let prefix = keys::group_members_prefix(customer, &RoleKey::parse("decision-maker").unwrap());
+    let members = Query::partition(Index::Primary, keys::org(partner).pk).sk(SkCond::BeginsWith(prefix));
+    assert_eq!(count(app.deps.table.as_ref(), members.clone()).await, 1);
+    let r = portico_core::jobs::run(&app.deps, portico_core::jobs::Job::DelegationSweep)
+        .await
+        .unwrap()
+        .delegations
+        .unwrap();
+    assert_eq!(r.tidied, 1, "{r:?}");
+    assert_eq!(count(app.deps.table.as_ref(), members).await, 0);
     // Granted again: a new group, and Nico's old membership does not count or show.
     let (s, body) = app
         .put(
@@ -543,8 +554,165 @@ async fn customers_from_before_get_the_default(b: Backend) {
     );
 }
 
+/// The sweep, on an injected clock: Northwind's Decision Maker for 60
+/// days (sensitive: no auto-extend) is reminded 30, 7 and 1 days before
+/// its end, once each; at the end to the second the capability is gone,
+/// before the sweep runs; the sweep then expires it (its group deleted, an
+/// event in both logs, the addresses told). A consultancy's Phone Manager
+/// for 40 days with auto-extend goes on 180 days at its end, unreminded.
+async fn the_sweep_reminds_extends_and_ends(b: Backend) {
+    let (app, clock) = TestApp::with_clock(b).await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let partner = app.orgs[&Role::PartnerManager];
+    let owner = app.token(Role::CustomerAccountOwner);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (x, y) = (
+        format!("x-{run}@northwind.example.com"),
+        format!("y-{run}@consult.example.com"),
+    );
+    let (s, other) = app
+        .post(
+            "/organizations",
+            Some(app.token(Role::PlatformAdmin)),
+            json!({ "name": format!("Consult {run}"), "kind": "partner" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{other}");
+    let other = other["id"].as_str().unwrap().to_string();
+    let northwind = format!("/customers/{customer}/delegations/{partner}");
+    let consult = format!("/customers/{customer}/delegations/{other}");
+    let (s, body) = app
+        .put(
+            &northwind,
+            owner,
+            json!({ "roles": ["decision-maker"], "notify": [x], "termDays": 60 }),
+        )
+        .await;
+    assert_eq!((s, &body["state"]), (200, &json!("active")), "{body}");
+    let (s, body) = app
+        .put(
+            &consult,
+            owner,
+            json!({ "roles": ["phone-manager"], "notify": [y], "termDays": 40, "autoExtend": true }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    // Northwind trusts the loopback: no daily email confirmation over 60 days.
+    let manager = app.token(Role::PartnerManager);
+    let ranges = format!("/organizations/{partner}/trusted-ranges");
+    let (_, tr) = app.get_json(&ranges, manager).await;
+    let (s, body) = app
+        .put(
+            &ranges,
+            manager,
+            json!({ "ranges": ["127.0.0.1/32"], "version": tr["version"] }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let t0 = portico_core::clock::Clock::now(clock.as_ref());
+    let sweep = || async {
+        portico_core::jobs::run(&app.deps, portico_core::jobs::Job::DelegationSweep)
+            .await
+            .unwrap()
+            .delegations
+            .unwrap()
+    };
+    let at = |d: i64, s: i64| t0 + Duration::days(d) + Duration::seconds(s);
+    let editable = || async {
+        let (s, page) = app
+            .get_json(&format!("/customers/{customer}/settings"), app.token(Role::PartnerUser))
+            .await;
+        assert_eq!(s, 200, "{page}");
+        page["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["key"] == "feed.comments")
+            .unwrap()["editable"]
+            .as_bool()
+            .unwrap()
+    };
+    let subjects = |to: String| {
+        let app = &app;
+        async move { app.subjects_to(&to).await }
+    };
+    assert_eq!(subjects(x.clone()).await.len(), 1, "the grant's notice");
+
+    // Nothing due until 30 days before Northwind's end.
+    assert_eq!(sweep().await.reminded, 0);
+    clock.set(at(30, -1));
+    assert_eq!(sweep().await.reminded, 0);
+    clock.set(at(30, 0));
+    let r = sweep().await;
+    assert_eq!((r.reminded, r.extended, r.ended), (1, 0, 0), "{r:?}");
+    assert!(subjects(x.clone()).await.iter().any(|s| s.contains("end in 30 days")));
+    assert_eq!(sweep().await.reminded, 0, "once");
+    // The consultancy's end: extended, not ended; nobody reminded it.
+    clock.set(at(40, 0));
+    let r = sweep().await;
+    assert_eq!((r.reminded, r.extended, r.ended), (0, 1, 0), "{r:?}");
+    let (_, view) = app.get_json(&consult, owner).await;
+    assert_eq!(view["state"], "active", "{view}");
+    let ends: chrono::DateTime<Utc> = serde_json::from_value(view["endsAt"].clone()).unwrap();
+    assert_eq!(ends, at(220, 0));
+    // 7 and 1 days before Northwind's end.
+    clock.set(at(53, 0));
+    assert_eq!(sweep().await.reminded, 1);
+    clock.set(at(59, 0));
+    assert_eq!(sweep().await.reminded, 1);
+    assert_eq!(sweep().await.reminded, 0);
+    let told = subjects(x.clone()).await;
+    for n in ["30 days", "7 days", "1 day"] {
+        assert_eq!(
+            told.iter().filter(|s| s.contains(&format!("end in {n}"))).count(),
+            1,
+            "{n}: {told:?}"
+        );
+    }
+    assert!(
+        subjects(y.clone()).await.iter().all(|s| !s.contains("end in")),
+        "auto-extending: no reminders"
+    );
+
+    // The boundary: a second before, Nico may change a setting; at the end, not, sweep or no sweep.
+    clock.set(at(60, -1));
+    assert!(editable().await);
+    let (_, view) = app.get_json(&northwind, owner).await;
+    assert_eq!(view["state"], "expiring");
+    clock.set(at(60, 0));
+    assert!(!editable().await, "ended at the boundary, before any sweep");
+    let (_, view) = app.get_json(&northwind, owner).await;
+    assert_eq!(view["state"], "expired");
+    let r = sweep().await;
+    assert_eq!((r.ended, r.failed.len()), (1, 0), "{r:?}");
+    let dm = RoleKey::parse("decision-maker").unwrap();
+    assert!(
+        app.deps
+            .table
+            .get(&keys::delegated_group(partner, customer, &dm))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(subjects(x.clone()).await.iter().any(|s| s.contains("expired")));
+    assert_eq!(sweep().await.ended, 0, "nothing more is due");
+    for org in [customer, partner] {
+        let (_, log) = app
+            .get_json(
+                &format!("/organizations/{org}/activity?action=Grant%20Partner%20Role&limit=10"),
+                app.token(Role::PlatformAdmin),
+            )
+            .await;
+        assert!(
+            log["items"][0]["description"].as_str().unwrap().contains("expired"),
+            "{org}: {log}"
+        );
+    }
+}
+
 both_backends!(
     customers_from_before_get_the_default,
+    the_sweep_reminds_extends_and_ends,
     grant_use_and_revoke,
     the_partner_access_dialog,
     the_partner_adds_members

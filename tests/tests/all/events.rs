@@ -156,6 +156,7 @@ async fn scheduled_samples_run_through_their_job() {
         ("suspend-inactive", Job::SuspendInactive),
         ("verify-connection", Job::VerifyConnection),
         ("login-digest", Job::LoginDigest),
+        ("delegation-sweep", Job::DelegationSweep),
     ] {
         for (name, text, expected) in samples(function) {
             let event: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -567,6 +567,7 @@ async fn run_everything(d: &Driver) {
     // restored; the platform reinstates; weeks later the sweep route suspends.
     d.clock.advance(Duration::days(19));
     d.job("login-digest", Job::LoginDigest).await;
+    d.job("delegation-sweep", Job::DelegationSweep).await;
     d.job("suspend-inactive", Job::SuspendInactive).await;
     d.clock.advance(Duration::days(4));
     d.faulty.fail_disable.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -738,6 +739,27 @@ async fn partner_roles(d: &Driver) {
     d.ok(f, "PUT", &member, Some(&manager), Some(json!({}))).await;
     d.ok(f, "GET", &group, Some(&manager), None).await;
     d.ok(f, "DELETE", &member, Some(&manager), None).await;
+    // A 1-day delegation to another partner: the sweep reminds at once (a
+    // day before its end); it ends it weeks later, in the inactivity steps
+    // (its group deleted, an event in both logs).
+    let (_, other) = d
+        .app
+        .post(
+            "/organizations",
+            Some(&d.token(Role::PlatformAdmin)),
+            json!({ "name": "IAM Consultants", "kind": "partner" }),
+        )
+        .await;
+    let other = other["id"].as_str().unwrap().to_string();
+    d.ok(
+        f,
+        "PUT",
+        &format!("/customers/{customer}/delegations/{other}"),
+        Some(&owner),
+        Some(json!({ "roles": ["phone-manager"], "notify": tell, "termDays": 1 })),
+    )
+    .await;
+    d.job("delegation-sweep", Job::DelegationSweep).await;
     // Every user holds the roles again, as the later steps expect.
     d.ok(
         f,
