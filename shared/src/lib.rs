@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod authz;
+pub mod billing;
 pub mod clock;
 pub mod connections;
 pub mod delegations;

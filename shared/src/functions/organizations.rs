@@ -41,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(export_activity))
         .routes(routes!(verify_activity))
         .routes(routes!(get_retention, put_retention))
+        .routes(routes!(list_billing, record_billing))
 }
 
 /// The router the Lambda runs.
@@ -296,4 +297,58 @@ async fn put_retention(
     JsonBody(input): JsonBody<Retention>,
 ) -> Result<Json<Retention>, AppError> {
     Ok(Json(activity::put_retention(&deps, &caller, id, input).await?))
+}
+
+/// A customer's invoices and payments, newest first (read-only; the
+/// platform feeds them): the platform, the customer's Account Owner, and
+/// partner users whose delegated roles there give `billing.view` (seed
+/// 004: a Decision Maker does, a Phone Manager does not: 403).
+#[utoipa::path(
+    get, path = "/customers/{id}/billing", tag = "billing",
+    params(("id" = String, Path, description = "Customer organisation id"), crate::ops::accounts::PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::ops::billing::BillingPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the customer's Account Owner, and no billing.view there", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer, or not visible", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_billing(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    Query(page): Query<crate::ops::accounts::PageQuery>,
+) -> Result<Json<crate::ops::billing::BillingPage>, AppError> {
+    Ok(Json(crate::ops::billing::list(&deps, &caller, id, page).await?))
+}
+
+/// The platform records an invoice or a payment of a customer; an "Update
+/// Organization" event in the customer's log.
+#[utoipa::path(
+    post, path = "/customers/{id}/billing", tag = "billing",
+    params(("id" = String, Path, description = "Customer organisation id")),
+    request_body = crate::ops::billing::RecordBillingEntry,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::billing::BillingEntry),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn record_billing(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    JsonBody(input): JsonBody<crate::ops::billing::RecordBillingEntry>,
+) -> Result<(StatusCode, Json<crate::billing::BillingEntry>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::ops::billing::record(&deps, &caller, id, input).await?),
+    ))
 }

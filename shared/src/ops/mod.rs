@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod activity;
+pub mod billing;
 pub mod delegation_sweep;
 pub mod delegations;
 pub mod deliveries;

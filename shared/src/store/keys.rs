@@ -415,3 +415,13 @@ pub fn user_delegated_roles(user: UserId, customer: OrgId) -> Key {
     Key::new(format!("USER#{user}"), format!("DELEGATED#{customer}"))
 }
 pub const USER_DELEGATED_ROLES: &str = "UserDelegatedRoles";
+
+// Invoices and payments (docs/access-patterns.md, row 66) ------------------------
+
+/// One line of a customer's invoices and payments, by date.
+pub fn billing_entry(customer: OrgId, date: chrono::NaiveDate, id: uuid::Uuid) -> Key {
+    Key::new(format!("ORG#{customer}"), format!("{BILLING_PREFIX}{date}#{id}"))
+}
+pub const BILLING_ENTRY: &str = "BillingEntry";
+/// The sort-key prefix of a customer's invoices and payments.
+pub const BILLING_PREFIX: &str = "BILLING#";

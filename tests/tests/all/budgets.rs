@@ -511,6 +511,23 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
         Some(json!({ "days": 400 })),
     )
     .await;
+    // Invoices and payments: the platform records a line; the partner user reads the list.
+    m.call(
+        "POST /customers/{id}/billing",
+        "POST",
+        &format!("/customers/{customer}/billing"),
+        Some(&admin),
+        Some(json!({ "kind": "invoice", "reference": "INV-9", "date": "2026-12-01", "amount": "99.90", "currency": "EUR" })),
+    )
+    .await;
+    m.call(
+        "GET /customers/{id}/billing",
+        "GET",
+        &format!("/customers/{customer}/billing"),
+        Some(&manager),
+        None,
+    )
+    .await;
 
     let (_, second) = m
         .call(
@@ -546,7 +563,7 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
             "PUT trusted-ranges" => &["Update Trusted Connection"],
             "PUT /customers/{id}/settings/{key}" => &["Update Configuration"],
             "POST setting-grants" | "DELETE setting-grant" => &["Update User Permissions"],
-            "PUT mfa-policy" | "PUT activity/retention" => &["Update Organization"],
+            "PUT mfa-policy" | "PUT activity/retention" | "POST /customers/{id}/billing" => &["Update Organization"],
             w if w.starts_with("POST /invitations/") => &["Invite User"],
             "POST resend"
             | "POST revoke"

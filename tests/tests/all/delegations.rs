@@ -411,13 +411,50 @@ async fn the_partner_adds_members(b: Backend) {
     assert!(m["group"].as_str().unwrap().ends_with(" Phone Manager"), "{m}");
     assert_eq!(caps().await.len(), 4);
     assert!(!caps().await.contains(&Capability::BillingView));
+    // Seed 004: a Phone Manager changes settings but sees no invoices.
+    let (s, entry) = app
+        .post(
+            &format!("/customers/{customer}/billing"),
+            Some(app.token(Role::PlatformAdmin)),
+            json!({ "kind": "invoice", "reference": "INV-7", "date": "2026-12-01", "due": "2026-12-31", "amount": "1250.00", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!((s, &entry["amount"]), (201, &json!("1250.00")), "{entry}");
+    let billing = format!("/customers/{customer}/billing");
+    let puser = app.token(Role::PartnerUser);
+    let (s, body) = app.get_json(&billing, puser).await;
+    assert_eq!(s, 403, "a Phone Manager: no invoices: {body}");
+    let change_setting = || async {
+        let (_, page) = app.get_json(&format!("/customers/{customer}/settings"), puser).await;
+        let v = page["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["key"] == "feed.comments")
+            .unwrap()
+            .clone();
+        let (s, body) = app
+            .put(
+                &settings,
+                puser,
+                json!({ "enabled": !v["enabled"].as_bool().unwrap(), "version": v["version"] }),
+            )
+            .await;
+        (s, body)
+    };
+    let (s, body) = change_setting().await;
+    assert_eq!(s, 200, "a Phone Manager changes settings: {body}");
     // Again: nothing changes.
     let (s, _) = join("phone-manager", nico, manager).await;
     assert_eq!(s, 200);
-    // And Decision Maker: everything.
+    // And Decision Maker: everything, invoices too.
     let (s, _) = join("decision-maker", nico, manager).await;
     assert_eq!(s, 200);
     assert_eq!(caps().await.len(), 5);
+    let (s, body) = app.get_json(&billing, puser).await;
+    assert_eq!((s, &body["items"][0]["reference"]), (200, &json!("INV-7")), "{body}");
+    let (s, body) = change_setting().await;
+    assert_eq!(s, 200, "a Decision Maker changes settings: {body}");
     // The partner's users see the group; a customer does not.
     let (s, seen) = app
         .get_json(&group("phone-manager"), app.token(Role::PartnerUser))

@@ -248,6 +248,23 @@ async fn run_everything(d: &Driver) {
         Some(json!({ "days": 400 })),
     )
     .await;
+    // Invoices and payments: the platform records one; the partner user reads them.
+    d.ok(
+        "organizations",
+        "POST",
+        &format!("/customers/{customer}/billing"),
+        Some(&admin),
+        Some(json!({ "kind": "invoice", "reference": "INV-1", "date": "2026-12-01", "amount": "10.00", "currency": "EUR" })),
+    )
+    .await;
+    d.ok(
+        "organizations",
+        "GET",
+        &format!("/customers/{customer}/billing"),
+        Some(&puser),
+        None,
+    )
+    .await;
 
     // toggle-setting (the first change loses a race, and retries)
     d.ok("toggle-setting", "GET", "/settings-catalogue", Some(&puser), None)

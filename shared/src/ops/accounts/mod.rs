@@ -64,7 +64,7 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    pub(super) fn parts(&self) -> Result<(u32, Option<Cursor>), AppError> {
+    pub(crate) fn parts(&self) -> Result<(u32, Option<Cursor>), AppError> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=100).contains(&limit) {
             return Err(AppError::invalid("limit must be between 1 and 100"));
