@@ -90,11 +90,12 @@ pub enum Action {
     ViewBilling,
     ManageBilling,
     ManageStaff,
+    RequestDelegation,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 43] = [
+    pub const ALL: [Action; 44] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -138,6 +139,7 @@ impl Action {
         Action::ViewBilling,
         Action::ManageBilling,
         Action::ManageStaff,
+        Action::RequestDelegation,
     ];
 
     /// The action's name in the policies.
@@ -186,6 +188,7 @@ impl Action {
             Action::ViewBilling => "ViewBilling",
             Action::ManageBilling => "ManageBilling",
             Action::ManageStaff => "ManageStaff",
+            Action::RequestDelegation => "RequestDelegation",
         }
     }
 }

@@ -287,6 +287,22 @@ pub struct Delegation {
     /// due any more.
     #[serde(default)]
     pub ended: bool,
+    /// What the partner asked to change on it while in force (new roles or
+    /// a renewed term), waiting for the customer; ignored after 90 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Proposal>,
+}
+
+/// A partner's request to change a delegation in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Proposal {
+    pub roles: BTreeSet<RoleKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_days: Option<u32>,
+    pub auto_extend: bool,
+    pub asked_at: DateTime<Utc>,
+    pub asked_by: crate::domain::EmailAddress,
 }
 
 /// Who a delegation is between.
@@ -339,6 +355,7 @@ impl Delegation {
             everyone: false,
             notify: Vec::new(),
             ended: false,
+            proposal: None,
         };
         if started_by == StartedBy::Customer {
             d.approve(now);

@@ -15,7 +15,8 @@ use crate::error::{AppError, Problem};
 use crate::http::principal::Caller;
 use crate::http::{JsonBody, Path};
 use crate::ops::delegations::{
-    self, DelegationView, GroupRef, GroupView, MemberPage, Membership, SetDelegation, SetHolders,
+    self, DecideDelegation, DelegationView, GroupRef, GroupView, MemberPage, Membership, RequestDelegation,
+    SetDelegation, SetHolders,
 };
 
 /// What this function uses besides the table: SES (the notices of each
@@ -37,6 +38,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(delegation, set_delegation))
         .routes(routes!(set_holders))
+        .routes(routes!(request_delegation))
+        .routes(routes!(decide_delegation))
         .routes(routes!(group))
         .routes(routes!(add_member, remove_member))
 }
@@ -226,4 +229,63 @@ async fn remove_member(
         role,
     };
     Ok(Json(delegations::set_member(&deps, &caller, g, user, false).await?))
+}
+
+/// A partner's manager asks its customer for delegated roles (the partner
+/// of record only): a request that lapses after 90 days unanswered, or, on
+/// a delegation in force, a proposed change (roles, a renewed term).
+/// Nothing changes until the customer's Account Owner approves. An "Update
+/// User Permissions" event in both logs; `notify` is told.
+#[utoipa::path(post, path = "/customers/{id}/delegations/{partner}/request", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Customer organisation id"),
+        ("partner" = String, Path, description = "The asking partner's id (the caller's own)"),
+    ),
+    request_body = RequestDelegation,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DelegationView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a manager of the customer's partner of record, or asking for another partner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn request_delegation(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, partner)): Path<(OrgId, OrgId)>,
+    JsonBody(input): JsonBody<RequestDelegation>,
+) -> Result<Json<DelegationView>, AppError> {
+    Ok(Json(delegations::request(&deps, &caller, id, partner, input).await?))
+}
+
+/// The customer's Account Owner approves or declines what the partner
+/// asked (a request: the delegation starts, its term from now; a proposal:
+/// its roles and term become the delegation's). A "Grant Partner Role"
+/// event in both logs; `notify` is told.
+#[utoipa::path(post, path = "/customers/{id}/delegations/{partner}/decision", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Customer organisation id"),
+        ("partner" = String, Path, description = "Partner organisation id"),
+    ),
+    request_body = DecideDelegation,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DelegationView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing waiting (no request, or it lapsed), or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn decide_delegation(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, partner)): Path<(OrgId, OrgId)>,
+    JsonBody(input): JsonBody<DecideDelegation>,
+) -> Result<Json<DelegationView>, AppError> {
+    Ok(Json(delegations::decide(&deps, &caller, id, partner, input).await?))
 }

@@ -80,6 +80,13 @@ pub struct DelegationView {
     pub auto_extend: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<StartedBy>,
+    /// A change the partner asked for on it while in force, waiting for the
+    /// customer (absent after 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<crate::delegations::Proposal>,
+    /// When an unanswered request lapses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lapses_at: Option<DateTime<Utc>>,
 }
 
 impl DelegationView {
@@ -102,6 +109,12 @@ impl DelegationView {
             ends_at: d.and_then(|d| d.ends_at),
             auto_extend: d.is_some_and(|d| d.auto_extend),
             started_by: d.map(|d| d.started_by),
+            proposal: d
+                .and_then(|d| d.proposal.clone())
+                .filter(|p| now < p.asked_at + chrono::Duration::days(crate::delegations::REQUEST_LAPSES_AFTER_DAYS)),
+            lapses_at: d
+                .filter(|d| d.state(now) == DelegationState::Requested)
+                .map(|d| d.lapses_at()),
         }
     }
 }
@@ -245,60 +258,92 @@ pub async fn set(
     input: SetDelegation,
 ) -> Result<DelegationView, AppError> {
     let o = open(deps, caller, customer, partner).await?;
-    let (a, customer, catalogue) = (&o.a, &o.customer, &o.catalogue);
     deps.authz.require(
-        &a.actor.principal,
+        &o.a.actor.principal,
         Action::ManagePartnerAccess,
-        &OrgFacts::from(customer),
+        &OrgFacts::from(&o.customer),
     )?;
     if o.partner.kind != crate::domain::OrgKind::Partner {
         return Err(AppError::NotFound);
     }
-    let partner = o.partner.id;
-    let wanted: BTreeSet<RoleKey> = input.roles.iter().cloned().collect();
+    let wanted = known_roles(&o.catalogue, &input.roles)?;
+    check_notify(&input.notify)?;
+    let term = parse_term(input.term_days)?;
+    let now = deps.clock.now();
+    let Some(outcome) = reshape(&o, wanted, term, input.auto_extend, now) else {
+        return Ok(DelegationView::of(
+            &o.customer,
+            partner,
+            o.delegation.as_ref(),
+            &o.catalogue,
+            now,
+        ));
+    };
+    commit(deps, &o, outcome, input.notify, now).await
+}
+
+/// The roles asked for, each in the catalogue.
+fn known_roles(catalogue: &Catalogue, roles: &[RoleKey]) -> Result<BTreeSet<RoleKey>, AppError> {
+    let wanted: BTreeSet<RoleKey> = roles.iter().cloned().collect();
     if let Some(unknown) = wanted.iter().find(|r| catalogue.get(r).is_none()) {
         return Err(AppError::invalid(format!(
             "\"{}\" is not a role of the catalogue",
             unknown.as_str()
         )));
     }
-    if input.notify.is_empty() || input.notify.len() > MAX_NOTIFY {
+    Ok(wanted)
+}
+
+fn check_notify(notify: &[EmailAddress]) -> Result<(), AppError> {
+    if notify.is_empty() || notify.len() > MAX_NOTIFY {
         return Err(AppError::invalid(
-            "notify: 1 to 10 addresses, so that the partner hears of the change",
+            "notify: 1 to 10 addresses, so that the other side hears of the change",
         ));
     }
-    let term = input
-        .term_days
-        .map(parse_term_days)
+    Ok(())
+}
+
+fn parse_term(days: Option<u32>) -> Result<Option<u32>, AppError> {
+    days.map(parse_term_days)
         .transpose()
-        .map_err(|e| AppError::invalid(e.detail()))?;
-    let (existing, version) = (o.delegation.clone(), o.version);
-    let now = deps.clock.now();
-    let live = existing.clone().filter(|d| d.state(now).grants());
-    let parties = || Parties {
-        customer_id: customer.id,
-        customer_name: customer.name.as_str().to_string(),
-        partner_id: partner,
-        contact_user: None,
-    };
+        .map_err(|e| AppError::invalid(e.detail()))
+}
+
+/// A change to a delegation, ready to commit.
+struct Outcome {
+    delegation: Delegation,
+    opened: Vec<RoleKey>,
+    closed: Vec<(RoleKey, u32)>,
+    /// What was done, for the event ("granted Phone Manager; revoked ...").
+    parts: Vec<String>,
+    said: &'static str,
+}
+
+/// The delegation as the customer wants it from now: `wanted` roles (none:
+/// revoked), a term from now if given, auto-extend. None: nothing changes.
+fn reshape(
+    o: &Opened,
+    wanted: BTreeSet<RoleKey>,
+    term: Option<u32>,
+    auto_extend: bool,
+    now: DateTime<Utc>,
+) -> Option<Outcome> {
+    let catalogue = &o.catalogue;
+    let existing = o.delegation.as_ref();
+    let live = existing.cloned().filter(|d| d.state(now).grants());
     let mut opened = Vec::new();
     let mut closed = Vec::new();
-    let (mut delegation, said) = match live {
-        None if wanted.is_empty() => {
-            return Ok(DelegationView::of(customer, partner, existing.as_ref(), catalogue, now));
-        }
+    let (delegation, said) = match live {
+        None if wanted.is_empty() => return None,
         None => {
-            let d = Delegation::new(
-                parties(),
-                wanted.clone(),
-                term,
-                input.auto_extend,
-                StartedBy::Customer,
-                now,
-            )
-            .after(existing.as_ref());
+            let parties = Parties {
+                customer_id: o.customer.id,
+                customer_name: o.customer.name.as_str().to_string(),
+                partner_id: o.partner.id,
+                contact_user: None,
+            };
+            let d = Delegation::new(parties, wanted, term, auto_extend, StartedBy::Customer, now).after(existing);
             opened.extend(d.groups.keys().cloned());
-            // An ended delegation's groups closed with it (the sweep, or its revoke).
             (d, "granted")
         }
         Some(mut d) if wanted.is_empty() => {
@@ -306,6 +351,7 @@ pub async fn set(
             closed.extend(d.close_groups());
             // The event's `before` keeps what was held; a revoked delegation holds nothing.
             d.roles.clear();
+            d.proposal = None;
             (d, "revoked")
         }
         Some(mut d) => {
@@ -322,32 +368,80 @@ pub async fn set(
             let term_changed = term.is_some() && term != d.term_days;
             if term_changed {
                 d.term_days = term;
-                if let Some(days) = term {
-                    d.extend_to(now + chrono::Duration::days(i64::from(days)));
-                }
             }
-            let extend_changed = d.auto_extend != input.auto_extend;
-            d.auto_extend = input.auto_extend;
-            if opened.is_empty() && closed.is_empty() && !term_changed && !extend_changed {
-                return Ok(DelegationView::of(customer, partner, Some(&d), catalogue, now));
+            // A term given runs from now (a renewal), changed or not.
+            if let Some(days) = term {
+                d.extend_to(now + chrono::Duration::days(i64::from(days)));
+            }
+            let extend_changed = d.auto_extend != auto_extend;
+            d.auto_extend = auto_extend;
+            let had_proposal = d.proposal.take().is_some();
+            if opened.is_empty() && closed.is_empty() && term.is_none() && !extend_changed && !had_proposal {
+                return None;
             }
             (d, "changed")
         }
     };
-    // Reminders and the end are told to those this change tells, and to its author.
-    let mut notify = input.notify.clone();
-    if !notify.contains(&a.actor.principal.email) {
-        notify.push(a.actor.principal.email.clone());
+    let names = |rs: &mut dyn Iterator<Item = &RoleKey>| {
+        rs.filter_map(|r| catalogue.get(r))
+            .map(|r| r.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !opened.is_empty() {
+        parts.push(format!("granted {}", names(&mut opened.iter())));
     }
-    delegation.notify = notify;
+    if !closed.is_empty() {
+        parts.push(format!("revoked {}", names(&mut closed.iter().map(|(r, _)| r))));
+    }
+    if parts.is_empty() {
+        parts.push(match delegation.ends_at {
+            Some(end) if term.is_some() => format!("renewed the term to {}", end.format("%Y-%m-%d")),
+            _ => "changed the term".into(),
+        });
+    }
+    Some(Outcome {
+        delegation,
+        opened,
+        closed,
+        parts,
+        said,
+    })
+}
+
+/// Commits a change of the customer's (its delegation, the groups opened
+/// and deleted, closed groups' notes for the sweep, and the "Grant Partner
+/// Role" event in both logs), then tells `notify` and the author.
+async fn commit(
+    deps: &Deps,
+    o: &Opened,
+    outcome: Outcome,
+    notify: Vec<EmailAddress>,
+    now: DateTime<Utc>,
+) -> Result<DelegationView, AppError> {
+    let (a, customer, catalogue, partner) = (&o.a, &o.customer, &o.catalogue, o.partner.id);
+    let Outcome {
+        mut delegation,
+        opened,
+        closed,
+        parts,
+        said,
+    } = outcome;
+    // Reminders and the end are told to those this change tells, and to its author.
+    let mut told = notify.clone();
+    if !told.contains(&a.actor.principal.email) {
+        told.push(a.actor.principal.email.clone());
+    }
+    delegation.notify = told;
     // A new delegation replaces an ended one's item in place.
-    let cond = if version == 0 {
+    let cond = if o.version == 0 {
         Cond::MustNotExist
     } else {
-        Cond::VersionIs(version)
+        Cond::VersionIs(o.version)
     };
     let mut writes = vec![Write::Put {
-        item: delegation.item(version + 1, catalogue)?,
+        item: delegation.item(o.version + 1, catalogue)?,
         cond,
     }];
     for r in &opened {
@@ -374,22 +468,6 @@ pub async fn set(
             .item(now)?,
             cond: Cond::None,
         });
-    }
-    let names = |rs: &mut dyn Iterator<Item = &RoleKey>| {
-        rs.filter_map(|r| catalogue.get(r))
-            .map(|r| r.name.clone())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut parts = Vec::new();
-    if !opened.is_empty() {
-        parts.push(format!("granted {}", names(&mut opened.iter())));
-    }
-    if !closed.is_empty() {
-        parts.push(format!("revoked {}", names(&mut closed.iter().map(|(r, _)| r))));
-    }
-    if parts.is_empty() {
-        parts.push("changed the term".into());
     }
     let groups = delegation.group_names(catalogue);
     let description = format!(
@@ -425,7 +503,7 @@ pub async fn set(
         "autoExtend": delegation.auto_extend,
     }))
     .mirrored_for(&a.actor, partner);
-    change.event.before = existing.as_ref().map(|d| serde_json::json!({ "roles": d.roles }));
+    change.event.before = o.delegation.as_ref().map(|d| serde_json::json!({ "roles": d.roles }));
     change.commit(deps).await.map_err(|e| {
         on_condition(e, |i| {
             (i == 0).then(|| AppError::Conflict("Partner access changed meanwhile; reload and retry.".into()))
@@ -436,7 +514,7 @@ pub async fn set(
         format!("Changed by {} ({}).", a.actor.principal.email.as_str(), said),
         "Every change is in both organisations' activity logs.".to_string(),
     ];
-    for to in &input.notify {
+    for to in &notify {
         let mail = templates::access_notice(
             to,
             &format!("{} changed its partner's roles", customer.name.as_str()),
@@ -449,6 +527,258 @@ pub async fn set(
         }
     }
     Ok(DelegationView::of(customer, partner, Some(&delegation), catalogue, now))
+}
+
+// Requests: the partner asks, the customer decides -------------------------------
+
+/// Body of a partner's request for roles at a customer.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestDelegation {
+    /// The roles asked for, by catalogue key (1 or more).
+    pub roles: Vec<RoleKey>,
+    /// Who at the customer is told: 1 to 10 addresses.
+    pub notify: Vec<EmailAddress>,
+    /// The term asked for, in days (1 to 730); absent: until revoked.
+    #[serde(default)]
+    pub term_days: Option<u32>,
+    #[serde(default)]
+    pub auto_extend: bool,
+}
+
+/// A partner's manager asks its customer for roles: a new delegation in
+/// `requested` (it lapses after 90 days), or, on one in force, a proposal
+/// (new roles or a renewed term). Nothing changes until the customer's
+/// Account Owner approves. An "Update User Permissions" event in both logs.
+/// 1 read round trip, 1 write; then the notices.
+pub async fn request(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    partner: OrgId,
+    input: RequestDelegation,
+) -> Result<DelegationView, AppError> {
+    let o = open(deps, caller, customer, partner).await?;
+    let p = &o.a.actor.principal;
+    deps.authz
+        .require(p, Action::RequestDelegation, &OrgFacts::from(&o.customer))?;
+    if p.org_id != partner {
+        // A partner asks for itself only.
+        return Err(AppError::Forbidden);
+    }
+    let now = deps.clock.now();
+    let (delegation, version) = asked(&o, &input, p.email.clone(), now)?;
+    let description = format!(
+        "{} asked {} for {}{}",
+        o.partner.name.as_str(),
+        o.customer.name.as_str(),
+        role_names(&o.catalogue, &input.roles),
+        match input.term_days {
+            Some(d) => format!(" for {d} days"),
+            None => String::new(),
+        }
+    );
+    Change::new(
+        deps,
+        &o.a.actor,
+        customer,
+        ActionType::UpdateUserPermissions,
+        Target::organization(partner),
+        description.clone(),
+    )
+    .write(Write::Put {
+        item: delegation.item(version + 1, &o.catalogue)?,
+        cond: if version == 0 {
+            Cond::MustNotExist
+        } else {
+            Cond::VersionIs(version)
+        },
+    })
+    .after(serde_json::json!({ "state": delegation.state(now), "proposal": delegation.proposal, "roles": delegation.roles }))
+    .mirrored_for(&o.a.actor, partner)
+    .commit(deps)
+    .await
+    .map_err(|e| {
+        on_condition(e, |i| {
+            (i == 0).then(|| AppError::Conflict("The delegation changed meanwhile; reload and retry.".into()))
+        })
+    })?;
+    let lines = [
+        format!("{description}."),
+        "The customer's Account Owner approves or declines it in Portico's Partner Access; it lapses after 90 days."
+            .to_string(),
+    ];
+    for to in &input.notify {
+        let mail = templates::access_notice(
+            to,
+            &format!(
+                "{} asks for roles at {}",
+                o.partner.name.as_str(),
+                o.customer.name.as_str()
+            ),
+            &lines,
+            ("Open Portico", "/"),
+            &deps.settings,
+        );
+        if let Err(e) = deps.mailer.send(&mail).await {
+            tracing::error!(customer = %customer, error = %e, "delegation request notice not sent");
+        }
+    }
+    Ok(DelegationView::of(
+        &o.customer,
+        partner,
+        Some(&delegation),
+        &o.catalogue,
+        now,
+    ))
+}
+
+fn role_names(catalogue: &Catalogue, roles: &[RoleKey]) -> String {
+    roles
+        .iter()
+        .filter_map(|r| catalogue.get(r))
+        .map(|r| r.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The delegation with a partner's request in it (and the version to
+/// write it over).
+fn asked(
+    o: &Opened,
+    input: &RequestDelegation,
+    by: EmailAddress,
+    now: DateTime<Utc>,
+) -> Result<(Delegation, u64), AppError> {
+    let wanted = known_roles(&o.catalogue, &input.roles)?;
+    if wanted.is_empty() {
+        return Err(AppError::invalid("roles: ask for at least one"));
+    }
+    check_notify(&input.notify)?;
+    let term = parse_term(input.term_days)?;
+    let existing = o.delegation.as_ref();
+    let d = match existing.filter(|d| d.state(now).grants()) {
+        Some(live) => {
+            let mut d = live.clone();
+            d.proposal = Some(crate::delegations::Proposal {
+                roles: wanted,
+                term_days: term,
+                auto_extend: input.auto_extend,
+                asked_at: now,
+                asked_by: by,
+            });
+            d
+        }
+        None => {
+            let parties = Parties {
+                customer_id: o.customer.id,
+                customer_name: o.customer.name.as_str().to_string(),
+                partner_id: o.partner.id,
+                contact_user: None,
+            };
+            // A new request replaces an unanswered or ended one.
+            let mut d = Delegation::new(parties, wanted, term, input.auto_extend, StartedBy::Partner, now);
+            if let Some(previous) = existing {
+                d = d.after(Some(previous));
+            }
+            d
+        }
+    };
+    Ok((d, o.version))
+}
+
+/// Body of the customer's answer to a partner's request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecideDelegation {
+    pub approve: bool,
+    /// Who is told: 1 to 10 addresses.
+    pub notify: Vec<EmailAddress>,
+}
+
+/// The customer's Account Owner approves or declines what the partner
+/// asked: a request (approved, the delegation starts: its term runs from
+/// now and its groups open; declined, it is revoked) or a proposal on a
+/// delegation in force (approved, its roles and term become the
+/// delegation's; declined, it is dropped). A "Grant Partner Role" event in
+/// both logs. 1 read round trip, 1 write.
+pub async fn decide(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    partner: OrgId,
+    input: DecideDelegation,
+) -> Result<DelegationView, AppError> {
+    let o = open(deps, caller, customer, partner).await?;
+    deps.authz.require(
+        &o.a.actor.principal,
+        Action::ManagePartnerAccess,
+        &OrgFacts::from(&o.customer),
+    )?;
+    check_notify(&input.notify)?;
+    let now = deps.clock.now();
+    let nothing =
+        || AppError::Conflict("Nothing is waiting for an answer: no request, or it lapsed after 90 days.".into());
+    let d = o.delegation.clone().ok_or_else(nothing)?;
+    let outcome = match d.state(now) {
+        DelegationState::Requested => {
+            let mut d = d;
+            let mut opened = Vec::new();
+            let mut parts = Vec::new();
+            let said = if input.approve {
+                d.approve(now);
+                opened.extend(d.groups.keys().cloned());
+                parts.push(format!(
+                    "approved its partner's request: granted {}",
+                    role_names(&o.catalogue, &d.roles.iter().cloned().collect::<Vec<_>>())
+                ));
+                "approved"
+            } else {
+                d.revoked_at = Some(now);
+                parts.push("declined its partner's request".into());
+                "declined"
+            };
+            Outcome {
+                delegation: d,
+                opened,
+                closed: Vec::new(),
+                parts,
+                said,
+            }
+        }
+        s if s.grants() => {
+            let proposal = d
+                .proposal
+                .clone()
+                .filter(|p| now < p.asked_at + chrono::Duration::days(crate::delegations::REQUEST_LAPSES_AFTER_DAYS))
+                .ok_or_else(nothing)?;
+            if input.approve {
+                let mut outcome = reshape(
+                    &o,
+                    proposal.roles.clone(),
+                    proposal.term_days,
+                    proposal.auto_extend,
+                    now,
+                )
+                .ok_or_else(nothing)?;
+                outcome.parts.insert(0, "approved its partner's request".into());
+                outcome.said = "approved";
+                outcome
+            } else {
+                let mut d = d;
+                d.proposal = None;
+                Outcome {
+                    delegation: d,
+                    opened: Vec::new(),
+                    closed: Vec::new(),
+                    parts: vec!["declined its partner's request".into()],
+                    said: "declined",
+                }
+            }
+        }
+        _ => return Err(nothing()),
+    };
+    commit(deps, &o, outcome, input.notify, now).await
 }
 
 /// A group that closed, whose member items the sweep deletes (they stopped

@@ -228,6 +228,8 @@ fn instance_access_decisions() {
             // ViewGroups on it (issue 15), not through the customer.
             (ViewPartnerAccess, is(PlatformAdmin, PLATFORM) || from == CUSTOMER_OF_A),
             (ManagePartnerAccess, is(CustomerAccountOwner, CUSTOMER_OF_A)),
+            // The partner of record's managers ask a customer for roles (issue 15).
+            (RequestDelegation, is(PartnerManager, PARTNER_A)),
         ];
         for &(action, allowed) in expected {
             let got = decide(&authz, &who(role, from), action, &org(CUSTOMER_OF_A));
@@ -235,7 +237,7 @@ fn instance_access_decisions() {
             assert_eq!(got, allowed, "{role:?} of org {from} {action:?} on customer A");
         }
     }
-    assert_eq!(rows.len(), 9 * 8);
+    assert_eq!(rows.len(), 9 * 9);
     // Signing keys: platform admins only.
     for &(role, from) in everyone {
         let got = authz

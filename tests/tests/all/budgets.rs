@@ -836,7 +836,8 @@ async fn consent_and_requests_dynamodb_local() {
     consent_and_requests_round_trips(Backend::Dynamo).await
 }
 
-/// Seed 004's dialog, counted: granting and revoking are each 1 read round
+/// Seed 004's dialog, counted: granting, revoking, narrowing to the groups,
+/// a partner's request and the customer's decision are each 1 read round
 /// trip (the caller with the customer, the partner, the catalogue and the
 /// delegation, and so both chain heads) and 1 write (the delegation, its
 /// groups, a closed group's note for the sweep, and the event in both logs).
@@ -875,7 +876,31 @@ async fn partner_access_round_trips(b: Backend) {
         .await;
     assert_eq!(s, 200, "{body}");
     let narrowed = counters.counted();
+    counters.reset();
+    let (s, body) = w
+        .app
+        .post(
+            &format!("{path}/request"),
+            Some(w.app.token(Role::PartnerManager)),
+            json!({ "roles": ["phone-manager"], "notify": tell }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let asked = counters.counted();
+    counters.reset();
+    let (s, body) = w
+        .app
+        .post(
+            &format!("{path}/decision"),
+            Some(&owner),
+            json!({ "approve": true, "notify": tell }),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let decided = counters.counted();
     let both = |what: &str| vec![what.to_string(), what.to_string()];
+    assert_eq!(asked, (1, 1, both("Update User Permissions")), "asking ({b:?})");
+    assert_eq!(decided, (1, 1, both("Grant Partner Role")), "deciding ({b:?})");
     assert_eq!(granted, (1, 1, both("Grant Partner Role")), "granting ({b:?})");
     assert_eq!(revoked, (1, 1, both("Grant Partner Role")), "revoking ({b:?})");
     assert_eq!(

@@ -18,7 +18,7 @@ use portico_core::domain::Role;
 use portico_core::domain::{OrgId, UserId};
 use portico_core::store::{Cond, Index, Item, Query, SkCond, StoreError, Table, Write, keys};
 use portico_tests::{Backend, TestApp, fresh_table};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn role(k: &str) -> RoleKey {
     RoleKey::parse(k).unwrap()
@@ -747,8 +747,179 @@ async fn the_sweep_reminds_extends_and_ends(b: Backend) {
     }
 }
 
+/// A partner asks, the customer decides: a proposal on the delegation in
+/// force (approved: its roles and a renewed term; declined: dropped), a
+/// request after a revoke (approved: it starts), and a request left 90 days
+/// unanswered (it lapses: refused, then ended by the sweep). Each step is
+/// an event in both logs.
+async fn partners_ask_and_customers_decide(b: Backend) {
+    let (app, clock) = TestApp::with_clock(b).await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let partner = app.orgs[&Role::PartnerManager];
+    let (owner, manager) = (app.token(Role::CustomerAccountOwner), app.token(Role::PartnerManager));
+    let ranges = format!("/organizations/{partner}/trusted-ranges");
+    let (_, tr) = app.get_json(&ranges, manager).await;
+    let (s, _) = app
+        .put(
+            &ranges,
+            manager,
+            json!({ "ranges": ["127.0.0.1/32"], "version": tr["version"] }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let path = format!("/customers/{customer}/delegations/{partner}");
+    let tell = json!([format!("cora-{}@contoso.example.com", uuid::Uuid::new_v4().simple())]);
+    let ask = |roles: &[&str], term: Option<u32>| json!({ "roles": roles, "notify": tell, "termDays": term });
+    let answer = |approve: bool| json!({ "approve": approve, "notify": tell });
+
+    // A proposal on the default delegation: nothing changes until approved.
+    let (s, view) = app
+        .post(
+            &format!("{path}/request"),
+            Some(manager),
+            ask(&["decision-maker", "phone-manager"], Some(90)),
+        )
+        .await;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(view["roles"], json!(["decision-maker"]), "{view}");
+    assert_eq!(
+        view["proposal"]["roles"],
+        json!(["decision-maker", "phone-manager"]),
+        "{view}"
+    );
+    assert_eq!(
+        app.subjects_to(tell[0].as_str().unwrap()).await.len(),
+        1,
+        "the customer is told"
+    );
+    let (s, view) = app.post(&format!("{path}/decision"), Some(owner), answer(true)).await;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(
+        (&view["roles"], &view["termDays"], &view["proposal"]),
+        (&json!(["decision-maker", "phone-manager"]), &json!(90), &Value::Null),
+        "{view}"
+    );
+    assert_eq!(view["groups"].as_array().unwrap().len(), 2, "{view}");
+    // Declined: dropped, nothing else changes.
+    let (s, _) = app
+        .post(&format!("{path}/request"), Some(manager), ask(&["phone-manager"], None))
+        .await;
+    assert_eq!(s, 200);
+    let (s, view) = app.post(&format!("{path}/decision"), Some(owner), answer(false)).await;
+    assert_eq!(
+        (s, &view["roles"], &view["proposal"]),
+        (200, &json!(["decision-maker", "phone-manager"]), &Value::Null),
+        "{view}"
+    );
+    let (s, body) = app.post(&format!("{path}/decision"), Some(owner), answer(true)).await;
+    assert_eq!(s, 409, "nothing waiting: {body}");
+
+    // Revoked; the partner asks anew: requested, then approved, it starts.
+    let (s, _) = app.put(&path, owner, json!({ "roles": [], "notify": tell })).await;
+    assert_eq!(s, 200);
+    let (s, view) = app
+        .post(
+            &format!("{path}/request"),
+            Some(manager),
+            ask(&["phone-manager"], Some(30)),
+        )
+        .await;
+    assert_eq!(
+        (s, &view["state"], &view["groups"]),
+        (200, &json!("requested"), &json!([])),
+        "{view}"
+    );
+    assert!(view["lapsesAt"].is_string(), "{view}");
+    let (s, view) = app.post(&format!("{path}/decision"), Some(owner), answer(true)).await;
+    assert_eq!(
+        (s, &view["state"]),
+        (200, &json!("expiring")),
+        "30 days: expiring at once: {view}"
+    );
+    assert_eq!(view["groups"].as_array().unwrap().len(), 1, "{view}");
+
+    // Revoked again; a request left unanswered lapses after 90 days.
+    let (s, _) = app.put(&path, owner, json!({ "roles": [], "notify": tell })).await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post(&format!("{path}/request"), Some(manager), ask(&["phone-manager"], None))
+        .await;
+    assert_eq!(s, 200);
+    clock.advance(Duration::days(90));
+    let (_, view) = app.get_json(&path, owner).await;
+    assert_eq!(view["state"], "expired", "{view}");
+    let (s, body) = app.post(&format!("{path}/decision"), Some(owner), answer(true)).await;
+    assert_eq!(s, 409, "lapsed: {body}");
+    let r = portico_core::jobs::run(&app.deps, portico_core::jobs::Job::DelegationSweep)
+        .await
+        .unwrap()
+        .delegations
+        .unwrap();
+    assert_eq!(r.ended, 1, "{r:?}");
+    for org in [customer, partner] {
+        let (_, log) = app
+            .get_json(
+                &format!(
+                    "/organizations/{org}/activity?action=Grant%20Partner%20Role%2CUpdate%20User%20Permissions&limit=20"
+                ),
+                app.token(Role::PlatformAdmin),
+            )
+            .await;
+        let said: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["description"].as_str().unwrap())
+            .collect();
+        assert!(said[0].contains("lapsed"), "{org}: {said:#?}");
+        assert_eq!(
+            said.iter().filter(|d| d.contains(" asked ")).count(),
+            4,
+            "{org}: {said:#?}"
+        );
+        assert_eq!(
+            said.iter()
+                .filter(|d| d.contains("approved its partner's request"))
+                .count(),
+            2,
+            "{said:#?}"
+        );
+        assert_eq!(
+            said.iter()
+                .filter(|d| d.contains("declined its partner's request"))
+                .count(),
+            1,
+            "{said:#?}"
+        );
+    }
+
+    // Refused: a partner user; a manager asking for another partner; a customer asking.
+    let (s, _) = app
+        .post(
+            &format!("{path}/request"),
+            Some(app.token(Role::PartnerUser)),
+            ask(&["phone-manager"], None),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let stranger = uuid::Uuid::now_v7();
+    let (s, _) = app
+        .post(
+            &format!("/customers/{customer}/delegations/{stranger}/request"),
+            Some(manager),
+            ask(&["phone-manager"], None),
+        )
+        .await;
+    assert_eq!(s, 404, "no such partner");
+    let (s, _) = app
+        .post(&format!("{path}/request"), Some(owner), ask(&["phone-manager"], None))
+        .await;
+    assert_eq!(s, 403);
+}
+
 both_backends!(
     customers_from_before_get_the_default,
+    partners_ask_and_customers_decide,
     the_sweep_reminds_extends_and_ends,
     grant_use_and_revoke,
     the_partner_access_dialog,

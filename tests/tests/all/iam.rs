@@ -777,6 +777,23 @@ async fn partner_roles(d: &Driver) {
     )
     .await;
     d.job("delegation-sweep", Job::DelegationSweep).await;
+    // Northwind asks for Phone Manager besides; Contoso approves.
+    d.ok(
+        f,
+        "POST",
+        &format!("{path}/request"),
+        Some(&manager),
+        Some(json!({ "roles": ["decision-maker", "phone-manager"], "notify": tell })),
+    )
+    .await;
+    d.ok(
+        f,
+        "POST",
+        &format!("{path}/decision"),
+        Some(&owner),
+        Some(json!({ "approve": true, "notify": tell })),
+    )
+    .await;
     // Every user holds the roles again, as the later steps expect.
     d.ok(
         f,
