@@ -91,11 +91,12 @@ pub enum Action {
     ManageBilling,
     ManageStaff,
     RequestDelegation,
+    ViewRelationships,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 45] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -140,6 +141,7 @@ impl Action {
         Action::ManageBilling,
         Action::ManageStaff,
         Action::RequestDelegation,
+        Action::ViewRelationships,
     ];
 
     /// The action's name in the policies.
@@ -189,6 +191,7 @@ impl Action {
             Action::ManageBilling => "ManageBilling",
             Action::ManageStaff => "ManageStaff",
             Action::RequestDelegation => "RequestDelegation",
+            Action::ViewRelationships => "ViewRelationships",
         }
     }
 }

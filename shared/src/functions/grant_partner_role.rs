@@ -40,6 +40,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_holders))
         .routes(routes!(request_delegation))
         .routes(routes!(decide_delegation))
+        .routes(routes!(bulk_delegations))
+        .routes(routes!(relationships))
         .routes(routes!(group))
         .routes(routes!(add_member, remove_member))
 }
@@ -288,4 +290,58 @@ async fn decide_delegation(
     JsonBody(input): JsonBody<DecideDelegation>,
 ) -> Result<Json<DelegationView>, AppError> {
     Ok(Json(delegations::decide(&deps, &caller, id, partner, input).await?))
+}
+
+/// Bulk (the partner's managers): ask N customers for a role set, ask N to
+/// renew, or give up N delegations, with a result per customer and no cap
+/// of 25 (up to 1000). Idempotent: a retry with the same `idempotencyKey`
+/// and body answers the items done already (`replayed`) and attempts only
+/// the rest; the key with another body is refused (409). Each customer
+/// still approves its own request.
+#[utoipa::path(post, path = "/organizations/{id}/delegations/bulk", tag = "grant-partner-role",
+    params(("id" = String, Path, description = "Partner organisation id")),
+    request_body = crate::ops::delegation_bulk::BulkDelegations,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A result per customer, in the order given", body = crate::ops::delegation_bulk::BulkResult),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The key was used for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn bulk_delegations(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(partner): Path<OrgId>,
+    JsonBody(input): JsonBody<crate::ops::delegation_bulk::BulkDelegations>,
+) -> Result<Json<crate::ops::delegation_bulk::BulkResult>, AppError> {
+    Ok(Json(
+        crate::ops::delegation_bulk::run(&deps, &caller, partner, input).await?,
+    ))
+}
+
+/// Every relationship of an organisation, from its side (B6): a customer's
+/// delegations to its partner of record and its authorized contacts, or a
+/// partner's from its customers; each with its roles, state, term, a
+/// waiting proposal, and its groups with their first 20 members. The
+/// organisation's own users and the platform.
+#[utoipa::path(get, path = "/organizations/{id}/relationships", tag = "grant-partner-role",
+    params(("id" = String, Path, description = "Organisation id"), crate::ops::accounts::PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::ops::relationships::RelationshipPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn relationships(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    Query(page): Query<crate::ops::accounts::PageQuery>,
+) -> Result<Json<crate::ops::relationships::RelationshipPage>, AppError> {
+    Ok(Json(crate::ops::relationships::list(&deps, &caller, id, page).await?))
 }

@@ -29,7 +29,7 @@ use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::mail::templates;
 use crate::ops::instances::customer_of;
-use crate::ops::{Authenticated, Change, authenticate_and_query, authenticate_full, on_condition};
+use crate::ops::{Change, authenticate_and_query, authenticate_full, on_condition};
 use crate::store::{Cond, Index, Item, Query, SkCond, StoreError, Write, keys};
 
 /// Who may be told at most, per change.
@@ -181,16 +181,16 @@ pub(crate) fn default_keys(catalogue: &Catalogue, customer: OrgId, partner: OrgI
 /// What a delegation's routes read, in the caller's one round trip: the
 /// customer, the partner, the catalogue and the delegation (and so both
 /// organisations' chain heads).
-struct Opened {
-    a: Authenticated,
-    customer: Organization,
-    partner: Organization,
-    catalogue: Catalogue,
-    delegation: Option<Delegation>,
-    version: u64,
+pub(crate) struct Opened {
+    pub(crate) actor: crate::audit::Actor,
+    pub(crate) customer: Organization,
+    pub(crate) partner: Organization,
+    pub(crate) catalogue: Catalogue,
+    pub(crate) delegation: Option<Delegation>,
+    pub(crate) version: u64,
 }
 
-async fn open(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> Result<Opened, AppError> {
+pub(crate) async fn open(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> Result<Opened, AppError> {
     let (a, [c, p, catalogue, d]) = authenticate_full(
         deps,
         caller,
@@ -206,7 +206,7 @@ async fn open(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> 
     let partner: Organization = p.ok_or(AppError::NotFound)?.decode()?;
     let version = d.as_ref().map_or(0, |i| i.version);
     Ok(Opened {
-        a,
+        actor: a.actor,
         customer,
         partner,
         catalogue: Catalogue::from_item(catalogue.as_ref())?,
@@ -221,7 +221,7 @@ async fn open(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> 
 /// partner is the customer's partner of record. 1 read round trip.
 pub async fn view(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> Result<DelegationView, AppError> {
     let o = open(deps, caller, customer, partner).await?;
-    let p = &o.a.actor.principal;
+    let p = &o.actor.principal;
     if p.org_id == o.partner.id {
         deps.authz.require(p, Action::ViewGroups, &OrgFacts::from(&o.partner))?;
         if o.delegation.is_none() && o.customer.partner_of_record != Some(o.partner.id) {
@@ -259,7 +259,7 @@ pub async fn set(
 ) -> Result<DelegationView, AppError> {
     let o = open(deps, caller, customer, partner).await?;
     deps.authz.require(
-        &o.a.actor.principal,
+        &o.actor.principal,
         Action::ManagePartnerAccess,
         &OrgFacts::from(&o.customer),
     )?;
@@ -279,7 +279,7 @@ pub async fn set(
             now,
         ));
     };
-    commit(deps, &o, outcome, input.notify, now).await
+    commit(deps, &o, outcome, input.notify, Vec::new(), now).await
 }
 
 /// The roles asked for, each in the catalogue.
@@ -310,13 +310,15 @@ fn parse_term(days: Option<u32>) -> Result<Option<u32>, AppError> {
 }
 
 /// A change to a delegation, ready to commit.
-struct Outcome {
-    delegation: Delegation,
-    opened: Vec<RoleKey>,
-    closed: Vec<(RoleKey, u32)>,
+pub(crate) struct Outcome {
+    pub(crate) delegation: Delegation,
+    pub(crate) opened: Vec<RoleKey>,
+    pub(crate) closed: Vec<(RoleKey, u32)>,
     /// What was done, for the event ("granted Phone Manager; revoked ...").
-    parts: Vec<String>,
-    said: &'static str,
+    pub(crate) parts: Vec<String>,
+    pub(crate) said: &'static str,
+    /// The event's description, when not the customer's doing.
+    pub(crate) description: Option<String>,
 }
 
 /// The delegation as the customer wants it from now: `wanted` roles (none:
@@ -407,31 +409,34 @@ fn reshape(
         closed,
         parts,
         said,
+        description: None,
     })
 }
 
 /// Commits a change of the customer's (its delegation, the groups opened
 /// and deleted, closed groups' notes for the sweep, and the "Grant Partner
 /// Role" event in both logs), then tells `notify` and the author.
-async fn commit(
+pub(crate) async fn commit(
     deps: &Deps,
     o: &Opened,
     outcome: Outcome,
     notify: Vec<EmailAddress>,
+    also: Vec<Write>,
     now: DateTime<Utc>,
 ) -> Result<DelegationView, AppError> {
-    let (a, customer, catalogue, partner) = (&o.a, &o.customer, &o.catalogue, o.partner.id);
+    let (actor, customer, catalogue, partner) = (&o.actor, &o.customer, &o.catalogue, o.partner.id);
     let Outcome {
         mut delegation,
         opened,
         closed,
         parts,
         said,
+        description,
     } = outcome;
     // Reminders and the end are told to those this change tells, and to its author.
     let mut told = notify.clone();
-    if !told.contains(&a.actor.principal.email) {
-        told.push(a.actor.principal.email.clone());
+    if !told.contains(&actor.principal.email) {
+        told.push(actor.principal.email.clone());
     }
     delegation.notify = told;
     // A new delegation replaces an ended one's item in place.
@@ -469,26 +474,29 @@ async fn commit(
             cond: Cond::None,
         });
     }
+    writes.extend(also);
     let groups = delegation.group_names(catalogue);
-    let description = format!(
-        "{} {} to {}{}; its groups now: {}",
-        customer.name.as_str(),
-        parts.join("; "),
-        o.partner.name.as_str(),
-        if customer.partner_of_record == Some(partner) {
-            ""
-        } else {
-            " (an authorized contact)"
-        },
-        if groups.is_empty() {
-            "none".to_string()
-        } else {
-            groups.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(", ")
-        }
-    );
+    let description = description.unwrap_or_else(|| {
+        format!(
+            "{} {} to {}{}; its groups now: {}",
+            customer.name.as_str(),
+            parts.join("; "),
+            o.partner.name.as_str(),
+            if customer.partner_of_record == Some(partner) {
+                ""
+            } else {
+                " (an authorized contact)"
+            },
+            if groups.is_empty() {
+                "none".to_string()
+            } else {
+                groups.iter().map(|g| format!("\"{g}\"")).collect::<Vec<_>>().join(", ")
+            }
+        )
+    });
     let mut change = Change::new(
         deps,
-        &a.actor,
+        actor,
         customer.id,
         ActionType::GrantPartnerRole,
         Target::organization(partner),
@@ -502,7 +510,7 @@ async fn commit(
         "endsAt": delegation.ends_at,
         "autoExtend": delegation.auto_extend,
     }))
-    .mirrored_for(&a.actor, partner);
+    .mirrored_for(actor, partner);
     change.event.before = o.delegation.as_ref().map(|d| serde_json::json!({ "roles": d.roles }));
     change.commit(deps).await.map_err(|e| {
         on_condition(e, |i| {
@@ -511,7 +519,7 @@ async fn commit(
     })?;
     let lines = [
         format!("{description}."),
-        format!("Changed by {} ({}).", a.actor.principal.email.as_str(), said),
+        format!("Changed by {} ({}).", actor.principal.email.as_str(), said),
         "Every change is in both organisations' activity logs.".to_string(),
     ];
     for to in &notify {
@@ -535,7 +543,8 @@ async fn commit(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestDelegation {
-    /// The roles asked for, by catalogue key (1 or more).
+    /// The roles asked for, by catalogue key; none: renew the roles in
+    /// force for `termDays`.
     pub roles: Vec<RoleKey>,
     /// Who at the customer is told: 1 to 10 addresses.
     pub notify: Vec<EmailAddress>,
@@ -559,28 +568,47 @@ pub async fn request(
     input: RequestDelegation,
 ) -> Result<DelegationView, AppError> {
     let o = open(deps, caller, customer, partner).await?;
-    let p = &o.a.actor.principal;
+    let p = &o.actor.principal;
     deps.authz
         .require(p, Action::RequestDelegation, &OrgFacts::from(&o.customer))?;
     if p.org_id != partner {
         // A partner asks for itself only.
         return Err(AppError::Forbidden);
     }
+    request_in(deps, &o, &input, Vec::new()).await
+}
+
+/// [`request`] once read and allowed, with `also` in its transaction (a bulk
+/// call's record of the item).
+pub(crate) async fn request_in(
+    deps: &Deps,
+    o: &Opened,
+    input: &RequestDelegation,
+    also: Vec<Write>,
+) -> Result<DelegationView, AppError> {
+    let (customer, partner) = (o.customer.id, o.partner.id);
     let now = deps.clock.now();
-    let (delegation, version) = asked(&o, &input, p.email.clone(), now)?;
-    let description = format!(
-        "{} asked {} for {}{}",
-        o.partner.name.as_str(),
-        o.customer.name.as_str(),
-        role_names(&o.catalogue, &input.roles),
-        match input.term_days {
-            Some(d) => format!(" for {d} days"),
-            None => String::new(),
-        }
-    );
+    let (delegation, version) = asked(o, input, o.actor.principal.email.clone(), now)?;
+    let renewal = input.roles.is_empty();
+    let description = if renewal {
+        format!(
+            "{} asked {} to renew its roles{}",
+            o.partner.name.as_str(),
+            o.customer.name.as_str(),
+            input.term_days.map(|d| format!(" for {d} days")).unwrap_or_default()
+        )
+    } else {
+        format!(
+            "{} asked {} for {}{}",
+            o.partner.name.as_str(),
+            o.customer.name.as_str(),
+            role_names(&o.catalogue, &input.roles),
+            input.term_days.map(|d| format!(" for {d} days")).unwrap_or_default()
+        )
+    };
     Change::new(
         deps,
-        &o.a.actor,
+        &o.actor,
         customer,
         ActionType::UpdateUserPermissions,
         Target::organization(partner),
@@ -594,8 +622,9 @@ pub async fn request(
             Cond::VersionIs(version)
         },
     })
+    .writes(also)
     .after(serde_json::json!({ "state": delegation.state(now), "proposal": delegation.proposal, "roles": delegation.roles }))
-    .mirrored_for(&o.a.actor, partner)
+    .mirrored_for(&o.actor, partner)
     .commit(deps)
     .await
     .map_err(|e| {
@@ -650,13 +679,22 @@ fn asked(
     by: EmailAddress,
     now: DateTime<Utc>,
 ) -> Result<(Delegation, u64), AppError> {
-    let wanted = known_roles(&o.catalogue, &input.roles)?;
-    if wanted.is_empty() {
-        return Err(AppError::invalid("roles: ask for at least one"));
-    }
+    let mut wanted = known_roles(&o.catalogue, &input.roles)?;
     check_notify(&input.notify)?;
     let term = parse_term(input.term_days)?;
     let existing = o.delegation.as_ref();
+    if wanted.is_empty() {
+        // No roles named: a renewal of those in force, for the term asked.
+        match existing.filter(|d| d.state(now).grants()) {
+            Some(live) if term.is_some() => wanted = live.roles.clone(),
+            Some(_) => return Err(AppError::invalid("termDays: a renewal names its term")),
+            None => {
+                return Err(AppError::Conflict(
+                    "Nothing is in force to renew: ask for roles instead.".into(),
+                ));
+            }
+        }
+    }
     let d = match existing.filter(|d| d.state(now).grants()) {
         Some(live) => {
             let mut d = live.clone();
@@ -711,7 +749,7 @@ pub async fn decide(
 ) -> Result<DelegationView, AppError> {
     let o = open(deps, caller, customer, partner).await?;
     deps.authz.require(
-        &o.a.actor.principal,
+        &o.actor.principal,
         Action::ManagePartnerAccess,
         &OrgFacts::from(&o.customer),
     )?;
@@ -744,6 +782,7 @@ pub async fn decide(
                 closed: Vec::new(),
                 parts,
                 said,
+                description: None,
             }
         }
         s if s.grants() => {
@@ -773,12 +812,13 @@ pub async fn decide(
                     closed: Vec::new(),
                     parts: vec!["declined its partner's request".into()],
                     said: "declined",
+                    description: None,
                 }
             }
         }
         _ => return Err(nothing()),
     };
-    commit(deps, &o, outcome, input.notify, now).await
+    commit(deps, &o, outcome, input.notify, Vec::new(), now).await
 }
 
 /// A group that closed, whose member items the sweep deletes (they stopped
@@ -1132,7 +1172,7 @@ pub async fn set_holders(
 ) -> Result<DelegationView, AppError> {
     let o = open(deps, caller, customer, partner).await?;
     deps.authz
-        .require(&o.a.actor.principal, Action::ManageGroups, &OrgFacts::from(&o.partner))?;
+        .require(&o.actor.principal, Action::ManageGroups, &OrgFacts::from(&o.partner))?;
     let now = deps.clock.now();
     let mut d = o
         .delegation
@@ -1146,7 +1186,7 @@ pub async fn set_holders(
     let groups = d.group_names(&o.catalogue);
     let description = format!(
         "{} {} at {}: {}",
-        o.a.actor.principal.email.as_str(),
+        o.actor.principal.email.as_str(),
         if d.everyone {
             "gave every user of the partner the delegated roles"
         } else {
@@ -1157,7 +1197,7 @@ pub async fn set_holders(
     );
     Change::new(
         deps,
-        &o.a.actor,
+        &o.actor,
         partner,
         ActionType::UpdateUserGroups,
         Target::organization(customer),
@@ -1168,7 +1208,7 @@ pub async fn set_holders(
         cond: Cond::VersionIs(o.version),
     })
     .after(serde_json::json!({ "everyone": d.everyone, "groups": groups }))
-    .mirrored_for(&o.a.actor, customer)
+    .mirrored_for(&o.actor, customer)
     .commit(deps)
     .await
     .map_err(|e| {

@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod activity;
 pub mod billing;
+pub mod delegation_bulk;
 pub mod delegation_sweep;
 pub mod delegations;
 pub mod deliveries;
@@ -15,6 +16,7 @@ pub mod login_digest;
 pub mod login_keys;
 pub mod logmein;
 pub mod organizations;
+pub mod relationships;
 pub mod session;
 pub mod settings;
 

@@ -425,3 +425,21 @@ pub fn billing_entry(customer: OrgId, date: chrono::NaiveDate, id: uuid::Uuid) -
 pub const BILLING_ENTRY: &str = "BillingEntry";
 /// The sort-key prefix of a customer's invoices and payments.
 pub const BILLING_PREFIX: &str = "BILLING#";
+
+// Bulk delegation calls (docs/access-patterns.md, row 67) -------------------------
+
+/// A bulk call's partition: its header and one record per item done.
+pub fn bulk_partition(partner: OrgId, idempotency_key: &str) -> String {
+    format!("BULK#{partner}#{idempotency_key}")
+}
+pub fn bulk_header(partner: OrgId, idempotency_key: &str) -> Key {
+    Key::new(bulk_partition(partner, idempotency_key), "REQUEST")
+}
+pub fn bulk_item(partner: OrgId, idempotency_key: &str, index: usize) -> Key {
+    Key::new(
+        bulk_partition(partner, idempotency_key),
+        format!("{BULK_ITEM_PREFIX}{index:05}"),
+    )
+}
+pub const BULK_ITEM_PREFIX: &str = "ITEM#";
+pub const BULK: &str = "BulkCall";

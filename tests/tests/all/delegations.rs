@@ -917,7 +917,461 @@ async fn partners_ask_and_customers_decide(b: Backend) {
     assert_eq!(s, 403);
 }
 
+/// Bulk over 500 customers, a few of which fail (two unknown, one of
+/// another partner's), retried with the same key: no item is done twice
+/// (500 - 3 proposals, as many events in the partner's log), the failures
+/// are attempted again, the key with another body is refused; then a bulk
+/// revoke of 3.
+async fn bulk_over_500_customers(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let partner = app.orgs[&Role::PartnerManager];
+    let manager = app.token(Role::PartnerManager);
+    let now = Utc::now();
+    let cat = Catalogue::seeded();
+    // 497 customers of Northwind's, each with the default delegation, written straight to the table.
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut customers = Vec::new();
+    let mut writes = Vec::new();
+    for n in 0..497 {
+        let c = portico_core::domain::Organization::new(
+            OrgId(uuid::Uuid::now_v7()),
+            portico_core::domain::OrgName::parse(&format!("Bulk {run} {n:03}")).unwrap(),
+            portico_core::domain::OrgKind::Customer,
+            Some(partner),
+            now,
+        )
+        .unwrap();
+        writes.push(Write::Put {
+            item: c.item().unwrap(),
+            cond: Cond::MustNotExist,
+        });
+        let parties = Parties {
+            customer_id: c.id,
+            customer_name: c.name.as_str().to_string(),
+            partner_id: partner,
+            contact_user: None,
+        };
+        let (d, groups) = portico_core::delegations::default_delegation(&cat, parties, now).unwrap();
+        writes.push(Write::Put {
+            item: d.item(1, &cat).unwrap(),
+            cond: Cond::MustNotExist,
+        });
+        for g in groups {
+            writes.push(Write::Put {
+                item: g.item(1).unwrap(),
+                cond: Cond::None,
+            });
+        }
+        customers.push(c.id);
+    }
+    for chunk in writes.chunks(99) {
+        app.deps.table.transact(chunk.to_vec()).await.unwrap();
+    }
+    // A customer of another partner, and two ids that are no one's.
+    let (_, other) = app
+        .post(
+            "/organizations",
+            Some(app.token(Role::PlatformAdmin)),
+            json!({ "name": format!("Other {run}"), "kind": "partner" }),
+        )
+        .await;
+    let (s, theirs) = app
+        .post(
+            "/organizations",
+            Some(app.token(Role::PlatformAdmin)),
+            json!({ "name": format!("Theirs {run}"), "kind": "customer", "partnerOfRecord": other["id"] }),
+        )
+        .await;
+    assert_eq!(s, 201, "{theirs}");
+    let theirs: OrgId = serde_json::from_value(theirs["id"].clone()).unwrap();
+    let unknown = [OrgId(uuid::Uuid::now_v7()), OrgId(uuid::Uuid::now_v7())];
+    let mut all = customers.clone();
+    all.insert(100, unknown[0]);
+    all.insert(250, theirs);
+    all.push(unknown[1]);
+    assert_eq!(all.len(), 500);
+    let key = format!("migration-{run}");
+    let body = json!({
+        "idempotencyKey": key,
+        "action": "request",
+        "customers": all,
+        "roles": ["phone-manager"],
+        "termDays": 90,
+        "notify": ["it@northwind.example.com"],
+    });
+    let bulk = format!("/organizations/{partner}/delegations/bulk");
+    // A call out of time reaches nothing: each item says so, and a retry goes on.
+    let claimed = app.local_tokens.verify(manager).unwrap();
+    let caller = portico_core::http::principal::Caller {
+        user_id: UserId::parse(&claimed.user).unwrap(),
+        org_id: OrgId::parse(&claimed.org).unwrap(),
+        source_ip: "127.0.0.1".into(),
+        auth_time: claimed.auth_time,
+        org_kind: claimed.org_kind,
+        touch: Default::default(),
+        session_id: claimed.session_id,
+        seen: Default::default(),
+    };
+    let input: portico_core::ops::delegation_bulk::BulkDelegations = serde_json::from_value(body.clone()).unwrap();
+    let late =
+        portico_core::ops::delegation_bulk::run_within(&app.deps, &caller, partner, input, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+    assert_eq!((late.succeeded, late.items.len()), (0, 500));
+    assert!(late.items.iter().all(|i| i.status == 503), "{:?}", late.items[0]);
+    let (s, first) = app.post(&bulk, Some(manager), body.clone()).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(
+        (&first["succeeded"], &first["failed"]),
+        (&json!(497), &json!(3)),
+        "{}",
+        first["failed"]
+    );
+    let items = first["items"].as_array().unwrap();
+    assert_eq!(items.len(), 500);
+    assert_eq!(items[100]["status"], 404, "{}", items[100]);
+    assert_eq!(
+        items[250]["status"], 404,
+        "another partner's customer is not ours to see: {}",
+        items[250]
+    );
+    assert_eq!(items[0]["outcome"], "proposed", "{}", items[0]);
+
+    // Retried with the same key: everything answered from the records, nothing done twice.
+    let (s, again) = app.post(&bulk, Some(manager), body.clone()).await;
+    assert_eq!(s, 200, "{again}");
+    let again_items = again["items"].as_array().unwrap();
+    assert_eq!(again_items.iter().filter(|i| i["replayed"] == true).count(), 497);
+    assert_eq!(again["failed"], 3, "the failures are attempted again, and fail again");
+    // One proposal per customer, one event each in the partner's log.
+    let mut asked = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = format!(
+            "/organizations/{partner}/activity?action=Update%20User%20Permissions&limit=100{}",
+            cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default()
+        );
+        let (s, page) = app.get_json(&path, app.token(Role::PlatformAdmin)).await;
+        assert_eq!(s, 200, "{page}");
+        asked += page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["description"].as_str().unwrap().contains(" asked Bulk "))
+            .count();
+        match page["next"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(asked, 497, "no duplicates");
+    let d: Delegation = app
+        .deps
+        .table
+        .get(&keys::delegation(customers[496], partner, None))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert!(d.proposal.is_some(), "the last customer's too");
+
+    // The same key with another body: refused.
+    let mut changed = body.clone();
+    changed["termDays"] = json!(30);
+    let (s, refused) = app.post(&bulk, Some(manager), changed).await;
+    assert_eq!(s, 409, "{refused}");
+    // A partner user may not; a bulk revoke of three gives them up.
+    let (s, _) = app.post(&bulk, Some(app.token(Role::PartnerUser)), body).await;
+    assert_eq!(s, 403);
+    let (s, revoked) = app
+        .post(
+            &bulk,
+            Some(manager),
+            json!({ "idempotencyKey": format!("revoke-{run}"), "action": "revoke", "customers": &customers[..3], "notify": ["it@northwind.example.com"] }),
+        )
+        .await;
+    assert_eq!((s, &revoked["succeeded"]), (200, &json!(3)), "{revoked}");
+    let (_, view) = app
+        .get_json(&format!("/customers/{}/delegations/{partner}", customers[0]), manager)
+        .await;
+    assert_eq!(
+        (&view["state"], &view["groups"]),
+        (&json!("revoked"), &json!([])),
+        "{view}"
+    );
+}
+
+/// B6: every relationship, from either side: Contoso sees its default
+/// delegation to Northwind and a consultancy's; Northwind sees Contoso's and
+/// Fabrikam's, with the groups and their members; a third party sees
+/// neither.
+async fn relationships_from_either_side(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let partner = app.orgs[&Role::PartnerManager];
+    let (owner, manager) = (app.token(Role::CustomerAccountOwner), app.token(Role::PartnerManager));
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (_, other) = app
+        .post(
+            "/organizations",
+            Some(app.token(Role::PlatformAdmin)),
+            json!({ "name": format!("Consult {run}"), "kind": "partner" }),
+        )
+        .await;
+    let other = other["id"].as_str().unwrap().to_string();
+    let tell = json!(["it@contoso.example.com"]);
+    let (s, _) = app
+        .put(
+            &format!("/customers/{customer}/delegations/{other}"),
+            owner,
+            json!({ "roles": ["phone-manager"], "notify": tell, "termDays": 60 }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .put(
+            &format!("/customers/{customer}/delegations/{partner}"),
+            owner,
+            json!({ "roles": ["decision-maker", "phone-manager"], "notify": tell }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let nico = app.users[&Role::PartnerUser];
+    let (s, _) = app
+        .put(
+            &format!("/organizations/{partner}/groups/{customer}/phone-manager/members/{nico}"),
+            manager,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    let (s, mine) = app
+        .get_json(&format!("/organizations/{customer}/relationships"), owner)
+        .await;
+    assert_eq!(s, 200, "{mine}");
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{mine}");
+    let to = |id: &str| items.iter().find(|r| r["partnerId"] == id).unwrap();
+    let northwind = to(&partner.to_string());
+    assert_eq!(
+        (
+            &northwind["partnerOfRecord"],
+            &northwind["state"],
+            &northwind["everyone"]
+        ),
+        (&json!(true), &json!("active"), &json!(true)),
+        "{northwind}"
+    );
+    assert_eq!(northwind["partnerName"], "Northwind Partners");
+    let pm = northwind["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["role"] == "phone-manager")
+        .unwrap();
+    assert_eq!(pm["members"][0]["userId"], nico.to_string(), "{pm}");
+    let consult = to(&other);
+    assert_eq!(
+        (&consult["partnerOfRecord"], &consult["state"], &consult["termDays"]),
+        (&json!(false), &json!("active"), &json!(60)),
+        "{consult}"
+    );
+
+    let (s, theirs) = app
+        .get_json(
+            &format!("/organizations/{partner}/relationships"),
+            app.token(Role::PartnerUser),
+        )
+        .await;
+    assert_eq!(s, 200, "{theirs}");
+    let names: Vec<&str> = theirs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["customerName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Contoso Ltd", "Fabrikam Inc"], "by customer name");
+    // Neither side's relationships are a third party's to see.
+    let (s, _) = app
+        .get_json(&format!("/organizations/{partner}/relationships"), owner)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .get_json(&format!("/organizations/{customer}/relationships"), manager)
+        .await;
+    assert_eq!(s, 403, "Northwind sees Contoso, not its relationships");
+}
+
+/// Every route of delegated roles, tried from every role of Northwind's
+/// side with another partner's and its customer's ids: no answer is a
+/// success, none names them, and nothing of theirs changes.
+async fn no_route_leaks_across_tenants(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.token(Role::PlatformAdmin);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (other_name, their_name) = (format!("Other {run}"), format!("Theirs {run}"));
+    let (_, other) = app
+        .post(
+            "/organizations",
+            Some(admin),
+            json!({ "name": other_name, "kind": "partner" }),
+        )
+        .await;
+    let other: OrgId = serde_json::from_value(other["id"].clone()).unwrap();
+    let (_, theirs) = app
+        .post(
+            "/organizations",
+            Some(admin),
+            json!({ "name": their_name, "kind": "customer", "partnerOfRecord": other }),
+        )
+        .await;
+    let theirs: OrgId = serde_json::from_value(theirs["id"].clone()).unwrap();
+    let (s, _) = app
+        .post(
+            &format!("/customers/{theirs}/billing"),
+            Some(admin),
+            json!({ "kind": "invoice", "reference": "INV-SECRET", "date": "2026-12-01", "amount": "1.00", "currency": "EUR" }),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let before = app
+        .deps
+        .table
+        .get(&keys::delegation(theirs, other, None))
+        .await
+        .unwrap()
+        .unwrap();
+    let (northwind, contoso) = (app.orgs[&Role::PartnerManager], app.orgs[&Role::CustomerAccountOwner]);
+    let someone = app.users[&Role::PartnerUser];
+    let tell = json!(["it@example.com"]);
+    let set = json!({ "roles": [], "notify": tell });
+    let ask = json!({ "roles": ["phone-manager"], "notify": tell });
+    let routes: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+        ("GET", format!("/customers/{theirs}/delegations/{other}"), None),
+        (
+            "PUT",
+            format!("/customers/{theirs}/delegations/{other}"),
+            Some(set.clone()),
+        ),
+        (
+            "PUT",
+            format!("/customers/{theirs}/delegations/{northwind}"),
+            Some(ask.clone()),
+        ),
+        ("GET", format!("/customers/{contoso}/delegations/{other}"), None),
+        (
+            "POST",
+            format!("/customers/{theirs}/delegations/{other}/request"),
+            Some(ask.clone()),
+        ),
+        (
+            "POST",
+            format!("/customers/{theirs}/delegations/{northwind}/request"),
+            Some(ask.clone()),
+        ),
+        (
+            "POST",
+            format!("/customers/{theirs}/delegations/{other}/decision"),
+            Some(json!({ "approve": true, "notify": tell })),
+        ),
+        (
+            "PUT",
+            format!("/organizations/{other}/delegations/{theirs}/holders"),
+            Some(json!({ "everyone": false })),
+        ),
+        (
+            "PUT",
+            format!("/organizations/{northwind}/delegations/{theirs}/holders"),
+            Some(json!({ "everyone": false })),
+        ),
+        (
+            "GET",
+            format!("/organizations/{other}/groups/{theirs}/decision-maker"),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/organizations/{other}/groups/{theirs}/decision-maker/members/{someone}"),
+            Some(json!({})),
+        ),
+        (
+            "DELETE",
+            format!("/organizations/{other}/groups/{theirs}/decision-maker/members/{someone}"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/organizations/{other}/delegations/bulk"),
+            Some(
+                json!({ "idempotencyKey": format!("leak-{run}"), "action": "revoke", "customers": [theirs], "notify": tell }),
+            ),
+        ),
+        ("GET", format!("/customers/{theirs}/billing"), None),
+        (
+            "POST",
+            format!("/customers/{theirs}/billing"),
+            Some(
+                json!({ "kind": "payment", "reference": "X", "date": "2026-12-01", "amount": "1", "currency": "EUR" }),
+            ),
+        ),
+        ("GET", format!("/organizations/{other}/relationships"), None),
+        ("GET", format!("/organizations/{theirs}/relationships"), None),
+    ];
+    let mut tried = 0;
+    for role in [Role::PartnerManager, Role::PartnerUser, Role::CustomerAccountOwner] {
+        for (method, path, body) in &routes {
+            let (s, answer) = app.call(method, path, Some(app.token(role)), body.clone()).await;
+            let text = answer.to_string();
+            // Contoso's own view of what it delegates to a partner (nothing)
+            // is its Account Owner's to read; it names no one.
+            let own = role == Role::CustomerAccountOwner && path.starts_with(&format!("/customers/{contoso}/"));
+            assert!(matches!(s, 403 | 404) || (own && s == 200), "{role:?} {method} {path}: {s} {text}");
+            for secret in [other_name.as_str(), their_name.as_str(), "INV-SECRET"] {
+                assert!(
+                    !text.contains(secret),
+                    "{role:?} {method} {path} names {secret}: {text}"
+                );
+            }
+            tried += 1;
+        }
+        // In bulk on its own partner: Theirs is a per-item 404, named nowhere.
+        if role == Role::PartnerManager {
+            let (s, answer) = app
+                .post(
+                    &format!("/organizations/{northwind}/delegations/bulk"),
+                    Some(app.token(role)),
+                    json!({ "idempotencyKey": format!("leak-own-{run}"), "action": "request", "customers": [theirs], "roles": ["phone-manager"], "notify": tell }),
+                )
+                .await;
+            assert_eq!((s, &answer["items"][0]["status"]), (200, &json!(404)), "{answer}");
+            assert!(!answer.to_string().contains(&their_name), "{answer}");
+        }
+    }
+    assert_eq!(tried, 3 * 17);
+    let after = app
+        .deps
+        .table
+        .get(&keys::delegation(theirs, other, None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.version, before.version, "nothing of theirs changed");
+    assert!(
+        app.deps
+            .table
+            .get(&keys::delegation(theirs, northwind, None))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 both_backends!(
+    relationships_from_either_side,
+    no_route_leaks_across_tenants,
+    bulk_over_500_customers,
     customers_from_before_get_the_default,
     partners_ask_and_customers_decide,
     the_sweep_reminds_extends_and_ends,

@@ -794,6 +794,38 @@ async fn partner_roles(d: &Driver) {
         Some(json!({ "approve": true, "notify": tell })),
     )
     .await;
+    // In bulk: ask Contoso and Fabrikam to renew for a year.
+    let fabrikam = d
+        .app
+        .deps
+        .table
+        .query(&portico_core::store::Query::partition(
+            portico_core::store::Index::Gsi2,
+            portico_core::store::keys::partner_customers(partner),
+        ))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| i.decode::<portico_core::domain::Organization>().unwrap().id)
+        .find(|c| *c != customer)
+        .unwrap();
+    d.ok(
+        f,
+        "POST",
+        &format!("/organizations/{partner}/delegations/bulk"),
+        Some(&manager),
+        Some(json!({ "idempotencyKey": "iam-bulk-renewal", "action": "extend", "customers": [customer, fabrikam], "termDays": 365, "notify": tell })),
+    )
+    .await;
+    d.ok(
+        f,
+        "GET",
+        &format!("/organizations/{partner}/relationships"),
+        Some(&manager),
+        None,
+    )
+    .await;
     // Every user holds the roles again, as the later steps expect.
     d.ok(
         f,
