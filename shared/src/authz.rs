@@ -490,6 +490,29 @@ impl Authz {
         Ok(response.decision() == Decision::Allow)
     }
 
+    /// [`Authz::require_holding`] of [`Action::ManageStaff`] for a change
+    /// that touches `role` (the role given, or the one the user holds): a
+    /// System Administrator manages users but not Account Owners.
+    pub fn require_staff_change(
+        &self,
+        p: &Principal,
+        customer: &OrgFacts,
+        held: &Held,
+        role: Role,
+    ) -> Result<(), AppError> {
+        let response = self.evaluate(
+            p,
+            Action::ManageStaff.name(),
+            Resource::Org(customer),
+            Some(("role", role.as_str())),
+            Some(held),
+        )?;
+        if response.decision() == Decision::Allow {
+            return Ok(());
+        }
+        self.refuse(p, Action::ManageStaff, customer)
+    }
+
     /// Whether `p` (holding `grants`) may change setting `def` of
     /// `customer`: `None` if so, else why not, read off the forbid policy
     /// that decided (no policy at all: no access).

@@ -264,6 +264,9 @@ pub enum Role {
     PartnerManager,
     PartnerUser,
     CustomerAccountOwner,
+    /// A customer's System Administrator (seed 003's staff list): manages
+    /// the customer's users, but not its Account Owners.
+    CustomerAdmin,
     CustomerUser,
 }
 
@@ -274,6 +277,7 @@ impl Role {
             Role::PartnerManager => "partner_manager",
             Role::PartnerUser => "partner_user",
             Role::CustomerAccountOwner => "customer_account_owner",
+            Role::CustomerAdmin => "customer_admin",
             Role::CustomerUser => "customer_user",
         }
     }
@@ -282,7 +286,7 @@ impl Role {
         match self {
             Role::PlatformAdmin => OrgKind::Platform,
             Role::PartnerManager | Role::PartnerUser => OrgKind::Partner,
-            Role::CustomerAccountOwner | Role::CustomerUser => OrgKind::Customer,
+            Role::CustomerAccountOwner | Role::CustomerAdmin | Role::CustomerUser => OrgKind::Customer,
         }
     }
 }
@@ -319,6 +323,11 @@ pub struct Organization {
     /// Changing the policy again (even to the same value) finishes the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_users_pending: Option<String>,
+    /// For customers: when its staff last changed (a staff change is
+    /// conditioned on the organisation's version and bumps it, so that two
+    /// at once cannot both take the last Account Owners).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_changed_at: Option<DateTime<Utc>>,
     pub version: u64,
 }
 
@@ -396,6 +405,7 @@ impl Organization {
             mfa_required: true,
             trusted_ranges: Vec::new(),
             mfa_users_pending: None,
+            staff_changed_at: None,
             version: 1,
         })
     }

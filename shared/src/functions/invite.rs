@@ -49,6 +49,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reinstate))
         .routes(routes!(list_restore_requests))
         .routes(routes!(run_sweep))
+        .routes(routes!(list_staff, invite_staff))
+        .routes(routes!(set_staff_role, remove_staff))
 }
 
 /// The router the Lambda runs.
@@ -349,4 +351,110 @@ async fn run_sweep(
     JsonBody(_): JsonBody<RunSweep>,
 ) -> Result<Json<SweepReport>, AppError> {
     Ok(Json(inactivity::run_sweep(&deps, &caller).await?))
+}
+
+/// Seed 003's staff list: a customer's users with their roles (its Account
+/// Owner and System Administrators, the platform, and a Partner Manager
+/// whose delegated roles there give `users.manage`).
+#[utoipa::path(get, path = "/customers/{id}/staff", tag = "staff",
+    params(("id" = String, Path, description = "Customer organisation id"), crate::ops::accounts::PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::ops::accounts::UserPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_staff(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    Query(q): Query<crate::ops::accounts::PageQuery>,
+) -> Result<Json<crate::ops::accounts::UserPage>, AppError> {
+    Ok(Json(crate::ops::staff::list(&deps, &caller, id, q).await?))
+}
+
+/// Invite a user to the customer as Account Owner, System Administrator
+/// (`customer_admin`) or user: they get a link to set their password (60
+/// minutes). A System Administrator may not invite an Account Owner. An
+/// "Invite User" event.
+#[utoipa::path(post, path = "/customers/{id}/staff", tag = "staff",
+    params(("id" = String, Path, description = "Customer organisation id")),
+    request_body = crate::ops::staff::InviteStaff,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::ops::accounts::UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email address has a user already", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn invite_staff(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    JsonBody(input): JsonBody<crate::ops::staff::InviteStaff>,
+) -> Result<(StatusCode, Json<crate::ops::accounts::UserView>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(crate::ops::staff::invite(&deps, &caller, id, input).await?),
+    ))
+}
+
+/// Change a customer user's role. The customer keeps an active Account
+/// Owner (409 otherwise); a System Administrator does not touch Account
+/// Owners. An "Update User Groups" event.
+#[utoipa::path(put, path = "/customers/{id}/staff/{user}", tag = "staff",
+    params(
+        ("id" = String, Path, description = "Customer organisation id"),
+        ("user" = String, Path, description = "A user of the customer"),
+    ),
+    request_body = crate::ops::staff::SetStaffRole,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::ops::accounts::UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It would leave no Account Owner, or the staff changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_staff_role(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(OrgId, UserId)>,
+    JsonBody(input): JsonBody<crate::ops::staff::SetStaffRole>,
+) -> Result<Json<crate::ops::accounts::UserView>, AppError> {
+    Ok(Json(
+        crate::ops::staff::set_role(&deps, &caller, id, user, input).await?,
+    ))
+}
+
+/// Remove a user from the customer: every session of theirs ends at once.
+/// The customer keeps an active Account Owner (409 otherwise). An "Update
+/// User Groups" event.
+#[utoipa::path(delete, path = "/customers/{id}/staff/{user}", tag = "staff",
+    params(
+        ("id" = String, Path, description = "Customer organisation id"),
+        ("user" = String, Path, description = "A user of the customer"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user as they were", body = crate::ops::accounts::UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It would leave no Account Owner, or the staff changed meanwhile", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn remove_staff(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(OrgId, UserId)>,
+) -> Result<Json<crate::ops::accounts::UserView>, AppError> {
+    Ok(Json(crate::ops::staff::remove(&deps, &caller, id, user).await?))
 }

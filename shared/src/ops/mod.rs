@@ -19,6 +19,7 @@ pub mod organizations;
 pub mod relationships;
 pub mod session;
 pub mod settings;
+pub mod staff;
 
 use crate::app::Deps;
 use crate::audit::{ActionType, ActivityEvent, Actor, ChainHead, Target};

@@ -112,7 +112,9 @@ pub async fn home(State(deps): State<AppState>, visit: Visit) -> Response {
         return match crate::ops::authenticate_full(&deps, &caller, []).await {
             Ok((a, [])) => Redirect::to(&match a.user.role {
                 Role::PlatformAdmin | Role::PartnerManager | Role::PartnerUser => "/customers".to_string(),
-                Role::CustomerAccountOwner | Role::CustomerUser => format!("/customers/{}", a.org.id),
+                Role::CustomerAccountOwner | Role::CustomerAdmin | Role::CustomerUser => {
+                    format!("/customers/{}", a.org.id)
+                }
             })
             .into_response(),
             Err(e) => fail(&visit, &deps.settings, e),

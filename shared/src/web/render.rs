@@ -33,6 +33,7 @@ pub fn role_label(role: impl std::borrow::Borrow<Role>) -> &'static str {
         Role::PartnerManager => "Partner Manager",
         Role::PartnerUser => "Partner user",
         Role::CustomerAccountOwner => "Account Owner",
+        Role::CustomerAdmin => "System Administrator",
         Role::CustomerUser => "Customer user",
     }
 }
@@ -125,7 +126,7 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
             links.push(("/team".into(), "Users"));
             links.push(("/mfa-policy".into(), "Sign-in security"));
         }
-        Role::CustomerUser => {
+        Role::CustomerAdmin | Role::CustomerUser => {
             links.push((format!("/customers/{}", me.org_id), "Our settings"));
             links.push(("/access".into(), "Partner access"));
         }

@@ -428,3 +428,32 @@ fn capability_bound_actions_follow_what_is_held() {
         );
     }
 }
+
+/// The staff list (issue 15): a System Administrator manages the customer's
+/// users but no Account Owner; the Account Owner and a Partner Manager
+/// holding users.manage manage all; asked with the role a change touches.
+#[test]
+fn staff_changes_follow_the_role_they_touch() {
+    use Role::*;
+    let authz = Authz::checked().unwrap();
+    let customer = org(CUSTOMER_OF_A);
+    let none = Held::new();
+    let users_manage: Held = [Capability::UsersManage].into();
+    for (who_role, from, held, touching, allowed) in [
+        (CustomerAdmin, CUSTOMER_OF_A, &none, CustomerUser, true),
+        (CustomerAdmin, CUSTOMER_OF_A, &none, CustomerAdmin, true),
+        (CustomerAdmin, CUSTOMER_OF_A, &none, CustomerAccountOwner, false),
+        (CustomerAccountOwner, CUSTOMER_OF_A, &none, CustomerAccountOwner, true),
+        (CustomerUser, CUSTOMER_OF_A, &none, CustomerUser, false),
+        (CustomerAdmin, CUSTOMER_OF_B, &none, CustomerUser, false),
+        (PartnerManager, PARTNER_A, &users_manage, CustomerAccountOwner, true),
+        (PartnerManager, PARTNER_A, &none, CustomerUser, false),
+        (PartnerUser, PARTNER_A, &users_manage, CustomerUser, false),
+        (PlatformAdmin, PLATFORM, &none, CustomerAccountOwner, true),
+    ] {
+        let got = authz
+            .require_staff_change(&who(who_role, from), &customer, held, touching)
+            .is_ok();
+        assert_eq!(got, allowed, "{who_role:?} of {from} touching {touching:?}");
+    }
+}

@@ -528,6 +528,43 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
         None,
     )
     .await;
+    // The staff list: the Account Owner invites a System Administrator, who
+    // becomes a user and is removed; Northwind's manager lists the staff.
+    let owner = m.app.token(Role::CustomerAccountOwner).to_string();
+    let (_, sam) = m
+        .call(
+            "POST /customers/{id}/staff",
+            "POST",
+            &format!("/customers/{customer}/staff"),
+            Some(&owner),
+            Some(json!({ "email": format!("sam-{uniq}@contoso.example.com"), "displayName": "Sam", "role": "customer_admin" })),
+        )
+        .await;
+    let sam = sam["id"].as_str().unwrap().to_string();
+    m.call(
+        "GET /customers/{id}/staff",
+        "GET",
+        &format!("/customers/{customer}/staff"),
+        Some(&manager),
+        None,
+    )
+    .await;
+    m.call(
+        "PUT /customers/{id}/staff/{user}",
+        "PUT",
+        &format!("/customers/{customer}/staff/{sam}"),
+        Some(&owner),
+        Some(json!({ "role": "customer_user" })),
+    )
+    .await;
+    m.call(
+        "DELETE /customers/{id}/staff/{user}",
+        "DELETE",
+        &format!("/customers/{customer}/staff/{sam}"),
+        Some(&owner),
+        None,
+    )
+    .await;
 
     let (_, second) = m
         .call(
@@ -564,6 +601,8 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
             "PUT /customers/{id}/settings/{key}" => &["Update Configuration"],
             "POST setting-grants" | "DELETE setting-grant" => &["Update User Permissions"],
             "PUT mfa-policy" | "PUT activity/retention" | "POST /customers/{id}/billing" => &["Update Organization"],
+            "POST /customers/{id}/staff" => &["Invite User"],
+            "PUT /customers/{id}/staff/{user}" | "DELETE /customers/{id}/staff/{user}" => &["Update User Groups"],
             w if w.starts_with("POST /invitations/") => &["Invite User"],
             "POST resend"
             | "POST revoke"

@@ -835,6 +835,30 @@ async fn partner_roles(d: &Driver) {
         Some(json!({ "everyone": true })),
     )
     .await;
+    // The staff list: Contoso invites a System Administrator; Northwind's
+    // manager lists the staff and makes them a user; Contoso removes them.
+    let staff = format!("/customers/{customer}/staff");
+    let sam = d
+        .ok(
+            "invite",
+            "POST",
+            &staff,
+            Some(&owner),
+            Some(json!({ "email": "sam.iam@contoso.example.com", "displayName": "Sam", "role": "customer_admin" })),
+        )
+        .await;
+    let sam = sam["id"].as_str().unwrap().to_string();
+    d.ok("invite", "GET", &staff, Some(&manager), None).await;
+    d.ok(
+        "invite",
+        "PUT",
+        &format!("{staff}/{sam}"),
+        Some(&manager),
+        Some(json!({ "role": "customer_user" })),
+    )
+    .await;
+    d.ok("invite", "DELETE", &format!("{staff}/{sam}"), Some(&owner), None)
+        .await;
 }
 
 async fn instance_access(d: &Driver, admin: &str) {

@@ -37,6 +37,7 @@ mod outbound;
 mod permissions;
 mod sessions;
 mod settings;
+mod staff;
 mod sweep_benchmark;
 mod table_contract;
 mod web;

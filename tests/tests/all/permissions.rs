@@ -48,7 +48,7 @@ impl World {
         match role {
             Role::PlatformAdmin => self.platform,
             Role::PartnerManager | Role::PartnerUser => self.partner,
-            Role::CustomerAccountOwner | Role::CustomerUser => self.customer,
+            Role::CustomerAccountOwner | Role::CustomerAdmin | Role::CustomerUser => self.customer,
         }
     }
 
@@ -67,7 +67,7 @@ impl World {
                 ("others' customers", self.other_customer),
                 ("the platform", self.platform),
             ],
-            Role::CustomerAccountOwner | Role::CustomerUser => vec![
+            Role::CustomerAccountOwner | Role::CustomerAdmin | Role::CustomerUser => vec![
                 ("own organisation", self.customer),
                 ("its partner", self.partner),
                 ("other customers", self.other_customer),
@@ -109,11 +109,12 @@ fn held_at(p: &Principal, o: &OrgFacts) -> Held {
     }
 }
 
-const ROLES: [Role; 5] = [
+const ROLES: [Role; 6] = [
     Role::PlatformAdmin,
     Role::PartnerManager,
     Role::PartnerUser,
     Role::CustomerAccountOwner,
+    Role::CustomerAdmin,
     Role::CustomerUser,
 ];
 

@@ -27,7 +27,7 @@ use crate::store::Cursor;
 
 /// Sends an email after its change committed. A failed send is logged and
 /// reported to the caller as `emailed: false` (the change stands; resend exists).
-pub(super) async fn send(deps: &Deps, mail: OutgoingEmail) -> bool {
+pub(crate) async fn send(deps: &Deps, mail: OutgoingEmail) -> bool {
     match deps.mailer.send(&mail).await {
         Ok(()) => true,
         Err(e) => {

@@ -113,7 +113,7 @@ pub struct UserAdded {
 }
 
 /// The writes that create a pending user with a Password Setup link (60 minutes).
-fn new_user_writes(
+pub(crate) fn new_user_writes(
     deps: &Deps,
     user: &User,
 ) -> Result<(Vec<Write>, LinkToken, chrono::DateTime<chrono::Utc>), AppError> {
@@ -260,6 +260,19 @@ pub struct UserView {
     pub mfa_enrolled: bool,
 }
 
+impl UserView {
+    pub fn of(u: &User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role,
+            status: u.status,
+            mfa_enrolled: u.mfa_enrolled,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPage {
@@ -284,16 +297,7 @@ pub async fn list_users(deps: &Deps, caller: &Caller, org_id: OrgId, q: PageQuer
     let items = page
         .items
         .iter()
-        .map(|i| {
-            i.decode::<User>().map(|u| UserView {
-                id: u.id,
-                email: u.email,
-                display_name: u.display_name,
-                role: u.role,
-                status: u.status,
-                mfa_enrolled: u.mfa_enrolled,
-            })
-        })
+        .map(|i| i.decode::<User>().map(|u| UserView::of(&u)))
         .collect::<Result<_, _>>()?;
     Ok(UserPage {
         items,
