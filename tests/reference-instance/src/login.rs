@@ -41,6 +41,9 @@ pub struct PartnerSession {
     pub acting_email: String,
     pub acting_org: String,
     pub roles: Vec<String>,
+    /// What the partner user's delegated roles allow here: the session is
+    /// limited to them (this instance shows them in the banner).
+    pub capabilities: Vec<String>,
     pub reason: Option<String>,
     pub jti: String,
 }
@@ -137,6 +140,7 @@ impl Instance {
                 acting_email: claims.act.email,
                 acting_org: claims.act.org_name,
                 roles: claims.roles,
+                capabilities: claims.capabilities,
                 reason: claims.reason,
                 jti: claims.jti,
             },
@@ -253,10 +257,11 @@ pub(crate) fn banner(instance: &Instance, headers: &HeaderMap) -> String {
         None => String::new(),
         Some(s) => format!(
             "<div role=\"status\" id=\"partner-support-banner\" style=\"background:#5b2a86;color:#fff;padding:.75rem 1rem;font-weight:600\">\
-             Partner Support — acting: {} ({})<br><small>Roles: {}{}</small></div>",
+             Partner Support — acting: {} ({})<br><small>Roles: {} · May: {}{}</small></div>",
             escape(&s.acting_email),
             escape(&s.acting_org),
             escape(&s.roles.join(", ")),
+            escape(&s.capabilities.join(", ")),
             s.reason
                 .map(|r| format!(" · Reason: {}", escape(&r)))
                 .unwrap_or_default()

@@ -1327,7 +1327,10 @@ async fn no_route_leaks_across_tenants(b: Backend) {
             // Contoso's own view of what it delegates to a partner (nothing)
             // is its Account Owner's to read; it names no one.
             let own = role == Role::CustomerAccountOwner && path.starts_with(&format!("/customers/{contoso}/"));
-            assert!(matches!(s, 403 | 404) || (own && s == 200), "{role:?} {method} {path}: {s} {text}");
+            assert!(
+                matches!(s, 403 | 404) || (own && s == 200),
+                "{role:?} {method} {path}: {s} {text}"
+            );
             for secret in [other_name.as_str(), their_name.as_str(), "INV-SECRET"] {
                 assert!(
                     !text.contains(secret),
@@ -1368,7 +1371,77 @@ async fn no_route_leaks_across_tenants(b: Backend) {
     );
 }
 
+/// The README's walk-through of seed 004's flow, run as written (bash,
+/// curl, python3) against the app with the demo users' tokens file, then
+/// its effect read back: Northwind holds Decision Maker only, for its
+/// groups' members, and Nico is one.
+async fn the_readme_walk_through_runs(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let readme = std::fs::read_to_string(portico_tests::repo_path("README.md")).unwrap();
+    let section = &readme[readme.find("## Delegated roles (seed 004").expect("the section")..];
+    let start = section.find("```sh\n").expect("its shell block") + "```sh\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(block.contains("B=http://127.0.0.1:8080"), "{block}");
+    let script = format!(
+        "set -euo pipefail\n{}",
+        block.replace("B=http://127.0.0.1:8080", &format!("B={}", app.base))
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".portico")).unwrap();
+    let mut env = String::new();
+    for (role, token) in &app.tokens {
+        let name = role.as_str().to_uppercase();
+        env.push_str(&format!("{name}_TOKEN={token}\n{name}_ID={}\n", app.users[role]));
+    }
+    std::fs::write(dir.path().join(".portico/demo-tokens.env"), env).unwrap();
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .output()
+        .await
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !stdout.contains("\"status\":4") && !stdout.contains("\"status\":5"),
+        "a problem answered: {stdout}"
+    );
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let partner = app.orgs[&Role::PartnerManager];
+    let d: Delegation = app
+        .deps
+        .table
+        .get(&keys::delegation(customer, partner, None))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(d.roles, [role("decision-maker")].into_iter().collect(), "{stdout}");
+    assert!(!d.everyone, "narrowed to the groups");
+    let nico = app.users[&Role::PartnerUser];
+    let mine: UserDelegatedRoles = app
+        .deps
+        .table
+        .get(&keys::user_delegated_roles(nico, customer))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!(
+        mine.roles.get(&role("decision-maker")),
+        d.groups.get(&role("decision-maker"))
+    );
+}
+
 both_backends!(
+    the_readme_walk_through_runs,
     relationships_from_either_side,
     no_route_leaks_across_tenants,
     bulk_over_500_customers,

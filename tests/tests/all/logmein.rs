@@ -211,6 +211,17 @@ async fn a_partner_user_logs_in_and_the_instance_verifies_it(b: Backend) {
     roles.sort();
     assert_eq!(roles, ["Admin", "Developer", "IT Admin"]);
     assert!(claims.get("reason").is_none(), "standing consent asks no reason");
+    // The default delegation's Decision Maker: every capability, for the instance to enforce.
+    assert_eq!(
+        claims["capabilities"],
+        json!([
+            "settings.manage",
+            "instance.login",
+            "users.manage",
+            "billing.view",
+            "activity.view"
+        ])
+    );
     let action = form["action"].as_str().unwrap();
     assert_eq!(action, format!("{}/.well-known/portico/login", w.base));
 
