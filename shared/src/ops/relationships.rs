@@ -66,6 +66,8 @@ pub struct Relationship {
 #[serde(rename_all = "camelCase")]
 pub struct RelationshipPage {
     pub organization_id: OrgId,
+    /// The platform's catalogue of delegated roles (what may be granted).
+    pub catalogue: Vec<crate::delegations::DelegatedRole>,
     pub items: Vec<Relationship>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -99,6 +101,7 @@ pub async fn list(deps: &Deps, caller: &Caller, org: OrgId, page: PageQuery) -> 
     if o.kind == OrgKind::Platform {
         return Ok(RelationshipPage {
             organization_id: o.id,
+            catalogue: catalogue.roles.into_values().collect(),
             items: Vec::new(),
             next_cursor: None,
         });
@@ -199,6 +202,7 @@ pub async fn list(deps: &Deps, caller: &Caller, org: OrgId, page: PageQuery) -> 
     }
     Ok(RelationshipPage {
         organization_id: o.id,
+        catalogue: catalogue.roles.into_values().collect(),
         items,
         next_cursor: found.next.map(|c| c.as_str().to_string()),
     })

@@ -28,6 +28,7 @@ pub mod local;
 pub mod login_keys;
 pub mod logmein;
 pub mod partner;
+pub mod relationships;
 pub mod render;
 pub mod visit;
 
@@ -166,6 +167,10 @@ pub fn routes() -> Router<AppState> {
             "/customers/{id}/instances/{instance}/ask-access",
             get(logmein::ask_access_page).post(logmein::ask_access),
         )
+        .route("/relationships", get(relationships::list))
+        .route("/relationships/{id}", post(relationships::set))
+        .route("/relationships/{id}/decision", post(relationships::decide))
+        .route("/relationships/{id}/holders", post(relationships::holders))
         .route("/access", get(consent::access_page))
         .route("/access/instances/{instance}", post(consent::set_consent))
         .route("/access/notices", post(consent::set_notices))

@@ -116,13 +116,16 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
             links.push(("/team".into(), "Users"));
             links.push(("/invite-customer".into(), "Invite a customer"));
             links.push(("/trusted-ranges".into(), "Trusted networks"));
+            links.push(("/relationships".into(), "Customers' roles"));
         }
         Role::PartnerUser => {
             links.push(("/customers".into(), "Customers"));
+            links.push(("/relationships".into(), "Customers' roles"));
         }
         Role::CustomerAccountOwner => {
             links.push((format!("/customers/{}", me.org_id), "Our settings"));
             links.push(("/access".into(), "Partner access"));
+            links.push(("/relationships".into(), "Partners' roles"));
             links.push(("/team".into(), "Users"));
             links.push(("/mfa-policy".into(), "Sign-in security"));
         }

@@ -820,3 +820,59 @@ async fn journey_9_log_me_in_embedded() {
 async fn journey_9_log_me_in_on_dynamodb_and_moto() {
     log_me_in(Backend::Dynamo).await
 }
+
+/// Journey 10: seed 004's Partner Access dialog on the relationships page.
+/// Cora (Contoso's Account Owner) sees the default delegation, ticks Phone
+/// Manager without an address (refused, the field says why), then with one
+/// (saved: its group appears); Nora (Northwind's Partner Manager), in a
+/// second browser, sees Contoso's roles and narrows them to the groups'
+/// members. Every page is checked with axe-core.
+#[tokio::test]
+async fn journey_10_partner_access_dialog() {
+    let app = app(Backend::Sqlite).await;
+    let partner = app.orgs[&Role::PartnerManager];
+    let cora = app.users[&Role::CustomerAccountOwner].to_string();
+    let nora = app.users[&Role::PartnerManager].to_string();
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &cora).await;
+    b.goto(&app.url("/relationships")).await;
+    b.wait_for_text("Northwind Partners").await;
+    b.wait_for_text("Roles: Decision Maker").await;
+    b.wait_for_text("Every user of Northwind Partners holds them.").await;
+    b.check_accessibility("relationships, the customer's side").await;
+
+    let form = format!("form[action='/relationships/{partner}']");
+    b.click(&format!("{form} input[name='role'][value='phone-manager']"))
+        .await;
+    b.click(&format!("{form} button[type='submit']")).await;
+    b.wait_for_text("notify").await;
+    assert!(
+        b.exists(&format!("#notify-{partner}[aria-invalid='true']")).await,
+        "the field says what is wrong"
+    );
+    b.check_accessibility("the dialog refused: no address").await;
+
+    b.click(&format!("{form} input[name='role'][value='phone-manager']"))
+        .await;
+    b.fill(&format!("#notify-{partner}"), "it@northwind.example.com").await;
+    b.click(&format!("{form} button[type='submit']")).await;
+    b.wait_for_text("Saved: the partner's roles are as shown").await;
+    b.wait_for_text("Contoso Ltd Phone Manager").await;
+    b.wait_for_text("Roles: Decision Maker, Phone Manager").await;
+    b.check_accessibility("the dialog saved").await;
+    b.screenshot("relationships-customer").await;
+    assert_eq!(app.subjects_to("it@northwind.example.com").await.len() >= 1, true);
+
+    let mut n = b.second().await;
+    n.demo_sign_in(&app.base, &nora).await;
+    n.goto(&app.url("/relationships")).await;
+    n.wait_for_text("Contoso Ltd Phone Manager").await;
+    n.check_accessibility("relationships, the partner's side").await;
+    n.click_text("Only the groups' members hold them at Contoso Ltd").await;
+    n.wait_for_text("Saved: who of yours holds the customer's roles").await;
+    n.wait_for_text("Every user holds them").await;
+    n.check_accessibility("narrowed to the groups").await;
+    n.screenshot("relationships-partner").await;
+    n.finish("journey 10 (the partner's side)").await;
+    b.finish("journey 10 (the customer's side)").await;
+}

@@ -645,7 +645,8 @@ async fn dynamodb_local() {
 
 /// The web pages cost what their operations cost: a page reads in one
 /// round trip what its operation reads (two operations started together
-/// count as one), a form writes once. Named exceptions: the Permissions
+/// count as one), a form writes once. Named exceptions: the relationships
+/// page reads its groups' members after the delegations (2); the Permissions
 /// tab and the users page read their lists after authorization picks them
 /// (2); finishing a sign-in reads the sign-in in progress first (3, the
 /// API's 2 plus that). The figures go to the reports folder.
@@ -682,6 +683,9 @@ async fn web_pages_read_and_write_within_budget() {
     }
     // The customers, then their instances' connections (with the caller's read).
     measure!("GET /customers", 2, puser.get("/customers").await);
+    // The relationships: the page with the caller, then the groups' members
+    // and the other side's names together.
+    measure!("GET /relationships", 2, manager.get("/relationships").await);
     // The settings in 1; the instances card beside it in 2 (their index key
     // needs the customer's name and partner, read first).
     let settings = measure!(
