@@ -171,6 +171,12 @@ pub fn routes() -> Router<AppState> {
         .route("/relationships/{id}", post(relationships::set))
         .route("/relationships/{id}/decision", post(relationships::decide))
         .route("/relationships/{id}/holders", post(relationships::holders))
+        .route("/groups/{customer}/{role}", get(relationships::group))
+        .route("/groups/{customer}/{role}/members", post(relationships::add_member))
+        .route(
+            "/groups/{customer}/{role}/members/{user}/remove",
+            post(relationships::remove_member),
+        )
         .route("/access", get(consent::access_page))
         .route("/access/instances/{instance}", post(consent::set_consent))
         .route("/access/notices", post(consent::set_notices))

@@ -28,6 +28,7 @@ struct CatalogueRow {
 }
 
 struct GroupRow {
+    role: String,
     name: String,
     members: Vec<String>,
     more: bool,
@@ -129,6 +130,7 @@ fn row(r: &Relationship, customer_side: bool, names: &dyn Fn(&RoleKey) -> String
             .groups
             .iter()
             .map(|g| GroupRow {
+                role: g.role.as_str().to_string(),
                 name: g.name.clone(),
                 members: g.members.iter().map(|m| m.email.as_str().to_string()).collect(),
                 more: g.more,
@@ -334,5 +336,177 @@ async fn answer<T>(
     match super::render::after(visit, &deps.settings, done, to, field) {
         Ok(r) => r,
         Err((status, errors)) => show(deps, visit, caller, status, errors, None).await,
+    }
+}
+
+// A group on the partner's account and its members -------------------------------
+
+struct MemberRow {
+    id: String,
+    email: String,
+    since: String,
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+struct GroupPage {
+    chrome: Chrome,
+    errors: Errors,
+    notice: Option<&'static str>,
+    name: String,
+    role_name: String,
+    customer_name: String,
+    everyone: bool,
+    manage: bool,
+    base: String,
+    members: Vec<MemberRow>,
+    /// The partner's active users not yet members: (id, "Name (email)").
+    candidates: Vec<(String, String)>,
+}
+
+async fn show_group(
+    deps: &AppState,
+    visit: &Visit,
+    caller: &crate::http::principal::Caller,
+    g: delegations::GroupRef,
+    status: StatusCode,
+    errors: Errors,
+    done: Option<&str>,
+) -> Response {
+    let members_page = delegations::MemberPage {
+        limit: Some(100),
+        cursor: None,
+    };
+    let users_page = PageQuery {
+        limit: Some(100),
+        cursor: None,
+    };
+    // The partner's users (the add form's choices) with the group: a
+    // Partner User may not list them, and sees no form.
+    let (group, users, customer) = futures::join!(
+        delegations::group(deps, caller, g.clone(), members_page),
+        crate::ops::accounts::list_users(deps, caller, caller.org_id, users_page),
+        crate::ops::organizations::get(deps, caller, g.customer)
+    );
+    let (group, customer) = match (group, customer) {
+        (Ok(g), Ok(c)) => (g, c),
+        (Err(e), _) | (_, Err(e)) => return fail(visit, &deps.settings, e),
+    };
+    let manage = visit.seen.get().is_some_and(|s| s.user.role == Role::PartnerManager);
+    let users = match users {
+        Ok(u) if manage => Some(u),
+        Ok(_) | Err(AppError::Forbidden) | Err(AppError::NotFound) => None,
+        Err(e) => return fail(visit, &deps.settings, e),
+    };
+    let member_ids: Vec<_> = group.members.iter().map(|m| m.user_id).collect();
+    page(
+        status,
+        &GroupPage {
+            chrome: Chrome::of(visit),
+            errors,
+            notice: match done {
+                Some("added") => Some("Added: they hold the role at the customer from now on."),
+                Some("removed") => Some("Removed: they no longer hold the role there."),
+                _ => None,
+            },
+            role_name: group
+                .name
+                .strip_prefix(customer.name.as_str())
+                .map(str::trim)
+                .unwrap_or(group.role.as_str())
+                .to_string(),
+            name: group.name.clone(),
+            customer_name: customer.name.as_str().to_string(),
+            everyone: group.everyone,
+            manage,
+            base: format!("/groups/{}/{}", g.customer, g.role.as_str()),
+            members: group
+                .members
+                .iter()
+                .map(|m| MemberRow {
+                    id: m.user_id.to_string(),
+                    email: m.email.as_str().to_string(),
+                    since: m.added_at.format("%-d %b %Y").to_string(),
+                })
+                .collect(),
+            candidates: users
+                .map(|p| {
+                    p.items
+                        .into_iter()
+                        .filter(|u| u.status == crate::domain::UserStatus::Active && !member_ids.contains(&u.id))
+                        .map(|u| (u.id.to_string(), format!("{} ({})", u.display_name, u.email.as_str())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+    )
+}
+
+fn group_ref(caller: &crate::http::principal::Caller, customer: OrgId, role: RoleKey) -> delegations::GroupRef {
+    delegations::GroupRef {
+        partner: caller.org_id,
+        customer,
+        role,
+    }
+}
+
+/// `GET /groups/{customer}/{role}`: one of the partner's groups.
+pub async fn group(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    PagePath((customer, role)): PagePath<(OrgId, RoleKey)>,
+    Query(d): Query<Done>,
+) -> Response {
+    let g = group_ref(&caller, customer, role);
+    show_group(
+        &deps,
+        &visit,
+        &caller,
+        g,
+        StatusCode::OK,
+        Errors::none(),
+        d.done.as_deref(),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    user: String,
+}
+
+/// `POST /groups/{customer}/{role}/members`: add a user.
+pub async fn add_member(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    PagePath((customer, role)): PagePath<(OrgId, RoleKey)>,
+    Form(f): Form<AddForm>,
+) -> Response {
+    let g = group_ref(&caller, customer, role);
+    let done = match crate::domain::UserId::parse(&f.user) {
+        Ok(user) => delegations::set_member(&deps, &caller, g.clone(), user, true).await,
+        Err(_) => Err(AppError::invalid("user: choose one of your users")),
+    };
+    let to = format!("/groups/{}/{}?done=added", g.customer, g.role.as_str());
+    match super::render::after(&visit, &deps.settings, done, &to, "user") {
+        Ok(r) => r,
+        Err((status, errors)) => show_group(&deps, &visit, &caller, g, status, errors, None).await,
+    }
+}
+
+/// `POST /groups/{customer}/{role}/members/{user}/remove`: take a user out.
+pub async fn remove_member(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    PagePath((customer, role, user)): PagePath<(OrgId, RoleKey, crate::domain::UserId)>,
+    Form(_): Form<AddForm>,
+) -> Response {
+    let g = group_ref(&caller, customer, role);
+    let done = delegations::set_member(&deps, &caller, g.clone(), user, false).await;
+    let to = format!("/groups/{}/{}?done=removed", g.customer, g.role.as_str());
+    match super::render::after(&visit, &deps.settings, done, &to, "user") {
+        Ok(r) => r,
+        Err((status, errors)) => show_group(&deps, &visit, &caller, g, status, errors, None).await,
     }
 }

@@ -825,8 +825,9 @@ async fn journey_9_log_me_in_on_dynamodb_and_moto() {
 /// Cora (Contoso's Account Owner) sees the default delegation, ticks Phone
 /// Manager without an address (refused, the field says why), then with one
 /// (saved: its group appears); Nora (Northwind's Partner Manager), in a
-/// second browser, sees Contoso's roles and narrows them to the groups'
-/// members. Every page is checked with axe-core.
+/// second browser, sees Contoso's roles, narrows them to the groups'
+/// members, and puts Nico in the Phone Manager group and takes him out.
+/// Every page is checked with axe-core.
 #[tokio::test]
 async fn journey_10_partner_access_dialog() {
     let app = app(Backend::Sqlite).await;
@@ -873,6 +874,19 @@ async fn journey_10_partner_access_dialog() {
     n.wait_for_text("Every user holds them").await;
     n.check_accessibility("narrowed to the groups").await;
     n.screenshot("relationships-partner").await;
+    // The Phone Manager group: Nico joins, then leaves.
+    n.click_text("Contoso Ltd Phone Manager").await;
+    n.wait_for_text("No members yet.").await;
+    n.check_accessibility("a group, no members").await;
+    let nico = app.users[&Role::PartnerUser];
+    n.click(&format!("#user option[value='{nico}']")).await;
+    n.click_text("Add to Contoso Ltd Phone Manager").await;
+    n.wait_for_text("Added: they hold the role").await;
+    assert!(n.exists("button[class='secondary']").await, "a member to remove");
+    n.check_accessibility("a group with a member").await;
+    n.screenshot("group-members").await;
+    n.click_text("Remove user@northwind.example.com").await;
+    n.wait_for_text("Removed: they no longer hold the role there.").await;
     n.finish("journey 10 (the partner's side)").await;
     b.finish("journey 10 (the customer's side)").await;
 }

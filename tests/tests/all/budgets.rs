@@ -686,6 +686,12 @@ async fn web_pages_read_and_write_within_budget() {
     // The relationships: the page with the caller, then the groups' members
     // and the other side's names together.
     measure!("GET /relationships", 2, manager.get("/relationships").await);
+    // A group, the partner's users and the customer, read together.
+    measure!(
+        "GET /groups/{customer}/{role}",
+        1,
+        manager.get(&format!("/groups/{contoso}/decision-maker")).await
+    );
     // The settings in 1; the instances card beside it in 2 (their index key
     // needs the customer's name and partner, read first).
     let settings = measure!(
