@@ -30,6 +30,7 @@ pub mod logmein;
 pub mod partner;
 pub mod relationships;
 pub mod render;
+pub mod staff;
 pub mod visit;
 
 use axum::Router;
@@ -171,6 +172,10 @@ pub fn routes() -> Router<AppState> {
         .route("/relationships/{id}", post(relationships::set))
         .route("/relationships/{id}/decision", post(relationships::decide))
         .route("/relationships/{id}/holders", post(relationships::holders))
+        .route("/staff/{customer}", get(staff::list))
+        .route("/staff/{customer}/invite", post(staff::invite))
+        .route("/staff/{customer}/users/{user}/role", post(staff::set_role))
+        .route("/staff/{customer}/users/{user}/remove", post(staff::remove))
         .route("/groups/{customer}/{role}", get(relationships::group))
         .route("/groups/{customer}/{role}/members", post(relationships::add_member))
         .route(

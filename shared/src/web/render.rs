@@ -126,10 +126,16 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
             links.push((format!("/customers/{}", me.org_id), "Our settings"));
             links.push(("/access".into(), "Partner access"));
             links.push(("/relationships".into(), "Partners' roles"));
+            links.push((format!("/staff/{}", me.org_id), "Staff"));
             links.push(("/team".into(), "Users"));
             links.push(("/mfa-policy".into(), "Sign-in security"));
         }
-        Role::CustomerAdmin | Role::CustomerUser => {
+        Role::CustomerAdmin => {
+            links.push((format!("/customers/{}", me.org_id), "Our settings"));
+            links.push((format!("/staff/{}", me.org_id), "Staff"));
+            links.push(("/access".into(), "Partner access"));
+        }
+        Role::CustomerUser => {
             links.push((format!("/customers/{}", me.org_id), "Our settings"));
             links.push(("/access".into(), "Partner access"));
         }

@@ -890,3 +890,55 @@ async fn journey_10_partner_access_dialog() {
     n.finish("journey 10 (the partner's side)").await;
     b.finish("journey 10 (the customer's side)").await;
 }
+
+/// Journey 11: the staff list (seed 003). Cora invites Sam as System
+/// Administrator, makes Sam a user, is refused stepping down as the only
+/// Account Owner (the page says why), and removes Sam. Every page is
+/// checked with axe-core.
+#[tokio::test]
+async fn journey_11_staff_list() {
+    let app = app(Backend::Sqlite).await;
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let cora = app.users[&Role::CustomerAccountOwner];
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &cora.to_string()).await;
+    b.click_text("Staff").await;
+    b.wait_for_text("Staff of Contoso Ltd").await;
+    b.check_accessibility("the staff list").await;
+    b.fill("#email", "sam@contoso.example.com").await;
+    b.fill("#display_name", "Sam Admin").await;
+    b.click("#invite-role option[value='customer_admin']").await;
+    b.click_text("Send the invitation").await;
+    b.wait_for_text("Invited: they are emailed a link").await;
+    b.wait_for_text("sam@contoso.example.com").await;
+    b.check_accessibility("the staff list, one invited").await;
+    assert_eq!(app.links_to("sam@contoso.example.com").await.len(), 1);
+
+    let (_, staff) = app
+        .get_json(
+            &format!("/customers/{contoso}/staff"),
+            app.token(Role::CustomerAccountOwner),
+        )
+        .await;
+    let sam = staff["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "sam@contoso.example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.click(&format!("#role-{sam} option[value='customer_user']")).await;
+    b.click_text("Change role of sam@contoso.example.com").await;
+    b.wait_for_text("Saved: the new role applies").await;
+    // Stepping down as the only active Account Owner: refused, and said.
+    b.click(&format!("#role-{cora} option[value='customer_user']")).await;
+    b.click_text("Change role of owner@contoso.example.com").await;
+    b.wait_for_text("only active Account Owner").await;
+    b.check_accessibility("the staff list, a refusal").await;
+    b.click_text("Remove sam@contoso.example.com").await;
+    b.wait_for_text("Removed: they can no longer sign in.").await;
+    b.screenshot("staff").await;
+    b.finish("journey 11").await;
+}

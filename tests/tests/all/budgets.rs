@@ -686,6 +686,12 @@ async fn web_pages_read_and_write_within_budget() {
     // The relationships: the page with the caller, then the groups' members
     // and the other side's names together.
     measure!("GET /relationships", 2, manager.get("/relationships").await);
+    // The staff list and the customer, read together.
+    measure!(
+        "GET /staff/{customer}",
+        1,
+        manager.get(&format!("/staff/{contoso}")).await
+    );
     // A group, the partner's users and the customer, read together.
     measure!(
         "GET /groups/{customer}/{role}",
