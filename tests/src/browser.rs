@@ -352,6 +352,11 @@ impl Browser {
         self.wait_for_text("You have signed out.").await;
     }
 
+    /// The browser's Back button.
+    pub async fn back(&self) {
+        self.client.back().await.expect("back");
+    }
+
     /// Saves a screenshot of the page as `<name>.png` in the reports folder.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");

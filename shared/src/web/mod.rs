@@ -169,6 +169,7 @@ pub fn routes() -> Router<AppState> {
             get(logmein::ask_access_page).post(logmein::ask_access),
         )
         .route("/relationships", get(relationships::list))
+        .route("/relationships/bulk", post(relationships::bulk))
         .route("/relationships/{id}", post(relationships::set))
         .route("/relationships/{id}/decision", post(relationships::decide))
         .route("/relationships/{id}/holders", post(relationships::holders))

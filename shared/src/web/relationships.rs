@@ -62,6 +62,8 @@ struct RelationshipsPage {
     manage_holders: bool,
     /// The signed-in user's address (told of the decisions they make).
     me: String,
+    /// A fresh idempotency key for the bulk form (a resent form does nothing twice).
+    bulk_key: String,
     catalogue: Vec<CatalogueRow>,
     items: Vec<Row>,
 }
@@ -189,6 +191,7 @@ async fn show(
                 .as_ref()
                 .map(|s| s.user.email.as_str().to_string())
                 .unwrap_or_default(),
+            bulk_key: format!("page-{}", deps.ids.new_id().simple()),
             catalogue: v
                 .catalogue
                 .iter()
@@ -509,4 +512,148 @@ pub async fn remove_member(
         Ok(r) => r,
         Err((status, errors)) => show_group(&deps, &visit, &caller, g, status, errors, None).await,
     }
+}
+
+// Bulk, from the relationships page ----------------------------------------------
+
+/// A bulk item's outcome, as the results page says it.
+fn outcome_words(o: &str) -> &'static str {
+    match o {
+        "revoked" => "given up",
+        _ => "asked: waiting for the customer's answer",
+    }
+}
+
+struct ResultRow {
+    customer: String,
+    ok: bool,
+    said: String,
+}
+
+#[derive(Template)]
+#[template(path = "bulk_result.html")]
+struct BulkResultPage {
+    chrome: Chrome,
+    action: &'static str,
+    succeeded: usize,
+    failed: usize,
+    rows: Vec<ResultRow>,
+}
+
+/// `POST /relationships/bulk`: the partner's bulk form; answers a result
+/// per customer (the form's idempotency key makes a resend harmless).
+pub async fn bulk(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    use crate::ops::delegation_bulk::{BulkAction, BulkDelegations};
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let all = |k: &str| {
+        pairs
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    let input = (|| -> Result<BulkDelegations, AppError> {
+        let action = match get("action") {
+            "extend" => BulkAction::Extend,
+            "revoke" => BulkAction::Revoke,
+            _ => BulkAction::Request,
+        };
+        let customers = all("customer")
+            .iter()
+            .map(|c| OrgId::parse(c).map_err(|_| AppError::invalid("bulk: tick customers from the list")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let roles = if action == BulkAction::Request {
+            all("role")
+                .iter()
+                .map(|r| RoleKey::parse(r).map_err(|e| AppError::invalid(e.detail())))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
+        let term_days = match get("term_days").trim() {
+            "" => None,
+            t => Some(
+                t.parse::<u32>()
+                    .map_err(|_| AppError::invalid("bulk: days are a whole number, 1 to 730"))?,
+            ),
+        };
+        Ok(BulkDelegations {
+            idempotency_key: get("key").to_string(),
+            action,
+            customers,
+            roles,
+            term_days,
+            auto_extend: false,
+            notify: addresses(get("notify"))?,
+        })
+    })();
+    let done = match input {
+        Ok(input) => crate::ops::delegation_bulk::run(&deps, &caller, caller.org_id, input).await,
+        Err(e) => Err(e),
+    };
+    let result = match done {
+        Ok(r) => r,
+        Err(AppError::Invalid(why)) | Err(AppError::Conflict(why)) => {
+            let errors = Errors::one(Some("bulk"), why.to_string());
+            return show(&deps, &visit, &caller, StatusCode::BAD_REQUEST, errors, None).await;
+        }
+        Err(e) => return fail(&visit, &deps.settings, e),
+    };
+    // Name the customers from the relationships (the caller's own list).
+    let names = relationships::list(
+        &deps,
+        &caller,
+        caller.org_id,
+        PageQuery {
+            limit: Some(50),
+            cursor: None,
+        },
+    )
+    .await
+    .map(|p| p.items)
+    .unwrap_or_default();
+    let name = |id: OrgId| {
+        names
+            .iter()
+            .find(|r| r.customer_id == id)
+            .map(|r| r.customer_name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    page(
+        StatusCode::OK,
+        &BulkResultPage {
+            chrome: Chrome::of(&visit),
+            action: match result.action {
+                BulkAction::Request => "Asked for roles",
+                BulkAction::Extend => "Asked to renew",
+                BulkAction::Revoke => "Gave up the roles",
+            },
+            succeeded: result.succeeded,
+            failed: result.failed,
+            rows: result
+                .items
+                .iter()
+                .map(|i| ResultRow {
+                    customer: name(i.customer_id),
+                    ok: i.status == 200,
+                    said: match (i.outcome.as_deref().map(outcome_words), &i.problem) {
+                        (Some(o), _) if i.replayed => format!("{o} (done already, not again)"),
+                        (Some(o), _) => o.to_string(),
+                        (None, Some(p)) => p.clone(),
+                        (None, None) => String::new(),
+                    },
+                })
+                .collect(),
+        },
+    )
 }

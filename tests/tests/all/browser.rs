@@ -887,6 +887,32 @@ async fn journey_10_partner_access_dialog() {
     n.screenshot("group-members").await;
     n.click_text("Remove user@northwind.example.com").await;
     n.wait_for_text("Removed: they no longer hold the role there.").await;
+    // In bulk: ask Contoso and Fabrikam for Phone Manager for 90 days; the
+    // same form sent again does nothing twice.
+    n.goto(&app.url("/relationships")).await;
+    n.wait_for_text("Several customers at once").await;
+    // Both customers: Contoso and Fabrikam.
+    n.click("input[name='customer']:not(:checked)").await;
+    n.click("input[name='customer']:not(:checked)").await;
+    n.click("form[action='/relationships/bulk'] input[name='role'][value='phone-manager']")
+        .await;
+    n.fill("#bulk-term", "90").await;
+    n.fill("#bulk-notify", "it@contoso.example.com").await;
+    n.click_text("Send to the customers ticked").await;
+    n.wait_for_text("Asked for roles: 2 done, 0 not").await;
+    n.check_accessibility("bulk results").await;
+    n.screenshot("bulk-results").await;
+    n.back().await;
+    n.click_text("Send to the customers ticked").await;
+    n.wait_for_text("done already, not again").await;
+    // Cora sees the request and approves it.
+    b.goto(&app.url("/relationships")).await;
+    b.wait_for_text("Waiting for an answer: manager@northwind.example.com asks for Phone Manager for 90 days")
+        .await;
+    b.check_accessibility("a request waiting").await;
+    b.click_text("Approve Northwind Partners's request").await;
+    b.wait_for_text("Approved: the partner holds the roles asked for.")
+        .await;
     n.finish("journey 10 (the partner's side)").await;
     b.finish("journey 10 (the customer's side)").await;
 }
