@@ -92,11 +92,12 @@ pub enum Action {
     ManageStaff,
     RequestDelegation,
     ViewRelationships,
+    ManageOrganization,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 45] = [
+    pub const ALL: [Action; 46] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -142,6 +143,7 @@ impl Action {
         Action::ManageStaff,
         Action::RequestDelegation,
         Action::ViewRelationships,
+        Action::ManageOrganization,
     ];
 
     /// The action's name in the policies.
@@ -192,6 +194,7 @@ impl Action {
             Action::ManageStaff => "ManageStaff",
             Action::RequestDelegation => "RequestDelegation",
             Action::ViewRelationships => "ViewRelationships",
+            Action::ManageOrganization => "ManageOrganization",
         }
     }
 }

@@ -35,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_organization, list_organizations))
         .routes(routes!(get_organization))
+        .routes(routes!(rename_organization))
         .routes(routes!(get_trusted_ranges, put_trusted_ranges))
         .routes(routes!(put_mfa_policy))
         .routes(routes!(list_activity))
@@ -351,4 +352,31 @@ async fn record_billing(
         StatusCode::CREATED,
         Json(crate::ops::billing::record(&deps, &caller, id, input).await?),
     ))
+}
+
+/// Rename an organisation (its Account Owner or Partner Manager, or the
+/// platform), with the version read; a name another organisation holds is
+/// refused. An "Update Organization" event.
+#[utoipa::path(
+    put, path = "/organizations/{id}/name", tag = "organizations",
+    params(("id" = String, Path, description = "Organisation id")),
+    request_body = crate::ops::organizations::RenameOrganization,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Organization),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or the organisation changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn rename_organization(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    JsonBody(input): JsonBody<crate::ops::organizations::RenameOrganization>,
+) -> Result<Json<Organization>, AppError> {
+    Ok(Json(organizations::rename(&deps, &caller, id, input).await?))
 }

@@ -426,3 +426,151 @@ pub async fn set_mfa_policy(deps: &Deps, caller: &Caller, id: OrgId, input: MfaP
         version,
     })
 }
+
+/// Body of `PUT /organizations/{id}/name`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RenameOrganization {
+    pub name: OrgName,
+    /// The organisation's version you read (409 if it moved on).
+    pub version: u64,
+}
+
+/// Renames an organisation (its Account Owner or Partner Manager, or the
+/// platform): the item re-listed under its new name, the name guard moved
+/// (a name another organisation holds is refused), and an "Update
+/// Organization" event, in one transaction. 1 read round trip, 1 write.
+pub async fn rename(
+    deps: &Deps,
+    caller: &Caller,
+    id: OrgId,
+    input: RenameOrganization,
+) -> Result<Organization, AppError> {
+    let new_guard = keys::org_name(&input.name.skeleton());
+    let (actor, [org, taken]) = authenticate(deps, caller, [keys::org(id), new_guard.clone()]).await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&actor.principal, Action::ManageOrganization, &OrgFacts::from(&org))?;
+    if input.version != org.version {
+        return Err(AppError::Conflict(format!(
+            "The organisation changed since you read it (version {} now); reload and retry.",
+            org.version
+        )));
+    }
+    if input.name == org.name {
+        return Ok(org);
+    }
+    let same_guard = input.name.skeleton() == org.name.skeleton();
+    if taken.is_some() && !same_guard {
+        return Err(AppError::Conflict(format!(
+            "An organisation named \"{}\" exists already.",
+            input.name.as_str()
+        )));
+    }
+    let mut renamed = org.clone();
+    renamed.name = input.name;
+    renamed.version = org.version + 1;
+    // What carries a customer's name in its keys or its words: its
+    // instances (listed by customer name), its delegations (the partner's
+    // list sorts by it) and their groups ("<customer> <role>").
+    let carried = if org.kind == OrgKind::Customer {
+        renamed_with(deps, &org, &renamed).await?
+    } else {
+        Vec::new()
+    };
+    let mut change = Change::new(
+        deps,
+        &actor,
+        org.id,
+        ActionType::UpdateOrganization,
+        Target::organization(org.id),
+        format!("Renamed \"{}\" to \"{}\"", org.name.as_str(), renamed.name.as_str()),
+    )
+    .write(Write::Put {
+        item: renamed.item()?,
+        cond: Cond::VersionIs(org.version),
+    })
+    .after(serde_json::json!({ "name": renamed.name }));
+    change.event.before = Some(serde_json::json!({ "name": org.name }));
+    let carried_from = if same_guard { 1 } else { 3 };
+    if !same_guard {
+        change = change
+            .write(Write::Delete {
+                key: keys::org_name(&org.name.skeleton()),
+                cond: Cond::None,
+            })
+            .write(Write::Put {
+                item: name_guard(&renamed)?,
+                cond: Cond::MustNotExist,
+            });
+    }
+    change = change.writes(carried);
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| match i {
+            0 => Some(AppError::Conflict(
+                "The organisation changed meanwhile; reload and retry.".into(),
+            )),
+            2 if !same_guard => Some(AppError::Conflict(format!(
+                "An organisation named \"{}\" exists already.",
+                renamed.name.as_str()
+            ))),
+            i if i >= carried_from => Some(AppError::Conflict(
+                "The customer's instances or delegations changed meanwhile; retry.".into(),
+            )),
+            _ => None,
+        })
+    })?;
+    Ok(renamed)
+}
+
+/// The most items a rename rewrites besides the organisation (DynamoDB's
+/// transaction takes 100 writes, the event and chain head among them).
+const MAX_RENAME_WRITES: usize = 90;
+
+/// A customer's instances and delegations re-keyed under its new name, and
+/// its groups renamed: one more read round trip (the instances and the
+/// delegations together, with the catalogue).
+async fn renamed_with(deps: &Deps, org: &Organization, renamed: &Organization) -> Result<Vec<Write>, AppError> {
+    let delegations_query = Query::partition(Index::Primary, keys::org(org.id).pk)
+        .sk(SkCond::BeginsWith(keys::DELEGATIONS_PREFIX.into()))
+        .limit(MAX_RENAME_WRITES as u32);
+    let catalogue_key = keys::delegated_roles();
+    let (instances, delegations, catalogue) = futures::join!(
+        crate::ops::instances::read_instances(deps, org),
+        deps.table.query(&delegations_query),
+        deps.table.get(&catalogue_key)
+    );
+    let catalogue = crate::delegations::Catalogue::from_item(catalogue?.as_ref())?;
+    let mut writes = Vec::new();
+    for (mut instance, version) in instances? {
+        instance.customer_name = renamed.name.clone();
+        instance.version = version + 1;
+        writes.push(Write::Put {
+            item: instance.item()?,
+            cond: Cond::VersionIs(version),
+        });
+    }
+    let delegations = delegations?;
+    for item in &delegations.items {
+        let mut d: crate::delegations::Delegation = item.decode()?;
+        d.customer_name = renamed.name.as_str().to_string();
+        for role in d.groups.keys().filter_map(|k| catalogue.get(k)) {
+            writes.push(Write::patch(
+                keys::delegated_group(d.partner_id, d.customer_id, &role.key),
+                &serde_json::json!({ "name": crate::delegations::group_name(&d.customer_name, role) }),
+                Cond::MustExist,
+            )?);
+        }
+        writes.push(Write::Put {
+            item: d.item(item.version + 1, &catalogue)?,
+            cond: Cond::VersionIs(item.version),
+        });
+    }
+    if writes.len() > MAX_RENAME_WRITES || delegations.next.is_some() {
+        return Err(AppError::Conflict(format!(
+            "\"{}\" has too many instances and delegations to rename at once; ask the platform.",
+            org.name.as_str()
+        )));
+    }
+    Ok(writes)
+}

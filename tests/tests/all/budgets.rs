@@ -132,6 +132,11 @@ fn read_budget(what: &str) -> usize {
     if what == "PUT /customers/{id}/settings/{key}" {
         return 2;
     }
+    // Renaming a customer re-keys its instances, listed under its name: they
+    // are found by the name read first.
+    if what == "PUT /organizations/{id}/name" {
+        return 2;
+    }
     const SECOND_READ_FOR_CHAIN_HEAD: [&str; 6] = [
         "POST decision",
         "POST /password/forgot",
@@ -528,6 +533,21 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
         None,
     )
     .await;
+    let (_, org) = m
+        .app
+        .get_json(
+            &format!("/organizations/{customer}"),
+            m.app.token(Role::CustomerAccountOwner),
+        )
+        .await;
+    m.call(
+        "PUT /organizations/{id}/name",
+        "PUT",
+        &format!("/organizations/{customer}/name"),
+        Some(&m.app.token(Role::CustomerAccountOwner).to_string()),
+        Some(json!({ "name": format!("Contoso {uniq}"), "version": org["version"] })),
+    )
+    .await;
     // The staff list: the Account Owner invites a System Administrator, who
     // becomes a user and is removed; Northwind's manager lists the staff.
     let owner = m.app.token(Role::CustomerAccountOwner).to_string();
@@ -602,6 +622,7 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
             "POST setting-grants" | "DELETE setting-grant" => &["Update User Permissions"],
             "PUT mfa-policy" | "PUT activity/retention" | "POST /customers/{id}/billing" => &["Update Organization"],
             "POST /customers/{id}/staff" => &["Invite User"],
+            "PUT /organizations/{id}/name" => &["Update Organization"],
             "PUT /customers/{id}/staff/{user}" | "DELETE /customers/{id}/staff/{user}" => &["Update User Groups"],
             w if w.starts_with("POST /invitations/") => &["Invite User"],
             "POST resend"

@@ -248,6 +248,24 @@ async fn run_everything(d: &Driver) {
         Some(json!({ "days": 400 })),
     )
     .await;
+    // Contoso's Account Owner renames it, and back.
+    for name in ["Contoso Group", "Contoso Ltd"] {
+        let (_, org) = d
+            .app
+            .get_json(
+                &format!("/organizations/{customer}"),
+                &d.token(Role::CustomerAccountOwner),
+            )
+            .await;
+        d.ok(
+            "organizations",
+            "PUT",
+            &format!("/organizations/{customer}/name"),
+            Some(&d.token(Role::CustomerAccountOwner)),
+            Some(json!({ "name": name, "version": org["version"] })),
+        )
+        .await;
+    }
     // Invoices and payments: the platform records one; the partner user reads them.
     d.ok(
         "organizations",

@@ -305,6 +305,91 @@ pub async fn an_injected_failing_condition_leaves_neither_change_nor_event(b: Ba
     assert_eq!(names(&app, Role::PlatformAdmin, "/organizations").await.len(), 4);
 }
 
+/// Seed 003's "Update Organization": Contoso's Account Owner renames it
+/// (listed under its new name, the old name free again, the event with
+/// before and after); a stale version, a taken name, and a Partner User
+/// renaming its partner are refused.
+async fn renaming(backend: portico_tests::Backend) {
+    let app = TestApp::spawn(backend).await;
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let owner = app.token(Role::CustomerAccountOwner);
+    let path = format!("/organizations/{contoso}/name");
+    // An instance, listed by the customer's name, comes along.
+    let (_instance, url) = portico_tests::reference_instance().await;
+    let (s, reg) = app
+        .post(
+            &format!("/customers/{contoso}/instances"),
+            Some(app.token(Role::PlatformAdmin)),
+            json!({ "name": "Contoso production", "url": url }),
+        )
+        .await;
+    assert_eq!(s, 201, "{reg}");
+    let (_, org) = app.get_json(&format!("/organizations/{contoso}"), owner).await;
+    let version = org["version"].clone();
+    let (s, body) = app
+        .put(&path, owner, json!({ "name": "Fabrikam Inc", "version": version }))
+        .await;
+    assert_eq!(s, 409, "taken: {body}");
+    let (s, body) = app
+        .put(&path, owner, json!({ "name": "Contoso Group", "version": version }))
+        .await;
+    assert_eq!((s, &body["name"]), (200, &json!("Contoso Group")), "{body}");
+    let (s, listed) = app
+        .get_json(&format!("/customers/{contoso}/instances"), app.token(Role::PartnerUser))
+        .await;
+    assert_eq!(s, 200, "{listed}");
+    assert!(
+        listed.to_string().contains("Contoso production"),
+        "the instance is still listed: {listed}"
+    );
+    let northwind = app.orgs[&Role::PartnerManager];
+    let (_, d) = app
+        .get_json(&format!("/customers/{contoso}/delegations/{northwind}"), owner)
+        .await;
+    assert_eq!(
+        d["groups"],
+        json!(["Contoso Group Decision Maker"]),
+        "the group is renamed: {d}"
+    );
+    let (_, rel) = app
+        .get_json(
+            &format!("/organizations/{northwind}/relationships"),
+            app.token(Role::PartnerManager),
+        )
+        .await;
+    assert_eq!(rel["items"][0]["customerName"], "Contoso Group", "{rel}");
+    let (s, body) = app
+        .put(&path, owner, json!({ "name": "Contoso Again", "version": version }))
+        .await;
+    assert_eq!(s, 409, "stale: {body}");
+    let listed = names(&app, Role::PartnerUser, "/organizations?kind=customer").await;
+    assert!(listed.contains(&"Contoso Group".to_string()), "{listed:?}");
+    // The old name is free: the platform may create a partner with it.
+    let created = post(
+        &app,
+        Role::PlatformAdmin,
+        json!({ "name": "Contoso Ltd", "kind": "partner" }),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let e = events(&app, contoso)
+        .await
+        .into_iter()
+        .find(|e| e.action == portico_core::audit::ActionType::UpdateOrganization)
+        .expect("the rename's event");
+    assert_eq!(e.before, Some(json!({ "name": "Contoso Ltd" })));
+    assert_eq!(e.after, Some(json!({ "name": "Contoso Group" })));
+    let partner = app.orgs[&Role::PartnerManager];
+    let (s, _) = app
+        .put(
+            &format!("/organizations/{partner}/name"),
+            app.token(Role::PartnerUser),
+            json!({ "name": "Southwind", "version": 1 }),
+        )
+        .await;
+    assert_eq!(s, 403);
+}
+
 macro_rules! on_backend {
     ($name:ident, $backend:expr) => {
         mod $name {
@@ -315,6 +400,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn listing_pages_with_a_cursor() {
                 super::listing_pages_with_a_cursor($backend).await
+            }
+            #[tokio::test]
+            async fn renaming() {
+                super::renaming($backend).await
             }
             #[tokio::test]
             async fn refusals() {
