@@ -273,6 +273,15 @@ SAMPLES = {
         "delegation-as-partner-user.200": delegation("GET", PUSER),
         "delegation-of-another-customer.404": delegation("GET", OWNER, customer=u(4)),
         "delegation-to-a-customer.404": delegation("GET", OWNER, partner=u(4)),
+        "contact-in-person-unknown-user.404": ev(
+            "GET", f"/customers/{u(3)}/delegations/{u(2)}/users/{UNKNOWN}", OWNER,
+            route="/customers/{id}/delegations/{partner}/users/{user}",
+            params={"id": u(3), "partner": u(2), "user": UNKNOWN}),
+        "contact-in-person-not-of-the-partner.404": ev(
+            "PUT", f"/customers/{u(3)}/delegations/{u(2)}/users/{OWNER}", OWNER,
+            {"roles": ["phone-manager"], "notify": ["it@northwind.example.com"]},
+            route="/customers/{id}/delegations/{partner}/users/{user}",
+            params={"id": u(3), "partner": u(2), "user": OWNER}),
         "set-roles-phone-manager.200": delegation("PUT", OWNER, ["phone-manager"], ["it@northwind.example.com"]),
         "set-roles-as-partner-manager.403": delegation("PUT", MANAGER, ["phone-manager"],
                                                        ["it@northwind.example.com"]),

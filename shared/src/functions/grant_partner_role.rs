@@ -37,6 +37,7 @@ impl crate::app::Uses for Uses {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(delegation, set_delegation))
+        .routes(routes!(contact_delegation, set_contact_delegation))
         .routes(routes!(set_holders))
         .routes(routes!(request_delegation))
         .routes(routes!(decide_delegation))
@@ -344,4 +345,62 @@ async fn relationships(
     Query(page): Query<crate::ops::accounts::PageQuery>,
 ) -> Result<Json<crate::ops::relationships::RelationshipPage>, AppError> {
     Ok(Json(crate::ops::relationships::list(&deps, &caller, id, page).await?))
+}
+
+/// The roles a customer delegates to one named user of a partner: an
+/// authorized contact in person (seed 004). The platform, the customer's
+/// users and the partner's users see it.
+#[utoipa::path(get, path = "/customers/{id}/delegations/{partner}/users/{user}", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Customer organisation id"),
+        ("partner" = String, Path, description = "Partner organisation id"),
+        ("user" = String, Path, description = "A user of the partner"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DelegationView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer, partner or user of it, or not visible to you", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn contact_delegation(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, partner, user)): Path<(OrgId, OrgId, UserId)>,
+) -> Result<Json<DelegationView>, AppError> {
+    Ok(Json(
+        delegations::view_contact(&deps, &caller, id, partner, user).await?,
+    ))
+}
+
+/// The customer's Account Owner sets the roles one named user of a partner
+/// holds in person (no groups: that user alone), who is told, a term and
+/// auto-extend. A "Grant Partner Role" event in both logs.
+#[utoipa::path(put, path = "/customers/{id}/delegations/{partner}/users/{user}", tag = "grant-partner-role",
+    params(
+        ("id" = String, Path, description = "Customer organisation id"),
+        ("partner" = String, Path, description = "Partner organisation id"),
+        ("user" = String, Path, description = "A user of the partner"),
+    ),
+    request_body = SetDelegation,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DelegationView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer, partner or user of it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_contact_delegation(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, partner, user)): Path<(OrgId, OrgId, UserId)>,
+    JsonBody(input): JsonBody<SetDelegation>,
+) -> Result<Json<DelegationView>, AppError> {
+    Ok(Json(
+        delegations::set_contact(&deps, &caller, id, partner, user, input).await?,
+    ))
 }

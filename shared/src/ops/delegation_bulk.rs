@@ -325,6 +325,7 @@ async fn one(
         actor: actor.clone(),
         customer: customer_org,
         partner: partner.clone(),
+        contact: None,
         catalogue: catalogue.clone(),
         delegation: d.map(|i| i.decode::<Delegation>()).transpose()?,
         version,

@@ -64,6 +64,10 @@ pub struct DelegationView {
     /// Whether the partner is the customer's partner of record (otherwise
     /// an authorized contact, seed 004).
     pub partner_of_record: bool,
+    /// An authorized contact in person: the partner's user who alone holds
+    /// the roles (no groups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_user: Option<UserId>,
     /// Absent: nothing was ever delegated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<DelegationState>,
@@ -101,6 +105,7 @@ impl DelegationView {
             customer_id: customer.id,
             partner_id: partner,
             partner_of_record: customer.partner_of_record == Some(partner),
+            contact_user: d.and_then(|d| d.contact_user),
             state: d.map(|d| d.state(now)),
             roles: d.map(|d| d.roles.iter().cloned().collect()).unwrap_or_default(),
             groups: d.map(|d| d.group_names(catalogue)).unwrap_or_default(),
@@ -185,30 +190,58 @@ pub(crate) struct Opened {
     pub(crate) actor: crate::audit::Actor,
     pub(crate) customer: Organization,
     pub(crate) partner: Organization,
+    /// An authorized contact in person: the partner's user it names.
+    pub(crate) contact: Option<crate::domain::User>,
     pub(crate) catalogue: Catalogue,
     pub(crate) delegation: Option<Delegation>,
     pub(crate) version: u64,
 }
 
 pub(crate) async fn open(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> Result<Opened, AppError> {
-    let (a, [c, p, catalogue, d]) = authenticate_full(
+    open_for(deps, caller, customer, partner, None).await
+}
+
+/// [`open`] for a delegation to one named user of the partner (an
+/// authorized contact in person), or the partner-wide one (`None`).
+async fn open_for(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    partner: OrgId,
+    contact: Option<UserId>,
+) -> Result<Opened, AppError> {
+    // The fifth key is the contact's user (the caller's own when there is
+    // none: read with the rest, unused).
+    let (a, [c, p, catalogue, d, u]) = authenticate_full(
         deps,
         caller,
         [
             keys::org(customer),
             keys::org(partner),
             keys::delegated_roles(),
-            keys::delegation(customer, partner, None),
+            keys::delegation(customer, partner, contact),
+            keys::user(contact.unwrap_or(caller.user_id)),
         ],
     )
     .await?;
     let customer = customer_of(c)?;
     let partner: Organization = p.ok_or(AppError::NotFound)?.decode()?;
+    let contact = match contact {
+        None => None,
+        Some(_) => {
+            let user: crate::domain::User = u.ok_or(AppError::NotFound)?.decode()?;
+            if user.org_id != partner.id {
+                return Err(AppError::NotFound);
+            }
+            Some(user)
+        }
+    };
     let version = d.as_ref().map_or(0, |i| i.version);
     Ok(Opened {
         actor: a.actor,
         customer,
         partner,
+        contact,
         catalogue: Catalogue::from_item(catalogue.as_ref())?,
         delegation: d.map(|i| i.decode()).transpose()?,
         version,
@@ -258,6 +291,71 @@ pub async fn set(
     input: SetDelegation,
 ) -> Result<DelegationView, AppError> {
     let o = open(deps, caller, customer, partner).await?;
+    deps.authz.require(
+        &o.actor.principal,
+        Action::ManagePartnerAccess,
+        &OrgFacts::from(&o.customer),
+    )?;
+    if o.partner.kind != crate::domain::OrgKind::Partner {
+        return Err(AppError::NotFound);
+    }
+    let wanted = known_roles(&o.catalogue, &input.roles)?;
+    check_notify(&input.notify)?;
+    let term = parse_term(input.term_days)?;
+    let now = deps.clock.now();
+    let Some(outcome) = reshape(&o, wanted, term, input.auto_extend, now) else {
+        return Ok(DelegationView::of(
+            &o.customer,
+            partner,
+            o.delegation.as_ref(),
+            &o.catalogue,
+            now,
+        ));
+    };
+    commit(deps, &o, outcome, input.notify, Vec::new(), now).await
+}
+
+/// The roles a customer delegates to one named user of a partner (an
+/// authorized contact in person, seed 004): who sees it as [`view`]; the
+/// partner's own users see it too. 1 read round trip.
+pub async fn view_contact(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    partner: OrgId,
+    user: UserId,
+) -> Result<DelegationView, AppError> {
+    let o = open_for(deps, caller, customer, partner, Some(user)).await?;
+    let p = &o.actor.principal;
+    if p.org_id == o.partner.id {
+        deps.authz.require(p, Action::ViewGroups, &OrgFacts::from(&o.partner))?;
+        if o.delegation.is_none() {
+            return Err(AppError::NotFound);
+        }
+    } else {
+        deps.authz
+            .require(p, Action::ViewPartnerAccess, &OrgFacts::from(&o.customer))?;
+    }
+    Ok(DelegationView::of(
+        &o.customer,
+        o.partner.id,
+        o.delegation.as_ref(),
+        &o.catalogue,
+        deps.clock.now(),
+    ))
+}
+
+/// The customer's Account Owner sets the roles one named user of a partner
+/// holds in person (no groups: that user alone); as [`set`] otherwise.
+pub async fn set_contact(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    partner: OrgId,
+    user: UserId,
+    input: SetDelegation,
+) -> Result<DelegationView, AppError> {
+    let o = open_for(deps, caller, customer, partner, Some(user)).await?;
     deps.authz.require(
         &o.actor.principal,
         Action::ManagePartnerAccess,
@@ -342,7 +440,7 @@ fn reshape(
                 customer_id: o.customer.id,
                 customer_name: o.customer.name.as_str().to_string(),
                 partner_id: o.partner.id,
-                contact_user: None,
+                contact_user: o.contact.as_ref().map(|u| u.id),
             };
             let d = Delegation::new(parties, wanted, term, auto_extend, StartedBy::Customer, now).after(existing);
             opened.extend(d.groups.keys().cloned());
@@ -482,10 +580,10 @@ pub(crate) async fn commit(
             customer.name.as_str(),
             parts.join("; "),
             o.partner.name.as_str(),
-            if customer.partner_of_record == Some(partner) {
-                ""
-            } else {
-                " (an authorized contact)"
+            match (&o.contact, customer.partner_of_record == Some(partner)) {
+                (Some(u), _) => format!(": {} in person (an authorized contact)", u.email.as_str()),
+                (None, true) => String::new(),
+                (None, false) => " (an authorized contact)".to_string(),
             },
             if groups.is_empty() {
                 "none".to_string()

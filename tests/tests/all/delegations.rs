@@ -1440,7 +1440,96 @@ async fn the_readme_walk_through_runs(b: Backend) {
     );
 }
 
+/// An authorized contact in person (seed 004): Contoso gives Nico alone
+/// Phone Manager (no group); once Northwind narrows its own roles to the
+/// groups, Nico changes a setting but sees no invoices, and Nora (not in
+/// any group) changes nothing; revoked, Nico holds nothing either.
+async fn an_authorized_contact_in_person(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let partner = app.orgs[&Role::PartnerManager];
+    let (owner, manager) = (app.token(Role::CustomerAccountOwner), app.token(Role::PartnerManager));
+    let nico = app.users[&Role::PartnerUser];
+    let tell = json!(["it@northwind.example.com"]);
+    let (s, _) = app
+        .put(
+            &format!("/organizations/{partner}/delegations/{customer}/holders"),
+            manager,
+            json!({ "everyone": false }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let person = format!("/customers/{customer}/delegations/{partner}/users/{nico}");
+    let (s, view) = app
+        .put(
+            &person,
+            owner,
+            json!({ "roles": ["phone-manager"], "notify": tell, "termDays": 30 }),
+        )
+        .await;
+    assert_eq!(s, 200, "{view}");
+    assert_eq!(
+        (&view["contactUser"], &view["groups"], &view["state"]),
+        (&json!(nico.to_string()), &json!([]), &json!("expiring")),
+        "{view}"
+    );
+    let (s, seen) = app.get_json(&person, manager).await;
+    assert_eq!(
+        (s, &seen["roles"]),
+        (200, &json!(["phone-manager"])),
+        "the partner sees it: {seen}"
+    );
+    let settings = |token: &str| {
+        let app = &app;
+        let token = token.to_string();
+        async move {
+            let (_, page) = app.get_json(&format!("/customers/{customer}/settings"), &token).await;
+            page["settings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["key"] == "feed.comments")
+                .unwrap()["editable"]
+                .as_bool()
+                .unwrap()
+        }
+    };
+    assert!(
+        settings(app.token(Role::PartnerUser)).await,
+        "Nico, in person, changes settings"
+    );
+    assert!(!settings(manager).await, "Nora holds nothing: in no group");
+    let (s, _) = app
+        .get_json(&format!("/customers/{customer}/billing"), app.token(Role::PartnerUser))
+        .await;
+    assert_eq!(s, 403, "a Phone Manager sees no invoices");
+    // Someone not of the partner cannot be its contact.
+    let cora = app.users[&Role::CustomerAccountOwner];
+    let (s, _) = app
+        .put(
+            &format!("/customers/{customer}/delegations/{partner}/users/{cora}"),
+            owner,
+            json!({ "roles": ["phone-manager"], "notify": tell }),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, view) = app.put(&person, owner, json!({ "roles": [], "notify": tell })).await;
+    assert_eq!((s, &view["state"]), (200, &json!("revoked")), "{view}");
+    assert!(!settings(app.token(Role::PartnerUser)).await, "revoked: nothing");
+    let (_, log) = app
+        .get_json(
+            &format!("/organizations/{partner}/activity?action=Grant%20Partner%20Role&limit=10"),
+            app.token(Role::PlatformAdmin),
+        )
+        .await;
+    assert!(
+        log.to_string().contains("user@northwind.example.com in person"),
+        "{log}"
+    );
+}
+
 both_backends!(
+    an_authorized_contact_in_person,
     the_readme_walk_through_runs,
     relationships_from_either_side,
     no_route_leaks_across_tenants,

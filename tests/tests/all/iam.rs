@@ -795,6 +795,26 @@ async fn partner_roles(d: &Driver) {
     )
     .await;
     d.job("delegation-sweep", Job::DelegationSweep).await;
+    // Nico, in person: Phone Manager for 30 days, read back, then revoked.
+    let nico = d.app.users[&Role::PartnerUser];
+    let person = format!("{path}/users/{nico}");
+    d.ok(
+        f,
+        "PUT",
+        &person,
+        Some(&owner),
+        Some(json!({ "roles": ["phone-manager"], "notify": tell, "termDays": 30 })),
+    )
+    .await;
+    d.ok(f, "GET", &person, Some(&manager), None).await;
+    d.ok(
+        f,
+        "PUT",
+        &person,
+        Some(&owner),
+        Some(json!({ "roles": [], "notify": tell })),
+    )
+    .await;
     // Northwind asks for Phone Manager besides; Contoso approves.
     d.ok(
         f,
