@@ -169,6 +169,8 @@ SAMPLES = {
         "list-with-a-session-portico-never-opened.401": ev("GET", "/organizations", ADMIN, session="direct-sign-in"),
         "get-linked-customer-as-partner-manager.200": org_route("GET", "", u(3), MANAGER),
         "get-platform-as-customer-owner.404": org_route("GET", "", u(1), OWNER),
+        "delete-a-customer-with-users.409": org_route("DELETE", "", u(3), ADMIN),
+        "delete-as-partner-manager.403": org_route("DELETE", "", u(3), MANAGER),
         "rename-a-partner-as-its-user.403": org_route("PUT", "/name", u(2), PUSER, {"name": "Southwind", "version": 1}),
         "rename-to-a-taken-name.409": org_route("PUT", "/name", u(3), OWNER, {"name": "Fabrikam Inc", "version": 1}),
         "trusted-ranges-as-partner-manager.200": org_route("GET", "/trusted-ranges", u(2), MANAGER),

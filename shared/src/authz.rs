@@ -93,11 +93,12 @@ pub enum Action {
     RequestDelegation,
     ViewRelationships,
     ManageOrganization,
+    DeleteOrganization,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 47] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -144,6 +145,7 @@ impl Action {
         Action::RequestDelegation,
         Action::ViewRelationships,
         Action::ManageOrganization,
+        Action::DeleteOrganization,
     ];
 
     /// The action's name in the policies.
@@ -195,6 +197,7 @@ impl Action {
             Action::RequestDelegation => "RequestDelegation",
             Action::ViewRelationships => "ViewRelationships",
             Action::ManageOrganization => "ManageOrganization",
+            Action::DeleteOrganization => "DeleteOrganization",
         }
     }
 }

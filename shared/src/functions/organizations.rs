@@ -34,7 +34,7 @@ impl crate::app::Uses for Uses {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_organization, list_organizations))
-        .routes(routes!(get_organization))
+        .routes(routes!(get_organization, delete_organization))
         .routes(routes!(rename_organization))
         .routes(routes!(get_trusted_ranges, put_trusted_ranges))
         .routes(routes!(put_mfa_policy))
@@ -379,4 +379,29 @@ async fn rename_organization(
     JsonBody(input): JsonBody<crate::ops::organizations::RenameOrganization>,
 ) -> Result<Json<Organization>, AppError> {
     Ok(Json(organizations::rename(&deps, &caller, id, input).await?))
+}
+
+/// Delete an organisation (the platform). Refused (409, saying why) while
+/// it has users, customers, roles customers delegate to it, or instances;
+/// a customer's own delegations and their groups go with it. An "Update
+/// Organization" event in the platform's log (and its partner of record's).
+#[utoipa::path(
+    delete, path = "/organizations/{id}", tag = "organizations",
+    params(("id" = String, Path, description = "Organisation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organisation as it was", body = Organization),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Something still hangs on it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn delete_organization(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+) -> Result<Json<Organization>, AppError> {
+    Ok(Json(organizations::delete(&deps, &caller, id).await?))
 }

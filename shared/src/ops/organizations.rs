@@ -574,3 +574,119 @@ async fn renamed_with(deps: &Deps, org: &Organization, renamed: &Organization) -
     }
     Ok(writes)
 }
+
+/// Deletes an organisation (the platform; seed 003's "Update Organization",
+/// deletion with safeguards). Refused while anything still hangs on it: its
+/// users (remove them first), a partner's customers or the roles customers
+/// delegate to it, a customer's instances. A customer's own delegations and
+/// their groups go with it (their members are left to the sweep). An
+/// "Update Organization" event in the platform's log (and the partner of
+/// record's). 2 read round trips (the organisation with what hangs on it;
+/// a customer's instances, listed by its name), 1 write.
+pub async fn delete(deps: &Deps, caller: &Caller, id: OrgId) -> Result<Organization, AppError> {
+    let users = Query::partition(Index::Gsi1, keys::org_users(id)).limit(1);
+    let customers = Query::partition(Index::Gsi2, keys::partner_customers(id)).limit(1);
+    let held = Query::partition(Index::Gsi1, keys::partner_delegations(id)).limit(1);
+    let own = Query::partition(Index::Primary, keys::org(id).pk)
+        .sk(SkCond::BeginsWith(keys::DELEGATIONS_PREFIX.into()))
+        .limit(MAX_RENAME_WRITES as u32);
+    let (auth, users, customers, held, own) = futures::join!(
+        authenticate(deps, caller, [keys::org(id)]),
+        deps.table.query(&users),
+        deps.table.query(&customers),
+        deps.table.query(&held),
+        deps.table.query(&own)
+    );
+    let (actor, [org]) = auth?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&actor.principal, Action::DeleteOrganization, &OrgFacts::from(&org))?;
+    let refuse = |why: &str| {
+        Err(AppError::Conflict(format!(
+            "\"{}\" cannot be deleted: {why}",
+            org.name.as_str()
+        )))
+    };
+    if org.kind == OrgKind::Platform {
+        return refuse("it is the platform");
+    }
+    if !users?.items.is_empty() {
+        return refuse("it still has users; remove them first");
+    }
+    if !customers?.items.is_empty() {
+        return refuse("it is still the partner of record of customers");
+    }
+    let now = deps.clock.now();
+    let holds_roles = held?
+        .items
+        .iter()
+        .map(|i| i.decode::<crate::delegations::Delegation>())
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .any(|d| d.state(now).grants());
+    if holds_roles {
+        return refuse("customers still delegate roles to it; they revoke them, or it gives them up");
+    }
+    if org.kind == OrgKind::Customer && !crate::ops::instances::read_instances(deps, &org).await?.is_empty() {
+        return refuse("it still has instances");
+    }
+    let mut writes = vec![
+        Write::Delete {
+            key: keys::org(org.id),
+            cond: Cond::VersionIs(org.version),
+        },
+        Write::Delete {
+            key: keys::org_name(&org.name.skeleton()),
+            cond: Cond::None,
+        },
+    ];
+    let own = own?;
+    for item in &own.items {
+        let d: crate::delegations::Delegation = item.decode()?;
+        for (role, generation) in &d.groups {
+            writes.push(Write::Delete {
+                key: keys::delegated_group(d.partner_id, d.customer_id, role),
+                cond: Cond::None,
+            });
+            writes.push(Write::Put {
+                item: crate::ops::delegations::ClosedGroup {
+                    partner_id: d.partner_id,
+                    customer_id: d.customer_id,
+                    role: role.clone(),
+                    generation: *generation,
+                }
+                .item(now)?,
+                cond: Cond::None,
+            });
+        }
+        writes.push(Write::Delete {
+            key: item.key(),
+            cond: Cond::VersionIs(item.version),
+        });
+    }
+    if writes.len() > MAX_RENAME_WRITES || own.next.is_some() {
+        return refuse("it has too many delegations to delete at once");
+    }
+    let mut change = Change::new(
+        deps,
+        &actor,
+        actor.principal.org_id,
+        ActionType::UpdateOrganization,
+        Target::organization(org.id),
+        format!("Deleted {} organisation \"{}\"", org.kind.as_str(), org.name.as_str()),
+    )
+    .writes(writes)
+    .after(serde_json::json!({ "deleted": org.id }));
+    change.event.before = Some(serde_json::to_value(&org).map_err(|e| AppError::Internal(e.to_string()))?);
+    if let Some(p) = org.partner_of_record {
+        change = change.mirror(p, None);
+    }
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |_| {
+            Some(AppError::Conflict(
+                "The organisation changed meanwhile; reload and retry.".into(),
+            ))
+        })
+    })?;
+    Ok(org)
+}

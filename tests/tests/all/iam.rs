@@ -248,6 +248,24 @@ async fn run_everything(d: &Driver) {
         Some(json!({ "days": 400 })),
     )
     .await;
+    // The platform deletes an organisation nothing hangs on.
+    let gone = d
+        .ok(
+            "organizations",
+            "POST",
+            "/organizations",
+            Some(&admin),
+            Some(json!({ "name": "IAM Gone Soon", "kind": "customer", "partnerOfRecord": d.app.orgs[&Role::PartnerManager] })),
+        )
+        .await;
+    d.ok(
+        "organizations",
+        "DELETE",
+        &format!("/organizations/{}", gone["id"].as_str().unwrap()),
+        Some(&admin),
+        None,
+    )
+    .await;
     // Contoso's Account Owner renames it, and back.
     for name in ["Contoso Group", "Contoso Ltd"] {
         let (_, org) = d

@@ -390,6 +390,100 @@ async fn renaming(backend: portico_tests::Backend) {
     assert_eq!(s, 403);
 }
 
+/// Deleting with safeguards: the platform deletes an empty partner and a
+/// customer without users (its default delegation and group go with it,
+/// the event in the platform's and the partner's logs); a customer with
+/// users, a partner with customers and the platform itself are refused,
+/// saying why; nobody else may.
+async fn deleting(backend: portico_tests::Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.token(Role::PlatformAdmin);
+    let northwind = app.orgs[&Role::PartnerManager];
+    let delete = |id: String, token: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .http
+                .delete(app.url(&format!("/organizations/{id}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let created = post(
+        &app,
+        Role::PlatformAdmin,
+        json!({ "name": "Temporary Partner", "kind": "partner" }),
+    )
+    .await;
+    let temp: Value = created.json().await.unwrap();
+    let created = post(
+        &app,
+        Role::PlatformAdmin,
+        json!({ "name": "Short Lived", "kind": "customer", "partnerOfRecord": northwind }),
+    )
+    .await;
+    let short: Value = created.json().await.unwrap();
+    let short_id: OrgId = serde_json::from_value(short["id"].clone()).unwrap();
+    let dm = portico_core::delegations::RoleKey::parse("decision-maker").unwrap();
+    assert!(
+        app.deps
+            .table
+            .get(&keys::delegated_group(northwind, short_id, &dm))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let (s, body) = delete(
+        short["id"].as_str().unwrap().into(),
+        app.token(Role::PartnerManager).into(),
+    )
+    .await;
+    assert_eq!(s, 403, "{body}");
+    let (s, body) = delete(short["id"].as_str().unwrap().into(), admin.into()).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(app.deps.table.get(&keys::org(short_id)).await.unwrap().is_none());
+    assert!(
+        app.deps
+            .table
+            .get(&keys::delegation(short_id, northwind, None))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        app.deps
+            .table
+            .get(&keys::delegated_group(northwind, short_id, &dm))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (s, _) = delete(temp["id"].as_str().unwrap().into(), admin.into()).await;
+    assert_eq!(s, 200);
+    let (s, body) = delete(app.orgs[&Role::CustomerAccountOwner].to_string(), admin.into()).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("users"), "{body}");
+    let (s, _) = delete(northwind.to_string(), admin.into()).await;
+    assert_eq!(s, 409);
+    let (s, _) = delete(app.orgs[&Role::PlatformAdmin].to_string(), admin.into()).await;
+    assert_eq!(s, 409);
+    let said: Vec<String> = events(&app, northwind)
+        .await
+        .into_iter()
+        .map(|e| e.description)
+        .collect();
+    assert!(
+        said.iter()
+            .any(|d| d.contains("Deleted customer organisation \"Short Lived\"")),
+        "{said:?}"
+    );
+}
+
 macro_rules! on_backend {
     ($name:ident, $backend:expr) => {
         mod $name {
@@ -400,6 +494,10 @@ macro_rules! on_backend {
             #[tokio::test]
             async fn listing_pages_with_a_cursor() {
                 super::listing_pages_with_a_cursor($backend).await
+            }
+            #[tokio::test]
+            async fn deleting() {
+                super::deleting($backend).await
             }
             #[tokio::test]
             async fn renaming() {
