@@ -253,11 +253,23 @@ async fn open_for(
 /// partner's own users (ViewGroups on the partner), where it exists or the
 /// partner is the customer's partner of record. 1 read round trip.
 pub async fn view(deps: &Deps, caller: &Caller, customer: OrgId, partner: OrgId) -> Result<DelegationView, AppError> {
-    let o = open(deps, caller, customer, partner).await?;
+    view_for(deps, caller, customer, partner, None).await
+}
+
+/// [`view`] of the partner-wide delegation (`None`) or of one to a named user.
+async fn view_for(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    partner: OrgId,
+    contact: Option<UserId>,
+) -> Result<DelegationView, AppError> {
+    let o = open_for(deps, caller, customer, partner, contact).await?;
     let p = &o.actor.principal;
     if p.org_id == o.partner.id {
         deps.authz.require(p, Action::ViewGroups, &OrgFacts::from(&o.partner))?;
-        if o.delegation.is_none() && o.customer.partner_of_record != Some(o.partner.id) {
+        let of_record = o.contact.is_none() && o.customer.partner_of_record == Some(o.partner.id);
+        if o.delegation.is_none() && !of_record {
             // Nothing between them: not even that the customer exists.
             return Err(AppError::NotFound);
         }
@@ -290,7 +302,19 @@ pub async fn set(
     partner: OrgId,
     input: SetDelegation,
 ) -> Result<DelegationView, AppError> {
-    let o = open(deps, caller, customer, partner).await?;
+    set_for(deps, caller, customer, partner, None, input).await
+}
+
+/// [`set`] of the partner-wide delegation (`None`) or of one to a named user.
+async fn set_for(
+    deps: &Deps,
+    caller: &Caller,
+    customer: OrgId,
+    partner: OrgId,
+    contact: Option<UserId>,
+    input: SetDelegation,
+) -> Result<DelegationView, AppError> {
+    let o = open_for(deps, caller, customer, partner, contact).await?;
     deps.authz.require(
         &o.actor.principal,
         Action::ManagePartnerAccess,
@@ -325,24 +349,7 @@ pub async fn view_contact(
     partner: OrgId,
     user: UserId,
 ) -> Result<DelegationView, AppError> {
-    let o = open_for(deps, caller, customer, partner, Some(user)).await?;
-    let p = &o.actor.principal;
-    if p.org_id == o.partner.id {
-        deps.authz.require(p, Action::ViewGroups, &OrgFacts::from(&o.partner))?;
-        if o.delegation.is_none() {
-            return Err(AppError::NotFound);
-        }
-    } else {
-        deps.authz
-            .require(p, Action::ViewPartnerAccess, &OrgFacts::from(&o.customer))?;
-    }
-    Ok(DelegationView::of(
-        &o.customer,
-        o.partner.id,
-        o.delegation.as_ref(),
-        &o.catalogue,
-        deps.clock.now(),
-    ))
+    view_for(deps, caller, customer, partner, Some(user)).await
 }
 
 /// The customer's Account Owner sets the roles one named user of a partner
@@ -355,29 +362,7 @@ pub async fn set_contact(
     user: UserId,
     input: SetDelegation,
 ) -> Result<DelegationView, AppError> {
-    let o = open_for(deps, caller, customer, partner, Some(user)).await?;
-    deps.authz.require(
-        &o.actor.principal,
-        Action::ManagePartnerAccess,
-        &OrgFacts::from(&o.customer),
-    )?;
-    if o.partner.kind != crate::domain::OrgKind::Partner {
-        return Err(AppError::NotFound);
-    }
-    let wanted = known_roles(&o.catalogue, &input.roles)?;
-    check_notify(&input.notify)?;
-    let term = parse_term(input.term_days)?;
-    let now = deps.clock.now();
-    let Some(outcome) = reshape(&o, wanted, term, input.auto_extend, now) else {
-        return Ok(DelegationView::of(
-            &o.customer,
-            partner,
-            o.delegation.as_ref(),
-            &o.catalogue,
-            now,
-        ));
-    };
-    commit(deps, &o, outcome, input.notify, Vec::new(), now).await
+    set_for(deps, caller, customer, partner, Some(user), input).await
 }
 
 /// The roles asked for, each in the catalogue.
