@@ -32,6 +32,7 @@ pub mod login_keys;
 pub mod mail;
 pub mod ops;
 pub mod outbound;
+pub mod partner_portal;
 #[cfg(feature = "local")]
 pub mod portal;
 pub mod secrets;

@@ -319,6 +319,33 @@ impl Table for DynamoTable {
                         .set_expression_attribute_values(Some(values));
                     TransactWriteItem::builder().update(b.build().map_err(unavailable)?)
                 }
+                Write::Count { key, field, up, cap } => {
+                    let mut names = names.unwrap_or_default();
+                    let mut values = values.unwrap_or_default();
+                    names.insert("#data".into(), "data".into());
+                    names.insert("#count".into(), (*field).to_string());
+                    values.insert(":one".into(), AttributeValue::N("1".into()));
+                    let base = expr.unwrap_or_default();
+                    let (update, bound) = if *up {
+                        names.insert("#cap".into(), (*cap).to_string());
+                        values.insert(":null".into(), AttributeValue::S("NULL".into()));
+                        (
+                            "SET #data.#count = #data.#count + :one",
+                            "(attribute_not_exists(#data.#cap) OR attribute_type(#data.#cap, :null) OR #data.#count < #data.#cap)",
+                        )
+                    } else {
+                        values.insert(":zero".into(), AttributeValue::N("0".into()));
+                        ("SET #data.#count = #data.#count - :one", "#data.#count > :zero")
+                    };
+                    let b = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attrs(key)))
+                        .update_expression(update)
+                        .condition_expression(format!("({base}) AND {bound}"))
+                        .set_expression_attribute_names(Some(names))
+                        .set_expression_attribute_values(Some(values));
+                    TransactWriteItem::builder().update(b.build().map_err(unavailable)?)
+                }
                 Write::Check { key, .. } => {
                     let b = ConditionCheck::builder()
                         .table_name(&self.table)

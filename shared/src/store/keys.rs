@@ -443,3 +443,15 @@ pub fn bulk_item(partner: OrgId, idempotency_key: &str, index: usize) -> Key {
 }
 pub const BULK_ITEM_PREFIX: &str = "ITEM#";
 pub const BULK: &str = "BulkCall";
+
+/// The platform's feature switches and Partner Portal settings (one item).
+pub fn portal_config() -> Key {
+    Key::new("PORTAL", "CONFIG")
+}
+pub const PORTAL_CONFIG: &str = "PortalConfig";
+
+/// A partner organisation's seats: its allocation and the count in use.
+pub fn seats(org: OrgId) -> Key {
+    Key::new(format!("ORG#{org}"), "SEATS")
+}
+pub const SEATS: &str = "Seats";

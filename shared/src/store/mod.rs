@@ -284,13 +284,28 @@ pub enum Write {
         set: serde_json::Map<String, serde_json::Value>,
         cond: Cond,
     },
+    /// A counter: adds `up` ? 1 : -1 to the number `data.<field>` of an
+    /// existing (live) item, without touching its version. Going up, it
+    /// fails unless the count stays within `data.<cap>` (absent or null:
+    /// no bound); going down, unless the count is above 0. Seats are
+    /// counted so (exact under any concurrency: the bound is the write's
+    /// own condition).
+    Count {
+        key: Key,
+        field: &'static str,
+        up: bool,
+        cap: &'static str,
+    },
 }
 
 impl Write {
     pub fn key(&self) -> Key {
         match self {
             Write::Put { item, .. } => item.key(),
-            Write::Delete { key, .. } | Write::Check { key, .. } | Write::Patch { key, .. } => key.clone(),
+            Write::Delete { key, .. }
+            | Write::Check { key, .. }
+            | Write::Patch { key, .. }
+            | Write::Count { key, .. } => key.clone(),
         }
     }
     /// The condition the write must meet (a patch always needs its item).
@@ -300,6 +315,8 @@ impl Write {
                 cond: Cond::None | Cond::MustNotExist,
                 ..
             } => Cond::MustExist,
+            // Its bound is its own (see `Write::Count`); the item must exist.
+            Write::Count { .. } => Cond::MustExist,
             Write::Put { cond, .. }
             | Write::Delete { cond, .. }
             | Write::Check { cond, .. }
@@ -378,7 +395,9 @@ pub(crate) fn check_transaction(writes: &[Write]) -> Result<(), StoreError> {
             Write::Patch { key, set, .. } => {
                 key.pk.len() + key.sk.len() + serde_json::to_vec(set).map(|b| b.len()).unwrap_or(usize::MAX)
             }
-            Write::Delete { key, .. } | Write::Check { key, .. } => key.pk.len() + key.sk.len(),
+            Write::Delete { key, .. } | Write::Check { key, .. } | Write::Count { key, .. } => {
+                key.pk.len() + key.sk.len()
+            }
         };
         if size > MAX_ITEM_BYTES {
             return Err(StoreError::TooLarge(format!(

@@ -139,6 +139,22 @@ fn current(conn: &Connection, key: &Key, now: i64) -> Result<Option<(u64, Option
         .map(|(v, ttl)| (u64::try_from(v).unwrap_or_default(), ttl)))
 }
 
+/// Whether a counter may move (see `Write::Count`): up while below its cap
+/// (a missing or null cap bounds nothing), down while above 0.
+fn count_bound_holds(conn: &Connection, key: &Key, field: &str, up: bool, cap: &str) -> Result<bool, StoreError> {
+    let (count, bound): (Option<i64>, Option<i64>) = conn
+        .query_row(
+            "SELECT json_extract(data, '$.' || ?3), json_extract(data, '$.' || ?4) FROM items WHERE pk = ?1 AND sk = ?2",
+            rusqlite::params![key.pk, key.sk, field, cap],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(unavailable)?
+        .unwrap_or((None, None));
+    let Some(count) = count else { return Ok(false) };
+    Ok(if up { bound.is_none_or(|b| count < b) } else { count > 0 })
+}
+
 fn holds(cond: Cond, existing: Option<(u64, Option<i64>)>) -> bool {
     match cond {
         Cond::None => true,
@@ -274,6 +290,11 @@ impl Inner {
             if !holds(w.cond(), current(&tx, &w.key(), now)?) {
                 return Err(StoreError::ConditionFailed { index });
             }
+            if let Write::Count { key, field, up, cap } = w
+                && !count_bound_holds(&tx, key, field, *up, cap)?
+            {
+                return Err(StoreError::ConditionFailed { index });
+            }
         }
         for w in &writes {
             match w {
@@ -303,6 +324,13 @@ impl Inner {
                         .map_err(unavailable)?;
                 }
                 Write::Check { .. } => {}
+                Write::Count { key, field, up, .. } => {
+                    tx.execute(
+                        "UPDATE items SET data = json_set(data, '$.' || ?3, json_extract(data, '$.' || ?3) + ?4) WHERE pk = ?1 AND sk = ?2",
+                        rusqlite::params![key.pk, key.sk, field, if *up { 1 } else { -1 }],
+                    )
+                    .map_err(unavailable)?;
+                }
                 Write::Patch { key, set, .. } => {
                     // Field names are checked to be [A-Za-z0-9_] by check_transaction.
                     let paths: Vec<String> = (0..set.len())

@@ -869,7 +869,8 @@ async fn journey_10_partner_access_dialog() {
     n.goto(&app.url("/relationships")).await;
     n.wait_for_text("Contoso Ltd Phone Manager").await;
     n.check_accessibility("relationships, the partner's side").await;
-    n.click_text("Only the groups' members should hold them at Contoso Ltd").await;
+    n.click_text("Only the groups' members should hold them at Contoso Ltd")
+        .await;
     n.wait_for_text("Saved: who of yours holds the customer's roles").await;
     n.wait_for_text("Only the members of each group hold them.").await;
     n.wait_for_text("Let every user hold them again").await;

@@ -503,6 +503,105 @@ pub async fn get_many_reads_in_key_order(b: Backend) {
     ));
 }
 
+pub async fn counters_stay_within_their_cap(b: Backend) {
+    let t = table(b).await;
+    let key = Key::new("PC", "seats");
+    let count = |up: bool| Write::Count {
+        key: key.clone(),
+        field: "used",
+        up,
+        cap: "limit",
+    };
+    t.transact(vec![put(
+        Item::new(key.clone(), "Thing", 1, &json!({ "used": 0, "limit": 2 })).unwrap(),
+        Cond::None,
+    )])
+    .await
+    .unwrap();
+    // Down from 0: refused.
+    let err = t.transact(vec![count(false)]).await.unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 0 }), "{err:?}");
+    // Up twice, then the cap holds; the version stays.
+    t.transact(vec![count(true)]).await.unwrap();
+    t.transact(vec![count(true)]).await.unwrap();
+    let err = t
+        .transact(vec![put(item("PC", "other", 1, 1), Cond::None), count(true)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 1 }), "{err:?}");
+    assert!(
+        t.get(&Key::new("PC", "other")).await.unwrap().is_none(),
+        "nothing written"
+    );
+    let got = t.get(&key).await.unwrap().unwrap();
+    assert_eq!((got.data["used"].as_i64(), got.version), (Some(2), 1));
+    // Down, then up again.
+    t.transact(vec![count(false)]).await.unwrap();
+    t.transact(vec![count(true)]).await.unwrap();
+    // A null cap (as a patch leaves it) bounds nothing, nor does a missing one.
+    t.transact(vec![
+        Write::patch(key.clone(), &json!({ "limit": null }), Cond::None).unwrap(),
+    ])
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        t.transact(vec![count(true)]).await.unwrap();
+    }
+    assert_eq!(t.get(&key).await.unwrap().unwrap().data["used"], 5);
+    let bare = Key::new("PC", "bare");
+    t.transact(vec![put(
+        Item::new(bare.clone(), "Thing", 1, &json!({ "used": 0 })).unwrap(),
+        Cond::None,
+    )])
+    .await
+    .unwrap();
+    t.transact(vec![Write::Count {
+        key: bare.clone(),
+        field: "used",
+        up: true,
+        cap: "limit",
+    }])
+    .await
+    .unwrap();
+    // A missing item is never created.
+    let err = t
+        .transact(vec![Write::Count {
+            key: Key::new("PC", "missing"),
+            field: "used",
+            up: true,
+            cap: "limit",
+        }])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed { index: 0 }), "{err:?}");
+    assert!(t.get(&Key::new("PC", "missing")).await.unwrap().is_none());
+    // Concurrent counts against one free place: exactly one wins.
+    t.transact(vec![
+        Write::patch(key.clone(), &json!({ "limit": 6 }), Cond::None).unwrap(),
+    ])
+    .await
+    .unwrap();
+    let tries = (0..8).map(|_| {
+        let t = t.clone();
+        let w = count(true);
+        async move {
+            loop {
+                match t.transact(vec![w.clone()]).await {
+                    Err(StoreError::Conflict) => continue,
+                    other => return other,
+                }
+            }
+        }
+    });
+    let won = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .filter(Result::is_ok)
+        .count();
+    assert_eq!(won, 1);
+    assert_eq!(t.get(&key).await.unwrap().unwrap().data["used"], 6);
+}
+
 macro_rules! contract {
     ($backend_mod:ident, $backend:expr) => {
         mod $backend_mod {
@@ -554,6 +653,10 @@ macro_rules! contract {
             #[tokio::test]
             async fn get_many_reads_in_key_order() {
                 super::get_many_reads_in_key_order($backend).await
+            }
+            #[tokio::test]
+            async fn counters_stay_within_their_cap() {
+                super::counters_stay_within_their_cap($backend).await
             }
             #[tokio::test]
             async fn oversized_transactions_are_refused() {

@@ -1,0 +1,265 @@
+//! The Partner Portal's configuration (seed 002): the feature switches the
+//! platform sets (Step 1), the Partner Portal settings (Step 4), what a
+//! partner organisation may manage itself (its capability flags) and how
+//! many licensed partner-user seats it has (its allocation). No I/O here:
+//! `ops::partner_portal` reads and changes them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{OrgId, ParseError, UserId};
+use crate::store::{Item, StoreError, keys};
+
+/// What a partner organisation may manage itself through its Organization
+/// Settings (seed 002 Step 4's "Allow Organization ..." flags), decided by
+/// Cedar (`resource.allows`). Drivers and Classifiers are the assessment
+/// product's notions with no counterpart in Portico: they are carried,
+/// copied and shown, and decide nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Capabilities {
+    /// Edit the organisation's own profile: its name and trusted networks.
+    pub self_management: bool,
+    /// Its Partner Managers add and remove users directly, without asking
+    /// the platform (which otherwise approves each request).
+    pub user_management: bool,
+    /// Its Partner Managers manage its groups (who holds the roles customers delegate).
+    pub roles: bool,
+    /// Carried for the assessment product; decides nothing in Portico.
+    pub drivers: bool,
+    /// Carried for the assessment product; decides nothing in Portico.
+    pub classifiers: bool,
+}
+
+impl Default for Capabilities {
+    /// What partners could do before the flags existed: manage their own
+    /// profile and groups, and ask the platform for users.
+    fn default() -> Self {
+        Self {
+            self_management: true,
+            user_management: false,
+            roles: true,
+            drivers: false,
+            classifiers: false,
+        }
+    }
+}
+
+impl Capabilities {
+    /// The flags that are on, as Cedar sees them (`resource.allows`).
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.self_management, "self_management"),
+            (self.user_management, "user_management"),
+            (self.roles, "roles"),
+            (self.drivers, "drivers"),
+            (self.classifiers, "classifiers"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// The most seats an allocation names.
+pub const MAX_SEATS: u32 = 100_000;
+
+/// How a partner organisation obtains licensed partner-user seats (seed
+/// 002's Default Resource Allocation; its "responses" are Portico's seats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Allocation {
+    /// As many users as it likes.
+    #[default]
+    Unlimited,
+    /// `seats` users; the platform changes the number.
+    Allocated { seats: u32 },
+    /// `seats` users; the organisation asks for more and a platform admin approves.
+    Purchasable { seats: u32 },
+}
+
+impl Allocation {
+    /// The seat limit (none: unlimited).
+    pub fn limit(&self) -> Option<u32> {
+        match self {
+            Allocation::Unlimited => None,
+            Allocation::Allocated { seats } | Allocation::Purchasable { seats } => Some(*seats),
+        }
+    }
+
+    pub fn check(&self) -> Result<(), ParseError> {
+        match self.limit() {
+            Some(n) if n > MAX_SEATS => Err(ParseError::new(format!("an allocation has at most {MAX_SEATS} seats"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The allocation in words: "Unlimited", "Allocated: 10 seats", "Can Be Purchased: 10 seats".
+    pub fn describe(&self) -> String {
+        let seats = |n: u32| {
+            if n == 1 {
+                "1 seat".to_string()
+            } else {
+                format!("{n} seats")
+            }
+        };
+        match self {
+            Allocation::Unlimited => "Unlimited".into(),
+            Allocation::Allocated { seats: n } => format!("Allocated: {}", seats(*n)),
+            Allocation::Purchasable { seats: n } => format!("Can Be Purchased: {}", seats(*n)),
+        }
+    }
+}
+
+/// The platform's switches and Partner Portal settings: one item. Until the
+/// platform saves it, [`PortalConfig::default`] applies (everything as it
+/// was before the switches existed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PortalConfig {
+    /// Step 1, "Use Organization": partner organisations can be created
+    /// (off: none can, and the Partner Portal is off too).
+    pub organizations: bool,
+    /// Step 1, "Use Partner Portal": partners sign in and use their pages
+    /// and routes (off: they answer 403 `partner-portal-off`).
+    pub partner_portal: bool,
+    /// Step 4, "Allow External Organization Creation": partners may
+    /// self-register through the signup link.
+    pub allow_external_creation: bool,
+    /// Step 4, the Model User: self-registration copies this user (of a
+    /// template organisation, the Model Organization) and their organisation.
+    /// Required while self-registration is allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_user: Option<UserId>,
+    /// Step 4, the Default Resource Allocation of a partner set up by hand.
+    #[serde(default)]
+    pub default_allocation: Allocation,
+    /// Step 4, the "Allow Organization ..." flags a partner set up by hand gets.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// A platform admin approves each self-registered organisation before
+    /// its manager can sign in.
+    #[serde(default)]
+    pub moderated: bool,
+    pub version: u64,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        Self {
+            organizations: true,
+            partner_portal: true,
+            allow_external_creation: false,
+            model_user: None,
+            default_allocation: Allocation::Unlimited,
+            capabilities: Capabilities::default(),
+            moderated: false,
+            version: 0,
+        }
+    }
+}
+
+impl PortalConfig {
+    /// The configuration as stored, or the default until the platform saves one.
+    pub fn from_item(item: Option<&Item>) -> Result<Self, StoreError> {
+        match item {
+            Some(i) => {
+                let mut c: Self = i.decode()?;
+                c.version = i.version;
+                Ok(c)
+            }
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Whether partners may use Portico (both switches on).
+    pub fn partners_served(&self) -> bool {
+        self.organizations && self.partner_portal
+    }
+
+    /// The rules between the settings.
+    pub fn check(&self) -> Result<(), ParseError> {
+        if self.partner_portal && !self.organizations {
+            return Err(ParseError::new(
+                "the Partner Portal is built on Organizations: switch Organizations on too (organizations: true)",
+            ));
+        }
+        if self.allow_external_creation && self.model_user.is_none() {
+            return Err(ParseError::new(
+                "self-registration (allowExternalCreation) needs a Model User (modelUser)",
+            ));
+        }
+        if self.allow_external_creation && !self.partner_portal {
+            return Err(ParseError::new(
+                "self-registration (allowExternalCreation) needs the Partner Portal on (partnerPortal: true)",
+            ));
+        }
+        self.default_allocation.check()
+    }
+
+    pub fn item(&self) -> Result<Item, StoreError> {
+        Item::new(keys::portal_config(), keys::PORTAL_CONFIG, self.version, self)
+    }
+}
+
+/// A partner organisation's seats: its allocation and how many are in use.
+/// `used` changes only by counted writes (`Write::Count`), conditioned on
+/// staying within `limit`, in the transaction that adds or removes a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Seats {
+    pub org_id: OrgId,
+    pub allocation: Allocation,
+    /// The allocation's limit, kept beside `used` for the counter's
+    /// condition (absent or null: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub limit: Option<u32>,
+    /// Users holding a seat: every user of the organisation, pending or active.
+    pub used: u32,
+    pub version: u64,
+}
+
+/// The field of [`Seats`] the counter changes, and the field bounding it.
+pub const SEATS_USED: &str = "used";
+pub const SEATS_LIMIT: &str = "limit";
+
+impl Seats {
+    pub fn new(org_id: OrgId, allocation: Allocation, used: u32) -> Self {
+        Self {
+            org_id,
+            allocation,
+            limit: allocation.limit(),
+            used,
+            version: 1,
+        }
+    }
+
+    pub fn from_item(item: &Item) -> Result<Self, StoreError> {
+        let mut s: Self = item.decode()?;
+        s.version = item.version;
+        Ok(s)
+    }
+
+    pub fn item(&self) -> Result<Item, StoreError> {
+        Item::new(keys::seats(self.org_id), keys::SEATS, self.version, self)
+    }
+
+    /// Seats still free (none: unlimited).
+    pub fn free(&self) -> Option<u32> {
+        self.allocation.limit().map(|l| l.saturating_sub(self.used))
+    }
+
+    /// What a refusal for want of a seat says.
+    pub fn full(&self, org_name: &str) -> String {
+        let more = match self.allocation {
+            Allocation::Purchasable { .. } => "remove a user, or ask the platform for more seats",
+            _ => "remove a user, or ask the platform to allocate more",
+        };
+        format!(
+            "{org_name} has no free seat: its allocation is {} and {} in use; {more}.",
+            self.allocation.describe(),
+            self.used
+        )
+    }
+}
