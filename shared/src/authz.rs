@@ -30,6 +30,9 @@ pub struct Principal {
     pub org_id: OrgId,
     pub org_kind: OrgKind,
     pub role: Role,
+    /// The user's Hide Organization Settings restriction (seed 002 Step 7):
+    /// their organisation's settings pages and routes are closed to them.
+    pub settings_hidden: bool,
 }
 
 impl Principal {
@@ -41,6 +44,7 @@ impl Principal {
             id: self.org_id,
             kind: self.org_kind,
             partner_of_record: None,
+            allows: None,
         }
     }
 }
@@ -94,11 +98,15 @@ pub enum Action {
     ViewRelationships,
     ManageOrganization,
     DeleteOrganization,
+    ManagePartnerPortal,
+    RemoveUser,
+    ManageSeats,
+    RequestSeats,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 47] = [
+    pub const ALL: [Action; 51] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -146,6 +154,10 @@ impl Action {
         Action::ViewRelationships,
         Action::ManageOrganization,
         Action::DeleteOrganization,
+        Action::ManagePartnerPortal,
+        Action::RemoveUser,
+        Action::ManageSeats,
+        Action::RequestSeats,
     ];
 
     /// The action's name in the policies.
@@ -198,6 +210,10 @@ impl Action {
             Action::ViewRelationships => "ViewRelationships",
             Action::ManageOrganization => "ManageOrganization",
             Action::DeleteOrganization => "DeleteOrganization",
+            Action::ManagePartnerPortal => "ManagePartnerPortal",
+            Action::RemoveUser => "RemoveUser",
+            Action::ManageSeats => "ManageSeats",
+            Action::RequestSeats => "RequestSeats",
         }
     }
 }
@@ -208,6 +224,9 @@ pub struct OrgFacts {
     pub id: OrgId,
     pub kind: OrgKind,
     pub partner_of_record: Option<OrgId>,
+    /// A partner's capability flags (what it may manage itself); none for
+    /// the platform and customers, or where they do not matter.
+    pub allows: Option<crate::partner_portal::Capabilities>,
 }
 
 impl From<&Organization> for OrgFacts {
@@ -216,6 +235,7 @@ impl From<&Organization> for OrgFacts {
             id: o.id,
             kind: o.kind,
             partner_of_record: o.partner_of_record,
+            allows: (o.kind == OrgKind::Partner).then_some(o.capabilities),
         }
     }
 }
@@ -332,10 +352,19 @@ impl Authz {
     }
 
     fn org_entity(&self, o: &OrgFacts) -> Result<Entity, AppError> {
-        let mut attrs = HashMap::from([(
-            "kind".to_string(),
-            RestrictedExpression::new_string(o.kind.as_str().into()),
-        )]);
+        let allows = o
+            .allows
+            .map(|c| c.names())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| RestrictedExpression::new_string(n.to_string()));
+        let mut attrs = HashMap::from([
+            (
+                "kind".to_string(),
+                RestrictedExpression::new_string(o.kind.as_str().into()),
+            ),
+            ("allows".to_string(), RestrictedExpression::new_set(allows)),
+        ]);
         if let Some(p) = o.partner_of_record {
             attrs.insert(
                 "partnerOfRecord".into(),
@@ -366,6 +395,10 @@ impl Authz {
             (
                 "org".to_string(),
                 RestrictedExpression::new_entity_uid(self.org_uid(p.org_id)),
+            ),
+            (
+                "hidesOrgSettings".to_string(),
+                RestrictedExpression::new_bool(p.settings_hidden),
             ),
         ]);
         if let Some(held) = held {

@@ -328,6 +328,14 @@ pub struct Organization {
     /// at once cannot both take the last Account Owners).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff_changed_at: Option<DateTime<Utc>>,
+    /// For partners: what it may manage itself (seed 002's "Allow
+    /// Organization ..." flags), copied at its creation.
+    #[serde(default)]
+    pub capabilities: crate::partner_portal::Capabilities,
+    /// A template (seed 002's Model Organization): self-registration copies
+    /// it; it and its users are never live (nobody signs in to it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub template: bool,
     pub version: u64,
 }
 
@@ -406,6 +414,8 @@ impl Organization {
             trusted_ranges: Vec::new(),
             mfa_users_pending: None,
             staff_changed_at: None,
+            capabilities: Default::default(),
+            template: false,
             version: 1,
         })
     }
@@ -475,6 +485,10 @@ pub struct User {
     #[serde(default)]
     #[schema(ignore)]
     pub session_generation: u64,
+    /// Hide Organization Settings (seed 002 Step 7): the organisation's
+    /// settings pages and routes are closed to this manager.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hide_org_settings: bool,
     pub version: u64,
 }
 
@@ -515,6 +529,7 @@ impl User {
             email_confirmed_at: None,
             confirm_link: None,
             session_generation: 0,
+            hide_org_settings: false,
             version: 1,
         })
     }

@@ -263,3 +263,39 @@ impl Seats {
         )
     }
 }
+
+/// A partner's request for more seats, which a platform admin approves
+/// (adding them to its allocation) or rejects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatRequest {
+    pub id: crate::domain::RequestId,
+    pub org_id: OrgId,
+    /// The organisation's name when asked (for the platform's queue).
+    pub org_name: String,
+    /// How many more seats.
+    pub seats: u32,
+    pub requested_by: UserId,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub state: crate::accounts::RequestState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<UserId>,
+    pub version: u64,
+}
+
+impl SeatRequest {
+    pub fn item(&self) -> Result<Item, StoreError> {
+        let mut item = Item::new(keys::seat_request(self.id), keys::SEAT_REQUEST, self.version, self)?.with_gsi1(
+            keys::org_seat_requests(self.org_id),
+            keys::newest_first(self.created_at, self.id),
+        );
+        if self.state == crate::accounts::RequestState::Pending {
+            // Sparse: only pending requests are in the platform's queue.
+            item = item.with_gsi2(
+                keys::PENDING_SEAT_REQUESTS,
+                keys::newest_first(self.created_at, self.id),
+            );
+        }
+        Ok(item)
+    }
+}

@@ -178,6 +178,7 @@ pub async fn demo_instances(
                 org_id: u.org_id,
                 org_kind,
                 role: u.role,
+                settings_hidden: false,
             },
             "seed",
         ))

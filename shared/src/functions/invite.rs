@@ -45,6 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(request_user, list_user_requests))
         .routes(routes!(decide_user_request))
         .routes(routes!(add_user, list_users))
+        .routes(routes!(remove_user))
         .routes(routes!(ask_restore_for))
         .routes(routes!(reinstate))
         .routes(routes!(list_restore_requests))
@@ -270,6 +271,28 @@ async fn add_user(
         StatusCode::CREATED,
         Json(accounts::add_user(&deps, &caller, id, input).await?),
     ))
+}
+
+/// Remove a partner's user (platform admins; a Partner Manager where the
+/// partner has User-Management): their seat is free again at once, their
+/// requests stop, the identity provider disables them. An "Invite User" event.
+#[utoipa::path(delete, path = "/organizations/{id}/users/{userId}", tag = "users",
+    params(("id" = String, Path, description = "The partner"), ("userId" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user as they were", body = crate::ops::accounts::UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Yourself, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn remove_user(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(OrgId, crate::domain::UserId)>,
+) -> Result<Json<crate::ops::accounts::UserView>, AppError> {
+    Ok(Json(accounts::remove_user(&deps, &caller, id, user).await?))
 }
 
 // Suspension for inactivity: restoring access, the sweep on demand.

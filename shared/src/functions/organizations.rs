@@ -10,6 +10,7 @@ use crate::ops::activity::{self, ActivityFilter, ActivityPage, Retention, Verifi
 use crate::ops::organizations::{
     self, CreateOrganization, ListOrganizations, MfaPolicy, OrganizationPage, TrustedRanges,
 };
+use crate::ops::seats;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -43,6 +44,135 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(verify_activity))
         .routes(routes!(get_retention, put_retention))
         .routes(routes!(list_billing, record_billing))
+        .routes(routes!(get_seats, put_seats))
+        .routes(routes!(request_seats))
+        .routes(routes!(list_seat_requests))
+        .routes(routes!(decide_seat_request))
+}
+
+/// A partner's seats: its allocation, how many are in use and free (its
+/// Partner Managers, platform admins).
+#[utoipa::path(
+    get, path = "/organizations/{id}/seats", tag = "seats",
+    params(("id" = String, Path, description = "Partner organisation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = seats::SeatsView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_seats(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+) -> Result<Json<seats::SeatsView>, AppError> {
+    Ok(Json(seats::view(&deps, &caller, id).await?))
+}
+
+/// Set a partner's allocation (platform admins): unlimited, allocated N
+/// seats, or N seats that can be purchased (the partner asks for more).
+/// Users beyond a lowered limit keep their seats. An "Update License" event.
+#[utoipa::path(
+    put, path = "/organizations/{id}/seats", tag = "seats",
+    params(("id" = String, Path, description = "Partner organisation id")),
+    request_body = seats::SetAllocation,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = seats::SeatsView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_seats(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    JsonBody(input): JsonBody<seats::SetAllocation>,
+) -> Result<Json<seats::SeatsView>, AppError> {
+    Ok(Json(seats::set_allocation(&deps, &caller, id, input).await?))
+}
+
+/// Ask the platform for more seats (a Partner Manager, where they can be
+/// purchased; 409 otherwise). An "Update License" event.
+#[utoipa::path(
+    post, path = "/organizations/{id}/seats/requests", tag = "seats",
+    params(("id" = String, Path, description = "Partner organisation id")),
+    request_body = seats::AskSeats,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = crate::partner_portal::SeatRequest),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Seats cannot be purchased", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn request_seats(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    JsonBody(input): JsonBody<seats::AskSeats>,
+) -> Result<(StatusCode, Json<crate::partner_portal::SeatRequest>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(seats::request_more(&deps, &caller, id, input).await?),
+    ))
+}
+
+/// Requests for more seats: those waiting (platform admins), or your
+/// partner's (Partner Managers), newest first.
+#[utoipa::path(
+    get, path = "/seat-requests", tag = "seats",
+    params(crate::ops::accounts::PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = seats::SeatRequestPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_seat_requests(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Query(q): Query<crate::ops::accounts::PageQuery>,
+) -> Result<Json<seats::SeatRequestPage>, AppError> {
+    Ok(Json(seats::list_requests(&deps, &caller, q).await?))
+}
+
+/// Approve (the seats join the allocation) or reject a request for more
+/// seats (platform admins). An "Update License" event in the partner's log.
+#[utoipa::path(
+    post, path = "/seat-requests/{id}/decision", tag = "seats",
+    params(("id" = String, Path, description = "Seat request id")),
+    request_body = seats::SeatDecision,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::partner_portal::SeatRequest),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already, or the allocation changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn decide_seat_request(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<crate::domain::RequestId>,
+    JsonBody(input): JsonBody<seats::SeatDecision>,
+) -> Result<Json<crate::partner_portal::SeatRequest>, AppError> {
+    Ok(Json(seats::decide(&deps, &caller, id, input).await?))
 }
 
 /// The router the Lambda runs.

@@ -89,6 +89,7 @@ impl Viewer {
             org_id: self.org.id,
             org_kind: self.org.kind,
             role: self.user.role,
+            settings_hidden: self.user.hide_org_settings,
         }
     }
 }

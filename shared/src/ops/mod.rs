@@ -16,7 +16,9 @@ pub mod login_digest;
 pub mod login_keys;
 pub mod logmein;
 pub mod organizations;
+pub mod partner_portal;
 pub mod relationships;
+pub mod seats;
 pub mod session;
 pub mod settings;
 pub mod staff;
@@ -52,6 +54,7 @@ pub(crate) fn scheduler() -> Result<Actor, AppError> {
             org_id: OrgId(uuid::Uuid::nil()),
             org_kind: OrgKind::Platform,
             role: Role::PlatformAdmin,
+            settings_hidden: false,
         },
         "scheduler",
     ))
@@ -102,6 +105,8 @@ pub struct Authenticated {
     pub org: Organization,
     /// The session the request came with.
     pub session: crate::sessions::Session,
+    /// The platform's switches and Partner Portal settings.
+    pub portal: crate::partner_portal::PortalConfig,
 }
 
 /// Turns a caller into an actor with one read round trip: the user, their
@@ -135,6 +140,7 @@ pub async fn authenticate_full<const N: usize>(
     wanted.push(keys::user(caller.user_id));
     wanted.push(keys::org(caller.org_id));
     wanted.push(crate::sessions::key(session_id));
+    wanted.push(keys::portal_config());
     wanted.extend(extra);
     wanted.push(keys::user_activity(caller.user_id));
     wanted.extend(head_orgs.iter().map(|o| keys::activity_head(*o)));
@@ -145,6 +151,12 @@ pub async fn authenticate_full<const N: usize>(
         return Err(not_a_user());
     }
     let session = items.next().flatten();
+    let portal = crate::partner_portal::PortalConfig::from_item(items.next().flatten().as_ref())?;
+    if org.template {
+        return Err(AppError::Unauthenticated(
+            "This is a template account (a Model User): nobody signs in as it.",
+        ));
+    }
     match user.status {
         UserStatus::Active => {}
         UserStatus::Suspended => return Err(AppError::AccountSuspended),
@@ -152,6 +164,9 @@ pub async fn authenticate_full<const N: usize>(
     }
     // After the state, so that a suspended user hears why (their sessions were revoked too).
     let session = crate::sessions::check(session.as_ref(), &user, deps.clock.now())?;
+    if org.kind == OrgKind::Partner && !portal.partners_served() {
+        return Err(partner_portal_off());
+    }
     if user.mfa_required && !user.mfa_enrolled {
         return Err(AppError::MfaEnrolmentRequired);
     }
@@ -171,6 +186,7 @@ pub async fn authenticate_full<const N: usize>(
         org_id: org.id,
         org_kind: org.kind,
         role: user.role,
+        settings_hidden: user.hide_org_settings,
     };
     let activity = items.next().flatten();
     caller
@@ -190,9 +206,18 @@ pub async fn authenticate_full<const N: usize>(
             user,
             org,
             session,
+            portal,
         },
         rest,
     ))
+}
+
+/// What partners hear while the Partner Portal (or Organizations) is off.
+pub(crate) fn partner_portal_off() -> AppError {
+    AppError::AccessRefused {
+        code: "partner-portal-off",
+        detail: "The Partner Portal is switched off: partners cannot sign in or use Portico until the platform switches it on.".into(),
+    }
 }
 
 /// How long the public routes that must not tell whether an address has an

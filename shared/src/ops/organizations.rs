@@ -23,6 +23,10 @@ pub struct CreateOrganization {
     /// Required for a customer: the partner organisation it belongs to.
     #[serde(default)]
     pub partner_of_record: Option<OrgId>,
+    /// A partner template (seed 002's Model Organization): its flags,
+    /// allocation and users are copied by self-registration; nobody signs in to it.
+    #[serde(default)]
+    pub template: bool,
 }
 
 /// Query of `GET /organizations`.
@@ -66,9 +70,13 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
         ));
     }
     let partner_key = keys::org(input.partner_of_record.unwrap_or(caller.org_id));
-    let (actor, [partner, catalogue]) = authenticate(deps, caller, [partner_key, keys::delegated_roles()]).await?;
-    let actor = &actor;
-    let org = Organization::new(
+    if input.template && input.kind != OrgKind::Partner {
+        return Err(AppError::invalid("only a partner organisation can be a template"));
+    }
+    let (a, [partner, catalogue]) =
+        crate::ops::authenticate_full(deps, caller, [partner_key, keys::delegated_roles()]).await?;
+    let actor = &a.actor;
+    let mut org = Organization::new(
         OrgId(deps.ids.new_id()),
         input.name,
         input.kind,
@@ -77,11 +85,27 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
     )?;
     deps.authz
         .require(&actor.principal, Action::CreateOrganization, &OrgFacts::from(&org))?;
+    let mut seats = None;
+    if org.kind == OrgKind::Partner {
+        crate::ops::partner_portal::may_create_partner(&a.portal)?;
+        org.capabilities = a.portal.capabilities;
+        org.template = input.template;
+        seats = Some(crate::ops::partner_portal::new_seats(
+            &org,
+            a.portal.default_allocation,
+            0,
+        )?);
+    }
 
     let catalogue = crate::delegations::Catalogue::from_item(catalogue.as_ref())?;
     let default = crate::ops::delegations::default_for(&catalogue, &org, deps.clock.now())?;
     let mut after = serde_json::to_value(&org).map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut description = format!("Created {} organisation \"{}\"", org.kind.as_str(), org.name.as_str());
+    let mut description = format!(
+        "Created {}{} organisation \"{}\"",
+        if org.template { "template " } else { "" },
+        org.kind.as_str(),
+        org.name.as_str()
+    );
     let mut default_writes = Vec::new();
     if let Some((writes, delegation, said)) = default {
         after["defaultDelegation"] = delegation;
@@ -108,6 +132,7 @@ pub async fn create(deps: &Deps, caller: &Caller, input: CreateOrganization) -> 
         cond: Cond::MustNotExist,
     });
 
+    change = change.writes(seats);
     if org.partner_of_record.is_some() {
         let partner = partner
             .map(|i| i.decode::<Organization>())

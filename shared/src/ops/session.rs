@@ -89,6 +89,7 @@ pub fn actor_of(user: &User, source_ip: &str) -> Actor {
             org_id: user.org_id,
             org_kind: user.org_kind,
             role: user.role,
+            settings_hidden: false,
         },
         source_ip.to_string(),
     )
@@ -266,9 +267,19 @@ pub async fn sign_in(
 ) -> Result<SignInStep, AppError> {
     let items = deps
         .table
-        .get_many(&[keys::login(&input.email), keys::sign_in_failures(&input.email)])
+        .get_many(&[
+            keys::login(&input.email),
+            keys::sign_in_failures(&input.email),
+            keys::portal_config(),
+        ])
         .await?;
     let (login, step) = check_credentials(deps, &input.email, &items, &input.password).await?;
+    // After the password, so that the refusal tells nothing to who does not know it.
+    if login.org_kind == crate::domain::OrgKind::Partner
+        && !crate::partner_portal::PortalConfig::from_item(items.get(2).and_then(Option::as_ref))?.partners_served()
+    {
+        return Err(crate::ops::partner_portal_off());
+    }
     match step {
         SignIn::MfaCode { session } => Ok(SignInStep::Mfa { session }),
         SignIn::MfaSetup { session } => Ok(SignInStep::MfaSetup { session }),
@@ -543,6 +554,7 @@ pub async fn recover(deps: &Deps, source_ip: &str, input: Recover) -> Result<Sig
             org_id: login.org_id,
             org_kind: login.org_kind,
             role: login.role,
+            settings_hidden: false,
         },
         source_ip.to_string(),
     );

@@ -455,3 +455,15 @@ pub fn seats(org: OrgId) -> Key {
     Key::new(format!("ORG#{org}"), "SEATS")
 }
 pub const SEATS: &str = "Seats";
+
+/// A partner's request for more seats (an allocation that can be purchased).
+pub fn seat_request(id: RequestId) -> Key {
+    Key::new(format!("SEATREQ#{id}"), "SEATREQ")
+}
+pub const SEAT_REQUEST: &str = "SeatRequest";
+/// GSI1: an organisation's seat requests, newest first.
+pub fn org_seat_requests(org: OrgId) -> String {
+    format!("ORG#{org}#SEATREQS")
+}
+/// GSI2 (sparse): the seat requests waiting for the platform.
+pub const PENDING_SEAT_REQUESTS: &str = "SEATREQS#PENDING";

@@ -179,6 +179,7 @@ pub async fn create_organization(
         name,
         kind,
         partner_of_record: if kind == OrgKind::Customer { partner } else { None },
+        template: false,
     };
     let result = organizations::create(&deps, &caller, input).await;
     match after(

@@ -67,6 +67,7 @@ fn actor(email: &str, org: OrgId) -> Actor {
             org_id: org,
             org_kind: OrgKind::Partner,
             role: Role::PartnerUser,
+            settings_hidden: false,
         },
         "198.51.100.9",
     )

@@ -26,6 +26,7 @@ fn who(role: Role, org: u128) -> Principal {
             _ => OrgKind::Customer,
         },
         role,
+        settings_hidden: false,
     }
 }
 
@@ -35,21 +36,25 @@ fn org(n: u128) -> OrgFacts {
             id: id(n),
             kind: OrgKind::Platform,
             partner_of_record: None,
+            allows: None,
         },
         PARTNER_A | PARTNER_B => OrgFacts {
             id: id(n),
             kind: OrgKind::Partner,
             partner_of_record: None,
+            allows: Some(Default::default()),
         },
         CUSTOMER_OF_A => OrgFacts {
             id: id(n),
             kind: OrgKind::Customer,
             partner_of_record: Some(id(PARTNER_A)),
+            allows: None,
         },
         _ => OrgFacts {
             id: id(n),
             kind: OrgKind::Customer,
             partner_of_record: Some(id(PARTNER_B)),
+            allows: None,
         },
     }
 }

@@ -137,8 +137,13 @@ fn read_budget(what: &str) -> usize {
     if what == "PUT /organizations/{id}/name" {
         return 2;
     }
-    const SECOND_READ_FOR_CHAIN_HEAD: [&str; 6] = [
+    // The first allocation of a partner made before seats counts its users.
+    if what == "PUT seats (first)" {
+        return 2;
+    }
+    const SECOND_READ_FOR_CHAIN_HEAD: [&str; 7] = [
         "POST decision",
+        "POST seat decision",
         "POST /password/forgot",
         "POST /password/setup",
         "POST /session/mfa-setup/confirm",
@@ -605,6 +610,73 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
     )
     .await;
 
+    // Seats: counted when first allocated (a second read: the partner's
+    // users), then 1 read each; the decision reads the request, then the
+    // partner and its seats. A user added takes one; removed, gives it back.
+    let seats = format!("/organizations/{partner}/seats");
+    for (what, kind) in [("PUT seats (first)", "allocated"), ("PUT seats", "purchasable")] {
+        m.call(
+            what,
+            "PUT",
+            &seats,
+            Some(&admin),
+            Some(json!({ "allocation": { "kind": kind, "seats": 500 } })),
+        )
+        .await;
+    }
+    m.call("GET seats", "GET", &seats, Some(&manager), None).await;
+    let (_, asked) = m
+        .call(
+            "POST seats/requests",
+            "POST",
+            &format!("{seats}/requests"),
+            Some(&manager),
+            Some(json!({ "seats": 5 })),
+        )
+        .await;
+    m.call("GET /seat-requests", "GET", "/seat-requests", Some(&admin), None)
+        .await;
+    m.call(
+        "POST seat decision",
+        "POST",
+        &format!("/seat-requests/{}/decision", asked["id"].as_str().unwrap()),
+        Some(&admin),
+        Some(json!({ "approve": true })),
+    )
+    .await;
+    let (_, added) = m
+        .call(
+            "POST /organizations/{id}/users",
+            "POST",
+            &format!("/organizations/{partner}/users"),
+            Some(&admin),
+            Some(json!({ "email": format!("seat-{uniq}@northwind.example.com"), "displayName": "Seat", "role": "partner_user" })),
+        )
+        .await;
+    m.call(
+        "DELETE /organizations/{id}/users/{userId}",
+        "DELETE",
+        &format!(
+            "/organizations/{partner}/users/{}",
+            added["user"]["id"].as_str().unwrap()
+        ),
+        Some(&admin),
+        None,
+    )
+    .await;
+    // The switches and Partner Portal settings.
+    let (_, config) = m
+        .call("GET /partner-portal", "GET", "/partner-portal", Some(&admin), None)
+        .await;
+    m.call(
+        "PUT /partner-portal",
+        "PUT",
+        "/partner-portal",
+        Some(&admin),
+        Some(config),
+    )
+    .await;
+
     println!(
         "\n{:<40} {:>11} {:>10} {:>12}   ({b:?})",
         "request", "read trips", "read calls", "write trips"
@@ -622,7 +694,9 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
             "POST setting-grants" | "DELETE setting-grant" => &["Update User Permissions"],
             "PUT mfa-policy" | "PUT activity/retention" | "POST /customers/{id}/billing" => &["Update Organization"],
             "POST /customers/{id}/staff" => &["Invite User"],
-            "PUT /organizations/{id}/name" => &["Update Organization"],
+            "PUT /organizations/{id}/name" | "PUT /partner-portal" => &["Update Organization"],
+            "PUT seats (first)" | "PUT seats" | "POST seats/requests" | "POST seat decision" => &["Update License"],
+            "DELETE /organizations/{id}/users/{userId}" => &["Invite User"],
             "PUT /customers/{id}/staff/{user}" | "DELETE /customers/{id}/staff/{user}" => &["Update User Groups"],
             w if w.starts_with("POST /invitations/") => &["Invite User"],
             "POST resend"

@@ -302,6 +302,69 @@ async fn run_everything(d: &Driver) {
     )
     .await;
 
+    // Seats: the platform allocates Northwind's (counting its users), makes
+    // them purchasable, Nora asks for more, the platform approves; a user
+    // added takes one and gives it back when removed.
+    let seats = format!("/organizations/{partner}/seats");
+    for allocation in [
+        json!({ "kind": "allocated", "seats": 500 }),
+        json!({ "kind": "purchasable", "seats": 500 }),
+    ] {
+        d.ok(
+            "organizations",
+            "PUT",
+            &seats,
+            Some(&admin),
+            Some(json!({ "allocation": allocation })),
+        )
+        .await;
+    }
+    d.ok("organizations", "GET", &seats, Some(&manager), None).await;
+    let asked = d
+        .ok(
+            "organizations",
+            "POST",
+            &format!("{seats}/requests"),
+            Some(&manager),
+            Some(json!({ "seats": 5 })),
+        )
+        .await;
+    d.ok("organizations", "GET", "/seat-requests", Some(&admin), None).await;
+    d.ok(
+        "organizations",
+        "POST",
+        &format!("/seat-requests/{}/decision", asked["id"].as_str().unwrap()),
+        Some(&admin),
+        Some(json!({ "approve": true })),
+    )
+    .await;
+    let added = d
+        .ok(
+            "invite",
+            "POST",
+            &format!("/organizations/{partner}/users"),
+            Some(&admin),
+            Some(json!({ "email": "seat.iam@northwind.example.com", "displayName": "Seat", "role": "partner_user" })),
+        )
+        .await;
+    d.ok(
+        "invite",
+        "DELETE",
+        &format!(
+            "/organizations/{partner}/users/{}",
+            added["user"]["id"].as_str().unwrap()
+        ),
+        Some(&admin),
+        None,
+    )
+    .await;
+    // The switches and Partner Portal settings, saved unchanged.
+    let config = d
+        .ok("self-register", "GET", "/partner-portal", Some(&admin), None)
+        .await;
+    d.ok("self-register", "PUT", "/partner-portal", Some(&admin), Some(config))
+        .await;
+
     // toggle-setting (the first change loses a race, and retries)
     d.ok("toggle-setting", "GET", "/settings-catalogue", Some(&puser), None)
         .await;

@@ -34,6 +34,7 @@ mod mail_contract;
 mod openapi;
 mod organizations;
 mod outbound;
+mod partner_portal;
 mod permissions;
 mod sessions;
 mod settings;

@@ -19,6 +19,7 @@ fn org(n: u128, kind: OrgKind, partner: Option<OrgId>) -> OrgFacts {
         id: OrgId(uuid::Uuid::from_u128(n)),
         kind,
         partner_of_record: partner,
+        allows: (kind == OrgKind::Partner).then(Default::default),
     }
 }
 
@@ -84,6 +85,7 @@ fn principal(role: Role, home: OrgFacts) -> Principal {
         org_id: home.id,
         org_kind: home.kind,
         role,
+        settings_hidden: false,
     }
 }
 
@@ -249,6 +251,7 @@ fn capability_table(authz: &Authz, w: &World) -> String {
         id: OrgId(uuid::Uuid::from_u128(6)),
         kind: OrgKind::Customer,
         partner_of_record: Some(w.other_partner.id),
+        allows: None,
     };
     let general = setting(portico_core::settings::SettingGroup::General, false);
     for who in [Role::PartnerManager, Role::PartnerUser] {

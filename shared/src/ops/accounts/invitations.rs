@@ -59,9 +59,10 @@ pub struct InvitationSent {
 /// (pending), the invitation and its link; all in one transaction.
 pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) -> Result<InvitationSent, AppError> {
     let lifetime = invitation_lifetime(input.expires_in_hours)?;
-    let (actor, [existing]) = authenticate(deps, caller, [keys::login(&input.email)]).await?;
+    let (a, [existing]) = authenticate_full(deps, caller, [keys::login(&input.email)]).await?;
+    let actor = a.actor;
     let now = deps.clock.now();
-    let org = Organization::new(
+    let mut org = Organization::new(
         OrgId(deps.ids.new_id()),
         input.organization_name,
         OrgKind::Partner,
@@ -70,6 +71,15 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
     )?;
     deps.authz
         .require(&actor.principal, Action::InvitePartner, &OrgFacts::from(&org))?;
+    crate::ops::partner_portal::may_create_partner(&a.portal)?;
+    org.capabilities = a.portal.capabilities;
+    let allocation = a.portal.default_allocation;
+    if allocation.limit() == Some(0) {
+        return Err(AppError::Conflict(format!(
+            "The Default Resource Allocation ({}) leaves no seat for the first Partner Manager.",
+            allocation.describe()
+        )));
+    }
     if existing.is_some() {
         return Err(email_taken(&input.email));
     }
@@ -151,6 +161,8 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
         item: link.item(&token)?,
         cond: Cond::MustNotExist,
     })
+    // The first Partner Manager holds the first seat.
+    .write(crate::ops::partner_portal::new_seats(&org, allocation, 1)?)
     .commit(deps)
     .await
     .map_err(|e| {
@@ -343,6 +355,7 @@ fn invitation_facts(inv: &Invitation) -> OrgFacts {
         id: inv.org_id,
         kind: inv.org_kind,
         partner_of_record: None,
+        allows: None,
     }
 }
 

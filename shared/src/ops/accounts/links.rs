@@ -116,6 +116,7 @@ fn link_actor(link: &Link, user_id: UserId, source_ip: &str) -> Result<Actor, Ap
             org_id: link.org_id,
             org_kind: role.org_kind(),
             role,
+            settings_hidden: false,
         },
         source_ip.to_string(),
     ))
@@ -414,6 +415,7 @@ pub async fn accept_customer_invitation(
             org_id: org.id,
             org_kind: org.kind,
             role: user.role,
+            settings_hidden: false,
         },
         source_ip.to_string(),
     );

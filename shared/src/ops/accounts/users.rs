@@ -30,9 +30,11 @@ pub struct NewUser {
 /// Partner Manager: ask the platform to add a Partner Manager or Partner User.
 pub async fn request_user(deps: &Deps, caller: &Caller, input: NewUser) -> Result<UserRequest, AppError> {
     // Whether the address has an account is the platform's to see (at approval).
-    let (a, []) = authenticate_full(deps, caller, []).await?;
+    let (a, [seats]) = authenticate_full(deps, caller, [keys::seats(caller.org_id)]).await?;
     let facts = OrgFacts::from(&a.org);
     deps.authz.require(&a.actor.principal, Action::RequestUser, &facts)?;
+    // No seat free: say so now rather than at the platform's approval.
+    crate::ops::seats::take_seat(&a.org, seats.as_ref())?;
     if !deps.authz.may_request_role(&a.actor.principal, &facts, input.role)? {
         return Err(AppError::invalid("role must be partner_manager or partner_user"));
     }
@@ -164,9 +166,13 @@ pub async fn decide_user_request(
     // The second read: the requesting organisation (what the decision is
     // about) and its chain head (where the event goes). A request whose
     // organisation is gone is gone with it.
-    let [org, head]: [Option<Item>; 2] = deps
+    let [org, head, seats]: [Option<Item>; 3] = deps
         .table
-        .get_many(&[keys::org(req.org_id), keys::activity_head(req.org_id)])
+        .get_many(&[
+            keys::org(req.org_id),
+            keys::activity_head(req.org_id),
+            keys::seats(req.org_id),
+        ])
         .await?
         .try_into()
         .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
@@ -208,9 +214,11 @@ pub async fn decide_user_request(
         req.role,
         now,
     )?;
+    let (seat, full) = crate::ops::seats::take_seat(&org, seats.as_ref())?.unzip();
     req.state = RequestState::Approved;
     req.user_id = Some(user.id);
     let (writes, token, expires_at) = new_user_writes(deps, &user)?;
+    let full = full.map(|f| (f, 2 + writes.len()));
     let mut change = Change::new(
         deps,
         &actor,
@@ -232,10 +240,12 @@ pub async fn decide_user_request(
     for w in writes {
         change = change.write(w);
     }
+    change = change.writes(seat);
     change.commit(deps).await.map_err(|e| {
-        on_condition(e, |i| match i {
-            1 => Some(AppError::Conflict("The partner organisation no longer exists.".into())),
-            3 => Some(email_taken(&user.email)),
+        on_condition(e, |i| match (i, &full) {
+            (1, _) => Some(AppError::Conflict("The partner organisation no longer exists.".into())),
+            (3, _) => Some(email_taken(&user.email)),
+            (i, Some((why, at))) if i == *at => Some(AppError::Conflict(why.clone())),
             _ => None,
         })
     })?;
@@ -307,13 +317,24 @@ pub async fn list_users(deps: &Deps, caller: &Caller, org_id: OrgId, q: PageQuer
 
 /// Platform admin: add a user to an organisation directly (manual setup).
 pub async fn add_user(deps: &Deps, caller: &Caller, org_id: OrgId, input: NewUser) -> Result<UserAdded, AppError> {
-    let (actor, [org, existing]) = authenticate(deps, caller, [keys::org(org_id), keys::login(&input.email)]).await?;
+    let (actor, [org, existing, seats]) = authenticate(
+        deps,
+        caller,
+        [keys::org(org_id), keys::login(&input.email), keys::seats(org_id)],
+    )
+    .await?;
     let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
     deps.authz
         .require(&actor.principal, Action::AddUser, &OrgFacts::from(&org))?;
+    if org.template && input.role != Role::PartnerManager {
+        return Err(AppError::invalid(
+            "a template organisation's user is its Model User: a partner_manager",
+        ));
+    }
     if existing.is_some() {
         return Err(email_taken(&input.email));
     }
+    let seat = crate::ops::seats::take_seat(&org, seats.as_ref())?;
     let user = User::invited(
         UserId(deps.ids.new_id()),
         &OrgRef::from(&org),
@@ -322,31 +343,101 @@ pub async fn add_user(deps: &Deps, caller: &Caller, org_id: OrgId, input: NewUse
         input.role,
         deps.clock.now(),
     )?;
-    let (writes, token, expires_at) = new_user_writes(deps, &user)?;
-    let mut change = Change::new(
+    let (mut writes, token, expires_at) = new_user_writes(deps, &user)?;
+    if org.template {
+        // The Model User: a template, never live. No link, no email: nobody sets its password.
+        writes.truncate(2);
+    }
+    let (seat, full) = seat.unzip();
+    // After the organisation's check and the user's writes.
+    let full = full.map(|f| (f, 1 + writes.len()));
+    let change = Change::new(
         deps,
         &actor,
         org.id,
         ActionType::InviteUser,
         target("user", user.id),
-        format!("Added user {} ({})", user.email, user.role.as_str()),
+        if org.template {
+            format!("Added Model User {} to template \"{}\"", user.email, org.name.as_str())
+        } else {
+            format!("Added user {} ({})", user.email, user.role.as_str())
+        },
     )
     .after(json(&user)?)
     .write(Write::Check {
         key: keys::org(org.id),
         cond: Cond::VersionIs(org.version),
-    });
-    for w in writes {
-        change = change.write(w);
+    })
+    .writes(writes)
+    .writes(seat);
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| match (i, &full) {
+            (2, _) => Some(email_taken(&user.email)),
+            (i, Some((why, at))) if i == *at => Some(AppError::Conflict(why.clone())),
+            _ => None,
+        })
+    })?;
+    if org.template {
+        return Ok(UserAdded { user, emailed: false });
     }
-    change
-        .commit(deps)
-        .await
-        .map_err(|e| on_condition(e, |i| (i == 2).then(|| email_taken(&user.email))))?;
     let emailed = send(
         deps,
         templates::password_setup(&user.email, token.expose(), expires_at, &deps.settings),
     )
     .await;
     Ok(UserAdded { user, emailed })
+}
+
+/// Removes a partner's user (the platform, or a Partner Manager where the
+/// partner has User-Management): their seat is free again in the same
+/// transaction, their requests stop at once, and the identity provider
+/// disables them. A Partner Manager does not remove themself. 1 read, 1 write.
+pub async fn remove_user(deps: &Deps, caller: &Caller, org_id: OrgId, user_id: UserId) -> Result<UserView, AppError> {
+    let (actor, [org, user, seats]) = authenticate(
+        deps,
+        caller,
+        [keys::org(org_id), keys::user(user_id), keys::seats(org_id)],
+    )
+    .await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&actor.principal, Action::RemoveUser, &OrgFacts::from(&org))?;
+    let user: User = user.ok_or(AppError::NotFound)?.decode()?;
+    if user.org_id != org.id {
+        return Err(AppError::NotFound);
+    }
+    if user.id == actor.principal.user_id {
+        return Err(AppError::Conflict("You cannot remove yourself.".into()));
+    }
+    let change = Change::new(
+        deps,
+        &actor,
+        org.id,
+        ActionType::InviteUser,
+        target("user", user.id),
+        format!(
+            "Removed user {} ({}); their seat is free",
+            user.email,
+            user.role.as_str()
+        ),
+    )
+    .after(serde_json::json!({ "removed": true, "role": user.role }))
+    .write(Write::Delete {
+        key: keys::user(user.id),
+        cond: Cond::VersionIs(user.version),
+    })
+    .write(Write::Delete {
+        key: keys::login(&user.email),
+        cond: Cond::None,
+    })
+    .writes(crate::ops::seats::give_back_seat(&user, seats.as_ref()));
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| {
+            (i == 0).then(|| AppError::Conflict("The user changed meanwhile: read them and try again.".into()))
+        })
+    })?;
+    if let Err(e) = deps.identity.disable(user.id).await {
+        tracing::warn!(user = %user.id, error = %e, "removed user not disabled at the identity provider");
+    }
+    Ok(UserView::of(&user))
 }

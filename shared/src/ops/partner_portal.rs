@@ -1,0 +1,180 @@
+//! The platform's feature switches and Partner Portal settings (seed 002
+//! Steps 1 and 4): read and change them, and what a new partner
+//! organisation starts with (its capability flags and seats).
+
+use crate::app::Deps;
+use crate::audit::{ActionType, Target};
+use crate::authz::{Action, OrgFacts};
+use crate::domain::{OrgKind, Organization, User};
+use crate::error::AppError;
+use crate::http::principal::Caller;
+use crate::ops::{Change, authenticate_full, on_condition};
+use crate::partner_portal::{Allocation, PortalConfig, Seats};
+use crate::store::{Cond, Write, keys};
+
+/// The switches and settings (platform admins). 1 read.
+pub async fn get(deps: &Deps, caller: &Caller) -> Result<PortalConfig, AppError> {
+    let (a, []) = authenticate_full(deps, caller, []).await?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManagePartnerPortal, &OrgFacts::from(&a.org))?;
+    Ok(a.portal)
+}
+
+/// Saves the switches and settings (platform admins), with the version
+/// read (0 before the first save): an "Update Organization" event in the
+/// platform's log with both versions. A Model User must be a user of a
+/// template organisation. 1 read (2 with a Model User), 1 write.
+pub async fn put(deps: &Deps, caller: &Caller, mut input: PortalConfig) -> Result<PortalConfig, AppError> {
+    input.check()?;
+    let (a, []) = authenticate_full(deps, caller, []).await?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManagePartnerPortal, &OrgFacts::from(&a.org))?;
+    let before = a.portal;
+    if input.version != before.version {
+        return Err(stale());
+    }
+    let mut model_check = None;
+    if let Some(model) = input.model_user {
+        let (user, org) = model_user(deps, model).await?;
+        model_check = Some(Write::Check {
+            key: keys::org(org.id),
+            cond: Cond::VersionIs(org.version),
+        });
+        if user.role != crate::domain::Role::PartnerManager {
+            return Err(AppError::invalid(
+                "the Model User must be a Partner Manager of a template organisation",
+            ));
+        }
+    }
+    input.version = before.version + 1;
+    let cond = if before.version == 0 {
+        Cond::MustNotExist
+    } else {
+        Cond::VersionIs(before.version)
+    };
+    let mut change = Change::new(
+        deps,
+        &a.actor,
+        a.org.id,
+        ActionType::UpdateOrganization,
+        Target {
+            kind: "partnerPortal".into(),
+            id: "settings".into(),
+        },
+        describe(&before, &input),
+    )
+    .after(serde_json::to_value(&input).map_err(|e| AppError::Internal(e.to_string()))?)
+    .write(Write::Put {
+        item: input.item()?,
+        cond,
+    });
+    change.event.before = Some(serde_json::to_value(&before).map_err(|e| AppError::Internal(e.to_string()))?);
+    if let Some(check) = model_check {
+        change = change.write(check);
+    }
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| match i {
+            0 => Some(stale()),
+            1 => Some(AppError::Conflict(
+                "The Model Organization changed meanwhile: read it and save again.".into(),
+            )),
+            _ => None,
+        })
+    })?;
+    Ok(input)
+}
+
+fn stale() -> AppError {
+    AppError::Conflict("The Partner Portal settings changed since you read them: read them again.".into())
+}
+
+/// The Model User and their (template) organisation.
+pub(crate) async fn model_user(deps: &Deps, id: crate::domain::UserId) -> Result<(User, Organization), AppError> {
+    let not_model = || AppError::invalid("modelUser is not a user of a template organisation");
+    let user: User = deps.table.get(&keys::user(id)).await?.ok_or_else(not_model)?.decode()?;
+    let org: Organization = deps
+        .table
+        .get(&keys::org(user.org_id))
+        .await?
+        .ok_or_else(not_model)?
+        .decode()?;
+    if !org.template || org.kind != OrgKind::Partner {
+        return Err(not_model());
+    }
+    Ok((user, org))
+}
+
+/// What changed, in words.
+fn describe(before: &PortalConfig, after: &PortalConfig) -> String {
+    let on = |b: bool| if b { "on" } else { "off" };
+    let mut said = Vec::new();
+    let mut diff = |name: &str, was: bool, now: bool| {
+        if was != now {
+            said.push(format!("{name} {}", on(now)));
+        }
+    };
+    diff("Organizations", before.organizations, after.organizations);
+    diff("Partner Portal", before.partner_portal, after.partner_portal);
+    diff(
+        "Allow External Organization Creation",
+        before.allow_external_creation,
+        after.allow_external_creation,
+    );
+    diff("moderation", before.moderated, after.moderated);
+    if before.default_allocation != after.default_allocation {
+        said.push(format!(
+            "Default Resource Allocation {}",
+            after.default_allocation.describe()
+        ));
+    }
+    if before.capabilities != after.capabilities {
+        said.push(format!(
+            "default capabilities [{}]",
+            after.capabilities.names().join(", ")
+        ));
+    }
+    if before.model_user != after.model_user {
+        said.push(match after.model_user {
+            Some(u) => format!("Model User {u}"),
+            None => "no Model User".into(),
+        });
+    }
+    if said.is_empty() {
+        "Saved the Partner Portal settings unchanged".into()
+    } else {
+        format!("Partner Portal settings: {}", said.join("; "))
+    }
+}
+
+/// The seats record of a new partner organisation with `used` users.
+pub(crate) fn new_seats(org: &Organization, allocation: Allocation, used: u32) -> Result<Write, AppError> {
+    Ok(Write::Put {
+        item: Seats::new(org.id, allocation, used).item()?,
+        cond: Cond::MustNotExist,
+    })
+}
+
+/// Takes (or gives back) one of `org`'s seats: a counted write, refused
+/// when none is free. Only for an organisation with a seats record: one
+/// made before seats existed has none until `migrate_seats` counts its
+/// users, and is not limited meanwhile.
+pub(crate) fn seat(org: crate::domain::OrgId, take: bool) -> Write {
+    Write::Count {
+        key: keys::seats(org),
+        field: crate::partner_portal::SEATS_USED,
+        up: take,
+        cap: crate::partner_portal::SEATS_LIMIT,
+    }
+}
+
+/// Refuses creating a partner organisation while Organizations is off.
+pub(crate) fn may_create_partner(config: &PortalConfig) -> Result<(), AppError> {
+    if config.organizations {
+        Ok(())
+    } else {
+        Err(AppError::AccessRefused {
+            code: "organizations-off",
+            detail: "Organizations is switched off: no partner organisation can be created until the platform switches it on.".into(),
+        })
+    }
+}
