@@ -46,6 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(decide_user_request))
         .routes(routes!(add_user, list_users))
         .routes(routes!(remove_user))
+        .routes(routes!(set_restrictions))
         .routes(routes!(ask_restore_for))
         .routes(routes!(reinstate))
         .routes(routes!(list_restore_requests))
@@ -293,6 +294,33 @@ async fn remove_user(
     Path((id, user)): Path<(OrgId, crate::domain::UserId)>,
 ) -> Result<Json<crate::ops::accounts::UserView>, AppError> {
     Ok(Json(accounts::remove_user(&deps, &caller, id, user).await?))
+}
+
+/// Restrict a user (platform admins; seed 002 Step 7): with Hide
+/// Organization Settings, their organisation's settings pages and routes
+/// answer 403 to them from their next request. An "Update User Profile" event.
+#[utoipa::path(put, path = "/organizations/{id}/users/{userId}/restrictions", tag = "users",
+    params(("id" = String, Path, description = "The user's organisation"), ("userId" = String, Path)),
+    request_body = crate::ops::partner_portal::Restrictions,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::ops::partner_portal::Restrictions),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_restrictions(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path((id, user)): Path<(OrgId, crate::domain::UserId)>,
+    JsonBody(input): JsonBody<crate::ops::partner_portal::Restrictions>,
+) -> Result<Json<crate::ops::partner_portal::Restrictions>, AppError> {
+    Ok(Json(
+        crate::ops::partner_portal::set_restrictions(&deps, &caller, id, user, input).await?,
+    ))
 }
 
 // Suspension for inactivity: restoring access, the sweep on demand.

@@ -44,6 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(verify_activity))
         .routes(routes!(get_retention, put_retention))
         .routes(routes!(list_billing, record_billing))
+        .routes(routes!(put_capabilities))
         .routes(routes!(get_seats, put_seats))
         .routes(routes!(request_seats))
         .routes(routes!(list_seat_requests))
@@ -534,4 +535,34 @@ async fn delete_organization(
     Path(id): Path<OrgId>,
 ) -> Result<Json<Organization>, AppError> {
     Ok(Json(organizations::delete(&deps, &caller, id).await?))
+}
+
+/// Set what a partner (or a template) may manage itself (platform admins;
+/// seed 002 Step 4's Allow Organization Self-Management, User-Management,
+/// Roles, Drivers and Classifiers), with the organisation's version. In
+/// force from its managers' next request. An "Update Organization" event.
+#[utoipa::path(
+    put, path = "/organizations/{id}/capabilities", tag = "organizations",
+    params(("id" = String, Path, description = "Partner organisation id")),
+    request_body = crate::ops::partner_portal::SetCapabilities,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Organization),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn put_capabilities(
+    State(deps): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OrgId>,
+    JsonBody(input): JsonBody<crate::ops::partner_portal::SetCapabilities>,
+) -> Result<Json<Organization>, AppError> {
+    Ok(Json(
+        crate::ops::partner_portal::set_capabilities(&deps, &caller, id, input).await?,
+    ))
 }

@@ -178,3 +178,126 @@ pub(crate) fn may_create_partner(config: &PortalConfig) -> Result<(), AppError> 
         })
     }
 }
+
+/// Body of `PUT /organizations/{id}/capabilities`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetCapabilities {
+    pub capabilities: crate::partner_portal::Capabilities,
+    /// The organisation's version, as read.
+    pub version: u64,
+}
+
+/// The platform sets what a partner (or a template) may manage itself: an
+/// "Update Organization" event in its log. In force from its managers' next
+/// request. 1 read, 1 write.
+pub async fn set_capabilities(
+    deps: &Deps,
+    caller: &Caller,
+    org_id: crate::domain::OrgId,
+    input: SetCapabilities,
+) -> Result<Organization, AppError> {
+    let (a, [org]) = authenticate_full(deps, caller, [keys::org(org_id)]).await?;
+    let mut org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManagePartnerPortal, &OrgFacts::from(&org))?;
+    if org.kind != OrgKind::Partner {
+        return Err(AppError::invalid("capability flags are a partner organisation's"));
+    }
+    if input.version != org.version {
+        return Err(AppError::Conflict(
+            "The organisation changed since you read it: read it again.".into(),
+        ));
+    }
+    let before = org.capabilities;
+    org.capabilities = input.capabilities;
+    org.version += 1;
+    let mut change = Change::new(
+        deps,
+        &a.actor,
+        org.id,
+        ActionType::UpdateOrganization,
+        Target::organization(org.id),
+        format!(
+            "Capabilities of \"{}\": [{}] (were [{}])",
+            org.name.as_str(),
+            org.capabilities.names().join(", "),
+            before.names().join(", ")
+        ),
+    )
+    .after(serde_json::json!({ "capabilities": org.capabilities }))
+    .write(Write::patch(
+        keys::org(org.id),
+        &serde_json::json!({ "capabilities": org.capabilities }),
+        Cond::VersionIs(input.version),
+    )?);
+    change.event.before = Some(serde_json::json!({ "capabilities": before }));
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| {
+            (i == 0).then(|| AppError::Conflict("The organisation changed since you read it: read it again.".into()))
+        })
+    })?;
+    Ok(org)
+}
+
+/// Body of `PUT /organizations/{id}/users/{userId}/restrictions`.
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Restrictions {
+    /// Seed 002 Step 7's Hide Organization Settings: the organisation's
+    /// settings (profile, users, seats, groups, permissions) are closed to the user.
+    pub hide_organization_settings: bool,
+}
+
+/// The platform restricts a user (seed 002 Step 7): in force from their
+/// next request. An "Update User Profile" event in their organisation's
+/// log. 1 read, 1 write.
+pub async fn set_restrictions(
+    deps: &Deps,
+    caller: &Caller,
+    org_id: crate::domain::OrgId,
+    user_id: crate::domain::UserId,
+    input: Restrictions,
+) -> Result<Restrictions, AppError> {
+    let (a, [org, user]) = authenticate_full(deps, caller, [keys::org(org_id), keys::user(user_id)]).await?;
+    let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManagePartnerPortal, &OrgFacts::from(&org))?;
+    let user: User = user.ok_or(AppError::NotFound)?.decode()?;
+    if user.org_id != org.id {
+        return Err(AppError::NotFound);
+    }
+    Change::new(
+        deps,
+        &a.actor,
+        org.id,
+        ActionType::UpdateUserProfile,
+        Target {
+            kind: "user".into(),
+            id: user.id.to_string(),
+        },
+        format!(
+            "{} Organization Settings for {}",
+            if input.hide_organization_settings {
+                "Hid"
+            } else {
+                "Showed"
+            },
+            user.email
+        ),
+    )
+    .after(serde_json::to_value(&input).map_err(|e| AppError::Internal(e.to_string()))?)
+    .write(Write::patch(
+        keys::user(user.id),
+        &serde_json::json!({ "hideOrgSettings": input.hide_organization_settings }),
+        Cond::VersionIs(user.version),
+    )?)
+    .commit(deps)
+    .await
+    .map_err(|e| {
+        on_condition(e, |i| {
+            (i == 0).then(|| AppError::Conflict("The user changed meanwhile: try again.".into()))
+        })
+    })?;
+    Ok(input)
+}

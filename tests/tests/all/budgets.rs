@@ -664,6 +664,25 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
         None,
     )
     .await;
+    // A partner's capability flags and a user's restriction.
+    let (_, org) = m.app.get_json(&format!("/organizations/{partner}"), &admin).await;
+    m.call(
+        "PUT capabilities",
+        "PUT",
+        &format!("/organizations/{partner}/capabilities"),
+        Some(&admin),
+        Some(json!({ "capabilities": org["capabilities"], "version": org["version"] })),
+    )
+    .await;
+    let pat = m.app.users[&Role::PartnerUser];
+    m.call(
+        "PUT restrictions",
+        "PUT",
+        &format!("/organizations/{partner}/users/{pat}/restrictions"),
+        Some(&admin),
+        Some(json!({ "hideOrganizationSettings": false })),
+    )
+    .await;
     // The switches and Partner Portal settings.
     let (_, config) = m
         .call("GET /partner-portal", "GET", "/partner-portal", Some(&admin), None)
@@ -694,7 +713,8 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
             "POST setting-grants" | "DELETE setting-grant" => &["Update User Permissions"],
             "PUT mfa-policy" | "PUT activity/retention" | "POST /customers/{id}/billing" => &["Update Organization"],
             "POST /customers/{id}/staff" => &["Invite User"],
-            "PUT /organizations/{id}/name" | "PUT /partner-portal" => &["Update Organization"],
+            "PUT /organizations/{id}/name" | "PUT /partner-portal" | "PUT capabilities" => &["Update Organization"],
+            "PUT restrictions" => &["Update User Profile"],
             "PUT seats (first)" | "PUT seats" | "POST seats/requests" | "POST seat decision" => &["Update License"],
             "DELETE /organizations/{id}/users/{userId}" => &["Invite User"],
             "PUT /customers/{id}/staff/{user}" | "DELETE /customers/{id}/staff/{user}" => &["Update User Groups"],

@@ -358,6 +358,27 @@ async fn run_everything(d: &Driver) {
         None,
     )
     .await;
+    // Capability flags and a user's restriction, set and set back.
+    let (_, org) = d.app.get_json(&format!("/organizations/{partner}"), &admin).await;
+    d.ok(
+        "organizations",
+        "PUT",
+        &format!("/organizations/{partner}/capabilities"),
+        Some(&admin),
+        Some(json!({ "capabilities": org["capabilities"], "version": org["version"] })),
+    )
+    .await;
+    let pat = d.app.users[&Role::PartnerUser];
+    for hide in [true, false] {
+        d.ok(
+            "invite",
+            "PUT",
+            &format!("/organizations/{partner}/users/{pat}/restrictions"),
+            Some(&admin),
+            Some(json!({ "hideOrganizationSettings": hide })),
+        )
+        .await;
+    }
     // The switches and Partner Portal settings, saved unchanged.
     let config = d
         .ok("self-register", "GET", "/partner-portal", Some(&admin), None)

@@ -299,4 +299,129 @@ async fn the_partner_portal_switch(b: Backend) {
     }
 }
 
-both_backends!(seats_limit_removal_and_purchase, the_partner_portal_switch);
+async fn capability_flags_and_hidden_settings(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.token(Role::PlatformAdmin);
+    let manager = app.token(Role::PartnerManager);
+    let northwind = app.orgs[&Role::PartnerManager];
+    let nora = app.users[&Role::PartnerManager];
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let users = format!("/organizations/{northwind}/users");
+    let new_user = |who: &str| json!({ "email": format!("{who}-{run}@northwind.example.com"), "displayName": who, "role": "partner_user" });
+    let flags = |self_management: bool, user_management: bool| json!({ "selfManagement": self_management, "userManagement": user_management, "roles": true, "drivers": true, "classifiers": false });
+    let set_flags = |caps: Value| {
+        let app = &app;
+        async move {
+            let (_, org) = app.get_json(&format!("/organizations/{northwind}"), admin).await;
+            app.put(
+                &format!("/organizations/{northwind}/capabilities"),
+                admin,
+                json!({ "capabilities": caps, "version": org["version"] }),
+            )
+            .await
+        }
+    };
+
+    // User-Management off (as partners were): Nora asks the platform, she adds no one.
+    let (s, p) = app.post(&users, Some(manager), new_user("ann")).await;
+    assert_eq!(s, 403, "{p}");
+    // On: she adds and removes users herself.
+    let (s, org) = set_flags(flags(true, true)).await;
+    assert_eq!(s, 200, "{org}");
+    assert_eq!(org["capabilities"]["drivers"], json!(true), "carried and shown: {org}");
+    let (s, p) = app
+        .put(
+            &format!("/organizations/{northwind}/capabilities"),
+            manager,
+            json!({ "capabilities": flags(true, true), "version": org["version"] }),
+        )
+        .await;
+    assert_eq!(s, 403, "only the platform sets them: {p}");
+    let (s, added) = app.post(&users, Some(manager), new_user("ann")).await;
+    assert_eq!(s, 201, "{added}");
+    let ann = added["user"]["id"].as_str().unwrap();
+    let (s, p) = delete(&app, &format!("{users}/{ann}"), manager).await;
+    assert_eq!(s, 200, "{p}");
+    let (s, _) = delete(&app, &format!("{users}/{nora}"), manager).await;
+    assert_eq!(s, 409, "not herself");
+
+    // Self-Management off: Nora renames nothing and sets no trusted network; the platform still may.
+    let (s, _) = set_flags(flags(false, true)).await;
+    assert_eq!(s, 200);
+    let (_, org) = app.get_json(&format!("/organizations/{northwind}"), admin).await;
+    let rename = json!({ "name": format!("Northwind {run}"), "version": org["version"] });
+    let (s, p) = app
+        .put(&format!("/organizations/{northwind}/name"), manager, rename.clone())
+        .await;
+    assert_eq!(s, 403, "{p}");
+    let (s, p) = app
+        .put(
+            &format!("/organizations/{northwind}/trusted-ranges"),
+            manager,
+            json!({ "ranges": ["203.0.113.0/24"], "version": org["version"] }),
+        )
+        .await;
+    assert_eq!(s, 403, "{p}");
+    let (s, p) = app
+        .put(&format!("/organizations/{northwind}/name"), admin, rename)
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let (s, _) = set_flags(flags(true, true)).await;
+    assert_eq!(s, 200);
+    let (_, org) = app.get_json(&format!("/organizations/{northwind}"), admin).await;
+    let rename = json!({ "name": format!("Northwind Partners {run}"), "version": org["version"] });
+    let (s, p) = app
+        .put(&format!("/organizations/{northwind}/name"), manager, rename)
+        .await;
+    assert_eq!(s, 200, "Self-Management on again: {p}");
+
+    // Hide Organization Settings: the users, seats and profile routes close
+    // to Nora at once; her other work does not.
+    let restrict = format!("{users}/{nora}/restrictions");
+    let (s, p) = app
+        .put(&restrict, manager, json!({ "hideOrganizationSettings": true }))
+        .await;
+    assert_eq!(s, 403, "{p}");
+    let (s, p) = app
+        .put(&restrict, admin, json!({ "hideOrganizationSettings": true }))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    for path in [users.clone(), format!("/organizations/{northwind}/seats")] {
+        let (s, p) = app.get_json(&path, manager).await;
+        assert_eq!(s, 403, "{path}: {p}");
+    }
+    let (s, p) = app.post(&users, Some(manager), new_user("bob")).await;
+    assert_eq!(s, 403, "{p}");
+    let (s, _) = app.get_json("/organizations", manager).await;
+    assert_eq!(s, 200, "her customers are not Organization Settings");
+    let (s, _) = app.get_json(&users, admin).await;
+    assert_eq!(s, 200, "the platform is not restricted");
+    let (s, _) = app
+        .put(&restrict, admin, json!({ "hideOrganizationSettings": false }))
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app.get_json(&users, manager).await;
+    assert_eq!(s, 200);
+
+    let said = descriptions(&app, northwind, "Update Organization").await;
+    assert!(
+        said.iter().any(|d| d
+            .contains("[user_management, roles, drivers] (were [self_management, user_management, roles, drivers])")),
+        "{said:#?}"
+    );
+    let said = descriptions(&app, northwind, "Update User Profile").await;
+    assert!(
+        said.iter().any(|d| d.starts_with("Hid Organization Settings for")),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter().any(|d| d.starts_with("Showed Organization Settings for")),
+        "{said:#?}"
+    );
+}
+
+both_backends!(
+    seats_limit_removal_and_purchase,
+    the_partner_portal_switch,
+    capability_flags_and_hidden_settings
+);
