@@ -67,6 +67,9 @@ pub enum LinkPurpose {
     PasswordReset,
     /// Re-confirm the email address (every rolling 24 hours for partner users).
     EmailConfirmation,
+    /// Finish a self-registration: the organisation and its manager are
+    /// created from the templates when it is used (seed 002).
+    Signup,
 }
 
 /// A stored link: keyed by the token's hash, single use, expiring.
@@ -88,6 +91,20 @@ pub struct Link {
     /// Set when redeemed: a second use is told "already used".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_at: Option<DateTime<Utc>>,
+    /// A self-registration's answers, kept until the link is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signup: Option<PendingSignup>,
+}
+
+/// What a self-registration asked for, carried by its emailed link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingSignup {
+    pub organization_name: crate::domain::OrgName,
+    pub display_name: String,
+    /// The group its organisation key named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<OrgId>,
 }
 
 impl Link {
@@ -274,6 +291,9 @@ pub struct Login {
     /// Suspended for inactivity: sign-in is refused until reinstated.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suspended: bool,
+    /// Their self-registered organisation waits for the platform's approval.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_approval: bool,
 }
 
 impl Login {
@@ -288,6 +308,7 @@ impl Login {
             setup_link: None,
             invitation: None,
             suspended: u.status == crate::domain::UserStatus::Suspended,
+            awaiting_approval: false,
         }
     }
     pub fn item(&self, email: &EmailAddress) -> Result<Item, StoreError> {

@@ -336,6 +336,14 @@ pub struct Organization {
     /// it; it and its users are never live (nobody signs in to it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub template: bool,
+    /// For a self-registered partner: the group it was created under (the
+    /// organisation its signup link's key names; seed 002 Step 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<OrgId>,
+    /// Self-registered while moderation was on: nobody signs in until a
+    /// platform admin approves it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_approval: bool,
     pub version: u64,
 }
 
@@ -416,6 +424,8 @@ impl Organization {
             staff_changed_at: None,
             capabilities: Default::default(),
             template: false,
+            parent: None,
+            awaiting_approval: false,
             version: 1,
         })
     }

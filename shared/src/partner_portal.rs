@@ -141,7 +141,52 @@ pub struct PortalConfig {
     /// its manager can sign in.
     #[serde(default)]
     pub moderated: bool,
+    /// The Model Organization: the Model User's (set when saved; a body's value is ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_organization: Option<OrgId>,
+    /// The live signup link (`POST /partner-portal/signup-link` makes and
+    /// rotates it; a body's value is ignored; it dies with self-registration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signup_link: Option<SignupLink>,
     pub version: u64,
+}
+
+/// The self-registration link the platform publishes (seed 002 Step 5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignupLink {
+    /// The link's identifier, in its URL; rotating it kills the old one.
+    pub id: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Only addresses of these domains (or their subdomains) may sign up (empty: any).
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    /// Addresses of these domains (or their subdomains) may not.
+    #[serde(default)]
+    pub denied_domains: Vec<String>,
+}
+
+impl SignupLink {
+    /// Whether `domain` may sign up through this link.
+    pub fn admits(&self, domain: &str) -> bool {
+        let d = domain.to_ascii_lowercase();
+        let within = |list: &[String]| list.iter().any(|x| d == *x || d.ends_with(&format!(".{x}")));
+        (self.allowed_domains.is_empty() || within(&self.allowed_domains)) && !within(&self.denied_domains)
+    }
+}
+
+/// A domain of an allow-list or deny-list: lower case, with a dot, no `@`.
+pub fn parse_domain(raw: &str) -> Result<String, ParseError> {
+    let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+    let ok = d.contains('.')
+        && d.len() <= 253
+        && d.split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if ok {
+        Ok(d)
+    } else {
+        Err(ParseError::new(format!("{raw:?} is not a domain name")))
+    }
 }
 
 impl Default for PortalConfig {
@@ -154,6 +199,8 @@ impl Default for PortalConfig {
             default_allocation: Allocation::Unlimited,
             capabilities: Capabilities::default(),
             moderated: false,
+            model_organization: None,
+            signup_link: None,
             version: 0,
         }
     }
@@ -297,5 +344,70 @@ impl SeatRequest {
             );
         }
         Ok(item)
+    }
+}
+
+/// One portal text: sanitised HTML and its version (0: never saved).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalText {
+    /// Sanitised when saved (ammonia): no script, no event handlers, no styles.
+    pub html: String,
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The texts partners see (seed 002 Step 6), edited by platform admins.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalTexts {
+    /// Partner Portal Initiation Text: on the signup page.
+    #[serde(default)]
+    pub initiation: PortalText,
+    /// First Time Manager: the dialog a manager sees at their first sign-in.
+    #[serde(default)]
+    pub first_time: PortalText,
+    /// Manager Help: shown behind the Help link in each manager's menu.
+    #[serde(default)]
+    pub help: PortalText,
+}
+
+/// Which portal text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TextName {
+    Initiation,
+    FirstTime,
+    Help,
+}
+
+/// The longest a portal text may be, before sanitising.
+pub const MAX_TEXT_BYTES: usize = 20_000;
+
+/// `raw` as safe HTML: ammonia's allow-list (formatting, lists, links with
+/// `rel="noopener noreferrer"`), nothing that runs.
+pub fn sanitise(raw: &str) -> Result<String, ParseError> {
+    if raw.len() > MAX_TEXT_BYTES {
+        return Err(ParseError::new(format!("a text has at most {MAX_TEXT_BYTES} bytes")));
+    }
+    Ok(ammonia::clean(raw))
+}
+
+impl PortalTexts {
+    pub fn from_item(item: Option<&Item>) -> Result<Self, StoreError> {
+        item.map_or_else(|| Ok(Self::default()), |i| i.decode())
+    }
+
+    pub fn get_mut(&mut self, name: TextName) -> &mut PortalText {
+        match name {
+            TextName::Initiation => &mut self.initiation,
+            TextName::FirstTime => &mut self.first_time,
+            TextName::Help => &mut self.help,
+        }
+    }
+
+    pub fn item(&self, version: u64) -> Result<Item, StoreError> {
+        Item::new(keys::portal_texts(), keys::PORTAL_TEXTS, version, self)
     }
 }

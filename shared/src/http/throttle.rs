@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::http::principal::SourceIp;
 
 /// The routes (all `POST`) anyone may call without a token.
-pub const PUBLIC_ROUTES: [&str; 10] = [
+pub const PUBLIC_ROUTES: [&str; 12] = [
     "/session",
     "/session/mfa",
     "/session/mfa-setup",
@@ -30,6 +30,8 @@ pub const PUBLIC_ROUTES: [&str; 10] = [
     "/password/forgot",
     "/invitations/accept",
     "/email/confirm",
+    "/signup-links/{link}/signups",
+    "/signup/complete",
 ];
 
 /// Routes without a token that instances call, signing each request with
@@ -39,8 +41,12 @@ pub const PUBLIC_ROUTES: [&str; 10] = [
 pub const INSTANCE_SIGNED_ROUTES: [&str; 1] = [crate::ops::deliveries::PULL_PATH];
 
 /// Routes without a token that publish what anyone may read (`GET`):
-/// Portico's LogMeIn keys. The stage throttles them; answers may be cached.
-pub const PUBLIC_KEY_ROUTES: [&str; 1] = [crate::login_keys::JWKS_PATH];
+/// Portico's LogMeIn keys, the portal texts. The stage throttles them.
+pub const PUBLIC_KEY_ROUTES: [&str; 2] = [crate::login_keys::JWKS_PATH, "/portal-texts"];
+
+/// Routes without a token that answer about a link (`GET`): the signup
+/// link's page (404 for a link that is not the live one). The stage throttles them.
+pub const PUBLIC_LINK_ROUTES: [&str; 1] = ["/signup-links/{link}"];
 
 /// How many public requests one source IP may make (`PORTICO_PUBLIC_RATE_PER_MINUTE`,
 /// `PORTICO_PUBLIC_BURST`): a sign-in takes two or three, so the default lets

@@ -175,3 +175,24 @@ pub fn access_notice(
         s,
     )
 }
+
+/// A self-registration's link: nothing exists until it is used.
+pub fn signup(to: &EmailAddress, org: &str, token: &str, expires: DateTime<Utc>, s: &Settings) -> OutgoingEmail {
+    build(
+        to,
+        format!("Finish creating {org} in {}", s.product_name),
+        &[
+            format!(
+                "Someone (we hope you) asked to create the partner organisation {org} in {} with this address.",
+                s.product_name
+            ),
+            format!(
+                "Open the link below to set your password; the organisation is created then. It is valid for 60 minutes, until {}, and works once.",
+                when(expires)
+            ),
+            "If you did not ask for this, ignore this email: nothing was created.".into(),
+        ],
+        Some(("Finish signing up", &url(s, "/signup/complete", token))),
+        s,
+    )
+}

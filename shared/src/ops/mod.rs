@@ -21,6 +21,7 @@ pub mod relationships;
 pub mod seats;
 pub mod session;
 pub mod settings;
+pub mod signup;
 pub mod staff;
 
 use crate::app::Deps;

@@ -33,9 +33,17 @@ pub async fn put(deps: &Deps, caller: &Caller, mut input: PortalConfig) -> Resul
     if input.version != before.version {
         return Err(stale());
     }
+    // The link dies with self-registration; the body never sets it.
+    input.signup_link = if input.allow_external_creation {
+        before.signup_link.clone()
+    } else {
+        None
+    };
+    input.model_organization = None;
     let mut model_check = None;
     if let Some(model) = input.model_user {
         let (user, org) = model_user(deps, model).await?;
+        input.model_organization = Some(org.id);
         model_check = Some(Write::Check {
             key: keys::org(org.id),
             cond: Cond::VersionIs(org.version),
@@ -300,4 +308,84 @@ pub async fn set_restrictions(
         })
     })?;
     Ok(input)
+}
+
+/// The portal texts, as anyone sees them (the signup page shows the
+/// initiation text before anyone signs in). 1 read.
+pub async fn texts(deps: &Deps) -> Result<crate::partner_portal::PortalTexts, AppError> {
+    let item = deps.table.get(&keys::portal_texts()).await?;
+    Ok(crate::partner_portal::PortalTexts::from_item(item.as_ref())?)
+}
+
+/// Body of `PUT /portal-texts/{name}`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetText {
+    /// HTML; sanitised before it is kept (whatever could run is dropped).
+    pub html: String,
+    /// The text's version as read (0: never saved).
+    pub version: u64,
+}
+
+/// A platform admin saves one portal text, sanitised, with the version
+/// read: an "Update Organization" event with both versions. 1 read, 1 write.
+pub async fn set_text(
+    deps: &Deps,
+    caller: &Caller,
+    name: crate::partner_portal::TextName,
+    input: SetText,
+) -> Result<crate::partner_portal::PortalText, AppError> {
+    let html = crate::partner_portal::sanitise(&input.html)?;
+    let (a, [item]) = authenticate_full(deps, caller, [keys::portal_texts()]).await?;
+    deps.authz
+        .require(&a.actor.principal, Action::ManagePartnerPortal, &OrgFacts::from(&a.org))?;
+    let mut texts = crate::partner_portal::PortalTexts::from_item(item.as_ref())?;
+    let text = texts.get_mut(name);
+    if text.version != input.version {
+        return Err(AppError::Conflict(format!(
+            "The text changed since you read it (it is at version {}): read it again.",
+            text.version
+        )));
+    }
+    let before = text.clone();
+    *text = crate::partner_portal::PortalText {
+        html,
+        version: before.version + 1,
+        updated_at: Some(deps.clock.now()),
+    };
+    let saved = text.clone();
+    let item_version = item.as_ref().map_or(0, |i| i.version);
+    let cond = if item.is_some() {
+        Cond::VersionIs(item_version)
+    } else {
+        Cond::MustNotExist
+    };
+    let label = serde_json::to_value(name).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut change = Change::new(
+        deps,
+        &a.actor,
+        a.org.id,
+        ActionType::UpdateOrganization,
+        Target {
+            kind: "portalText".into(),
+            id: label.as_str().unwrap_or_default().to_string(),
+        },
+        format!(
+            "Portal text \"{}\" saved (version {})",
+            label.as_str().unwrap_or_default(),
+            saved.version
+        ),
+    )
+    .after(serde_json::to_value(&saved).map_err(|e| AppError::Internal(e.to_string()))?)
+    .write(Write::Put {
+        item: texts.item(item_version + 1)?,
+        cond,
+    });
+    change.event.before = Some(serde_json::to_value(&before).map_err(|e| AppError::Internal(e.to_string()))?);
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |i| {
+            (i == 0).then(|| AppError::Conflict("Another text was saved at the same moment: try again.".into()))
+        })
+    })?;
+    Ok(saved)
 }

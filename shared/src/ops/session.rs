@@ -274,7 +274,14 @@ pub async fn sign_in(
         ])
         .await?;
     let (login, step) = check_credentials(deps, &input.email, &items, &input.password).await?;
-    // After the password, so that the refusal tells nothing to who does not know it.
+    // After the password, so that the refusals tell nothing to who does not know it.
+    if login.awaiting_approval {
+        return Err(AppError::AccessRefused {
+            code: "awaiting-approval",
+            detail: "Your organisation waits for the platform's approval: you will hear by email once it is approved."
+                .into(),
+        });
+    }
     if login.org_kind == crate::domain::OrgKind::Partner
         && !crate::partner_portal::PortalConfig::from_item(items.get(2).and_then(Option::as_ref))?.partners_served()
     {

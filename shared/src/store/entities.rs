@@ -14,6 +14,9 @@ impl Organization {
             .with_gsi1(keys::ALL_ORGS, keys::org_listing_sk(self.kind, &folded, self.id));
         if let Some(p) = self.partner_of_record {
             item = item.with_gsi2(keys::partner_customers(p), keys::customer_listing_sk(&folded, self.id));
+        } else if self.awaiting_approval {
+            // Sparse: the self-registered organisations waiting for the platform.
+            item = item.with_gsi2(keys::AWAITING_APPROVAL, keys::newest_first(self.created_at, self.id));
         }
         Ok(item)
     }

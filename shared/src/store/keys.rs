@@ -467,3 +467,28 @@ pub fn org_seat_requests(org: OrgId) -> String {
 }
 /// GSI2 (sparse): the seat requests waiting for the platform.
 pub const PENDING_SEAT_REQUESTS: &str = "SEATREQS#PENDING";
+
+/// GSI2 (sparse): self-registered organisations waiting for the platform's approval.
+pub const AWAITING_APPROVAL: &str = "ORGS#AWAITING";
+
+/// The key that encrypts the signup links' organisation keys (sealed; one item).
+pub fn signup_key() -> Key {
+    Key::new("PORTAL", "SIGNUPKEY")
+}
+pub const SIGNUP_KEY: &str = "SignupKey";
+
+/// Sign-ups one source IP asked for in one 10-minute window (TTL).
+pub fn signup_ip_window(ip: &str, window: i64) -> Key {
+    Key::new(format!("SIGNUPIP#{ip}"), format!("W#{window}"))
+}
+/// Sign-ups asked for one email address in one hour (TTL).
+pub fn signup_email_window(email: &EmailAddress, window: i64) -> Key {
+    Key::new(format!("SIGNUPEMAIL#{email}"), format!("W#{window}"))
+}
+pub const SIGNUP_COUNT: &str = "SignupCount";
+
+/// The portal texts (seed 002 Step 6): one item.
+pub fn portal_texts() -> Key {
+    Key::new("PORTAL", "TEXTS")
+}
+pub const PORTAL_TEXTS: &str = "PortalTexts";

@@ -137,13 +137,19 @@ fn read_budget(what: &str) -> usize {
     if what == "PUT /organizations/{id}/name" {
         return 2;
     }
-    // The first allocation of a partner made before seats counts its users.
-    if what == "PUT seats (first)" {
+    // The first allocation of a partner made before seats counts its users;
+    // finishing a sign-up reads the link and the settings, then the
+    // templates they name; deciding one reads the organisation, then its manager.
+    if matches!(
+        what,
+        "PUT seats (first)" | "POST /signup/complete" | "POST signup decision"
+    ) {
         return 2;
     }
-    const SECOND_READ_FOR_CHAIN_HEAD: [&str; 7] = [
+    const SECOND_READ_FOR_CHAIN_HEAD: [&str; 8] = [
         "POST decision",
         "POST seat decision",
+        "POST /signup-links/{link}/signups",
         "POST /password/forgot",
         "POST /password/setup",
         "POST /session/mfa-setup/confirm",
@@ -695,6 +701,95 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
         Some(config),
     )
     .await;
+    // Self-registration: the platform's setup, then a sign-up with a key,
+    // moderated, and its approval.
+    let (_, model) = m
+        .app
+        .post(
+            "/organizations",
+            Some(&admin),
+            json!({ "name": format!("Model {uniq}"), "kind": "partner", "template": true }),
+        )
+        .await;
+    let (_, model_user) = m
+        .app
+        .post(
+            &format!("/organizations/{}/users", model["id"].as_str().unwrap()),
+            Some(&admin),
+            json!({ "email": format!("model-{uniq}@portico.example.com"), "displayName": "Model", "role": "partner_manager" }),
+        )
+        .await;
+    let (_, mut config) = m.app.get_json("/partner-portal", &admin).await;
+    config["allowExternalCreation"] = json!(true);
+    config["moderated"] = json!(true);
+    config["modelUser"] = model_user["user"]["id"].clone();
+    let (s, _) = m.app.put("/partner-portal", &admin, config).await;
+    assert_eq!(s, 200);
+    let (_, texts) = m.call("GET /portal-texts", "GET", "/portal-texts", None, None).await;
+    m.call(
+        "PUT /portal-texts/{name}",
+        "PUT",
+        "/portal-texts/initiation",
+        Some(&admin),
+        Some(json!({ "html": "<p>Welcome</p>", "version": texts["initiation"]["version"] })),
+    )
+    .await;
+    let (_, link) = m
+        .call(
+            "POST /partner-portal/signup-link",
+            "POST",
+            "/partner-portal/signup-link",
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    let link = link["link"]["id"].as_str().unwrap().to_string();
+    let (_, key) = m
+        .call(
+            "POST signup-key (first)",
+            "POST",
+            &format!("/organizations/{partner}/signup-key"),
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    let key = key["key"].as_str().unwrap().to_string();
+    m.call(
+        "GET /signup-links/{link}",
+        "GET",
+        &format!("/signup-links/{link}?key={key}"),
+        None,
+        None,
+    )
+    .await;
+    let email = format!("signup-{uniq}@globex.example.com");
+    m.call(
+        "POST /signup-links/{link}/signups",
+        "POST",
+        &format!("/signup-links/{link}/signups"),
+        None,
+        Some(json!({ "email": email, "organizationName": format!("Signed {uniq}"), "displayName": "Sigrid", "key": key })),
+    )
+    .await;
+    let token = m.app.last_token_to(&email).await;
+    let (_, made) = m
+        .call(
+            "POST /signup/complete",
+            "POST",
+            "/signup/complete",
+            None,
+            Some(json!({ "token": token, "password": portico_tests::PASSWORD })),
+        )
+        .await;
+    m.call("GET /signups", "GET", "/signups", Some(&admin), None).await;
+    m.call(
+        "POST signup decision",
+        "POST",
+        &format!("/signups/{}/decision", made["organization"]["id"].as_str().unwrap()),
+        Some(&admin),
+        Some(json!({ "approve": true })),
+    )
+    .await;
 
     println!(
         "\n{:<40} {:>11} {:>10} {:>12}   ({b:?})",
@@ -715,6 +810,13 @@ pub async fn every_request_makes_at_most_one_read_and_one_write_round_trip(b: Ba
             "POST /customers/{id}/staff" => &["Invite User"],
             "PUT /organizations/{id}/name" | "PUT /partner-portal" | "PUT capabilities" => &["Update Organization"],
             "PUT restrictions" => &["Update User Profile"],
+            "PUT /portal-texts/{name}" | "POST /partner-portal/signup-link" | "POST signup-key (first)" => {
+                &["Update Organization"]
+            }
+            "POST /signup-links/{link}/signups" => &["Invite User"],
+            "POST /signup/complete" => &["Create Organization"],
+            // In the organisation's log and the platform's.
+            "POST signup decision" => &["Create Organization", "Create Organization"],
             "PUT seats (first)" | "PUT seats" | "POST seats/requests" | "POST seat decision" => &["Update License"],
             "DELETE /organizations/{id}/users/{userId}" => &["Invite User"],
             "PUT /customers/{id}/staff/{user}" | "DELETE /customers/{id}/staff/{user}" => &["Update User Groups"],

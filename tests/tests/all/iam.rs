@@ -383,8 +383,10 @@ async fn run_everything(d: &Driver) {
     let config = d
         .ok("self-register", "GET", "/partner-portal", Some(&admin), None)
         .await;
-    d.ok("self-register", "PUT", "/partner-portal", Some(&admin), Some(config))
+    let config = d
+        .ok("self-register", "PUT", "/partner-portal", Some(&admin), Some(config))
         .await;
+    self_registration(d, &admin, config).await;
 
     // toggle-setting (the first change loses a race, and retries)
     d.ok("toggle-setting", "GET", "/settings-catalogue", Some(&puser), None)
@@ -999,6 +1001,99 @@ async fn partner_roles(d: &Driver) {
     .await;
     d.ok("invite", "DELETE", &format!("{staff}/{sam}"), Some(&owner), None)
         .await;
+}
+
+/// Seed 002: the templates, the link and a key, two moderated sign-ups (one
+/// approved, one rejected), the portal texts; then the settings as they were.
+async fn self_registration(d: &Driver, admin: &str, config: Value) {
+    let f = "self-register";
+    let partner = d.app.orgs[&Role::PartnerManager];
+    let model = d
+        .ok(
+            "organizations",
+            "POST",
+            "/organizations",
+            Some(admin),
+            Some(json!({ "name": "IAM Model Partners", "kind": "partner", "template": true })),
+        )
+        .await;
+    let model_id = model["id"].as_str().unwrap();
+    let model_user = d
+        .ok(
+            "invite",
+            "POST",
+            &format!("/organizations/{model_id}/users"),
+            Some(admin),
+            Some(
+                json!({ "email": "model.iam@portico.example.com", "displayName": "Model", "role": "partner_manager" }),
+            ),
+        )
+        .await;
+    let mut on = config.clone();
+    on["allowExternalCreation"] = json!(true);
+    on["moderated"] = json!(true);
+    on["modelUser"] = model_user["user"]["id"].clone();
+    let on = d.ok(f, "PUT", "/partner-portal", Some(admin), Some(on)).await;
+    let texts = d.ok(f, "GET", "/portal-texts", None, None).await;
+    d.ok(
+        f,
+        "PUT",
+        "/portal-texts/initiation",
+        Some(admin),
+        Some(json!({ "html": "<p>Welcome</p>", "version": texts["initiation"]["version"] })),
+    )
+    .await;
+    let link = d
+        .ok(f, "POST", "/partner-portal/signup-link", Some(admin), Some(json!({})))
+        .await;
+    let link = link["link"]["id"].as_str().unwrap().to_string();
+    let key = d
+        .ok(
+            f,
+            "POST",
+            &format!("/organizations/{partner}/signup-key"),
+            Some(admin),
+            Some(json!({})),
+        )
+        .await;
+    let key = key["key"].as_str().unwrap().to_string();
+    d.ok(f, "GET", &format!("/signup-links/{link}?key={key}"), None, None)
+        .await;
+    for (who, approve) in [("kept", true), ("refused", false)] {
+        let email = format!("{who}.iam@globex.example.com");
+        d.ok(
+            f,
+            "POST",
+            &format!("/signup-links/{link}/signups"),
+            None,
+            Some(json!({ "email": email, "organizationName": format!("IAM {who}"), "displayName": who, "key": key })),
+        )
+        .await;
+        let token = d.app.last_token_to(&email).await;
+        let made = d
+            .ok(
+                f,
+                "POST",
+                "/signup/complete",
+                None,
+                Some(json!({ "token": token, "password": portico_tests::PASSWORD })),
+            )
+            .await;
+        d.ok(f, "GET", "/signups", Some(admin), None).await;
+        d.ok(
+            f,
+            "POST",
+            &format!("/signups/{}/decision", made["organization"]["id"].as_str().unwrap()),
+            Some(admin),
+            Some(json!({ "approve": approve })),
+        )
+        .await;
+    }
+    let now = d.ok(f, "GET", "/partner-portal", Some(admin), None).await;
+    let mut off = config;
+    off["version"] = now["version"].clone();
+    assert_eq!(on["moderated"], json!(true));
+    d.ok(f, "PUT", "/partner-portal", Some(admin), Some(off)).await;
 }
 
 async fn instance_access(d: &Driver, admin: &str) {

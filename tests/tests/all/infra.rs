@@ -157,6 +157,7 @@ fn public_routes_are_the_unauthorized_ones_and_are_throttled() {
             portico_core::http::throttle::INSTANCE_SIGNED_ROUTES
                 .iter()
                 .chain(portico_core::http::throttle::PUBLIC_KEY_ROUTES.iter())
+                .chain(portico_core::http::throttle::PUBLIC_LINK_ROUTES.iter())
                 .map(|r| format!("GET {r}")),
         )
         .chain(["$default".to_string()])

@@ -38,6 +38,7 @@ mod partner_portal;
 mod permissions;
 mod sessions;
 mod settings;
+mod signup;
 mod staff;
 mod sweep_benchmark;
 mod table_contract;

@@ -118,6 +118,7 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
         invitation_id: Some(invitation.id),
         expires_at,
         used_at: None,
+        signup: None,
     };
     let mut login = Login::of(&user);
     login.invitation = Some(invitation.id);
@@ -192,7 +193,7 @@ pub async fn invite_partner(deps: &Deps, caller: &Caller, input: InvitePartner) 
     })
 }
 
-pub(super) fn org_name_guard(o: &Organization) -> Result<Item, StoreError> {
+pub(crate) fn org_name_guard(o: &Organization) -> Result<Item, StoreError> {
     Item::new(
         keys::org_name(&o.name.skeleton()),
         keys::ORG_NAME,
@@ -269,6 +270,7 @@ pub async fn invite_customer(deps: &Deps, caller: &Caller, input: InviteCustomer
         invitation_id: Some(invitation.id),
         expires_at,
         used_at: None,
+        signup: None,
     };
     Change::new(
         deps,
@@ -455,6 +457,7 @@ pub async fn resend_invitation(
         invitation_id: Some(inv.id),
         expires_at,
         used_at: None,
+        signup: None,
     };
     let mut change = Change::new(
         deps,

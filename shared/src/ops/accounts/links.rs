@@ -308,6 +308,7 @@ pub async fn forgot_password(deps: &Deps, source_ip: &str, input: Forgot) -> Res
         invitation_id: None,
         expires_at,
         used_at: None,
+        signup: None,
     };
     let throttle = Write::guard(
         keys::mail_throttle("password", &input.email),
@@ -567,6 +568,7 @@ pub async fn request_email_confirmation(deps: &Deps, user: &User) -> Result<(), 
         invitation_id: None,
         expires_at,
         used_at: None,
+        signup: None,
     };
     let throttle = Write::guard(
         keys::mail_throttle("confirm", &user.email),

@@ -130,6 +130,7 @@ pub(crate) fn new_user_writes(
         invitation_id: None,
         expires_at,
         used_at: None,
+        signup: None,
     };
     let mut login = Login::of(user);
     login.setup_link = Some(token.key());
