@@ -539,6 +539,7 @@ SAMPLES["web"] = {
                                            site="cross-site", form={"enabled": "false", "version": "0"}),
     "sign-out.303": web_ev("POST", "/sign-out", OWNER, kind="sample-browser-signout"),
     "unknown-page.404": web_ev("GET", "/no-such-page"),
+    "signup-page-of-an-unknown-link.404": web_ev("GET", "/signup", query="link=not-a-link"),
     "stylesheet.200": web_ev("GET", "/assets/portico.css"),
 }
 

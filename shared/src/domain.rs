@@ -499,6 +499,10 @@ pub struct User {
     /// settings pages and routes are closed to this manager.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hide_org_settings: bool,
+    /// The user dismissed the first-time dialog (seed 002 Step 6).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schema(ignore)]
+    pub welcomed: bool,
     pub version: u64,
 }
 
@@ -540,6 +544,7 @@ impl User {
             confirm_link: None,
             session_generation: 0,
             hide_org_settings: false,
+            welcomed: false,
             version: 1,
         })
     }

@@ -192,7 +192,7 @@ pub fn signup(to: &EmailAddress, org: &str, token: &str, expires: DateTime<Utc>,
             ),
             "If you did not ask for this, ignore this email: nothing was created.".into(),
         ],
-        Some(("Finish signing up", &url(s, "/signup/complete", token))),
+        Some(("Finish signing up", &url(s, "/finish-signup", token))),
         s,
     )
 }

@@ -389,3 +389,20 @@ pub async fn set_text(
     })?;
     Ok(saved)
 }
+
+/// The signed-in user read the first-time dialog (seed 002 Step 6): it
+/// shows no more. No event: it changes nothing anyone else sees. 1 read, 1 write.
+pub async fn welcomed(deps: &Deps, caller: &Caller) -> Result<(), AppError> {
+    let (a, []) = authenticate_full(deps, caller, []).await?;
+    if a.user.welcomed {
+        return Ok(());
+    }
+    deps.table
+        .transact(vec![Write::patch(
+            keys::user(a.user.id),
+            &serde_json::json!({ "welcomed": true }),
+            Cond::MustExist,
+        )?])
+        .await?;
+    Ok(())
+}

@@ -156,6 +156,8 @@ pub struct SignInQuery {
     signed_out: Option<String>,
     #[serde(rename = "password-set")]
     password_set: Option<String>,
+    #[serde(rename = "signed-up")]
+    signed_up: Option<String>,
     expired: Option<String>,
 }
 
@@ -166,6 +168,11 @@ fn sign_in_notice(q: &SignInQuery) -> Option<(&'static str, &'static str)> {
         Some(("warn", "Your session has ended. Sign in again to carry on."))
     } else if q.signed_out.is_some() {
         Some(("good", "You have signed out."))
+    } else if q.signed_up.is_some() {
+        Some((
+            "good",
+            "Your organisation is created. Sign in with your email and password; you set up an authenticator app next.",
+        ))
     } else if q.password_set.is_some() {
         Some(("good", "Your password is set. Sign in with it now."))
     } else if q.expired.is_some() {
@@ -639,11 +646,11 @@ pub struct Empty {}
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenQuery {
     #[serde(default)]
-    token: String,
+    pub(super) token: String,
 }
 
 /// A link's token is 43 URL-safe characters; anything else is not a link of ours.
-fn link_token_shape(token: &str) -> bool {
+pub(super) fn link_token_shape(token: &str) -> bool {
     (20..=128).contains(&token.len())
         && token
             .bytes()
@@ -651,7 +658,7 @@ fn link_token_shape(token: &str) -> bool {
 }
 
 /// The page for a link that cannot be used, saying why and what to do.
-fn link_refused(visit: &Visit, settings: &crate::app::Settings, e: AppError, invitation: bool) -> Response {
+pub(super) fn link_refused(visit: &Visit, settings: &crate::app::Settings, e: AppError, invitation: bool) -> Response {
     let new_link = if invitation {
         "Ask whoever invited you to send the invitation again."
     } else {
@@ -758,7 +765,7 @@ pub async fn setup_password(State(deps): State<AppState>, visit: Visit, Form(f):
 }
 
 /// A rule's text as a sentence.
-fn sentence(why: &str) -> String {
+pub(super) fn sentence(why: &str) -> String {
     let why = why.strip_prefix("password refused: ").unwrap_or(why);
     let mut c = why.chars();
     match c.next() {

@@ -22,6 +22,8 @@ use crate::settings::{ReadOnlyReason, SettingGroup, SettingKey};
 #[template(path = "customers.html")]
 struct CustomersPage {
     chrome: Chrome,
+    /// The first-time dialog's text, until the manager dismisses it.
+    welcome_html: Option<String>,
     customers: Vec<CustomerRow>,
     next: Option<String>,
     first_page: bool,
@@ -68,7 +70,12 @@ pub async fn list(
     // Partner users get a LogMeIn button per instance: the customers'
     // consent is read beside the connections (the same round trips).
     let partner = caller.org_kind == Some(OrgKind::Partner);
-    let (instances, consents) = futures::future::join(
+    // A manager's first-time dialog (seed 002 Step 6), until they dismiss it.
+    let welcome_due = visit
+        .seen
+        .get()
+        .is_some_and(|v| v.user.role == crate::domain::Role::PartnerManager && !v.user.welcomed);
+    let (instances, consents, texts) = futures::future::join3(
         crate::ops::instances::connections_of(&deps, &caller, &found.items),
         async {
             if partner {
@@ -77,17 +84,26 @@ pub async fn list(
                 Ok(Default::default())
             }
         },
+        async {
+            if welcome_due {
+                crate::ops::partner_portal::texts(&deps).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
     )
     .await;
-    let (instances, consents) = match (instances, consents) {
-        (Ok(i), Ok(c)) => (i, c),
-        (Err(e), _) | (_, Err(e)) => return fail(&visit, &deps.settings, e),
+    let (instances, consents, texts) = match (instances, consents, texts) {
+        (Ok(i), Ok(c), Ok(t)) => (i, c, t),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fail(&visit, &deps.settings, e),
     };
+    let welcome_html = texts.map(|t| t.first_time.html).filter(|h| !h.is_empty());
     let now = deps.clock.now();
     page(
         StatusCode::OK,
         &CustomersPage {
             chrome: Chrome::of(&visit),
+            welcome_html,
             customers: found
                 .items
                 .iter()

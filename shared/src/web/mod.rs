@@ -28,8 +28,10 @@ pub mod local;
 pub mod login_keys;
 pub mod logmein;
 pub mod partner;
+pub mod portal_admin;
 pub mod relationships;
 pub mod render;
+pub mod signup;
 pub mod staff;
 pub mod visit;
 
@@ -52,7 +54,7 @@ connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none';
 
 /// The pages anyone may post to without being signed in: throttled per
 /// source IP like the API's public routes.
-pub const PUBLIC_POSTS: [&str; 10] = [
+pub const PUBLIC_POSTS: [&str; 12] = [
     "/sign-in",
     "/sign-in/code",
     "/sign-in/authenticator",
@@ -63,6 +65,8 @@ pub const PUBLIC_POSTS: [&str; 10] = [
     "/forgot-password",
     "/restore-access",
     "/sign-out",
+    "/signup",
+    "/finish-signup",
 ];
 
 /// Every page route (method, path), for the route checks.
@@ -93,6 +97,10 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/accept-invitation", GP),
     ("/confirm-email", GP),
     ("/forgot-password", GP),
+    ("/signup", GP),
+    ("/finish-signup", GP),
+    ("/help", G),
+    ("/welcome", P),
     ("/restore-access", GP),
     ("/customers", G),
     ("/customers/{id}", G),
@@ -110,6 +118,9 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/permissions/delete", GP),
     ("/team", G),
     ("/team/ask", P),
+    ("/team/seats", P),
+    ("/team/add", P),
+    ("/team/users/{id}/remove", P),
     ("/team/invitations/{id}/resend", P),
     ("/team/invitations/{id}/revoke", P),
     ("/team/users/{id}/restore", P),
@@ -128,6 +139,11 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/admin/catalogue", GP),
     ("/admin/sweep", GP),
     ("/admin/login-keys", G),
+    ("/admin/partner-portal", GP),
+    ("/admin/partner-portal/link", P),
+    ("/admin/partner-portal/texts/{name}", P),
+    ("/admin/signups/{id}", P),
+    ("/admin/seat-requests/{id}", P),
 ];
 
 /// The page routes, without layers (the portal merges them with the API).
@@ -150,6 +166,10 @@ pub fn routes() -> Router<AppState> {
             get(account::confirm_email_page).post(account::confirm_email),
         )
         .route("/forgot-password", get(account::forgot_page).post(account::forgot))
+        .route("/signup", get(signup::signup_page).post(signup::sign_up))
+        .route("/finish-signup", get(signup::finish_page).post(signup::finish))
+        .route("/help", get(signup::help))
+        .route("/welcome", post(signup::welcomed))
         .route("/restore-access", get(account::restore_page).post(account::restore))
         .route("/customers", get(customers::list))
         .route("/customers/{id}", get(customers::settings))
@@ -194,6 +214,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/team", get(partner::team))
         .route("/team/ask", post(partner::ask_for_user))
+        .route("/team/seats", post(partner::ask_for_seats))
+        .route("/team/add", post(partner::add_user))
+        .route("/team/users/{id}/remove", post(partner::remove_user))
         .route("/team/invitations/{id}/resend", post(partner::resend_invitation))
         .route("/team/invitations/{id}/revoke", post(partner::revoke_invitation))
         .route("/team/users/{id}/restore", post(partner::ask_restore))
@@ -220,7 +243,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/recreate/{customer}/{instance}", post(instances::recreate))
         .route("/admin/catalogue", get(admin::catalogue).post(admin::put_entry))
         .route("/admin/sweep", get(admin::sweep_page).post(admin::run_sweep))
-        .route("/admin/login-keys", get(login_keys::keys_page));
+        .route("/admin/login-keys", get(login_keys::keys_page))
+        .route(
+            "/admin/partner-portal",
+            get(portal_admin::portal).post(portal_admin::save),
+        )
+        .route("/admin/partner-portal/link", post(portal_admin::new_link))
+        .route("/admin/partner-portal/texts/{name}", post(portal_admin::save_text))
+        .route("/admin/signups/{id}", post(portal_admin::decide_signup))
+        .route("/admin/seat-requests/{id}", post(portal_admin::decide_seats));
     #[cfg(feature = "local")]
     let r = r.merge(local::routes());
     r

@@ -315,6 +315,12 @@ struct TeamPage {
     invitations: Vec<crate::accounts::InvitationView>,
     /// A Partner Manager's page (asks for users, manages invitations).
     partner: bool,
+    /// The partner's seats (a Partner Manager's page).
+    seats: Option<crate::ops::seats::SeatsView>,
+    /// User-Management: the manager adds and removes users directly.
+    direct: bool,
+    /// The signed-in user (not offered their own removal).
+    me: String,
     email: String,
     name: String,
 }
@@ -344,17 +350,22 @@ async fn team_page(
         Err(e) => return fail(visit, &deps.settings, e),
     };
     let partner = visit.seen.get().is_some_and(|v| v.user.role == Role::PartnerManager);
-    let invitations = if partner {
+    let direct = partner && visit.seen.get().is_some_and(|v| v.org.capabilities.user_management);
+    let (invitations, seats) = if partner {
         let page = PageQuery {
             limit: Some(50),
             cursor: None,
         };
-        match accounts::list_invitations(deps, caller, org, page).await {
-            Ok(p) => p.items,
-            Err(e) => return fail(visit, &deps.settings, e),
+        // Read together: the page stays at two round trips.
+        match futures::join!(
+            accounts::list_invitations(deps, caller, org, page),
+            crate::ops::seats::view(deps, caller, org)
+        ) {
+            (Ok(p), Ok(s)) => (p.items, Some(s)),
+            (Err(e), _) | (_, Err(e)) => return fail(visit, &deps.settings, e),
         }
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     page(
         status,
@@ -365,6 +376,9 @@ async fn team_page(
             users,
             invitations,
             partner,
+            seats,
+            direct,
+            me: caller.user_id.to_string(),
             email: form.0.into(),
             name: form.1.into(),
         },
@@ -696,6 +710,128 @@ pub async fn set_mfa_policy(
     let input = MfaPolicy { required, version };
     match organizations::set_mfa_policy(&deps, &caller, own_org(&caller), input).await {
         Ok(_) => Redirect::to("/mfa-policy?done=saved").into_response(),
+        Err(e) => fail(&visit, &deps.settings, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SeatsForm {
+    #[serde(default)]
+    seats: String,
+}
+
+/// `POST /team/seats`: a Partner Manager asks the platform for more seats.
+pub async fn ask_for_seats(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    Form(f): Form<SeatsForm>,
+) -> Response {
+    let Ok(seats) = f.seats.trim().parse::<u32>() else {
+        return team_page(
+            &deps,
+            &visit,
+            &caller,
+            None,
+            StatusCode::BAD_REQUEST,
+            Errors::one(Some("seats"), "Enter how many more seats, 1 to 1000."),
+            ("", ""),
+        )
+        .await;
+    };
+    match crate::ops::seats::request_more(&deps, &caller, own_org(&caller), crate::ops::seats::AskSeats { seats }).await
+    {
+        Ok(_) => Redirect::to("/team?done=seats-asked").into_response(),
+        Err(AppError::Invalid(why)) | Err(AppError::Conflict(why)) => {
+            team_page(
+                &deps,
+                &visit,
+                &caller,
+                None,
+                StatusCode::BAD_REQUEST,
+                Errors::one(Some("seats"), why),
+                ("", ""),
+            )
+            .await
+        }
+        Err(e) => fail(&visit, &deps.settings, e),
+    }
+}
+
+/// `POST /team/add`: a Partner Manager with User-Management adds a user (a seat taken).
+pub async fn add_user(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    Form(f): Form<AskForm>,
+) -> Response {
+    let mut errors = Errors::none();
+    let email = EmailAddress::parse(&f.email);
+    if email.is_err() {
+        errors.add(Some("email"), "Enter their email address, like name@example.com.");
+    }
+    let name = DisplayName::parse(&f.name);
+    if let Err(e) = &name {
+        errors.add(Some("name"), format!("Their name: {e}."));
+    }
+    let role = match f.role.as_str() {
+        "partner_manager" => Role::PartnerManager,
+        _ => Role::PartnerUser,
+    };
+    let (Ok(email), Ok(display_name)) = (email, name) else {
+        return team_page(
+            &deps,
+            &visit,
+            &caller,
+            None,
+            StatusCode::BAD_REQUEST,
+            errors,
+            (&f.email, &f.name),
+        )
+        .await;
+    };
+    let input = accounts::NewUser {
+        email,
+        display_name,
+        role,
+    };
+    match accounts::add_user(&deps, &caller, own_org(&caller), input).await {
+        Ok(_) => Redirect::to("/team?done=added").into_response(),
+        Err(AppError::Invalid(why)) | Err(AppError::Conflict(why)) => {
+            team_page(
+                &deps,
+                &visit,
+                &caller,
+                None,
+                StatusCode::CONFLICT,
+                Errors::one(Some("email"), why),
+                (&f.email, &f.name),
+            )
+            .await
+        }
+        Err(e) => fail(&visit, &deps.settings, e),
+    }
+}
+
+/// `POST /team/users/{id}/remove`: a Partner Manager with User-Management removes a user (the seat is free).
+pub async fn remove_user(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    super::visit::PagePath(user): super::visit::PagePath<crate::domain::UserId>,
+    Form(_): Form<super::account::Empty>,
+) -> Response {
+    match accounts::remove_user(&deps, &caller, own_org(&caller), user).await {
+        Ok(_) => Redirect::to("/team?done=removed").into_response(),
+        Err(AppError::Conflict(why)) => {
+            team_page(
+                &deps,
+                &visit,
+                &caller,
+                None,
+                StatusCode::CONFLICT,
+                Errors::one(None, why),
+                ("", ""),
+            )
+            .await
+        }
         Err(e) => fail(&visit, &deps.settings, e),
     }
 }

@@ -19,6 +19,8 @@ pub struct Me {
     pub org_id: String,
     pub org_name: String,
     pub role: Role,
+    /// Hide Organization Settings (seed 002 Step 7): its links are not offered.
+    pub settings_hidden: bool,
 }
 
 impl Me {
@@ -76,6 +78,7 @@ impl Chrome {
             org_id: v.org.id.to_string(),
             org_name: v.org.name.as_str().to_string(),
             role: v.user.role,
+            settings_hidden: v.user.hide_org_settings,
         });
         let nav = me.as_ref().map(|m| nav_for(m, &visit.path)).unwrap_or_default();
         Chrome {
@@ -109,14 +112,20 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
             links.push(("/admin/catalogue".into(), "Settings catalogue"));
             links.push(("/admin/sweep".into(), "Inactivity"));
             links.push(("/admin/login-keys".into(), "LogMeIn keys"));
+            links.push(("/admin/partner-portal".into(), "Partner Portal"));
         }
         Role::PartnerManager => {
             links.push(("/customers".into(), "Customers"));
-            links.push(("/permissions".into(), "Permissions"));
-            links.push(("/team".into(), "Users"));
+            if !me.settings_hidden {
+                links.push(("/permissions".into(), "Permissions"));
+                links.push(("/team".into(), "Users"));
+            }
             links.push(("/invite-customer".into(), "Invite a customer"));
-            links.push(("/trusted-ranges".into(), "Trusted networks"));
+            if !me.settings_hidden {
+                links.push(("/trusted-ranges".into(), "Trusted networks"));
+            }
             links.push(("/relationships".into(), "Customers' roles"));
+            links.push(("/help".into(), "Help"));
         }
         Role::PartnerUser => {
             links.push(("/customers".into(), "Customers"));
@@ -192,6 +201,9 @@ pub fn done_message(done: Option<&str>) -> Option<&'static str> {
         "saved" => "Saved.",
         "verified" => "Checked now: the connection shows what the instance answered.",
         "recreate-asked" => "Your request to recreate the connection went to the platform's admins.",
+        "seats-asked" => "Your request for more seats went to the platform's admins.",
+        "added" => "Added: they are emailed a link to set their password (valid 60 minutes).",
+        "removed" => "Removed: they can no longer sign in, and their seat is free.",
         _ => return None,
     })
 }

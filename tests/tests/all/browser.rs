@@ -970,3 +970,116 @@ async fn journey_11_staff_list() {
     b.screenshot("staff").await;
     b.finish("journey 11").await;
 }
+
+/// Journey 12 (seed 002 Step 8): the platform's Partner Portal page; a
+/// partner opens the signup link, signs up, opens the emailed link, sets a
+/// password, signs in (an authenticator is enforced), sees the first-time
+/// dialog and dismisses it, finds the help, and sees its seats.
+#[tokio::test]
+async fn journey_12_self_registration() {
+    let app = app(Backend::Sqlite).await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (_, link, _) = crate::signup::set_up_self_registration(&app, &run, false).await;
+    let admin = app.token(Role::PlatformAdmin);
+    for (name, html) in [
+        (
+            "first-time",
+            "<p>Start with <strong>Customers</strong>: invite your first one.</p>",
+        ),
+        ("help", "<p>Write to partners@portico.example.com.</p>"),
+    ] {
+        let (_, texts) = app.get_json("/portal-texts", admin).await;
+        let key = if name == "first-time" { "firstTime" } else { name };
+        let (s, _) = app
+            .put(
+                &format!("/portal-texts/{name}"),
+                admin,
+                json!({ "html": html, "version": texts[key]["version"] }),
+            )
+            .await;
+        assert_eq!(s, 200);
+    }
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &app.users[&Role::PlatformAdmin].to_string())
+        .await;
+    b.click_text("Partner Portal").await;
+    b.wait_for_text("Switches and settings").await;
+    b.wait_for_text(&format!("/signup?link={link}")).await;
+    b.check_accessibility("the Partner Portal page").await;
+    b.screenshot("partner-portal").await;
+    b.sign_out().await;
+
+    // The partner: the link, the form, the email.
+    let email = format!("sigrid-{run}@initrode.example.com");
+    b.goto(&app.url(&format!("/signup?link={link}"))).await;
+    b.wait_for_text("Sign up your organisation").await;
+    b.wait_for_text("Welcome, partner!").await;
+    b.check_accessibility("sign up").await;
+    b.screenshot("signup").await;
+    b.fill("#email", &email).await;
+    b.fill("#organization", &format!("Initrode {run}")).await;
+    b.fill("#name", "Sigrid Signup").await;
+    b.click_text("Email me the link").await;
+    b.wait_for_text("Check your email").await;
+    b.check_accessibility("check your email").await;
+    let link = app.links_to(&email).await.pop().expect("the signup link");
+    assert!(link.starts_with(&app.url("/finish-signup?token=")), "{link}");
+    b.goto(&link).await;
+    b.wait_for_text("Finish signing up").await;
+    b.check_accessibility("finish signing up").await;
+    b.screenshot("finish-signup").await;
+    b.fill("#password", PASSWORD).await;
+    b.fill("#password-again", PASSWORD).await;
+    b.click_text("Create my organisation").await;
+
+    b.wait_for_path("/sign-in").await;
+    b.wait_for_text("Your organisation is created").await;
+    b.fill("#email", &email).await;
+    b.fill("#password", PASSWORD).await;
+    b.click_text("Continue").await;
+    b.wait_for_path("/sign-in/authenticator").await;
+    let secret = b
+        .client
+        .find(Locator::Css("#totp-secret"))
+        .await
+        .expect("the secret")
+        .text()
+        .await
+        .expect("secret text");
+    b.fill("#code", &code_at(secret.trim(), 0)).await;
+    b.click_text("Confirm").await;
+    b.wait_for_text("Keep your recovery codes").await;
+    b.click_text("I have kept them: continue").await;
+
+    // The first-time dialog, once.
+    b.wait_for_path("/customers").await;
+    b.wait_for_text("Welcome to Portico").await;
+    b.wait_for_text("invite your first one").await;
+    b.check_accessibility("the first-time dialog").await;
+    b.screenshot("first-time-dialog").await;
+    b.click_text("Got it").await;
+    b.wait_for_path("/customers").await;
+    assert!(!b.text().await.contains("Welcome to Portico"), "dismissed");
+    b.goto(&app.url("/customers")).await;
+    assert!(!b.text().await.contains("Welcome to Portico"), "for good");
+    // The help link, and the seats copied from the template.
+    b.click_text("Help").await;
+    b.wait_for_text("partners@portico.example.com").await;
+    b.check_accessibility("help").await;
+    b.click_text("Users").await;
+    b.wait_for_text("Allocated: 7 seats").await;
+    b.wait_for_text("6 free").await;
+    b.check_accessibility("users and seats").await;
+    // User-Management was copied: Sigrid adds a colleague herself, then removes them.
+    b.fill("#email", &format!("colleague-{run}@initrode.example.com")).await;
+    b.fill("#name", "Colin Colleague").await;
+    b.click_text("Add the user").await;
+    b.wait_for_text("Added: they are emailed a link").await;
+    b.wait_for_text("5 free").await;
+    b.screenshot("users-and-seats").await;
+    b.click_text(&format!("Remove colleague-{run}@initrode.example.com"))
+        .await;
+    b.wait_for_text("their seat is free").await;
+    b.wait_for_text("6 free").await;
+    b.finish("journey 12 (self-registration)").await;
+}

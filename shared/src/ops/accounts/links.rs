@@ -62,6 +62,8 @@ pub enum LinkPage {
     AcceptInvitation,
     /// `/confirm-email`: an email confirmation.
     ConfirmEmail,
+    /// `/finish-signup`: a self-registration.
+    Signup,
 }
 
 /// Whether `token` is a live link for `page`, without using it (the pages
@@ -76,6 +78,7 @@ pub async fn check_link(deps: &Deps, token: &str, page: LinkPage) -> Result<(), 
         ],
         LinkPage::AcceptInvitation => &[LinkPurpose::CustomerInvitation],
         LinkPage::ConfirmEmail => &[LinkPurpose::EmailConfirmation],
+        LinkPage::Signup => &[LinkPurpose::Signup],
     };
     redeemable(deps, &token, purposes).await.map(|_| ())
 }
