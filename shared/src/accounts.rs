@@ -294,6 +294,9 @@ pub struct Login {
     /// Their self-registered organisation waits for the platform's approval.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub awaiting_approval: bool,
+    /// A Model User (seed 002 Step 3): never signs in, never gets a password link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub template: bool,
 }
 
 impl Login {
@@ -309,6 +312,7 @@ impl Login {
             invitation: None,
             suspended: u.status == crate::domain::UserStatus::Suspended,
             awaiting_approval: false,
+            template: false,
         }
     }
     pub fn item(&self, email: &EmailAddress) -> Result<Item, StoreError> {

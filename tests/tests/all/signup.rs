@@ -247,6 +247,15 @@ async fn the_whole_signup_from_the_templates(b: Backend) {
         )
         .await;
     assert_eq!(s, 401, "{p}");
+    let model_email = format!("model-{run}@portico.example.com");
+    let (s, _) = app
+        .post("/password/forgot", None, json!({ "email": model_email }))
+        .await;
+    assert_eq!(s, 202);
+    assert!(
+        app.links_to(&model_email).await.is_empty(),
+        "no password link for a Model User"
+    );
 
     // Each step is an event.
     let (_, log) = app

@@ -290,6 +290,10 @@ pub async fn forgot_password(deps: &Deps, source_ip: &str, input: Forgot) -> Res
         return Ok(());
     };
     let login: Login = item.decode()?;
+    if login.template {
+        // A Model User: nobody sets its password.
+        return Ok(());
+    }
     if !login.activated && login.invitation.is_some() {
         // Invited and not set up: the invitation governs (the inviter resends it).
         return Ok(());

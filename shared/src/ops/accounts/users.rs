@@ -346,8 +346,15 @@ pub async fn add_user(deps: &Deps, caller: &Caller, org_id: OrgId, input: NewUse
     )?;
     let (mut writes, token, expires_at) = new_user_writes(deps, &user)?;
     if org.template {
-        // The Model User: a template, never live. No link, no email: nobody sets its password.
-        writes.truncate(2);
+        // The Model User: a template, never live. No link, no email, and
+        // no password link on request either: nobody sets its password.
+        writes.truncate(1);
+        let mut login = Login::of(&user);
+        login.template = true;
+        writes.push(Write::Put {
+            item: login.item(&user.email)?,
+            cond: Cond::MustNotExist,
+        });
     }
     let (seat, full) = seat.unzip();
     // After the organisation's check and the user's writes.
