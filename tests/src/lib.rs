@@ -1046,3 +1046,45 @@ impl TestApp {
         (instance, base, id)
     }
 }
+
+/// Runs the first `sh` block of the README section under `heading` as
+/// written (bash, curl, python3) against `app`, with the demo users' tokens
+/// in `.portico/demo-tokens.env` as the local portal writes them; asserts
+/// it succeeded and no answer was a problem; returns what it printed.
+pub async fn run_readme_section(app: &TestApp, heading: &str) -> String {
+    let readme = std::fs::read_to_string(repo_path("README.md")).expect("README.md");
+    let section = &readme[readme.find(heading).unwrap_or_else(|| panic!("the section {heading}"))..];
+    let start = section.find("```sh\n").expect("its shell block") + "```sh\n".len();
+    let block = &section[start..start + section[start..].find("```").expect("the block's end")];
+    assert!(block.contains("B=http://127.0.0.1:8080"), "{block}");
+    let script = format!(
+        "set -euo pipefail\n{}",
+        block.replace("B=http://127.0.0.1:8080", &format!("B={}", app.base))
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join(".portico")).expect("mkdir");
+    let mut env = String::new();
+    for (role, token) in &app.tokens {
+        let name = role.as_str().to_uppercase();
+        env.push_str(&format!("{name}_TOKEN={token}\n{name}_ID={}\n", app.users[role]));
+    }
+    std::fs::write(dir.path().join(".portico/demo-tokens.env"), env).expect("env file");
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .output()
+        .await
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !stdout.contains("\"status\":4") && !stdout.contains("\"status\":5"),
+        "a problem answered: {stdout}"
+    );
+    stdout
+}

@@ -413,51 +413,59 @@ pub struct AskForm {
     role: String,
 }
 
+impl AskForm {
+    /// The person the form names, or what to correct.
+    fn person(&self) -> Result<NewUser, Errors> {
+        let mut errors = Errors::none();
+        let email = EmailAddress::parse(&self.email);
+        if email.is_err() {
+            errors.add(Some("email"), "Enter their email address, like name@example.com.");
+        }
+        let name = DisplayName::parse(&self.name);
+        if let Err(e) = &name {
+            errors.add(Some("name"), format!("Their name: {e}."));
+        }
+        let role = match self.role.as_str() {
+            "partner_manager" => Some(Role::PartnerManager),
+            "partner_user" => Some(Role::PartnerUser),
+            _ => {
+                errors.add(Some("role"), "Choose a role.");
+                None
+            }
+        };
+        match (email, name, role) {
+            (Ok(email), Ok(display_name), Some(role)) => Ok(NewUser {
+                email,
+                display_name,
+                role,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 /// A Partner Manager asks the platform for a user.
 pub async fn ask_for_user(
     State(deps): State<AppState>,
     SignedIn(visit, caller): SignedIn,
     Form(f): Form<AskForm>,
 ) -> Response {
-    let mut errors = Errors::none();
-    let email = EmailAddress::parse(&f.email);
-    if email.is_err() {
-        errors.add(Some("email"), "Enter their email address, like name@example.com.");
-    }
-    let name = DisplayName::parse(&f.name);
-    if let Err(e) = &name {
-        errors.add(Some("name"), format!("Their name: {e}."));
-    }
-    let role = match f.role.as_str() {
-        "partner_manager" => Some(Role::PartnerManager),
-        "partner_user" => Some(Role::PartnerUser),
-        _ => {
-            errors.add(Some("role"), "Choose a role.");
-            None
+    let person = match f.person() {
+        Ok(p) => p,
+        Err(errors) => {
+            return team_page(
+                &deps,
+                &visit,
+                &caller,
+                None,
+                StatusCode::BAD_REQUEST,
+                errors,
+                (&f.email, &f.name),
+            )
+            .await;
         }
     };
-    let (Ok(email), Ok(display_name), Some(role)) = (email, name, role) else {
-        return team_page(
-            &deps,
-            &visit,
-            &caller,
-            None,
-            StatusCode::BAD_REQUEST,
-            errors,
-            (&f.email, &f.name),
-        )
-        .await;
-    };
-    let result = accounts::request_user(
-        &deps,
-        &caller,
-        NewUser {
-            email,
-            display_name,
-            role,
-        },
-    )
-    .await;
+    let result = accounts::request_user(&deps, &caller, person).await;
     match after(&visit, &deps.settings, result, "/team?done=requested", "email") {
         Ok(answer) => answer,
         Err((status, errors)) => team_page(&deps, &visit, &caller, None, status, errors, (&f.email, &f.name)).await,
@@ -763,35 +771,20 @@ pub async fn add_user(
     SignedIn(visit, caller): SignedIn,
     Form(f): Form<AskForm>,
 ) -> Response {
-    let mut errors = Errors::none();
-    let email = EmailAddress::parse(&f.email);
-    if email.is_err() {
-        errors.add(Some("email"), "Enter their email address, like name@example.com.");
-    }
-    let name = DisplayName::parse(&f.name);
-    if let Err(e) = &name {
-        errors.add(Some("name"), format!("Their name: {e}."));
-    }
-    let role = match f.role.as_str() {
-        "partner_manager" => Role::PartnerManager,
-        _ => Role::PartnerUser,
-    };
-    let (Ok(email), Ok(display_name)) = (email, name) else {
-        return team_page(
-            &deps,
-            &visit,
-            &caller,
-            None,
-            StatusCode::BAD_REQUEST,
-            errors,
-            (&f.email, &f.name),
-        )
-        .await;
-    };
-    let input = accounts::NewUser {
-        email,
-        display_name,
-        role,
+    let input = match f.person() {
+        Ok(p) => p,
+        Err(errors) => {
+            return team_page(
+                &deps,
+                &visit,
+                &caller,
+                None,
+                StatusCode::BAD_REQUEST,
+                errors,
+                (&f.email, &f.name),
+            )
+            .await;
+        }
     };
     match accounts::add_user(&deps, &caller, own_org(&caller), input).await {
         Ok(_) => Redirect::to("/team?done=added").into_response(),

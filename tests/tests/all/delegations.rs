@@ -1413,40 +1413,7 @@ async fn no_route_leaks_across_tenants(b: Backend) {
 /// groups' members, and Nico is one.
 async fn the_readme_walk_through_runs(b: Backend) {
     let app = TestApp::spawn(b).await;
-    let readme = std::fs::read_to_string(portico_tests::repo_path("README.md")).unwrap();
-    let section = &readme[readme.find("## Delegated roles (seed 004)").expect("the section")..];
-    let start = section.find("```sh\n").expect("its shell block") + "```sh\n".len();
-    let block = &section[start..start + section[start..].find("```").unwrap()];
-    assert!(block.contains("B=http://127.0.0.1:8080"), "{block}");
-    let script = format!(
-        "set -euo pipefail\n{}",
-        block.replace("B=http://127.0.0.1:8080", &format!("B={}", app.base))
-    );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".portico")).unwrap();
-    let mut env = String::new();
-    for (role, token) in &app.tokens {
-        let name = role.as_str().to_uppercase();
-        env.push_str(&format!("{name}_TOKEN={token}\n{name}_ID={}\n", app.users[role]));
-    }
-    std::fs::write(dir.path().join(".portico/demo-tokens.env"), env).unwrap();
-    let out = tokio::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(dir.path())
-        .output()
-        .await
-        .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !stdout.contains("\"status\":4") && !stdout.contains("\"status\":5"),
-        "a problem answered: {stdout}"
-    );
+    let stdout = portico_tests::run_readme_section(&app, "## Delegated roles (seed 004)").await;
     let customer = app.orgs[&Role::CustomerAccountOwner];
     let partner = app.orgs[&Role::PartnerManager];
     let d: Delegation = app

@@ -511,40 +511,7 @@ both_backends!(
 #[tokio::test]
 async fn the_readme_step_8_walk_through_runs() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let readme = std::fs::read_to_string(portico_tests::repo_path("README.md")).unwrap();
-    let section = &readme[readme.find("## Self-registration (seed 002)").expect("the section")..];
-    let start = section.find("```sh\n").expect("its shell block") + "```sh\n".len();
-    let block = &section[start..start + section[start..].find("```").unwrap()];
-    assert!(block.contains("B=http://127.0.0.1:8080"), "{block}");
-    let script = format!(
-        "set -euo pipefail\n{}",
-        block.replace("B=http://127.0.0.1:8080", &format!("B={}", app.base))
-    );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".portico")).unwrap();
-    let mut env = String::new();
-    for (role, token) in &app.tokens {
-        let name = role.as_str().to_uppercase();
-        env.push_str(&format!("{name}_TOKEN={token}\n{name}_ID={}\n", app.users[role]));
-    }
-    std::fs::write(dir.path().join(".portico/demo-tokens.env"), env).unwrap();
-    let out = tokio::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(dir.path())
-        .output()
-        .await
-        .expect("bash runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !stdout.contains("\"status\":4") && !stdout.contains("\"status\":5"),
-        "a problem answered: {stdout}"
-    );
+    let stdout = portico_tests::run_readme_section(&app, "## Self-registration (seed 002)").await;
     // Initrode exists, under Northwind, copied from the template, with Sara and Sam in 2 of 10 seats.
     let admin = app.token(Role::PlatformAdmin);
     let (_, partners) = app.get_json("/organizations?kind=partner&limit=100", admin).await;
