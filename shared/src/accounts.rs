@@ -105,6 +105,8 @@ pub struct PendingSignup {
     /// The group its organisation key named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<OrgId>,
+    /// The signup link it came through: a replaced link's sign-ups are not finished.
+    pub link_id: String,
 }
 
 impl Link {

@@ -282,7 +282,7 @@ async fn get_portal_texts(State(deps): State<AppState>) -> Result<Json<PortalTex
 /// Save one portal text (platform admins), with its version as read:
 /// sanitised (whatever could run is dropped). An "Update Organization" event.
 #[utoipa::path(put, path = "/portal-texts/{name}", tag = "self-register", request_body = SetText,
-    params(("name" = TextName, Path, description = "initiation, first-time or help")),
+    params(("name" = String, Path, description = "initiation, first-time or help (anything else: 400)")),
     security(("bearer" = [])),
     responses(
         (status = 200, body = PortalText),

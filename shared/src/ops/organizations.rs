@@ -664,6 +664,11 @@ pub async fn delete(deps: &Deps, caller: &Caller, id: OrgId) -> Result<Organizat
             key: keys::org_name(&org.name.skeleton()),
             cond: Cond::None,
         },
+        // A partner's seats go with it (nothing, for anyone else).
+        Write::Delete {
+            key: keys::seats(org.id),
+            cond: Cond::None,
+        },
     ];
     let own = own?;
     for item in &own.items {

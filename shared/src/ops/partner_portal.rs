@@ -275,6 +275,11 @@ pub async fn set_restrictions(
     if user.org_id != org.id {
         return Err(AppError::NotFound);
     }
+    if org.kind != OrgKind::Partner {
+        return Err(AppError::invalid(
+            "Hide Organization Settings is for a partner's managers (seed 002 Step 7)",
+        ));
+    }
     Change::new(
         deps,
         &a.actor,

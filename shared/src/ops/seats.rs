@@ -301,7 +301,16 @@ pub async fn decide(deps: &Deps, caller: &Caller, id: RequestId, d: SeatDecision
         .await?
         .try_into()
         .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
-    let org = partner(org)?;
+    let org = match org {
+        Some(o) => partner(Some(o))?,
+        // The partner was deleted since it asked: the platform clears the request.
+        None if !d.approve => return reject_orphan(deps, &a, req).await,
+        None => {
+            return Err(AppError::Conflict(
+                "The partner no longer exists: reject the request.".into(),
+            ));
+        }
+    };
     deps.authz
         .require(&a.actor.principal, Action::ManageSeats, &OrgFacts::from(&org))?;
     if req.state != RequestState::Pending {
@@ -368,6 +377,45 @@ pub async fn decide(deps: &Deps, caller: &Caller, id: RequestId, d: SeatDecision
             ))
         })
     })?;
+    Ok(req)
+}
+
+/// Rejects a request whose partner is gone (its event in the platform's log).
+async fn reject_orphan(
+    deps: &Deps,
+    a: &crate::ops::Authenticated,
+    mut req: SeatRequest,
+) -> Result<SeatRequest, AppError> {
+    deps.authz
+        .require(&a.actor.principal, Action::ManageSeats, &OrgFacts::from(&a.org))?;
+    if req.state != RequestState::Pending {
+        return Err(AppError::Conflict("The request has been decided already.".into()));
+    }
+    let version = req.version;
+    req.state = RequestState::Rejected;
+    req.decided_by = Some(a.actor.principal.user_id);
+    req.version += 1;
+    Change::new(
+        deps,
+        &a.actor,
+        a.org.id,
+        ActionType::UpdateLicense,
+        Target {
+            kind: "seatRequest".into(),
+            id: req.id.to_string(),
+        },
+        format!(
+            "Rejected {} more seat(s) for \"{}\", deleted since",
+            req.seats, req.org_name
+        ),
+    )
+    .write(Write::Put {
+        item: req.item()?,
+        cond: Cond::VersionIs(version),
+    })
+    .commit(deps)
+    .await
+    .map_err(|e| on_condition(e, |_| Some(AppError::Conflict("The request changed meanwhile.".into()))))?;
     Ok(req)
 }
 

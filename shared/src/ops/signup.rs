@@ -193,15 +193,33 @@ async fn key_ring(
         }
         None => return Err(bad_key()),
     };
-    let raw = deps
-        .sealer
-        .open(&sealed, KEY_CONTEXT)
-        .await
-        .map_err(|e| AppError::Secrets(e.to_string()))?;
+    // Opened once per process (KMS answers each open with a decrypt call,
+    // and anonymous pages open it); the blob names it, so a new key is opened anew.
+    let cached = OPENED
+        .lock()
+        .ok()
+        .and_then(|c| c.as_ref().filter(|(blob, _)| *blob == sealed.blob).map(|(_, raw)| *raw));
+    let raw = match cached {
+        Some(raw) => raw.to_vec(),
+        None => {
+            let raw = deps
+                .sealer
+                .open(&sealed, KEY_CONTEXT)
+                .await
+                .map_err(|e| AppError::Secrets(e.to_string()))?;
+            if let (Ok(mut c), Ok(bytes)) = (OPENED.lock(), <[u8; 32]>::try_from(raw.as_slice())) {
+                *c = Some((sealed.blob.clone(), bytes));
+            }
+            raw
+        }
+    };
     let key = pasetors::keys::SymmetricKey::from(&raw)
         .map_err(|_| AppError::Internal("the signup key is malformed".into()))?;
     Ok((key, write))
 }
+
+/// The last opened encryption key, by its sealed blob.
+static OPENED: std::sync::Mutex<Option<(String, [u8; 32])>> = std::sync::Mutex::new(None);
 
 fn bad_key() -> AppError {
     AppError::invalid("The organisation key in this link is not valid.")
@@ -224,6 +242,13 @@ pub async fn org_key(deps: &Deps, caller: &Caller, parent: OrgId, input: NewOrgK
             "new organisations go under a partner organisation (not a template)",
         ));
     }
+    // A key belongs to the live link: replacing the link kills its keys too.
+    let link_id = a
+        .portal
+        .signup_link
+        .as_ref()
+        .map(|l| l.id.clone())
+        .ok_or_else(|| AppError::Conflict("Make the signup link first: a key belongs to it.".into()))?;
     let (ring, made) = key_ring(deps, key_item, true).await?;
     let expires_at = days.map(|d| deps.clock.now() + Duration::days(d));
     let mut claims = pasetors::claims::Claims::new().map_err(|_| AppError::Internal("claims".into()))?;
@@ -231,6 +256,9 @@ pub async fn org_key(deps: &Deps, caller: &Caller, parent: OrgId, input: NewOrgK
     claims.non_expiring();
     claims
         .add_additional("parent", org.id.to_string())
+        .map_err(|_| AppError::Internal("claims".into()))?;
+    claims
+        .add_additional("link", link_id.clone())
         .map_err(|_| AppError::Internal("claims".into()))?;
     if let Some(at) = expires_at {
         claims
@@ -266,17 +294,13 @@ pub async fn org_key(deps: &Deps, caller: &Caller, parent: OrgId, input: NewOrgK
             (i == 0).then(|| AppError::Conflict("Another key was made at the same moment: try again.".into()))
         })
     })?;
-    let url = a
-        .portal
-        .signup_link
-        .as_ref()
-        .map(|l| format!("{}&key={key}", link_url(deps, &l.id)));
+    let url = Some(format!("{}&key={key}", link_url(deps, &link_id)));
     Ok(OrgKeyView { key, expires_at, url })
 }
 
 /// The group an organisation key names, if it holds: not changed, not
 /// truncated, not another key's, not past its end. Says nothing more.
-async fn open_key(deps: &Deps, key_item: Option<Item>, key: &str) -> Result<OrgId, AppError> {
+async fn open_key(deps: &Deps, key_item: Option<Item>, key: &str, link: &SignupLink) -> Result<OrgId, AppError> {
     let token = pasetors::token::UntrustedToken::<pasetors::Local, pasetors::version4::V4>::try_from(key)
         .map_err(|_| bad_key())?;
     let (ring, _) = key_ring(deps, key_item, false).await?;
@@ -289,6 +313,9 @@ async fn open_key(deps: &Deps, key_item: Option<Item>, key: &str) -> Result<OrgI
         if deps.clock.now().timestamp() >= until {
             return Err(bad_key());
         }
+    }
+    if claims.get_claim("link").and_then(|v| v.as_str()) != Some(link.id.as_str()) {
+        return Err(bad_key());
     }
     let parent = claims
         .get_claim("parent")
@@ -336,9 +363,9 @@ pub async fn page(deps: &Deps, link: &str, key: Option<&str>) -> Result<SignupPa
         .try_into()
         .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
     let config = PortalConfig::from_item(config.as_ref())?;
-    live_link(&config, link)?;
+    let live = live_link(&config, link)?;
     let parent = match key {
-        Some(k) => Some(open_key(deps, key_item, k).await?),
+        Some(k) => Some(open_key(deps, key_item, k, &live).await?),
         None => None,
     };
     let texts = crate::partner_portal::PortalTexts::from_item(texts.as_ref())?;
@@ -376,6 +403,11 @@ pub struct SignupSent {
 /// same. An "Invite User" event in the Model Organization's log. 1 read (2
 /// with a key), 1 write.
 pub async fn request(deps: &Deps, source_ip: &str, link: &str, input: SignUp) -> Result<SignupSent, AppError> {
+    // Whether the address has an account must not show in the time taken either.
+    crate::ops::no_sooner_than_floor(request_now(deps, source_ip, link, input)).await
+}
+
+async fn request_now(deps: &Deps, source_ip: &str, link: &str, input: SignUp) -> Result<SignupSent, AppError> {
     let now = deps.clock.now();
     let ip_window = now.timestamp() / (IP_WINDOW_MINUTES * 60);
     let email_window = now.timestamp() / 3600;
@@ -426,7 +458,7 @@ pub async fn request(deps: &Deps, source_ip: &str, link: &str, input: SignUp) ->
         )));
     }
     let parent = match &input.key {
-        Some(k) => Some(open_key(deps, key_item, k).await?),
+        Some(k) => Some(open_key(deps, key_item, k, &live).await?),
         None => None,
     };
     let (email_count, email_version) = count(&by_email);
@@ -466,6 +498,7 @@ pub async fn request(deps: &Deps, source_ip: &str, link: &str, input: SignUp) ->
             organization_name: input.organization_name.clone(),
             display_name: input.display_name.as_str().to_string(),
             parent,
+            link_id: live.id.clone(),
         }),
     };
     Change::anonymous(
@@ -569,6 +602,12 @@ pub async fn complete(deps: &Deps, source_ip: &str, input: CompleteSignup) -> Re
             detail: "Self-registration is switched off: ask the platform to set your organisation up.".into(),
         });
     }
+    // The link it came through is still the live one, and still admits the address.
+    let live = live_link(&config, &pending.link_id).map_err(|_| AppError::LinkInvalid)?;
+    let domain = link.email.as_str().rsplit('@').next().unwrap_or_default();
+    if !live.admits(domain) {
+        return Err(AppError::LinkInvalid);
+    }
     let model_user = config.model_user.ok_or(AppError::LinkInvalid)?;
     let mut wanted = vec![
         keys::user(model_user),
@@ -616,6 +655,12 @@ pub async fn complete(deps: &Deps, source_ip: &str, input: CompleteSignup) -> Re
     org.parent = parent;
     org.awaiting_approval = config.moderated;
     let allocation = model_seats.map_or(config.default_allocation, |s| s.allocation);
+    if allocation.limit() == Some(0) {
+        return Err(AppError::Conflict(format!(
+            "The template's allocation ({}) leaves no seat for you: ask the platform to set your organisation up.",
+            allocation.describe()
+        )));
+    }
     let mut user = User::invited(
         UserId(deps.ids.new_id()),
         &OrgRef::from(&org),
@@ -646,14 +691,8 @@ pub async fn complete(deps: &Deps, source_ip: &str, input: CompleteSignup) -> Re
         },
         source_ip.to_string(),
     );
-    let activity = crate::inactivity::UserActivity {
-        user_id: user.id,
-        org_id: org.id,
-        email: user.email.clone(),
-        last_active_at: now,
-        warned_at: None,
-        suspended_at: None,
-    };
+    // The inactivity clock starts when they may sign in: now, or at approval.
+    let activity = (!config.moderated).then(|| first_activity(&user, now)).transpose()?;
     let mut description = format!(
         "{} signed up and created partner \"{}\" from the templates",
         user.email,
@@ -703,10 +742,7 @@ pub async fn complete(deps: &Deps, source_ip: &str, input: CompleteSignup) -> Re
         cond: Cond::MustNotExist,
     })
     .write(crate::ops::partner_portal::new_seats(&org, allocation, 1)?)
-    .write(Write::Put {
-        item: activity.item(1)?,
-        cond: Cond::None,
-    });
+    .writes(activity);
     change.commit(deps).await.map_err(|e| {
         on_condition(e, |i| match i {
             0 => Some(AppError::LinkUsed),
@@ -765,6 +801,22 @@ pub async fn complete(deps: &Deps, source_ip: &str, input: CompleteSignup) -> Re
         },
         organization: org,
         user_id: user.id,
+    })
+}
+
+/// The inactivity record a user's first sign-in may start from.
+fn first_activity(user: &User, now: chrono::DateTime<chrono::Utc>) -> Result<Write, AppError> {
+    let activity = crate::inactivity::UserActivity {
+        user_id: user.id,
+        org_id: user.org_id,
+        email: user.email.clone(),
+        last_active_at: now,
+        warned_at: None,
+        suspended_at: None,
+    };
+    Ok(Write::Put {
+        item: activity.item(1)?,
+        cond: Cond::None,
     })
 }
 
@@ -876,6 +928,7 @@ pub async fn decide(deps: &Deps, caller: &Caller, org_id: OrgId, d: SignupDecisi
                 &serde_json::json!({ "awaitingApproval": false }),
                 Cond::MustExist,
             )?)
+            .write(first_activity(&user, deps.clock.now())?)
     } else {
         let mut removal = removal_writes(&org, &user);
         // The organisation as read, or nothing.

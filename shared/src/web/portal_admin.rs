@@ -250,11 +250,23 @@ pub async fn save(
     SignedIn(visit, caller): SignedIn,
     Form(f): Form<SettingsForm>,
 ) -> Response {
-    let seats: u32 = f.seats.trim().parse().unwrap_or(0);
-    let allocation = match f.allocation.as_str() {
-        "allocated" => Allocation::Allocated { seats },
-        "purchasable" => Allocation::Purchasable { seats },
-        _ => Allocation::Unlimited,
+    let seats = f.seats.trim().parse::<u32>();
+    let allocation = match (f.allocation.as_str(), seats) {
+        ("unlimited", _) => Allocation::Unlimited,
+        ("allocated", Ok(seats)) => Allocation::Allocated { seats },
+        ("purchasable", Ok(seats)) => Allocation::Purchasable { seats },
+        _ => {
+            let why = "Enter the number of seats, 0 to 100000, or choose Unlimited.";
+            return show(
+                &deps,
+                &visit,
+                &caller,
+                StatusCode::BAD_REQUEST,
+                Errors::one(Some("seats"), why),
+                None,
+            )
+            .await;
+        }
     };
     let model_user = if f.model_user.is_empty() {
         None
@@ -400,6 +412,21 @@ pub struct DecisionForm {
     decision: String,
 }
 
+impl DecisionForm {
+    /// Approve or reject, said in so many words (nothing else decides).
+    fn approve(&self, visit: &Visit, deps: &AppState) -> Result<bool, Response> {
+        match self.decision.as_str() {
+            "approve" => Ok(true),
+            "reject" => Ok(false),
+            _ => Err(fail(
+                visit,
+                &deps.settings,
+                AppError::invalid("decision: approve or reject"),
+            )),
+        }
+    }
+}
+
 /// `POST /admin/signups/{id}`: approve or reject a held organisation.
 pub async fn decide_signup(
     State(deps): State<AppState>,
@@ -407,7 +434,10 @@ pub async fn decide_signup(
     PagePath(id): PagePath<OrgId>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
-    let approve = f.decision == "approve";
+    let approve = match f.approve(&visit, &deps) {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
     match signup::decide(&deps, &caller, id, signup::SignupDecision { approve }).await {
         Ok(_) => Redirect::to(if approve {
             "/admin/partner-portal?done=approved#held"
@@ -426,7 +456,10 @@ pub async fn decide_seats(
     PagePath(id): PagePath<RequestId>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
-    let approve = f.decision == "approve";
+    let approve = match f.approve(&visit, &deps) {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
     match seats::decide(&deps, &caller, id, seats::SeatDecision { approve }).await {
         Ok(_) => Redirect::to("/admin/partner-portal?done=seats#seats").into_response(),
         Err(e) => fail(&visit, &deps.settings, e),

@@ -420,8 +420,43 @@ async fn capability_flags_and_hidden_settings(b: Backend) {
     );
 }
 
+/// A partner invited with the Default Resource Allocation: its first
+/// manager holds a seat from the invitation; revoking it frees the seat.
+async fn revoking_a_partner_invitation_frees_its_seat(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.token(Role::PlatformAdmin);
+    let (_, mut config) = app.get_json("/partner-portal", admin).await;
+    config["defaultAllocation"] = json!({ "kind": "allocated", "seats": 3 });
+    let (s, _) = app.put("/partner-portal", admin, config).await;
+    assert_eq!(s, 200);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (s, sent) = app
+        .post(
+            "/invitations/partner",
+            Some(admin),
+            json!({ "organizationName": format!("Globex {run}"), "email": format!("g-{run}@globex.example.com"), "displayName": "G" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{sent}");
+    let org = sent["invitation"]["orgId"].as_str().unwrap().to_string();
+    let (_, seats) = app.get_json(&format!("/organizations/{org}/seats"), admin).await;
+    assert_eq!(
+        (&seats["described"], &seats["used"]),
+        (&json!("Allocated: 3 seats"), &json!(1)),
+        "{seats}"
+    );
+    let id = sent["invitation"]["id"].as_str().unwrap();
+    let (s, p) = app
+        .post(&format!("/invitations/{id}/revoke"), Some(admin), json!({}))
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let (_, seats) = app.get_json(&format!("/organizations/{org}/seats"), admin).await;
+    assert_eq!(seats["used"], json!(0), "{seats}");
+}
+
 both_backends!(
     seats_limit_removal_and_purchase,
     the_partner_portal_switch,
-    capability_flags_and_hidden_settings
+    capability_flags_and_hidden_settings,
+    revoking_a_partner_invitation_frees_its_seat
 );

@@ -257,6 +257,18 @@ async fn the_whole_signup_from_the_templates(b: Backend) {
         "no password link for a Model User"
     );
 
+    // The Model User cannot be removed while self-registration copies it.
+    let (_, model_users) = app.get_json(&format!("/organizations/{model}/users"), admin).await;
+    let model_user = model_users["items"][0]["id"].as_str().unwrap();
+    let r = app
+        .http
+        .delete(app.url(&format!("/organizations/{model}/users/{model_user}")))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+
     // Each step is an event.
     let (_, log) = app
         .get_json(&format!("/organizations/{org_id}/activity?limit=50"), admin)
@@ -357,9 +369,26 @@ async fn the_organisation_key_and_the_link(b: Backend) {
         .await;
     assert_eq!(s, 410, "expired: {p}");
 
-    // Rotating the link kills the old one.
+    // Rotating the link kills the old one, its keys, and the sign-ups asked through it.
+    let email = format!("pending-{run}@globex.example.com");
+    let (s, _) = sign_up(&app, &link, &email, &format!("Pending {run}"), None).await;
+    assert_eq!(s, 202);
+    let pending = app.last_token_to(&email).await;
     let (s, rotated) = app.post("/partner-portal/signup-link", Some(admin), json!({})).await;
     assert_eq!(s, 201, "{rotated}");
+    let (s, p) = app
+        .post(
+            "/signup/complete",
+            None,
+            json!({ "token": pending, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(s, 404, "asked through the replaced link: {p}");
+    let fresh_link = rotated["link"]["id"].as_str().unwrap();
+    let (s, p) = app
+        .get_json(&format!("/signup-links/{fresh_link}?key={key}"), admin)
+        .await;
+    assert_eq!(s, 400, "the old link's key: {p}");
     let (s, _) = app.get_json(&format!("/signup-links/{link}"), admin).await;
     assert_eq!(s, 404);
     let (s, _) = sign_up(

@@ -399,22 +399,39 @@ pub async fn revoke_invitation(deps: &Deps, caller: &Caller, id: InvitationId) -
         });
     }
     // The invited (never activated) Partner Manager goes with the invitation,
-    // so no later link can activate them.
+    // so no later link can activate them, and gives back their seat (a
+    // second read: whether they and a seats record are still there).
     if let Some(user) = inv.user_id {
-        change = change
-            .write(Write::Delete {
-                key: keys::login(&inv.email),
-                cond: Cond::None,
-            })
-            .write(Write::Delete {
-                key: keys::user(user),
-                cond: Cond::None,
-            });
+        let [still, seats]: [Option<Item>; 2] = deps
+            .table
+            .get_many(&[keys::user(user), keys::seats(inv.org_id)])
+            .await?
+            .try_into()
+            .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
+        change = change.write(Write::Delete {
+            key: keys::login(&inv.email),
+            cond: Cond::None,
+        });
+        if let Some(still) = still {
+            let still: User = still.decode()?;
+            change = change
+                .write(Write::Delete {
+                    key: keys::user(user),
+                    cond: Cond::VersionIs(still.version),
+                })
+                .writes(crate::ops::seats::give_back_seat(&still, seats.as_ref()));
+        }
     }
     inv.state = InvitationState::Revoked;
     let mut change = change.after(json(&inv.view(now))?);
     change.event.before = Some(before);
-    change.commit(deps).await?;
+    change.commit(deps).await.map_err(|e| {
+        on_condition(e, |_| {
+            Some(AppError::Conflict(
+                "The invitation changed meanwhile: read it again.".into(),
+            ))
+        })
+    })?;
     Ok(inv.view(now))
 }
 

@@ -401,12 +401,13 @@ pub async fn add_user(deps: &Deps, caller: &Caller, org_id: OrgId, input: NewUse
 /// transaction, their requests stop at once, and the identity provider
 /// disables them. A Partner Manager does not remove themself. 1 read, 1 write.
 pub async fn remove_user(deps: &Deps, caller: &Caller, org_id: OrgId, user_id: UserId) -> Result<UserView, AppError> {
-    let (actor, [org, user, seats]) = authenticate(
+    let (a, [org, user, seats]) = crate::ops::authenticate_full(
         deps,
         caller,
         [keys::org(org_id), keys::user(user_id), keys::seats(org_id)],
     )
     .await?;
+    let actor = a.actor;
     let org: Organization = org.ok_or(AppError::NotFound)?.decode()?;
     deps.authz
         .require(&actor.principal, Action::RemoveUser, &OrgFacts::from(&org))?;
@@ -416,6 +417,12 @@ pub async fn remove_user(deps: &Deps, caller: &Caller, org_id: OrgId, user_id: U
     }
     if user.id == actor.principal.user_id {
         return Err(AppError::Conflict("You cannot remove yourself.".into()));
+    }
+    if a.portal.model_user == Some(user.id) {
+        return Err(AppError::Conflict(
+            "This is the Model User self-registration copies: choose another in the Partner Portal settings first."
+                .into(),
+        ));
     }
     let change = Change::new(
         deps,
@@ -438,6 +445,15 @@ pub async fn remove_user(deps: &Deps, caller: &Caller, org_id: OrgId, user_id: U
         key: keys::login(&user.email),
         cond: Cond::None,
     })
+    // The inactivity sweep forgets them, and their confirmation link dies.
+    .write(Write::Delete {
+        key: keys::user_activity(user.id),
+        cond: Cond::None,
+    })
+    .writes(user.confirm_link.as_ref().map(|l| Write::Delete {
+        key: keys::link(l),
+        cond: Cond::None,
+    }))
     .writes(crate::ops::seats::give_back_seat(&user, seats.as_ref()));
     change.commit(deps).await.map_err(|e| {
         on_condition(e, |i| {
