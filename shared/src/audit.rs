@@ -75,10 +75,20 @@ pub enum ActionType {
     /// A user signed out (of one session, or everywhere).
     #[serde(rename = "Sign Out")]
     SignOut,
+    /// A workspace project, its participants, delivery items, status
+    /// reports or health changed (or the workspace's levels and rules).
+    #[serde(rename = "Update Project")]
+    UpdateProject,
+    /// A timesheet's entries changed, or it was submitted, approved or rejected.
+    #[serde(rename = "Update Timesheet")]
+    UpdateTimesheet,
+    /// An expense was submitted, changed, approved or rejected.
+    #[serde(rename = "Update Expense")]
+    UpdateExpense,
 }
 
 impl ActionType {
-    pub const ALL: [ActionType; 19] = [
+    pub const ALL: [ActionType; 22] = [
         ActionType::InviteUser,
         ActionType::ServerAction,
         ActionType::UpdateConfiguration,
@@ -98,6 +108,9 @@ impl ActionType {
         ActionType::GrantPartnerRole,
         ActionType::VerifyConnection,
         ActionType::SignOut,
+        ActionType::UpdateProject,
+        ActionType::UpdateTimesheet,
+        ActionType::UpdateExpense,
     ];
 
     /// The name the log shows, e.g. `Invite User`.
@@ -122,6 +135,9 @@ impl ActionType {
             ActionType::GrantPartnerRole => "Grant Partner Role",
             ActionType::VerifyConnection => "Verify Connection",
             ActionType::SignOut => "Sign Out",
+            ActionType::UpdateProject => "Update Project",
+            ActionType::UpdateTimesheet => "Update Timesheet",
+            ActionType::UpdateExpense => "Update Expense",
         }
     }
 

@@ -3,7 +3,7 @@
 //! evaluated in-process. Operations ask [`Authz::require`]; nothing else
 //! decides who may do what.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{
@@ -11,9 +11,10 @@ use cedar_policy::{
     PolicySet, Request, RestrictedExpression, Schema,
 };
 
-use crate::domain::{EmailAddress, OrgId, OrgKind, Organization, Role, UserId};
+use crate::domain::{EmailAddress, OrgId, OrgKind, Organization, ProjectId, Role, UserId};
 use crate::error::AppError;
 use crate::settings::ReadOnlyReason;
+use crate::workspace::{FieldName, FieldRule, Permission};
 
 pub const POLICIES: &str = include_str!("../policies/portico.cedar");
 pub const SCHEMA: &str = include_str!("../policies/portico.cedarschema");
@@ -102,11 +103,12 @@ pub enum Action {
     RemoveUser,
     ManageSeats,
     RequestSeats,
+    ManageWorkspace,
 }
 
 impl Action {
     /// Every action, in the order `docs/permissions.md` lists them.
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 52] = [
         Action::CreateOrganization,
         Action::ViewOrganization,
         Action::InvitePartner,
@@ -158,6 +160,7 @@ impl Action {
         Action::RemoveUser,
         Action::ManageSeats,
         Action::RequestSeats,
+        Action::ManageWorkspace,
     ];
 
     /// The action's name in the policies.
@@ -214,6 +217,7 @@ impl Action {
             Action::RemoveUser => "RemoveUser",
             Action::ManageSeats => "ManageSeats",
             Action::RequestSeats => "RequestSeats",
+            Action::ManageWorkspace => "ManageWorkspace",
         }
     }
 }
@@ -254,6 +258,137 @@ enum Resource<'a> {
         def: &'a crate::settings::SettingDefinition,
         grants: &'a [crate::settings::SettingKey],
     },
+    /// A project (what the caller's access levels let them do comes as the context).
+    Project(&'a ProjectFacts),
+    /// One field under the rules for external participants.
+    Field {
+        name: FieldName,
+        rule: FieldRule,
+    },
+    /// A person as a resource.
+    Person(&'a PersonFacts),
+}
+
+/// What authorization needs to know about a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectFacts {
+    pub id: ProjectId,
+    /// The platform organisation running it.
+    pub owner: OrgId,
+    pub customer: OrgId,
+}
+
+/// What authorization needs to know about a person (a resource): who they
+/// are, their organisation, and their supervisor (for a timesheet or an
+/// expense, the one it was submitted to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonFacts {
+    pub user: UserId,
+    pub org: OrgId,
+    pub org_kind: OrgKind,
+    pub supervisor: Option<UserId>,
+}
+
+/// What may be done to a project (decided with the caller's access levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectAction {
+    ViewProject,
+    EditProject,
+    ReadPhase,
+    ManageTasks,
+    ManageMilestones,
+    ManageRaid,
+    FileReports,
+    SetHealth,
+    LogTime,
+}
+
+impl ProjectAction {
+    pub const ALL: [ProjectAction; 9] = [
+        ProjectAction::ViewProject,
+        ProjectAction::EditProject,
+        ProjectAction::ReadPhase,
+        ProjectAction::ManageTasks,
+        ProjectAction::ManageMilestones,
+        ProjectAction::ManageRaid,
+        ProjectAction::FileReports,
+        ProjectAction::SetHealth,
+        ProjectAction::LogTime,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProjectAction::ViewProject => "ViewProject",
+            ProjectAction::EditProject => "EditProject",
+            ProjectAction::ReadPhase => "ReadPhase",
+            ProjectAction::ManageTasks => "ManageTasks",
+            ProjectAction::ManageMilestones => "ManageMilestones",
+            ProjectAction::ManageRaid => "ManageRaid",
+            ProjectAction::FileReports => "FileReports",
+            ProjectAction::SetHealth => "SetHealth",
+            ProjectAction::LogTime => "LogTime",
+        }
+    }
+}
+
+/// What may be done to a person's profile, timesheets and expenses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonAction {
+    ViewResource,
+    EditResource,
+    PlanResource,
+    ViewTime,
+    RecordTime,
+    DecideTime,
+}
+
+impl PersonAction {
+    pub const ALL: [PersonAction; 6] = [
+        PersonAction::ViewResource,
+        PersonAction::EditResource,
+        PersonAction::PlanResource,
+        PersonAction::ViewTime,
+        PersonAction::RecordTime,
+        PersonAction::DecideTime,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PersonAction::ViewResource => "ViewResource",
+            PersonAction::EditResource => "EditResource",
+            PersonAction::PlanResource => "PlanResource",
+            PersonAction::ViewTime => "ViewTime",
+            PersonAction::RecordTime => "RecordTime",
+            PersonAction::DecideTime => "DecideTime",
+        }
+    }
+}
+
+/// The field decisions.
+const READ_FIELD: &str = "ReadField";
+const WRITE_FIELD: &str = "WriteField";
+
+/// What the caller may not do to the guarded fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldAccess {
+    pub hidden: BTreeSet<FieldName>,
+    pub read_only: BTreeSet<FieldName>,
+}
+
+impl FieldAccess {
+    pub fn sees(&self, f: FieldName) -> bool {
+        !self.hidden.contains(&f)
+    }
+    pub fn sets(&self, f: FieldName) -> bool {
+        !self.read_only.contains(&f) && !self.hidden.contains(&f)
+    }
+}
+
+/// A decision's context.
+enum Ctx<'a> {
+    None,
+    Str(&'a str, &'a str),
+    May(&'a [Permission]),
 }
 
 fn internal(e: &dyn std::fmt::Display) -> AppError {
@@ -279,6 +414,9 @@ pub struct Authz {
     user_type: EntityTypeName,
     action_type: EntityTypeName,
     setting_type: EntityTypeName,
+    project_type: EntityTypeName,
+    field_type: EntityTypeName,
+    person_type: EntityTypeName,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -320,7 +458,9 @@ impl Authz {
         let mut by_action: HashMap<String, PolicySet> = Action::ALL
             .iter()
             .map(|a| a.name())
-            .chain([CHANGE_SETTING])
+            .chain([CHANGE_SETTING, READ_FIELD, WRITE_FIELD])
+            .chain(ProjectAction::ALL.iter().map(|a| a.name()))
+            .chain(PersonAction::ALL.iter().map(|a| a.name()))
             .map(|name| (name.to_string(), PolicySet::new()))
             .collect();
         for p in policies.policies() {
@@ -344,6 +484,9 @@ impl Authz {
             user_type: ty("Portico::User")?,
             action_type: ty("Portico::Action")?,
             setting_type: ty("Portico::Setting")?,
+            project_type: ty("Portico::Project")?,
+            field_type: ty("Portico::Field")?,
+            person_type: ty("Portico::Person")?,
         })
     }
 
@@ -382,7 +525,7 @@ impl Authz {
         p: &Principal,
         action: &str,
         resource: Resource<'_>,
-        context: Option<(&str, &str)>,
+        context: Ctx<'_>,
         held: Option<&Held>,
     ) -> Result<cedar_policy::Response, AppError> {
         let principal_uid =
@@ -407,8 +550,16 @@ impl Authz {
                 .map(|c| RestrictedExpression::new_string(c.as_str().to_string()));
             user_attrs.insert("capabilities".to_string(), RestrictedExpression::new_set(caps));
         }
-        let (resource_uid, resource_org, setting) = match resource {
-            Resource::Org(o) => (self.org_uid(o.id), o, None),
+        // The resource's organisations first: what the principal's own
+        // organisation is known as when it is also the resource (its flags,
+        // its partner of record) wins over the bare facts added last.
+        let mut orgs: Vec<OrgFacts> = Vec::with_capacity(2);
+        let mut more: Vec<Entity> = Vec::new();
+        let resource_uid = match resource {
+            Resource::Org(o) => {
+                orgs.push(*o);
+                self.org_uid(o.id)
+            }
             Resource::Setting { customer, def, grants } => {
                 let grants = grants
                     .iter()
@@ -422,37 +573,123 @@ impl Authz {
                     crate::settings::SettingGroup::General => "general",
                     crate::settings::SettingGroup::PaidAddOn => "paid_add_on",
                 };
-                let setting = Entity::new(
-                    uid.clone(),
-                    HashMap::from([
-                        (
-                            "key".to_string(),
-                            RestrictedExpression::new_string(def.key.as_str().to_string()),
-                        ),
-                        ("group".to_string(), RestrictedExpression::new_string(group.into())),
-                        ("restricted".to_string(), RestrictedExpression::new_bool(def.restricted)),
-                        (
-                            "customer".to_string(),
-                            RestrictedExpression::new_entity_uid(self.org_uid(customer.id)),
-                        ),
-                    ]),
-                    HashSet::new(),
-                )
-                .map_err(|e| internal(&e))?;
-                (uid, customer, Some(setting))
+                more.push(
+                    Entity::new(
+                        uid.clone(),
+                        HashMap::from([
+                            (
+                                "key".to_string(),
+                                RestrictedExpression::new_string(def.key.as_str().to_string()),
+                            ),
+                            ("group".to_string(), RestrictedExpression::new_string(group.into())),
+                            ("restricted".to_string(), RestrictedExpression::new_bool(def.restricted)),
+                            (
+                                "customer".to_string(),
+                                RestrictedExpression::new_entity_uid(self.org_uid(customer.id)),
+                            ),
+                        ]),
+                        HashSet::new(),
+                    )
+                    .map_err(|e| internal(&e))?,
+                );
+                orgs.push(*customer);
+                uid
+            }
+            Resource::Project(project) => {
+                let uid =
+                    EntityUid::from_type_name_and_id(self.project_type.clone(), EntityId::new(project.id.to_string()));
+                more.push(
+                    Entity::new(
+                        uid.clone(),
+                        HashMap::from([
+                            (
+                                "owner".to_string(),
+                                RestrictedExpression::new_entity_uid(self.org_uid(project.owner)),
+                            ),
+                            (
+                                "customer".to_string(),
+                                RestrictedExpression::new_entity_uid(self.org_uid(project.customer)),
+                            ),
+                        ]),
+                        HashSet::new(),
+                    )
+                    .map_err(|e| internal(&e))?,
+                );
+                uid
+            }
+            Resource::Field { name, rule } => {
+                let uid = EntityUid::from_type_name_and_id(self.field_type.clone(), EntityId::new(name.as_str()));
+                more.push(
+                    Entity::new(
+                        uid.clone(),
+                        HashMap::from([
+                            (
+                                "name".to_string(),
+                                RestrictedExpression::new_string(name.as_str().to_string()),
+                            ),
+                            ("hidden".to_string(), RestrictedExpression::new_bool(rule.hidden)),
+                            ("readOnly".to_string(), RestrictedExpression::new_bool(rule.read_only)),
+                        ]),
+                        HashSet::new(),
+                    )
+                    .map_err(|e| internal(&e))?,
+                );
+                uid
+            }
+            Resource::Person(person) => {
+                let uid =
+                    EntityUid::from_type_name_and_id(self.person_type.clone(), EntityId::new(person.user.to_string()));
+                let user_uid =
+                    |u: UserId| EntityUid::from_type_name_and_id(self.user_type.clone(), EntityId::new(u.to_string()));
+                let mut attrs = HashMap::from([
+                    (
+                        "user".to_string(),
+                        RestrictedExpression::new_entity_uid(user_uid(person.user)),
+                    ),
+                    (
+                        "org".to_string(),
+                        RestrictedExpression::new_entity_uid(self.org_uid(person.org)),
+                    ),
+                ]);
+                if let Some(s) = person.supervisor {
+                    attrs.insert(
+                        "supervisor".to_string(),
+                        RestrictedExpression::new_entity_uid(user_uid(s)),
+                    );
+                }
+                more.push(Entity::new(uid.clone(), attrs, HashSet::new()).map_err(|e| internal(&e))?);
+                orgs.push(OrgFacts {
+                    id: person.org,
+                    kind: person.org_kind,
+                    partner_of_record: None,
+                    allows: None,
+                });
+                uid
             }
         };
+        orgs.push(p.own_org());
         let user = Entity::new(principal_uid.clone(), user_attrs, HashSet::new()).map_err(|e| internal(&e))?;
-        let mut entities = vec![user, self.org_entity(resource_org)?];
-        entities.extend(setting);
-        if resource_org.id != p.org_id {
-            entities.push(self.org_entity(&p.own_org())?);
+        let mut entities = vec![user];
+        let mut seen = HashSet::new();
+        for o in &orgs {
+            if seen.insert(o.id) {
+                entities.push(self.org_entity(o)?);
+            }
         }
+        entities.extend(more);
         let entities = Entities::from_entities(entities, self.schema.as_ref()).map_err(|e| internal(&e))?;
         let context = match context {
-            None => Context::empty(),
-            Some((k, v)) => Context::from_pairs([(k.to_string(), RestrictedExpression::new_string(v.to_string()))])
+            Ctx::None => Context::empty(),
+            Ctx::Str(k, v) => Context::from_pairs([(k.to_string(), RestrictedExpression::new_string(v.to_string()))])
                 .map_err(|e| internal(&e))?,
+            Ctx::May(may) => Context::from_pairs([(
+                "may".to_string(),
+                RestrictedExpression::new_set(
+                    may.iter()
+                        .map(|m| RestrictedExpression::new_string(m.as_str().to_string())),
+                ),
+            )])
+            .map_err(|e| internal(&e))?,
         };
         let action_uid = EntityUid::from_type_name_and_id(self.action_type.clone(), EntityId::new(action));
         let request = Request::new(principal_uid, action_uid, resource_uid, context, self.schema.as_ref())
@@ -484,7 +721,7 @@ impl Authz {
 
     /// The decision, with no side effects.
     pub fn is_allowed(&self, p: &Principal, action: Action, resource: &OrgFacts) -> Result<bool, AppError> {
-        let response = self.evaluate(p, action.name(), Resource::Org(resource), None, None)?;
+        let response = self.evaluate(p, action.name(), Resource::Org(resource), Ctx::None, None)?;
         Ok(response.decision() == Decision::Allow)
     }
 
@@ -497,7 +734,7 @@ impl Authz {
         resource: &OrgFacts,
         held: &Held,
     ) -> Result<bool, AppError> {
-        let response = self.evaluate(p, action.name(), Resource::Org(resource), None, Some(held))?;
+        let response = self.evaluate(p, action.name(), Resource::Org(resource), Ctx::None, Some(held))?;
         Ok(response.decision() == Decision::Allow)
     }
 
@@ -523,7 +760,7 @@ impl Authz {
             p,
             Action::RequestUser.name(),
             Resource::Org(partner),
-            Some(("role", role.as_str())),
+            Ctx::Str("role", role.as_str()),
             None,
         )?;
         Ok(response.decision() == Decision::Allow)
@@ -543,7 +780,7 @@ impl Authz {
             p,
             Action::ManageStaff.name(),
             Resource::Org(customer),
-            Some(("role", role.as_str())),
+            Ctx::Str("role", role.as_str()),
             Some(held),
         )?;
         if response.decision() == Decision::Allow {
@@ -567,7 +804,7 @@ impl Authz {
             p,
             CHANGE_SETTING,
             Resource::Setting { customer, def, grants },
-            None,
+            Ctx::None,
             Some(held),
         )?;
         if response.decision() == Decision::Allow {
@@ -602,6 +839,103 @@ impl Authz {
             _ if self.is_allowed(p, Action::ViewOrganization, resource)? => AppError::Forbidden,
             _ => AppError::NotFound,
         })
+    }
+
+    /// Whether `p`, whose access levels let them do `may` (in the phase
+    /// concerned, or anywhere on the project), may do `action` to `project`.
+    pub fn project_allows(
+        &self,
+        p: &Principal,
+        action: ProjectAction,
+        project: &ProjectFacts,
+        may: &BTreeSet<Permission>,
+    ) -> Result<bool, AppError> {
+        let may: Vec<Permission> = may.iter().copied().collect();
+        let response = self.evaluate(p, action.name(), Resource::Project(project), Ctx::May(&may), None)?;
+        Ok(response.decision() == Decision::Allow)
+    }
+
+    /// [`Authz::project_allows`], or the refusal: 404 for a project the
+    /// caller may not see at all (`seen`: what they may do anywhere on it),
+    /// else 403 saying what their level lacks.
+    pub fn require_project(
+        &self,
+        p: &Principal,
+        action: ProjectAction,
+        project: &ProjectFacts,
+        may: &BTreeSet<Permission>,
+        seen: &BTreeSet<Permission>,
+    ) -> Result<(), AppError> {
+        if self.project_allows(p, action, project, may)? {
+            return Ok(());
+        }
+        tracing::info!(actor = %p.user_id, action = action.name(), project = %project.id, "denied");
+        if action != ProjectAction::ViewProject && self.project_allows(p, ProjectAction::ViewProject, project, seen)? {
+            Err(AppError::AccessRefused {
+                code: "access-level",
+                detail: format!(
+                    "Your access level does not allow this here ({}).",
+                    match action {
+                        ProjectAction::ReadPhase => "you are not assigned to this phase",
+                        ProjectAction::EditProject => "only the platform changes a project and its participants",
+                        ProjectAction::ManageTasks => "adding and updating tasks",
+                        ProjectAction::ManageMilestones => "managing milestones",
+                        ProjectAction::ManageRaid => "managing the RAID log",
+                        ProjectAction::FileReports => "filing status reports",
+                        ProjectAction::SetHealth => "setting the project's health",
+                        ProjectAction::LogTime => "logging time in this phase",
+                        ProjectAction::ViewProject => "reading",
+                    }
+                ),
+            })
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    /// The guarded fields `p` may not read or set, under `rules`.
+    pub fn field_access(
+        &self,
+        p: &Principal,
+        rules: &crate::workspace::WorkspaceConfig,
+    ) -> Result<FieldAccess, AppError> {
+        let mut access = FieldAccess::default();
+        for name in FieldName::ALL {
+            let rule = rules.rule(name);
+            let decide = |action: &str| -> Result<bool, AppError> {
+                let r = self.evaluate(p, action, Resource::Field { name, rule }, Ctx::None, None)?;
+                Ok(r.decision() == Decision::Allow)
+            };
+            if !decide(READ_FIELD)? {
+                access.hidden.insert(name);
+            }
+            if !decide(WRITE_FIELD)? {
+                access.read_only.insert(name);
+            }
+        }
+        Ok(access)
+    }
+
+    /// Whether `p` may do `action` to `person`'s profile, time or expenses.
+    pub fn person_allows(&self, p: &Principal, action: PersonAction, person: &PersonFacts) -> Result<bool, AppError> {
+        let response = self.evaluate(p, action.name(), Resource::Person(person), Ctx::None, None)?;
+        Ok(response.decision() == Decision::Allow)
+    }
+
+    /// [`Authz::person_allows`], or the refusal (404 for someone the caller
+    /// may not see, so a refusal never confirms a person exists).
+    pub fn require_person(&self, p: &Principal, action: PersonAction, person: &PersonFacts) -> Result<(), AppError> {
+        if self.person_allows(p, action, person)? {
+            return Ok(());
+        }
+        tracing::info!(actor = %p.user_id, action = action.name(), person = %person.user, "denied");
+        if self.person_allows(p, PersonAction::ViewResource, person)?
+            || self.person_allows(p, PersonAction::ViewTime, person)?
+        {
+            Err(AppError::Forbidden)
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 
     /// Strict validation of the policies against the schema (used by tests and at start-up checks).

@@ -70,6 +70,10 @@ id_type!(InvitationId, "an invitation");
 id_type!(RequestId, "a user request");
 id_type!(InstanceId, "an instance");
 id_type!(AccessRequestId, "an access request");
+id_type!(ProjectId, "a project");
+id_type!(ItemId, "a milestone, task, RAID entry or status report");
+id_type!(EntryId, "a time entry");
+id_type!(ExpenseId, "an expense");
 
 /// An email address, validated and normalised (lower case) once.
 /// Rejects anything that could inject mail headers (CR, LF, other controls).

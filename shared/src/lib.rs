@@ -44,3 +44,4 @@ pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod workspace;

@@ -19,3 +19,4 @@ pub mod suspend_inactive;
 pub mod toggle_setting;
 pub mod verify_connection;
 pub mod web;
+pub mod workspace;

@@ -35,10 +35,11 @@ pub enum Function {
     Session,
     Instances,
     InstanceAccess,
+    Workspace,
 }
 
 impl Function {
-    pub const ALL: [Function; 8] = [
+    pub const ALL: [Function; 9] = [
         Function::Organizations,
         Function::Invite,
         Function::Session,
@@ -47,6 +48,7 @@ impl Function {
         Function::ToggleSetting,
         Function::Instances,
         Function::InstanceAccess,
+        Function::Workspace,
     ];
 
     /// The function's crate and SAM resource name.
@@ -60,6 +62,7 @@ impl Function {
             Function::Session => "session",
             Function::Instances => "instances",
             Function::InstanceAccess => "instance-access",
+            Function::Workspace => "workspace",
         }
     }
 
@@ -76,6 +79,7 @@ impl Function {
             Function::GrantPartnerRole => grant_partner_role::Uses::USING,
             Function::Instances => instances::Uses::USING,
             Function::InstanceAccess => instance_access::Uses::USING,
+            Function::Workspace => workspace::Uses::USING,
         }
     }
 
@@ -92,6 +96,7 @@ impl Function {
             Function::GrantPartnerRole => grant_partner_role::routes(),
             Function::Instances => instances::routes(),
             Function::InstanceAccess => instance_access::routes(),
+            Function::Workspace => workspace::routes(),
         }
     }
 }

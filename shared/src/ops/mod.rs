@@ -23,6 +23,8 @@ pub mod session;
 pub mod settings;
 pub mod signup;
 pub mod staff;
+pub mod timesheets;
+pub mod workspace;
 
 use crate::app::Deps;
 use crate::audit::{ActionType, ActivityEvent, Actor, ChainHead, Target};
@@ -73,20 +75,13 @@ pub async fn authenticate_and_query<const N: usize>(
     extra: [Key; N],
     guess: Option<Query>,
 ) -> Result<(Authenticated, [Option<Item>; N], Guess), AppError> {
-    let speculative = async {
-        match guess {
-            Some(q) => {
-                let page = deps.table.query(&q).await;
-                Some((q, page))
-            }
-            None => None,
-        }
-    };
     // Both start in the same poll (futures' join does not stop between them
     // when tokio's cooperative budget runs low, as tokio::join! may).
-    let (auth, guessed) = futures::future::join(authenticate_full(deps, caller, extra), speculative).await;
-    let (a, items) = auth?;
-    Ok((a, items, Guess(guessed)))
+    let (a, items, guessed) = authenticate_many_and_query(deps, caller, extra.into(), guess).await?;
+    let items: [Option<Item>; N] = items
+        .try_into()
+        .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
+    Ok((a, items, guessed))
 }
 
 impl Guess {
@@ -129,6 +124,41 @@ pub async fn authenticate_full<const N: usize>(
     caller: &Caller,
     extra: [Key; N],
 ) -> Result<(Authenticated, [Option<Item>; N]), AppError> {
+    let (a, rest) = authenticate_many(deps, caller, extra.into()).await?;
+    let rest: [Option<Item>; N] = rest
+        .try_into()
+        .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
+    Ok((a, rest))
+}
+
+/// [`authenticate_and_query`] with any number of extra keys.
+pub async fn authenticate_many_and_query(
+    deps: &Deps,
+    caller: &Caller,
+    extra: Vec<Key>,
+    guess: Option<Query>,
+) -> Result<(Authenticated, Vec<Option<Item>>, Guess), AppError> {
+    let speculative = async {
+        match guess {
+            Some(q) => {
+                let page = deps.table.query(&q).await;
+                Some((q, page))
+            }
+            None => None,
+        }
+    };
+    let (auth, guessed) = futures::future::join(authenticate_many(deps, caller, extra), speculative).await;
+    let (a, items) = auth?;
+    Ok((a, items, Guess(guessed)))
+}
+
+/// [`authenticate_full`] with any number of extra keys.
+pub async fn authenticate_many(
+    deps: &Deps,
+    caller: &Caller,
+    extra: Vec<Key>,
+) -> Result<(Authenticated, Vec<Option<Item>>), AppError> {
+    let n = extra.len();
     let not_a_user = || AppError::Unauthenticated("The token does not name a Portico user.");
     let session_id = caller.session_id.as_deref().ok_or(AppError::Unauthenticated(
         "This token names no Portico session: sign in again.",
@@ -136,8 +166,8 @@ pub async fn authenticate_full<const N: usize>(
     // The chain heads of the caller's organisation and of every organisation
     // the operation reads come along, so that its change needs no more reads.
     let mut head_orgs = vec![caller.org_id];
-    head_orgs.extend(extra.iter().filter_map(keys::org_of).filter(|o| *o != caller.org_id));
-    let mut wanted = Vec::with_capacity(N + 4 + head_orgs.len());
+    head_orgs.extend(extra.iter().filter_map(keys::log_of).filter(|o| *o != caller.org_id));
+    let mut wanted = Vec::with_capacity(n + 4 + head_orgs.len());
     wanted.push(keys::user(caller.user_id));
     wanted.push(keys::org(caller.org_id));
     wanted.push(crate::sessions::key(session_id));
@@ -175,12 +205,12 @@ pub async fn authenticate_full<const N: usize>(
         accounts::request_email_confirmation(deps, &user).await?;
         return Err(AppError::EmailConfirmationRequired);
     }
-    let rest: [Option<Item>; N] = items
-        .by_ref()
-        .take(N)
-        .collect::<Vec<_>>()
-        .try_into()
-        .map_err(|_| AppError::Internal("get_many answered a different number of items".into()))?;
+    let rest: Vec<Option<Item>> = items.by_ref().take(n).collect();
+    if rest.len() != n {
+        return Err(AppError::Internal(
+            "get_many answered a different number of items".into(),
+        ));
+    }
     let principal = Principal {
         user_id: user.id,
         email: user.email.clone(),

@@ -492,3 +492,118 @@ pub fn portal_texts() -> Key {
     Key::new("PORTAL", "TEXTS")
 }
 pub const PORTAL_TEXTS: &str = "PortalTexts";
+
+/// The co-delivery workspace's configuration (access levels, default
+/// external level, field rules): one item.
+pub fn workspace_config() -> Key {
+    Key::new("WORKSPACE", "CONFIG")
+}
+pub const WORKSPACE_CONFIG: &str = "WorkspaceConfig";
+
+/// A project. Its partition also holds its participants, delivery items
+/// and status reports.
+pub fn project(id: crate::domain::ProjectId) -> Key {
+    Key::new(project_partition(id), "PROJECT")
+}
+pub fn project_partition(id: crate::domain::ProjectId) -> String {
+    format!("PROJECT#{id}")
+}
+pub const PROJECT: &str = "Project";
+/// GSI1: every project, by name.
+pub const ALL_PROJECTS: &str = "PROJECTS";
+pub fn project_listing_sk(name: &str, id: crate::domain::ProjectId) -> String {
+    format!("{}#{id}", name.to_lowercase())
+}
+/// The log a project's events are chained in (its own, beside the actor's
+/// organisation's): the project's id as a log's id.
+pub fn project_log(id: crate::domain::ProjectId) -> OrgId {
+    OrgId(id.0)
+}
+/// Whose activity chain head a key's item names a log of: an organisation's
+/// record, or a project's (whose events are chained in the project's log).
+pub fn log_of(key: &Key) -> Option<OrgId> {
+    if let Some(id) = key.pk.strip_prefix("PROJECT#") {
+        return (key.sk == "PROJECT")
+            .then(|| uuid::Uuid::parse_str(id).ok().map(OrgId))
+            .flatten();
+    }
+    org_of(key)
+}
+
+/// One person's place on a project.
+pub fn member(project: crate::domain::ProjectId, user: UserId) -> Key {
+    Key::new(project_partition(project), format!("MEMBER#{user}"))
+}
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+pub const MEMBER: &str = "ProjectMember";
+/// GSI1: a person's projects ("My projects"), newest first.
+pub fn user_projects(user: UserId) -> String {
+    format!("USER#{user}#PROJECTS")
+}
+
+/// A phase's milestone, task or RAID entry.
+pub fn phase_item(
+    project: crate::domain::ProjectId,
+    kind: crate::workspace::ItemKind,
+    phase: u8,
+    id: crate::domain::ItemId,
+) -> Key {
+    Key::new(
+        project_partition(project),
+        format!("{}{id}", phase_items_prefix(kind, phase)),
+    )
+}
+/// The sort-key prefix of one phase's items of one kind.
+pub fn phase_items_prefix(kind: crate::workspace::ItemKind, phase: u8) -> String {
+    format!("{}#{phase:02}#", kind.prefix())
+}
+
+/// A status report, under its period's start.
+pub fn report(project: crate::domain::ProjectId, period_start: chrono::NaiveDate, id: crate::domain::ItemId) -> Key {
+    Key::new(
+        project_partition(project),
+        format!("{REPORT_PREFIX}{period_start}#{id}"),
+    )
+}
+pub const REPORT_PREFIX: &str = "REPORT#";
+pub const REPORT: &str = "StatusReport";
+
+/// A person's resource profile.
+pub fn resource(user: UserId) -> Key {
+    Key::new(format!("USER#{user}"), "RESOURCE")
+}
+pub const RESOURCE: &str = "ResourceProfile";
+
+/// One person's timesheet for the week starting on Monday `week`; its
+/// partition holds its entries too.
+pub fn timesheet(user: UserId, week: chrono::NaiveDate) -> Key {
+    Key::new(timesheet_partition(user, week), "SHEET")
+}
+pub fn timesheet_partition(user: UserId, week: chrono::NaiveDate) -> String {
+    format!("SHEET#{user}#{week}")
+}
+pub const TIMESHEET: &str = "Timesheet";
+/// GSI1: a person's timesheets, by week.
+pub fn user_timesheets(user: UserId) -> String {
+    format!("USER#{user}#SHEETS")
+}
+/// One time entry of a week's timesheet (its id is time-ordered).
+pub fn time_entry(user: UserId, week: chrono::NaiveDate, id: crate::domain::EntryId) -> Key {
+    Key::new(timesheet_partition(user, week), format!("{ENTRY_PREFIX}{id}"))
+}
+pub const ENTRY_PREFIX: &str = "ENTRY#";
+pub const TIME_ENTRY: &str = "TimeEntry";
+
+/// One person's expense claim; the partition holds all of theirs, oldest first.
+pub fn expense(user: UserId, id: crate::domain::ExpenseId) -> Key {
+    Key::new(user_expenses(user), format!("EXPENSE#{id}"))
+}
+pub fn user_expenses(user: UserId) -> String {
+    format!("EXPENSE#{user}")
+}
+pub const EXPENSE: &str = "Expense";
+
+/// GSI2 (sparse): the timesheets and expenses waiting for one supervisor.
+pub fn waiting_for(supervisor: UserId) -> String {
+    format!("SUPERVISOR#{supervisor}#WAITING")
+}

@@ -462,3 +462,149 @@ fn staff_changes_follow_the_role_they_touch() {
         assert_eq!(got, allowed, "{who_role:?} of {from} touching {touching:?}");
     }
 }
+
+/// The workspace (issue 17), every role × level × action and field, from
+/// the policies: the platform runs every project; a participant does what
+/// their level in the phase allows (nothing outside it); customers nothing;
+/// a field hidden from external participants is neither read nor set by
+/// them whatever their level, a read-only one read and not set.
+#[test]
+fn workspace_levels_and_field_rules_decision_table() {
+    use portico_core::authz::{ProjectAction as A, ProjectFacts};
+    use portico_core::workspace::{FieldName as F, FieldRule, Permission, WorkspaceConfig};
+    use std::collections::BTreeSet;
+    let authz = Authz::checked().unwrap();
+    let config = WorkspaceConfig::default();
+    let project = ProjectFacts {
+        id: portico_core::domain::ProjectId(Uuid::from_u128(77)),
+        owner: id(PLATFORM),
+        customer: id(CUSTOMER_OF_A),
+    };
+    let roles = [
+        (Role::PlatformAdmin, PLATFORM),
+        (Role::PartnerManager, PARTNER_A),
+        (Role::PartnerUser, PARTNER_A),
+        (Role::CustomerAccountOwner, CUSTOMER_OF_A),
+        (Role::CustomerAdmin, CUSTOMER_OF_A),
+        (Role::CustomerUser, CUSTOMER_OF_A),
+    ];
+    // (action, what the level must include)
+    let actions = [
+        (A::ViewProject, Some(Permission::Read)),
+        (A::ReadPhase, Some(Permission::Read)),
+        (A::ManageTasks, Some(Permission::Tasks)),
+        (A::LogTime, Some(Permission::Time)),
+        (A::ManageMilestones, Some(Permission::Milestones)),
+        (A::ManageRaid, Some(Permission::Raid)),
+        (A::FileReports, Some(Permission::Reports)),
+        (A::SetHealth, Some(Permission::Health)),
+        (A::EditProject, None),
+    ];
+    let mut rows = 0;
+    for (role, from) in roles {
+        let p = who(role, from);
+        for level in [None, Some("Viewer"), Some("Contributor"), Some("Delivery Lead")] {
+            let may: BTreeSet<Permission> = level
+                .and_then(|l| config.level(l))
+                .map(|l| l.may.clone())
+                .unwrap_or_default();
+            for (action, needs) in actions {
+                let want = match role {
+                    Role::PlatformAdmin => true,
+                    _ => needs.is_some_and(|n| may.contains(&n)),
+                };
+                let got = authz.project_allows(&p, action, &project, &may).unwrap();
+                assert_eq!(got, want, "{role:?} at {level:?}: {action:?}");
+                rows += 1;
+            }
+        }
+    }
+    assert_eq!(rows, 6 * 4 * 9);
+    // Fields, under each rule: what each role may read and set.
+    for (hidden, read_only) in [(false, false), (false, true), (true, true)] {
+        let rules = WorkspaceConfig {
+            field_rules: F::ALL
+                .into_iter()
+                .map(|f| (f, FieldRule { hidden, read_only }))
+                .collect(),
+            ..WorkspaceConfig::default()
+        };
+        for (role, from) in roles {
+            let access = authz.field_access(&who(role, from), &rules).unwrap();
+            for f in F::ALL {
+                let (reads, sets) = match role {
+                    Role::PlatformAdmin => (true, true),
+                    Role::PartnerManager | Role::PartnerUser => (!hidden, !hidden && !read_only),
+                    _ => (false, false),
+                };
+                assert_eq!(
+                    (access.sees(f), access.sets(f)),
+                    (reads, sets),
+                    "{role:?} on {f:?} (hidden {hidden}, read-only {read_only})"
+                );
+            }
+        }
+    }
+}
+
+/// People: a profile, time and expenses are their owner's, their
+/// supervisor's, their partner's managers' and the platform's to see; only
+/// the owner records them; only the supervisor decides, never the owner.
+#[test]
+fn workspace_people_decision_table() {
+    use portico_core::authz::{PersonAction as A, PersonFacts};
+    let authz = Authz::checked().unwrap();
+    let nico = who(Role::PartnerUser, PARTNER_A);
+    let supervisor = who(Role::PlatformAdmin, PLATFORM);
+    let mut other_admin = who(Role::PlatformAdmin, PLATFORM);
+    other_admin.user_id = UserId(Uuid::from_u128(9999));
+    let person = PersonFacts {
+        user: nico.user_id,
+        org: id(PARTNER_A),
+        org_kind: OrgKind::Partner,
+        supervisor: Some(supervisor.user_id),
+    };
+    let mut manager = who(Role::PartnerManager, PARTNER_A);
+    manager.user_id = UserId(Uuid::from_u128(4343));
+    let mut colleague = who(Role::PartnerUser, PARTNER_A);
+    colleague.user_id = UserId(Uuid::from_u128(4242));
+    let cases = [
+        // (who, view profile, edit profile, plan, view time, record, decide)
+        ("the person", &nico, [true, true, false, true, true, false]),
+        ("their supervisor", &supervisor, [true, true, true, true, false, true]),
+        (
+            "another platform admin",
+            &other_admin,
+            [true, true, true, true, false, false],
+        ),
+        (
+            "their partner's manager",
+            &manager,
+            [true, true, false, true, false, false],
+        ),
+        ("a colleague", &colleague, [false, false, false, false, false, false]),
+        (
+            "another partner's manager",
+            &who(Role::PartnerManager, PARTNER_B),
+            [false, false, false, false, false, false],
+        ),
+        (
+            "a customer",
+            &who(Role::CustomerAccountOwner, CUSTOMER_OF_A),
+            [false, false, false, false, false, false],
+        ),
+    ];
+    for (name, p, want) in cases {
+        let got: Vec<bool> = A::ALL
+            .iter()
+            .map(|a| authz.person_allows(p, *a, &person).unwrap())
+            .collect();
+        assert_eq!(got, want.to_vec(), "{name}: {:?}", A::ALL);
+    }
+    // A supervisor who is the person does not decide their own time.
+    let own = PersonFacts {
+        supervisor: Some(nico.user_id),
+        ..person
+    };
+    assert!(!authz.person_allows(&nico, A::DecideTime, &own).unwrap());
+}

@@ -1288,3 +1288,314 @@ async fn delegation_sweep_embedded_sqlite() {
 async fn delegation_sweep_dynamodb_local() {
     delegation_sweep_reads_only_what_is_due(Backend::Dynamo).await
 }
+
+/// Seed 001's workspace (issue 17): every route makes at most 1 read and 1
+/// write round trip; each change writes its event in the project's log and
+/// the actor's organisation's (two copies) or, for a person's time, in
+/// their organisation's and the actor's (one when the actor is the person).
+async fn workspace_round_trips(b: Backend) {
+    let counters = Arc::new(Counters::default());
+    let c2 = counters.clone();
+    let opts = Options {
+        wrap: Some(Box::new(move |t| Arc::new(Counting(t, c2)) as Arc<dyn Table>)),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(b, opts).await;
+    let admin = app.token(Role::PlatformAdmin).to_string();
+    let puser = app.token(Role::PartnerUser).to_string();
+    let partner = app.orgs[&Role::PartnerManager];
+    let customer = app.orgs[&Role::CustomerAccountOwner];
+    let nico = app.users[&Role::PartnerUser];
+    let admin_id = app.users[&Role::PlatformAdmin];
+    let mut m = Meter {
+        app,
+        counters,
+        rows: Vec::new(),
+    };
+    let ok = |(s, v): (u16, Value)| -> Value {
+        assert!((200..300).contains(&s), "{s} {v}");
+        v
+    };
+    // Setup: the partner's first allocation counts its users (2 reads, as above).
+    ok(m.call(
+        "PUT seats (first)",
+        "PUT",
+        &format!("/organizations/{partner}/seats"),
+        Some(&admin),
+        Some(json!({ "allocation": { "kind": "allocated", "seats": 50 } })),
+    )
+    .await);
+    let config = ok(m.call("GET /workspace", "GET", "/workspace", Some(&admin), None).await);
+    ok(
+        m.call("PUT /workspace", "PUT", "/workspace", Some(&admin), Some(config))
+            .await,
+    );
+    let p = ok(m
+        .call(
+            "POST /projects",
+            "POST",
+            "/projects",
+            Some(&admin),
+            Some(
+                json!({ "customer": customer, "name": "Budget rollout", "phases": ["Discovery", "Build"],
+                         "start": "2026-11-02" }),
+            ),
+        )
+        .await);
+    let id = p["id"].as_str().unwrap().to_string();
+    ok(m.call(
+        "PUT member",
+        "PUT",
+        &format!("/projects/{id}/members/{nico}"),
+        Some(&admin),
+        Some(json!({ "phases": [{ "phase": 1, "role": "Consultant", "level": "Delivery Lead" }] })),
+    )
+    .await);
+    ok(
+        m.call("GET /projects (platform)", "GET", "/projects", Some(&admin), None)
+            .await,
+    );
+    ok(
+        m.call("GET /projects (partner user)", "GET", "/projects", Some(&puser), None)
+            .await,
+    );
+    let p = ok(m
+        .call("GET project", "GET", &format!("/projects/{id}"), Some(&puser), None)
+        .await);
+    ok(m.call(
+        "GET members",
+        "GET",
+        &format!("/projects/{id}/members"),
+        Some(&puser),
+        None,
+    )
+    .await);
+    let p = ok(m
+        .call(
+            "PUT project (rename)",
+            "PUT",
+            &format!("/projects/{id}"),
+            Some(&admin),
+            Some(
+                json!({ "version": p["version"], "name": "Budget rollout 2", "phases": ["Discovery", "Build"],
+                         "start": "2026-11-02" }),
+            ),
+        )
+        .await);
+    ok(m.call(
+        "PUT health",
+        "PUT",
+        &format!("/projects/{id}/health"),
+        Some(&puser),
+        Some(json!({ "version": p["version"], "health": "red", "reason": "Blocked on data" })),
+    )
+    .await);
+    let mut task = String::new();
+    for (seg, body) in [
+        (
+            "milestones",
+            json!({ "name": "Go-live", "planned": "2026-12-18", "actual": "2026-12-17", "marksValue": true }),
+        ),
+        (
+            "tasks",
+            json!({ "title": "Map the data", "status": "todo", "estimate": "8" }),
+        ),
+        (
+            "raid",
+            json!({ "kind": "issue", "title": "Data late", "severity": "high", "status": "open" }),
+        ),
+    ] {
+        let path = format!("/projects/{id}/phases/1/{seg}");
+        let item = ok(m
+            .call(&format!("POST {seg}"), "POST", &path, Some(&puser), Some(body.clone()))
+            .await);
+        ok(m.call(&format!("GET {seg}"), "GET", &path, Some(&puser), None).await);
+        let mut change = body;
+        change["version"] = item["version"].clone();
+        ok(m.call(
+            &format!("PUT {seg}"),
+            "PUT",
+            &format!("{path}/{}", item["id"].as_str().unwrap()),
+            Some(&puser),
+            Some(change),
+        )
+        .await);
+        if seg == "tasks" {
+            task = item["id"].as_str().unwrap().to_string();
+        }
+    }
+    ok(m.call(
+        "POST report",
+        "POST",
+        &format!("/projects/{id}/reports"),
+        Some(&puser),
+        Some(json!({ "periodStart": "2026-11-02", "periodEnd": "2026-11-13", "summary": "Slow.", "health": "red" })),
+    )
+    .await);
+    ok(m.call(
+        "GET reports",
+        "GET",
+        &format!("/projects/{id}/reports"),
+        Some(&puser),
+        None,
+    )
+    .await);
+    ok(m.call(
+        "GET project activity",
+        "GET",
+        &format!("/projects/{id}/activity"),
+        Some(&admin),
+        None,
+    )
+    .await);
+    let person = format!("/organizations/{partner}/users/{nico}");
+    let r = ok(m
+        .call("GET resource", "GET", &format!("{person}/resource"), Some(&puser), None)
+        .await);
+    ok(m.call(
+        "PUT resource",
+        "PUT",
+        &format!("{person}/resource"),
+        Some(&admin),
+        Some(
+            json!({ "version": r["version"], "skills": ["Rust"], "hoursPerWeek": 32, "supervisor": admin_id,
+                     "schedulable": true }),
+        ),
+    )
+    .await);
+    let week = format!("{person}/timesheets/2026-11-30");
+    let entry = json!({ "day": "2026-12-01", "projectId": id, "phase": 1, "taskId": task, "hours": "7.5" });
+    let first = ok(m
+        .call(
+            "POST entry (first)",
+            "POST",
+            &format!("{week}/entries"),
+            Some(&puser),
+            Some(entry.clone()),
+        )
+        .await);
+    ok(m.call(
+        "POST entry",
+        "POST",
+        &format!("{week}/entries"),
+        Some(&puser),
+        Some(entry),
+    )
+    .await);
+    ok(m.call(
+        "DELETE entry",
+        "DELETE",
+        &format!("{week}/entries/{}", first["entries"][0]["id"].as_str().unwrap()),
+        Some(&puser),
+        None,
+    )
+    .await);
+    let sheet = ok(m.call("GET week", "GET", &week, Some(&puser), None).await);
+    ok(
+        m.call("GET weeks", "GET", &format!("{person}/timesheets"), Some(&puser), None)
+            .await,
+    );
+    let sub = ok(m
+        .call(
+            "POST submit",
+            "POST",
+            &format!("{week}/submit"),
+            Some(&puser),
+            Some(json!({ "version": sheet["timesheet"]["version"] })),
+        )
+        .await);
+    ok(m.call("GET /approvals", "GET", "/approvals", Some(&admin), None).await);
+    ok(m.call(
+        "POST week decision",
+        "POST",
+        &format!("{week}/decision"),
+        Some(&admin),
+        Some(json!({ "version": sub["version"], "approve": true })),
+    )
+    .await);
+    let claim = json!({ "spentOn": "2026-12-01", "amount": { "amount": "42.10", "currency": "EUR" },
+                        "category": "travel", "description": "Train" });
+    let x = ok(m
+        .call(
+            "POST expense",
+            "POST",
+            &format!("{person}/expenses"),
+            Some(&puser),
+            Some(claim.clone()),
+        )
+        .await);
+    let mut change = claim;
+    change["version"] = x["version"].clone();
+    let x = ok(m
+        .call(
+            "PUT expense",
+            "PUT",
+            &format!("{person}/expenses/{}", x["id"].as_str().unwrap()),
+            Some(&puser),
+            Some(change),
+        )
+        .await);
+    ok(
+        m.call("GET expenses", "GET", &format!("{person}/expenses"), Some(&puser), None)
+            .await,
+    );
+    ok(m.call(
+        "POST expense decision",
+        "POST",
+        &format!("{person}/expenses/{}/decision", x["id"].as_str().unwrap()),
+        Some(&admin),
+        Some(json!({ "version": x["version"], "approve": true })),
+    )
+    .await);
+    ok(m.call(
+        "DELETE member",
+        "DELETE",
+        &format!("/projects/{id}/members/{nico}"),
+        Some(&admin),
+        None,
+    )
+    .await);
+
+    println!(
+        "\n{:<40} {:>11} {:>10} {:>12}   ({b:?})",
+        "request", "read trips", "read calls", "write trips"
+    );
+    for (what, r, c, w, events) in &m.rows {
+        println!("{what:<40} {r:>11} {c:>10} {w:>12}   {events:?}");
+    }
+    for (what, _, _, _, events) in &m.rows {
+        let expected: &[&str] = match what.as_str() {
+            "PUT seats (first)" => &["Update License"],
+            // The platform's own log only.
+            "PUT /workspace" => &["Update Project"],
+            w if w.starts_with("GET ") => &[],
+            // The person's organisation's log, and the supervisor's (the platform's).
+            "PUT resource" => &["Update User Profile", "Update User Profile"],
+            "POST week decision" => &["Update Timesheet", "Update Timesheet"],
+            "POST expense decision" => &["Update Expense", "Update Expense"],
+            // Their own organisation's log: they are the actor.
+            w if w.contains("entry") || w == "POST submit" => &["Update Timesheet"],
+            w if w.contains("expense") => &["Update Expense"],
+            // The project's log and the actor's organisation's.
+            _ => &["Update Project", "Update Project"],
+        };
+        assert_eq!(events, expected, "{what} ({b:?})");
+    }
+    let over: Vec<String> = m
+        .rows
+        .iter()
+        .filter(|(what, r, _, w, _)| *r > read_budget(what) || *w > 1)
+        .map(|(what, r, _, w, _)| format!("{what}: {r} read round trips, {w} write round trips"))
+        .collect();
+    assert!(over.is_empty(), "over budget ({b:?}):\n{}", over.join("\n"));
+}
+
+#[tokio::test]
+async fn workspace_embedded_sqlite() {
+    workspace_round_trips(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn workspace_dynamodb_local() {
+    workspace_round_trips(Backend::Dynamo).await
+}

@@ -62,6 +62,7 @@ async fn http_samples_run_through_their_function_router() {
         Function::InstanceAccess,
         Function::GrantPartnerRole,
         Function::SelfRegister,
+        Function::Workspace,
     ] {
         for (name, text, expected) in samples(f.name()) {
             let raw: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -387,6 +387,7 @@ async fn run_everything(d: &Driver) {
         .ok("self-register", "PUT", "/partner-portal", Some(&admin), Some(config))
         .await;
     self_registration(d, &admin, config).await;
+    workspace(d, &admin).await;
 
     // toggle-setting (the first change loses a race, and retries)
     d.ok("toggle-setting", "GET", "/settings-catalogue", Some(&puser), None)
@@ -674,6 +675,7 @@ async fn run_everything(d: &Driver) {
         ("invite", "GET", format!("/organizations/{partner}/invitations")),
         ("toggle-setting", "GET", format!("/customers/{customer}/settings")),
         ("instances", "GET", format!("/customers/{customer}/instances")),
+        ("workspace", "GET", "/projects".to_string()),
         ("session", "DELETE", "/session".to_string()),
     ] {
         let token = portico_core::sessions::open_local(
@@ -1001,6 +1003,199 @@ async fn partner_roles(d: &Driver) {
     .await;
     d.ok("invite", "DELETE", &format!("{staff}/{sam}"), Some(&owner), None)
         .await;
+}
+
+/// Seed 001's workspace: every route, with the writes that patch (health,
+/// a rename carried to the participants, a value milestone), check (a
+/// partner participant's licence) and delete (a participant, an entry).
+async fn workspace(d: &Driver, admin: &str) {
+    let f = "workspace";
+    let puser = d.token(Role::PartnerUser);
+    let nico = d.app.users[&Role::PartnerUser];
+    let admin_id = d.app.users[&Role::PlatformAdmin];
+    let partner = d.app.orgs[&Role::PartnerManager];
+    let customer = d.app.orgs[&Role::CustomerAccountOwner];
+    let config = d.ok(f, "GET", "/workspace", Some(admin), None).await;
+    d.ok(f, "PUT", "/workspace", Some(admin), Some(config)).await;
+    let p = d
+        .ok(
+            f,
+            "POST",
+            "/projects",
+            Some(admin),
+            Some(
+                json!({ "customer": customer, "name": "IAM rollout", "phases": ["Discovery"], "start": "2026-11-02" }),
+            ),
+        )
+        .await;
+    let id = p["id"].as_str().unwrap().to_string();
+    d.ok(f, "GET", "/projects", Some(admin), None).await;
+    d.ok(
+        f,
+        "PUT",
+        &format!("/projects/{id}/members/{nico}"),
+        Some(admin),
+        Some(json!({ "phases": [{ "phase": 1, "role": "Consultant", "level": "Delivery Lead" }] })),
+    )
+    .await;
+    d.ok(f, "GET", &format!("/projects/{id}/members"), Some(admin), None)
+        .await;
+    let p = d.ok(f, "GET", &format!("/projects/{id}"), Some(&puser), None).await;
+    let p = d
+        .ok(
+            f,
+            "PUT",
+            &format!("/projects/{id}"),
+            Some(admin),
+            Some(
+                json!({ "version": p["version"], "name": "IAM rollout, renamed", "phases": ["Discovery", "Build"],
+                         "start": "2026-11-02" }),
+            ),
+        )
+        .await;
+    d.ok(
+        f,
+        "PUT",
+        &format!("/projects/{id}/health"),
+        Some(&puser),
+        Some(json!({ "version": p["version"], "health": "amber", "reason": "Data late" })),
+    )
+    .await;
+    let mut task_id = String::new();
+    for (seg, body) in [
+        (
+            "milestones",
+            json!({ "name": "Go-live", "planned": "2026-12-18", "actual": "2026-12-17", "marksValue": true }),
+        ),
+        ("tasks", json!({ "title": "Map the data", "status": "todo" })),
+        (
+            "raid",
+            json!({ "kind": "risk", "title": "Data quality", "severity": "high", "status": "open" }),
+        ),
+    ] {
+        let path = format!("/projects/{id}/phases/1/{seg}");
+        let item = d.ok(f, "POST", &path, Some(&puser), Some(body.clone())).await;
+        d.ok(f, "GET", &path, Some(&puser), None).await;
+        let mut change = body;
+        change["version"] = item["version"].clone();
+        d.ok(
+            f,
+            "PUT",
+            &format!("{path}/{}", item["id"].as_str().unwrap()),
+            Some(&puser),
+            Some(change),
+        )
+        .await;
+        if seg == "tasks" {
+            task_id = item["id"].as_str().unwrap().to_string();
+        }
+    }
+    d.ok(
+        f,
+        "POST",
+        &format!("/projects/{id}/reports"),
+        Some(&puser),
+        Some(json!({ "periodStart": "2026-11-02", "periodEnd": "2026-11-13", "summary": "On track.", "health": "green" })),
+    )
+    .await;
+    d.ok(f, "GET", &format!("/projects/{id}/reports"), Some(&puser), None)
+        .await;
+    d.ok(f, "GET", &format!("/projects/{id}/activity"), Some(admin), None)
+        .await;
+    let person = format!("/organizations/{partner}/users/{nico}");
+    let r = d.ok(f, "GET", &format!("{person}/resource"), Some(&puser), None).await;
+    d.ok(
+        f,
+        "PUT",
+        &format!("{person}/resource"),
+        Some(admin),
+        Some(
+            json!({ "version": r["version"], "skills": ["Rust"], "hoursPerWeek": 32, "supervisor": admin_id,
+                     "schedulable": true }),
+        ),
+    )
+    .await;
+    let week = format!("{person}/timesheets/2026-11-30");
+    let entry =
+        |hours: &str| json!({ "day": "2026-12-01", "projectId": id, "phase": 1, "taskId": task_id, "hours": hours });
+    let first = d
+        .ok(f, "POST", &format!("{week}/entries"), Some(&puser), Some(entry("2")))
+        .await;
+    d.ok(
+        f,
+        "DELETE",
+        &format!("{week}/entries/{}", first["entries"][0]["id"].as_str().unwrap()),
+        Some(&puser),
+        None,
+    )
+    .await;
+    // The entry loses a race to another writer of the sheet: it re-reads the sheet and retries.
+    d.conflict
+        .conflict_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let sheet = d
+        .ok(f, "POST", &format!("{week}/entries"), Some(&puser), Some(entry("7.5")))
+        .await;
+    d.ok(f, "GET", &week, Some(&puser), None).await;
+    d.ok(f, "GET", &format!("{person}/timesheets"), Some(&puser), None)
+        .await;
+    let sub = d
+        .ok(
+            f,
+            "POST",
+            &format!("{week}/submit"),
+            Some(&puser),
+            Some(json!({ "version": sheet["timesheet"]["version"] })),
+        )
+        .await;
+    d.ok(f, "GET", "/approvals", Some(admin), None).await;
+    d.ok(
+        f,
+        "POST",
+        &format!("{week}/decision"),
+        Some(admin),
+        Some(json!({ "version": sub["version"], "approve": true })),
+    )
+    .await;
+    let claim = json!({ "spentOn": "2026-12-01", "amount": { "amount": "42.10", "currency": "EUR" },
+                        "category": "travel", "description": "Train" });
+    let x = d
+        .ok(
+            f,
+            "POST",
+            &format!("{person}/expenses"),
+            Some(&puser),
+            Some(claim.clone()),
+        )
+        .await;
+    let mut change = claim;
+    change["version"] = x["version"].clone();
+    let x = d
+        .ok(
+            f,
+            "PUT",
+            &format!("{person}/expenses/{}", x["id"].as_str().unwrap()),
+            Some(&puser),
+            Some(change),
+        )
+        .await;
+    d.ok(f, "GET", &format!("{person}/expenses"), Some(&puser), None).await;
+    d.ok(
+        f,
+        "POST",
+        &format!("{person}/expenses/{}/decision", x["id"].as_str().unwrap()),
+        Some(admin),
+        Some(json!({ "version": x["version"], "approve": false, "reason": "No receipt" })),
+    )
+    .await;
+    d.ok(
+        f,
+        "DELETE",
+        &format!("/projects/{id}/members/{nico}"),
+        Some(admin),
+        None,
+    )
+    .await;
 }
 
 /// Seed 002: the templates, the link and a key, two moderated sign-ups (one

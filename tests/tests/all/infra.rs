@@ -241,6 +241,6 @@ fn no_lambda_links_the_embedded_adapters() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 14);
+    assert_eq!(checked, 15);
     assert!(linked_by("portico-portal").lines().any(|l| l.starts_with("rusqlite ")));
 }

@@ -43,3 +43,4 @@ mod staff;
 mod sweep_benchmark;
 mod table_contract;
 mod web;
+mod workspace;

@@ -318,6 +318,34 @@ pub async fn list(deps: &Deps, caller: &Caller, org: OrgId, f: ActivityFilter) -
     plan.page(pages?, limit)
 }
 
+/// A workspace project's own log (the platform: it holds every phase's
+/// events), one page, newest first. 1 read round trip: the caller, the
+/// project and the page's queries together.
+pub async fn list_project(
+    deps: &Deps,
+    caller: &Caller,
+    project: crate::domain::ProjectId,
+    f: ActivityFilter,
+) -> Result<ActivityPage, AppError> {
+    let limit = f.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AppError::invalid(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    if f.format.is_some() {
+        return Err(AppError::invalid("format applies to the export only"));
+    }
+    let plan = Plan::new(keys::project_log(project), &f)?;
+    let queries = plan.queries(limit);
+    let (loaded, pages) = futures::future::join(
+        crate::ops::workspace::load(deps, caller, project, vec![], None),
+        run(deps, &queries),
+    )
+    .await;
+    let (ctx, _, _) = loaded?;
+    ctx.require(deps, crate::authz::ProjectAction::EditProject, None)?;
+    plan.page(pages?, limit)
+}
+
 /// An export: the rows of the filtered view, newest first, in pages of 500.
 pub struct Export {
     deps: crate::app::AppState,
