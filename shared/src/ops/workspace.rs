@@ -912,6 +912,28 @@ pub async fn assign(
     Ok(member)
 }
 
+/// [`assign`] for the project page's form, the person named by email:
+/// authorized first (so the lookup tells only the platform whether an
+/// address has an account), then the login's lookup, then the assignment.
+pub async fn assign_by_email(
+    deps: &Deps,
+    caller: &Caller,
+    id: ProjectId,
+    email: &str,
+    input: AssignMember,
+) -> Result<Member, AppError> {
+    let (ctx, _, _) = load(deps, caller, id, vec![], None).await?;
+    ctx.require(deps, ProjectAction::EditProject, None)?;
+    let email = crate::domain::EmailAddress::parse(email)?;
+    let login: crate::accounts::Login = deps
+        .table
+        .get(&keys::login(&email))
+        .await?
+        .ok_or_else(|| AppError::invalid(format!("No Portico user has the address {}.", email.as_str())))?
+        .decode()?;
+    assign(deps, caller, id, login.user_id, input).await
+}
+
 /// The platform takes a person off a project. 1 read, 1 write.
 pub async fn remove_member(deps: &Deps, caller: &Caller, id: ProjectId, user_id: UserId) -> Result<(), AppError> {
     let (ctx, items, _) = load(deps, caller, id, vec![keys::member(id, user_id)], None).await?;
@@ -1067,6 +1089,9 @@ pub async fn create_item<F: ItemFields>(
         updated_by: ctx.a.user.id,
         version: 1,
     };
+    // What the actor sees is what their organisation's log may hold.
+    let mut shown = item.clone();
+    hide(&mut shown, &access);
     let mut change = ctx
         .change(
             deps,
@@ -1078,7 +1103,7 @@ pub async fn create_item<F: ItemFields>(
                 ctx.project.name
             ),
         )
-        .after(to_json(&item)?)
+        .after(to_json(&shown)?)
         .write(Write::Put {
             item: item.item()?,
             cond: Cond::MustNotExist,
@@ -1090,9 +1115,7 @@ pub async fn create_item<F: ItemFields>(
         .commit(deps)
         .await
         .map_err(|e| on_condition(e, |_| Some(stale("project"))))?;
-    let mut item = item;
-    hide(&mut item, &access);
-    Ok(item)
+    Ok(shown)
 }
 
 /// Body of a `PUT` of a milestone, task or RAID entry: its fields and the
@@ -1188,13 +1211,16 @@ pub async fn update_item<F: ItemFields>(
             kept = before.fields.clone();
         }
     }
-    let mut item = PhaseItem {
+    let item = PhaseItem {
         fields,
         updated_at: deps.clock.now(),
         updated_by: ctx.a.user.id,
         version: before.version + 1,
         ..before.clone()
     };
+    // A hidden field kept as it was is not the actor's to see, nor their log's.
+    let mut shown = item.clone();
+    hide(&mut shown, &access);
     let mut change = ctx
         .change(
             deps,
@@ -1206,7 +1232,7 @@ pub async fn update_item<F: ItemFields>(
                 ctx.project.name
             ),
         )
-        .after(to_json(&item)?)
+        .after(to_json(&shown)?)
         .write(Write::Put {
             item: item.item()?,
             cond: Cond::VersionIs(before.version),
@@ -1218,8 +1244,7 @@ pub async fn update_item<F: ItemFields>(
         .commit(deps)
         .await
         .map_err(|e| on_condition(e, |i| Some(stale(if i == 0 { F::KIND.noun() } else { "project" }))))?;
-    hide(&mut item, &access);
-    Ok(item)
+    Ok(shown)
 }
 
 // ---------------------------------------------------------------- status reports

@@ -34,6 +34,7 @@ pub mod render;
 pub mod signup;
 pub mod staff;
 pub mod visit;
+pub mod work;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -144,6 +145,23 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/admin/partner-portal/texts/{name}", P),
     ("/admin/signups/{id}", P),
     ("/admin/seat-requests/{id}", P),
+    ("/work", G),
+    ("/work/projects", P),
+    ("/work/projects/{id}", G),
+    ("/work/projects/{id}/health", P),
+    ("/work/projects/{id}/members", P),
+    ("/work/projects/{id}/reports", P),
+    ("/work/projects/{id}/phases/{phase}/log", P),
+    ("/work/projects/{id}/phases/{phase}/{kind}", P),
+    ("/work/projects/{id}/phases/{phase}/tasks/{item}/status", P),
+    ("/work/week", G),
+    ("/work/week/submit", P),
+    ("/work/week/entries/{entry}/delete", P),
+    ("/work/approvals", G),
+    ("/work/approvals/timesheets/{org}/{user}/{week}", P),
+    ("/work/approvals/expenses/{org}/{user}/{id}", P),
+    ("/work/expenses", GP),
+    ("/work/profile", GP),
 ];
 
 /// The page routes, without layers (the portal merges them with the API).
@@ -251,7 +269,30 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/partner-portal/link", post(portal_admin::new_link))
         .route("/admin/partner-portal/texts/{name}", post(portal_admin::save_text))
         .route("/admin/signups/{id}", post(portal_admin::decide_signup))
-        .route("/admin/seat-requests/{id}", post(portal_admin::decide_seats));
+        .route("/admin/seat-requests/{id}", post(portal_admin::decide_seats))
+        .route("/work", get(work::projects))
+        .route("/work/projects", post(work::create_project))
+        .route("/work/projects/{id}", get(work::project))
+        .route("/work/projects/{id}/health", post(work::set_health))
+        .route("/work/projects/{id}/members", post(work::add_member))
+        .route("/work/projects/{id}/reports", post(work::file_report))
+        .route("/work/projects/{id}/phases/{phase}/log", post(work::log_time))
+        .route("/work/projects/{id}/phases/{phase}/{kind}", post(work::add_item))
+        .route(
+            "/work/projects/{id}/phases/{phase}/tasks/{item}/status",
+            post(work::task_status),
+        )
+        .route("/work/week", get(work::week))
+        .route("/work/week/submit", post(work::submit_week))
+        .route("/work/week/entries/{entry}/delete", post(work::delete_entry))
+        .route("/work/approvals", get(work::approvals))
+        .route(
+            "/work/approvals/timesheets/{org}/{user}/{week}",
+            post(work::decide_week),
+        )
+        .route("/work/approvals/expenses/{org}/{user}/{id}", post(work::decide_expense))
+        .route("/work/expenses", get(work::expenses).post(work::claim))
+        .route("/work/profile", get(work::profile).post(work::save_profile));
     #[cfg(feature = "local")]
     let r = r.merge(local::routes());
     r

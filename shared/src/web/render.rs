@@ -113,6 +113,8 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
             links.push(("/admin/sweep".into(), "Inactivity"));
             links.push(("/admin/login-keys".into(), "LogMeIn keys"));
             links.push(("/admin/partner-portal".into(), "Partner Portal"));
+            links.push(("/work".into(), "Projects"));
+            links.push(("/work/approvals".into(), "Approvals"));
         }
         Role::PartnerManager => {
             links.push(("/customers".into(), "Customers"));
@@ -125,11 +127,15 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
                 links.push(("/trusted-ranges".into(), "Trusted networks"));
             }
             links.push(("/relationships".into(), "Customers' roles"));
+            links.push(("/work".into(), "My projects"));
+            links.push(("/work/week".into(), "My week"));
             links.push(("/help".into(), "Help"));
         }
         Role::PartnerUser => {
             links.push(("/customers".into(), "Customers"));
             links.push(("/relationships".into(), "Customers' roles"));
+            links.push(("/work".into(), "My projects"));
+            links.push(("/work/week".into(), "My week"));
         }
         Role::CustomerAccountOwner => {
             links.push((format!("/customers/{}", me.org_id), "Our settings"));
@@ -150,10 +156,18 @@ fn nav_for(me: &Me, path: &str) -> Vec<Nav> {
         }
     }
     links.push(("/activity-log".into(), "Activity log"));
+    // The most specific link the path is under is the current one
+    // (`/work/week` is under "My week", not "My projects" too).
+    let under = |href: &str| path == href || (href != "/" && path.starts_with(&format!("{href}/")));
+    let current = links
+        .iter()
+        .filter(|(href, _)| under(href))
+        .map(|(href, _)| href.len())
+        .max();
     links
         .into_iter()
         .map(|(href, label)| Nav {
-            current: path == href || (href != "/" && path.starts_with(&format!("{href}/"))),
+            current: under(&href) && Some(href.len()) == current,
             href,
             label,
         })
@@ -204,6 +218,16 @@ pub fn done_message(done: Option<&str>) -> Option<&'static str> {
         "seats-asked" => "Your request for more seats went to the platform's admins.",
         "added" => "Added: they are emailed a link to set their password (valid 60 minutes).",
         "removed" => "Removed: they can no longer sign in, and their seat is free.",
+        "project-started" => "Project started. Add its participants below.",
+        "member-added" => "Participant added.",
+        "item-added" => "Added.",
+        "report-filed" => "Status report filed.",
+        "logged" => "Time logged.",
+        "deleted-entry" => "Entry deleted.",
+        "submitted" => "Submitted to your supervisor.",
+        "time-approved" => "Approved: it is locked now.",
+        "time-rejected" => "Rejected: it went back with your reason.",
+        "claimed" => "Expense claimed: it went to your supervisor.",
         _ => return None,
     })
 }

@@ -8,7 +8,7 @@ use fantoccini::Locator;
 use portico_core::domain::Role;
 use portico_tests::browser::Browser;
 use portico_tests::{Backend, Options, PASSWORD, TestApp, code_at};
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn app(backend: Backend) -> TestApp {
     TestApp::spawn_with(
@@ -1082,4 +1082,156 @@ async fn journey_12_self_registration() {
     b.wait_for_text("their seat is free").await;
     b.wait_for_text("6 free").await;
     b.finish("journey 12 (self-registration)").await;
+}
+
+/// Journey 13 (issue 17, seed 001): the co-delivery workspace. The
+/// platform sees its projects and time to value and adds a participant;
+/// a partner user moves a task on, logs time, files a risk, submits the
+/// week, claims an expense and keeps their profile current; the supervisor
+/// approves both from the queue; the week shows locked.
+#[tokio::test]
+async fn journey_13_workspace() {
+    let app = app(Backend::Sqlite).await;
+    let admin = app.token(Role::PlatformAdmin);
+    let northwind = app.orgs[&Role::PartnerManager];
+    let contoso = app.orgs[&Role::CustomerAccountOwner];
+    let nico = app.users[&Role::PartnerUser];
+    let call = |m: &'static str, p: String, body: Value| {
+        let app = &app;
+        async move {
+            let (s, v) = app.call(m, &p, Some(admin), Some(body)).await;
+            assert!((200..300).contains(&s), "{m} {p}: {s} {v}");
+            v
+        }
+    };
+    call(
+        "PUT",
+        format!("/organizations/{northwind}/seats"),
+        json!({ "allocation": { "kind": "allocated", "seats": 20 } }),
+    )
+    .await;
+    call(
+        "PUT",
+        format!("/organizations/{northwind}/users/{nico}/resource"),
+        json!({ "version": 0, "skills": ["Data migration"], "hoursPerWeek": 32,
+                "supervisor": app.users[&Role::PlatformAdmin], "schedulable": true }),
+    )
+    .await;
+    let p = call(
+        "POST",
+        "/projects".into(),
+        json!({ "customer": contoso, "name": "Contoso data migration", "phases": ["Discovery", "Migration"],
+                "start": "2026-11-02", "budget": { "amount": "48000", "currency": "EUR" },
+                "internalNotes": "Fixed price for the partner." }),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap().to_string();
+    call(
+        "PUT",
+        format!("/projects/{id}/members/{nico}"),
+        json!({ "phases": [{ "phase": 1, "role": "Consultant", "level": "Delivery Lead" }] }),
+    )
+    .await;
+    let task = call(
+        "POST",
+        format!("/projects/{id}/phases/1/tasks"),
+        json!({ "title": "Map customer fields", "status": "todo", "assignee": nico, "estimate": "16" }),
+    )
+    .await;
+    let task = task["id"].as_str().unwrap().to_string();
+
+    // The platform: its projects, the project with every field, a participant added.
+    let mut b = Browser::start().await;
+    b.demo_sign_in(&app.base, &app.users[&Role::PlatformAdmin].to_string())
+        .await;
+    b.click_text("Projects").await;
+    b.wait_for_text("Time to value").await;
+    b.wait_for_text("Contoso data migration").await;
+    b.check_accessibility("the projects").await;
+    b.screenshot("workspace-projects").await;
+    b.click_text("Contoso data migration").await;
+    b.wait_for_text("48000.00 EUR").await;
+    b.wait_for_text("Fixed price for the partner.").await;
+    b.fill("#member-email", "manager@northwind.example.com").await;
+    b.fill("#member-role", "Architect").await;
+    b.click("#member-level option[value='Viewer']").await;
+    b.click_text("Add them").await;
+    b.wait_for_text("Participant added.").await;
+    b.wait_for_text("Architect (Viewer)").await;
+    b.check_accessibility("the project, as the platform").await;
+    b.screenshot("workspace-project-platform").await;
+    b.sign_out().await;
+
+    // Nico: his projects (no budget), his task moved on, time, a risk.
+    b.demo_sign_in(&app.base, &nico.to_string()).await;
+    b.click_text("My projects").await;
+    b.wait_for_text("Phase 1: Consultant (Delivery Lead)").await;
+    b.check_accessibility("my projects").await;
+    b.click_text("Contoso data migration").await;
+    b.wait_for_text("Map customer fields").await;
+    let text = b.text().await;
+    assert!(
+        !text.contains("48000") && !text.contains("Fixed price"),
+        "hidden from partners: {text}"
+    );
+    b.click(&format!("#status-{task} option[value='in_progress']")).await;
+    b.click_text("Save the status of Map customer fields").await;
+    b.wait_for_text("Saved.").await;
+    b.fill("#raid-title-input", "Legacy exports truncate long names").await;
+    b.click("#raid-severity option[value='high']").await;
+    b.click_text("File it").await;
+    b.wait_for_text("Legacy exports truncate long names").await;
+    b.check_accessibility("the project, as a partner's Delivery Lead").await;
+    b.screenshot("workspace-project-partner").await;
+    b.fill(&format!("#hours-{task}"), "6.5").await;
+    b.click_text("Log time on Map customer fields").await;
+    b.wait_for_path("/work/week").await;
+    b.wait_for_text("Time logged.").await;
+    b.wait_for_text("6.5 h on Map customer fields").await;
+    b.check_accessibility("my week").await;
+    b.screenshot("workspace-week").await;
+    b.click_text("Submit the week to my supervisor").await;
+    b.wait_for_text("Submitted to your supervisor.").await;
+    b.goto(&app.url("/work/expenses")).await;
+    b.fill("#amount", "42.10").await;
+    b.fill("#description", "Train to Contoso").await;
+    b.click_text("Claim it").await;
+    b.wait_for_text("Expense claimed").await;
+    b.wait_for_text("42.10 EUR").await;
+    b.check_accessibility("my expenses").await;
+    b.goto(&app.url("/work/profile")).await;
+    b.wait_for_text("Pat Admin (approves your timesheets and expenses)")
+        .await;
+    b.fill("#skills", "Data migration, SQL").await;
+    b.click_text("Save").await;
+    b.wait_for_text("Saved.").await;
+    b.check_accessibility("my resource profile").await;
+    b.sign_out().await;
+
+    // Pat Admin, the supervisor: the queue, both approved.
+    b.demo_sign_in(&app.base, &app.users[&Role::PlatformAdmin].to_string())
+        .await;
+    b.click_text("Approvals").await;
+    b.wait_for_text("Timesheet: Nico User").await;
+    b.wait_for_text("Expense: Nico User, 42.10 EUR").await;
+    b.check_accessibility("approvals").await;
+    b.screenshot("workspace-approvals").await;
+    b.click("button[name='decision'][value='approve']").await;
+    b.wait_for_text("Approved: it is locked now.").await;
+    b.click("button[name='decision'][value='approve']").await;
+    b.wait_for_text("Nothing is waiting for you.").await;
+    b.sign_out().await;
+    b.demo_sign_in(&app.base, &nico.to_string()).await;
+    b.click_text("My week").await;
+    b.goto(&app.url("/work/week?week=")).await;
+    let (_, week) = app
+        .get_json(
+            &format!("/organizations/{northwind}/users/{nico}/timesheets"),
+            app.token(Role::PartnerUser),
+        )
+        .await;
+    let w = week["items"][0]["week"].as_str().unwrap();
+    b.goto(&app.url(&format!("/work/week?week={w}"))).await;
+    b.wait_for_text("Approved: locked").await;
+    b.finish("journey 13 (the co-delivery workspace)").await;
 }

@@ -440,6 +440,31 @@ async fn access_levels_and_field_rules(b: Backend) {
         (&json!("in_progress"), &json!("16")),
         "{tasks}"
     );
+    // Nor does Northwind's log hold the estimate Nico's change kept.
+    let log = w
+        .ok(
+            "GET",
+            &format!(
+                "/organizations/{}/activity?action=Update%20Project&limit=100",
+                w.northwind
+            ),
+            &w.nora,
+            None,
+        )
+        .await;
+    let changed = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["description"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Changed task")
+        })
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(changed["after"].get("estimate").is_none(), "{changed}");
+    assert_eq!(changed["after"]["status"], json!("in_progress"), "{changed}");
     // A stale version is 409.
     let (s, e) = w
         .call(
@@ -1148,11 +1173,17 @@ async fn the_readme_partners_day_runs() {
     let stdout = portico_tests::run_readme_section(&app, "## The co-delivery workspace (seed 001)").await;
     let admin = app.token(Role::PlatformAdmin);
     let (_, projects) = app.get_json("/projects", admin).await;
-    let p = projects["items"][0]["id"].as_str().unwrap_or_else(|| panic!("{projects}"));
+    let p = projects["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{projects}"));
     let (_, tasks) = app.get_json(&format!("/projects/{p}/phases/1/tasks"), admin).await;
     assert_eq!(tasks["items"][0]["status"], json!("in_progress"), "{tasks}");
     let (_, raid) = app.get_json(&format!("/projects/{p}/phases/1/raid"), admin).await;
-    assert_eq!(raid["items"][0]["title"], json!("Legacy exports truncate long names"), "{raid}");
+    assert_eq!(
+        raid["items"][0]["title"],
+        json!("Legacy exports truncate long names"),
+        "{raid}"
+    );
     let week = format!(
         "/organizations/{}/users/{}/timesheets/2026-11-30",
         app.orgs[&Role::PartnerManager],
@@ -1166,5 +1197,8 @@ async fn the_readme_partners_day_runs() {
     );
     // Nico's view of the project carried no budget.
     assert!(stdout.contains("\"name\":\"Contoso data migration\""), "{stdout}");
-    assert!(!stdout.contains("48000"), "the budget is hidden from partners: {stdout}");
+    assert!(
+        !stdout.contains("48000"),
+        "the budget is hidden from partners: {stdout}"
+    );
 }
