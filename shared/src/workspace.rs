@@ -388,6 +388,9 @@ pub struct Project {
     /// The earliest actual date of a milestone that marks value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_reached: Option<NaiveDate>,
+    /// The milestone whose date `value_reached` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_milestone: Option<ItemId>,
     /// How many take part in it.
     #[serde(default)]
     pub members: u32,
@@ -457,6 +460,9 @@ pub struct Member {
     pub org_id: OrgId,
     pub org_kind: OrgKind,
     pub display_name: String,
+    /// Their email address (the platform adds people by it).
+    #[serde(default)]
+    pub email: String,
     pub phases: Vec<Assignment>,
     pub version: u64,
 }
@@ -1046,11 +1052,29 @@ impl Expense {
 
 /// The Monday of `day`'s week.
 pub fn week_of(day: NaiveDate) -> NaiveDate {
-    day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
+    day.checked_sub_days(chrono::Days::new(u64::from(day.weekday().num_days_from_monday())))
+        .unwrap_or(day)
+}
+
+/// The first and last day the workspace takes.
+pub fn first_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+pub fn last_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2199, 12, 31).unwrap_or(NaiveDate::MAX)
+}
+
+/// Refuses a date outside 1900 to 2199 (a typo, or a year no week of which is real).
+pub fn in_range(d: NaiveDate, what: &str) -> Result<NaiveDate, AppError> {
+    if d < first_day() || d > last_day() {
+        return Err(AppError::invalid(format!("{what} must be between 1900 and 2199")));
+    }
+    Ok(d)
 }
 
 /// Refuses a week that does not start on a Monday.
 pub fn monday(week: NaiveDate) -> Result<NaiveDate, AppError> {
+    let week = in_range(week, "the week")?;
     if week.weekday() == Weekday::Mon {
         Ok(week)
     } else {

@@ -671,8 +671,10 @@ async fn get_week(
 }
 
 /// Log time on your own timesheet against a task of a phase where your
-/// level includes `time`. Changing a submitted week withdraws it to draft;
-/// an approved week is locked (409).
+/// level includes `time` (platform users: any phase of any project).
+/// Changing a submitted week withdraws it to draft; an approved week is
+/// locked (409). The answer is the timesheet and, in `entries`, the entry
+/// just added.
 #[utoipa::path(post, path = "/organizations/{orgId}/users/{userId}/timesheets/{week}/entries", tag = "workspace",
     params(("orgId" = String, Path, description = "The person's organisation"), ("userId" = String, Path, description = "The person"), ("week" = String, Path, description = "The week's Monday, e.g. 2026-11-30")),
     request_body = NewEntry,

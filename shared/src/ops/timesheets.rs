@@ -262,6 +262,15 @@ fn sheet_of(user: &User, week: NaiveDate, item: Option<&Item>) -> Result<Timeshe
     })
 }
 
+/// The supervisor who reads a week: the one it was submitted to while it
+/// is with them or decided by them; otherwise the person's supervisor now.
+fn reader_supervisor(sheet: &Timesheet, profile: &ResourceProfile) -> Option<UserId> {
+    match sheet.state {
+        ClaimState::Submitted | ClaimState::Approved => sheet.supervisor,
+        ClaimState::Draft | ClaimState::Rejected => profile.supervisor,
+    }
+}
+
 /// One week: the timesheet (empty, version 0, before its first entry)
 /// and its entries. Its owner, their supervisor, their partner's managers
 /// and the platform. 1 read (the entries' query starts with the caller's).
@@ -288,7 +297,7 @@ pub async fn get_week(
     deps.authz.require_person(
         &a.actor.principal,
         PersonAction::ViewTime,
-        &facts(&u, sheet.supervisor.or(profile.supervisor)),
+        &facts(&u, reader_supervisor(&sheet, &profile)),
     )?;
     let page = guess.page(deps, &q).await?;
     let mut entries: Vec<TimeEntry> = page.items.iter().map(|i| i.decode()).collect::<Result<_, _>>()?;
@@ -307,19 +316,16 @@ pub struct TimesheetPage {
     pub next_cursor: Option<String>,
 }
 
-/// A person's timesheets, newest week first. 1 read.
-pub async fn list_weeks(
+/// A page of a person's items (their timesheets, their expenses) from
+/// `query`, started with the caller's read; for those who may see their
+/// time (themself, their supervisor, their partner's managers, the platform).
+async fn person_page<T>(
     deps: &Deps,
     caller: &Caller,
-    org: OrgId,
-    user: UserId,
-    q: PageQuery,
-) -> Result<TimesheetPage, AppError> {
-    let (limit, cursor) = q.parts()?;
-    let query = Query::partition(Index::Gsi1, keys::user_timesheets(user))
-        .limit(limit)
-        .after(cursor)
-        .backward();
+    (org, user): (OrgId, UserId),
+    query: Query,
+    decode: fn(&Item) -> Result<T, StoreError>,
+) -> Result<(Vec<T>, Option<String>), AppError> {
     let (a, items, guess) = authenticate_many_and_query(
         deps,
         caller,
@@ -336,10 +342,27 @@ pub async fn list_weeks(
         &facts(&u, profile.supervisor),
     )?;
     let page = guess.page(deps, &query).await?;
-    Ok(TimesheetPage {
-        items: page.items.iter().map(Timesheet::from_item).collect::<Result<_, _>>()?,
-        next_cursor: page.next.map(|c| c.as_str().to_string()),
-    })
+    Ok((
+        page.items.iter().map(decode).collect::<Result<_, _>>()?,
+        page.next.map(|c| c.as_str().to_string()),
+    ))
+}
+
+/// A person's timesheets, newest week first. 1 read.
+pub async fn list_weeks(
+    deps: &Deps,
+    caller: &Caller,
+    org: OrgId,
+    user: UserId,
+    q: PageQuery,
+) -> Result<TimesheetPage, AppError> {
+    let (limit, cursor) = q.parts()?;
+    let query = Query::partition(Index::Gsi1, keys::user_timesheets(user))
+        .limit(limit)
+        .after(cursor)
+        .backward();
+    let (items, next_cursor) = person_page(deps, caller, (org, user), query, Timesheet::from_item).await?;
+    Ok(TimesheetPage { items, next_cursor })
 }
 
 /// What an owner's change to a sheet hears when it is not open.
@@ -415,7 +438,7 @@ pub async fn add_entry(
     input: NewEntry,
 ) -> Result<WeekView, AppError> {
     let week = crate::workspace::monday(week)?;
-    if crate::workspace::week_of(input.day) != week {
+    if crate::workspace::week_of(crate::workspace::in_range(input.day, "day")?) != week {
         return Err(AppError::invalid(format!(
             "day {} is not in the week of {week}",
             input.day
@@ -446,7 +469,8 @@ pub async fn add_entry(
     let p = &a.actor.principal;
     deps.authz
         .require_person(p, PersonAction::RecordTime, &facts(&u, None))?;
-    let project = Project::from_item(&project.ok_or_else(|| AppError::invalid("projectId: no such project"))?)?;
+    let not_theirs = || AppError::invalid("projectId: no such project of yours");
+    let project = Project::from_item(&project.ok_or_else(not_theirs)?)?;
     let member = member.map(|m| Member::from_item(&m)).transpose()?;
     let config = WorkspaceConfig::from_item(config.as_ref())?;
     let may = member
@@ -462,7 +486,7 @@ pub async fn add_entry(
     deps.authz
         .require_project(p, ProjectAction::LogTime, &facts_p, &may, &seen)
         .map_err(|e| match e {
-            AppError::NotFound => AppError::invalid("projectId: no such project of yours"),
+            AppError::NotFound => not_theirs(),
             e => e,
         })?;
     let task = Task::from_item(&task.ok_or_else(|| AppError::invalid("taskId: no such task in that phase"))?)?;
@@ -660,6 +684,9 @@ pub async fn submit(
     })?;
     let mut after = before.clone();
     after.state = ClaimState::Submitted;
+    after.reason = None;
+    after.decided_by = None;
+    after.decided_at = None;
     after.supervisor = Some(supervisor);
     after.submitted_at = Some(deps.clock.now());
     after.version = before.version + 1;
@@ -944,26 +971,8 @@ pub async fn list_expenses(
         .limit(limit)
         .after(cursor)
         .backward();
-    let (a, items, guess) = authenticate_many_and_query(
-        deps,
-        caller,
-        vec![keys::user(user), keys::resource(user)],
-        Some(query.clone()),
-    )
-    .await?;
-    let [u, r] = take(items)?;
-    let u = person(u, org)?;
-    let profile = profile_of(&u, r.as_ref())?;
-    deps.authz.require_person(
-        &a.actor.principal,
-        PersonAction::ViewTime,
-        &facts(&u, profile.supervisor),
-    )?;
-    let page = guess.page(deps, &query).await?;
-    Ok(ExpensePage {
-        items: page.items.iter().map(Expense::from_item).collect::<Result<_, _>>()?,
-        next_cursor: page.next.map(|c| c.as_str().to_string()),
-    })
+    let (items, next_cursor) = person_page(deps, caller, (org, user), query, Expense::from_item).await?;
+    Ok(ExpensePage { items, next_cursor })
 }
 
 /// The supervisor it was submitted to approves (locked) or rejects it

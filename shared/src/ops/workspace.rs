@@ -280,6 +280,8 @@ pub struct ProjectView {
     pub your_access: Vec<YourAccess>,
     /// The fields the caller reads but may not set.
     pub read_only_fields: Vec<FieldName>,
+    /// The fields hidden from the caller (their values are absent throughout).
+    pub hidden_fields: Vec<FieldName>,
     pub version: u64,
 }
 
@@ -332,6 +334,7 @@ impl ProjectCtx {
                 .into_iter()
                 .filter(|f| fields.sees(*f) && !fields.sets(*f))
                 .collect(),
+            hidden_fields: FieldName::ALL.into_iter().filter(|f| !fields.sees(*f)).collect(),
             version: p.version,
         })
     }
@@ -406,6 +409,7 @@ pub async fn create(deps: &Deps, caller: &Caller, input: NewProject) -> Result<P
         internal_notes,
         partner_led: false,
         value_reached: None,
+        value_milestone: None,
         members: 0,
         created_at: deps.clock.now(),
         version: 1,
@@ -729,8 +733,20 @@ pub async fn list_members(deps: &Deps, caller: &Caller, id: ProjectId, q: PageQu
     let (ctx, _, guess) = load(deps, caller, id, vec![], Some(query.clone())).await?;
     ctx.require(deps, ProjectAction::ViewProject, None)?;
     let page = guess.page(deps, &query).await?;
+    let mut items: Vec<Member> = page.items.iter().map(Member::from_item).collect::<Result<_, _>>()?;
+    // Who works on which phase, as far as the caller reads those phases.
+    let mut readable = std::collections::BTreeSet::new();
+    for ph in &ctx.project.phases {
+        if ctx.allows(deps, ProjectAction::ReadPhase, ph.number)? {
+            readable.insert(ph.number);
+        }
+    }
+    for m in &mut items {
+        m.phases.retain(|a| readable.contains(&a.phase));
+    }
+    items.retain(|m| !m.phases.is_empty());
     Ok(MemberPage {
-        items: page.items.iter().map(Member::from_item).collect::<Result<_, _>>()?,
+        items,
         next_cursor: page.next.map(|c| c.as_str().to_string()),
     })
 }
@@ -831,6 +847,7 @@ pub async fn assign(
         org_id: user.org_id,
         org_kind: user.org_kind,
         display_name: user.display_name.clone(),
+        email: user.email.as_str().to_string(),
         phases,
         version: 1,
     };
@@ -1036,22 +1053,39 @@ fn check_people(people: &[UserId], found: &[Option<Item>]) -> Result<(), AppErro
     Ok(())
 }
 
-/// A milestone reached that marks value moves the project's value date
-/// (the earliest such), in the same transaction.
-fn value_write<F: ItemFields>(ctx: &ProjectCtx, fields: &F) -> Result<Option<Write>, AppError> {
-    let Some(m) = (fields as &dyn std::any::Any).downcast_ref::<crate::workspace::MilestoneFields>() else {
+/// A milestone that marks value moves the project's value date (the
+/// earliest reached), in the same transaction; a change to the milestone
+/// that set it sets it again (or clears it, when that milestone no longer
+/// marks value or is not reached). Its date must not be before the start.
+fn value_write<F: ItemFields>(ctx: &ProjectCtx, item: &PhaseItem<F>) -> Result<Option<Write>, AppError> {
+    let Some(m) = (&item.fields as &dyn std::any::Any).downcast_ref::<crate::workspace::MilestoneFields>() else {
         return Ok(None);
     };
-    let (true, Some(actual)) = (m.marks_value, m.actual) else {
-        return Ok(None);
+    let reached = m.actual.filter(|_| m.marks_value);
+    if let Some(actual) = reached
+        && actual < ctx.project.start
+    {
+        return Err(AppError::invalid(format!(
+            "actual: a milestone reached before the project's start ({}) gives no time to value",
+            ctx.project.start
+        )));
+    }
+    let p = &ctx.project;
+    let (date, by) = if p.value_milestone == Some(item.id) {
+        (reached, reached.map(|_| item.id))
+    } else {
+        match reached {
+            Some(a) if p.value_reached.is_none_or(|v| a < v) => (Some(a), Some(item.id)),
+            _ => return Ok(None),
+        }
     };
-    if ctx.project.value_reached.is_some_and(|v| v <= actual) {
+    if date == p.value_reached && by == p.value_milestone {
         return Ok(None);
     }
     Ok(Some(Write::patch(
-        keys::project(ctx.project.id),
-        &serde_json::json!({ "valueReached": actual }),
-        Cond::VersionIs(ctx.project.version),
+        keys::project(p.id),
+        &serde_json::json!({ "valueReached": date, "valueMilestone": by }),
+        Cond::VersionIs(p.version),
     )?))
 }
 
@@ -1108,7 +1142,7 @@ pub async fn create_item<F: ItemFields>(
             item: item.item()?,
             cond: Cond::MustNotExist,
         });
-    if let Some(w) = value_write(&ctx, &item.fields)? {
+    if let Some(w) = value_write(&ctx, &item)? {
         change = change.write(w);
     }
     change
@@ -1237,7 +1271,7 @@ pub async fn update_item<F: ItemFields>(
             item: item.item()?,
             cond: Cond::VersionIs(before.version),
         });
-    if let Some(w) = value_write(&ctx, &item.fields)? {
+    if let Some(w) = value_write(&ctx, &item)? {
         change = change.write(w);
     }
     change

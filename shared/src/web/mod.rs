@@ -157,6 +157,7 @@ pub const ROUTES: &[(&str, &[Method])] = &[
     ("/work/week", G),
     ("/work/week/submit", P),
     ("/work/week/entries/{entry}/delete", P),
+    ("/work/people/{org}/{user}/weeks/{week}", G),
     ("/work/approvals", G),
     ("/work/approvals/timesheets/{org}/{user}/{week}", P),
     ("/work/approvals/expenses/{org}/{user}/{id}", P),
@@ -285,6 +286,7 @@ pub fn routes() -> Router<AppState> {
         .route("/work/week", get(work::week))
         .route("/work/week/submit", post(work::submit_week))
         .route("/work/week/entries/{entry}/delete", post(work::delete_entry))
+        .route("/work/people/{org}/{user}/weeks/{week}", get(work::person_week_page))
         .route("/work/approvals", get(work::approvals))
         .route(
             "/work/approvals/timesheets/{org}/{user}/{week}",

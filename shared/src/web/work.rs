@@ -187,7 +187,9 @@ pub async fn create_project(
 }
 
 fn date(s: &str, what: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| AppError::invalid(format!("Enter {what} as a date.")))
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::invalid(format!("Enter {what} as a date.")))?;
+    crate::workspace::in_range(d, what)
 }
 
 // ---- One project -----------------------------------------------------
@@ -222,6 +224,16 @@ struct ProjectPage {
 impl ProjectPage {
     fn can(&self, what: &str) -> bool {
         self.platform || self.may.iter().any(|p| p.as_str() == what)
+    }
+    /// Whether any of the caller's phases allows `what` (reports and
+    /// health concern the whole project).
+    fn can_anywhere(&self, what: &str) -> bool {
+        self.platform
+            || self
+                .p
+                .your_access
+                .iter()
+                .any(|a| a.may.iter().any(|p| p.as_str() == what))
     }
     fn budget(&self) -> String {
         self.p
@@ -264,6 +276,11 @@ impl ProjectPage {
         u.and_then(|u| self.members.iter().find(|m| m.user_id == u))
             .map_or_else(|| "—".to_string(), |m| m.display_name.clone())
     }
+    /// Whether the caller may set a task's estimate (it is neither hidden from nor read-only to them).
+    fn sets_estimate(&self) -> bool {
+        let f = crate::workspace::FieldName::TaskEstimate;
+        !self.p.hidden_fields.contains(&f) && !self.p.read_only_fields.contains(&f)
+    }
     fn estimate(t: &Task) -> String {
         t.fields.estimate.map_or_else(String::new, |e| e.to_string())
     }
@@ -275,6 +292,7 @@ pub struct ProjectQuery {
     done: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn project_page(
     deps: &AppState,
     visit: &Visit,
@@ -467,21 +485,40 @@ pub async fn add_member(
     PagePath(id): PagePath<ProjectId>,
     Form(f): Form<MemberForm>,
 ) -> Response {
-    let result = workspace::assign_by_email(
-        &deps,
-        &caller,
-        id,
-        &f.email,
-        AssignMember {
-            phases: vec![AssignPhase {
-                phase: f.phase,
-                role: f.role.clone(),
-                level: (!f.level.is_empty()).then(|| f.level.clone()),
-            }],
+    let phase = AssignPhase {
+        phase: f.phase,
+        role: f.role.clone(),
+        level: (!f.level.is_empty()).then(|| f.level.clone()),
+    };
+    // Someone on the project already: this phase joins (or replaces) theirs.
+    let existing = match workspace::list_members(&deps, &caller, id, page_all()).await {
+        Ok(p) => p
+            .items
+            .into_iter()
+            .find(|m| f.email.trim().eq_ignore_ascii_case(&m.email)),
+        Err(e) => return fail(&visit, &deps.settings, e),
+    };
+    let input = match existing {
+        Some(m) => AssignMember {
+            phases: m
+                .phases
+                .into_iter()
+                .filter(|a| a.phase != f.phase)
+                .map(|a| AssignPhase {
+                    phase: a.phase,
+                    role: a.role,
+                    level: Some(a.level),
+                })
+                .chain([phase])
+                .collect(),
+            version: Some(m.version),
+        },
+        None => AssignMember {
+            phases: vec![phase],
             version: None,
         },
-    )
-    .await;
+    };
+    let result = workspace::assign_by_email(&deps, &caller, id, &f.email, input).await;
     back_to_project(&deps, &visit, &caller, id, Some(f.phase), result, "member-added").await
 }
 
@@ -568,7 +605,8 @@ pub async fn add_item(
                     kind: parse(&f.kind, "risk, assumption, issue or decision")?,
                     title: f.title.clone(),
                     description: f.description.clone(),
-                    owner: Some(caller.user_id),
+                    // The filer owns it when they take part (the platform may not).
+                    owner: (caller.org_kind != Some(OrgKind::Platform)).then_some(caller.user_id),
                     severity: parse(&f.severity, "a severity")?,
                     status: RaidStatus::Open,
                 },
@@ -735,6 +773,10 @@ struct WeekPage {
     grid: Vec<GridRow>,
     previous: String,
     next: String,
+    /// The signed-in person's own week (else a supervisor's or manager's read-only view).
+    own: bool,
+    /// Where the previous and next weeks are.
+    base: String,
 }
 
 impl WeekPage {
@@ -747,7 +789,7 @@ impl WeekPage {
         }
     }
     fn open(&self) -> bool {
-        self.sheet.state != ClaimState::Approved
+        self.own && self.sheet.state != ClaimState::Approved
     }
 }
 
@@ -799,13 +841,28 @@ async fn week_page(
     done: Option<&str>,
 ) -> Response {
     let (org, user) = people_path(caller);
+    person_week(deps, visit, caller, (org, user), week, status, errors, done).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn person_week(
+    deps: &AppState,
+    visit: &Visit,
+    caller: &Caller,
+    (org, user): (OrgId, UserId),
+    week: NaiveDate,
+    status: StatusCode,
+    errors: Errors,
+    done: Option<&str>,
+) -> Response {
+    let own = user == caller.user_id;
     let w = match timesheets::get_week(deps, caller, org, user, week).await {
         Ok(w) => w,
         Err(e) => return fail(visit, &deps.settings, e),
     };
     let days = (0..7)
         .map(|i| {
-            let d = week + chrono::Duration::days(i);
+            let d = week.checked_add_days(chrono::Days::new(i)).unwrap_or(week);
             format!("{} {}", d.format("%a"), d.day())
         })
         .collect();
@@ -819,14 +876,42 @@ async fn week_page(
             entries: w.entries,
             sheet: w.timesheet,
             days,
-            previous: (week - chrono::Duration::days(7)).to_string(),
-            next: (week + chrono::Duration::days(7)).to_string(),
+            previous: week.checked_sub_days(chrono::Days::new(7)).unwrap_or(week).to_string(),
+            next: week.checked_add_days(chrono::Days::new(7)).unwrap_or(week).to_string(),
+            own,
+            base: if own {
+                "/work/week?week=".into()
+            } else {
+                format!("/work/people/{org}/{user}/weeks/")
+            },
         },
     )
 }
 
+/// `GET /work/people/{org}/{user}/weeks/{week}`: someone's week, read only
+/// (their supervisor, their partner's managers, the platform).
+pub async fn person_week_page(
+    State(deps): State<AppState>,
+    SignedIn(visit, caller): SignedIn,
+    PagePath((org, user, week)): PagePath<(OrgId, UserId, NaiveDate)>,
+) -> Response {
+    let week = crate::workspace::week_of(week);
+    person_week(
+        &deps,
+        &visit,
+        &caller,
+        (org, user),
+        week,
+        StatusCode::OK,
+        Errors::none(),
+        None,
+    )
+    .await
+}
+
 fn week_of_query(deps: &AppState, q: Option<&str>) -> NaiveDate {
     q.and_then(|w| NaiveDate::parse_from_str(w, "%Y-%m-%d").ok())
+        .and_then(|w| crate::workspace::in_range(w, "week").ok())
         .map_or_else(
             || crate::workspace::week_of(deps.clock.now().date_naive()),
             crate::workspace::week_of,

@@ -1216,6 +1216,13 @@ async fn journey_13_workspace() {
     b.wait_for_text("Expense: Nico User, 42.10 EUR").await;
     b.check_accessibility("approvals").await;
     b.screenshot("workspace-approvals").await;
+    b.click("a[href^='/work/people/']").await;
+    b.wait_for_text("Nico User's week of").await;
+    b.wait_for_text("6.5 h on Map customer fields").await;
+    assert!(!b.text().await.contains("Delete"), "read only");
+    b.check_accessibility("someone's week, read only").await;
+    b.back().await;
+    b.wait_for_text("Timesheet: Nico User").await;
     b.click("button[name='decision'][value='approve']").await;
     b.wait_for_text("Approved: it is locked now.").await;
     b.click("button[name='decision'][value='approve']").await;

@@ -498,6 +498,19 @@ async fn phase_scoping_and_my_projects(b: Backend) {
     );
     let (s, e) = w.task(&p, 2, "Sneaky", &w.nico).await;
     assert_eq!(s, 403, "{e}");
+    // Who works on phase 2 is not Nico's to see either.
+    let (s, m) = w.assign(&p, &w.admin_id, &[2], "Engagement lead", None).await;
+    assert_eq!(s, 200, "{m}");
+    let members = w.ok("GET", &format!("/projects/{p}/members"), &w.nico, None).await;
+    let names: Vec<&str> = members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Nico User"], "{members}");
+    let everyone = w.ok("GET", &format!("/projects/{p}/members"), &w.admin, None).await;
+    assert_eq!(everyone["items"].as_array().unwrap().len(), 2, "{everyone}");
     let view = w.ok("GET", &format!("/projects/{p}"), &w.nico, None).await;
     assert_eq!(view["phases"], json!([{ "number": 1, "name": "Discovery" }]), "{view}");
     let (s, _) = w.call("GET", &format!("/projects/{other}"), &w.nico, None).await;
@@ -776,6 +789,10 @@ async fn timesheets_approve_and_reject_resubmit(b: Backend) {
         )
         .await;
     assert_eq!(resub["state"], json!("submitted"));
+    assert!(
+        resub.get("reason").is_none() && resub.get("decidedBy").is_none(),
+        "{resub}"
+    );
     let done = w
         .ok(
             "POST",
@@ -785,6 +802,10 @@ async fn timesheets_approve_and_reject_resubmit(b: Backend) {
         )
         .await;
     assert_eq!((&done["state"], &done["totalHours"]), (&json!("approved"), &json!("8")));
+    for far in ["1899-12-25", "+262142-12-25", "-262143-01-01"] {
+        let (s, e) = w.call("GET", &w.week(&w.nico_id, far), &w.nico, None).await;
+        assert_eq!(s, 400, "{far}: {e}");
+    }
     let weeks = w
         .ok(
             "GET",
@@ -982,6 +1003,49 @@ async fn time_to_value(b: Backend) {
         ),
         (&json!("direct"), &json!(60), &json!("partnerLed"), &json!(30)),
     );
+    // Go-live recorded by mistake: never before the start; cleared, then reached again.
+    let (_, ms) = w
+        .call(
+            "GET",
+            &format!("/projects/{direct}/phases/2/milestones"),
+            &w.admin,
+            None,
+        )
+        .await;
+    let go = ms["items"][0].clone();
+    let go_path = format!("/projects/{direct}/phases/2/milestones/{}", go["id"].as_str().unwrap());
+    let (s, e) = w
+        .call(
+            "PUT",
+            &go_path,
+            &w.admin,
+            Some(
+                json!({ "version": go["version"], "name": "Go-live", "planned": "2026-02-27",
+                         "actual": "2025-12-01", "marksValue": true }),
+            ),
+        )
+        .await;
+    assert_eq!(s, 400, "before the start: {e}");
+    let m = w
+        .ok(
+            "PUT",
+            &go_path,
+            &w.admin,
+            Some(json!({ "version": go["version"], "name": "Go-live", "planned": "2026-02-27", "marksValue": true })),
+        )
+        .await;
+    let d = w.ok("GET", &format!("/projects/{direct}"), &w.admin, None).await;
+    assert!(d.get("timeToValueDays").is_none(), "not reached after all: {d}");
+    w.ok(
+        "PUT",
+        &go_path,
+        &w.admin,
+        Some(
+            json!({ "version": m["version"], "name": "Go-live", "planned": "2026-02-27", "actual": "2026-03-06",
+                     "marksValue": true }),
+        ),
+    )
+    .await;
     let all = w.ok("GET", "/projects", &w.admin, None).await;
     assert_eq!(
         all["timeToValue"],
