@@ -727,7 +727,35 @@ pub struct Decision {
     pub reason: String,
 }
 
+/// What a decision makes of what it decides.
+struct Outcome {
+    state: ClaimState,
+    reason: Option<String>,
+}
+
 impl Decision {
+    /// Checks the decision against the timesheet or expense it decides
+    /// (the version read; only a submitted one is decided).
+    fn outcome(&self, what: &str, version: u64, state: ClaimState) -> Result<Outcome, AppError> {
+        if version != self.version {
+            return Err(stale(what));
+        }
+        if state != ClaimState::Submitted {
+            return Err(AppError::Conflict(format!(
+                "The {what} is {}: only a submitted one is decided.",
+                state.as_str()
+            )));
+        }
+        Ok(Outcome {
+            state: if self.approve {
+                ClaimState::Approved
+            } else {
+                ClaimState::Rejected
+            },
+            reason: self.reason()?,
+        })
+    }
+
     fn reason(&self) -> Result<Option<String>, AppError> {
         if self.approve {
             return Ok(None);
@@ -752,7 +780,6 @@ pub async fn decide(
     input: Decision,
 ) -> Result<Timesheet, AppError> {
     let week = crate::workspace::monday(week)?;
-    let reason = input.reason()?;
     let (a, items) = authenticate_many(
         deps,
         caller,
@@ -767,22 +794,10 @@ pub async fn decide(
         PersonAction::DecideTime,
         &facts(&u, before.supervisor),
     )?;
-    if before.version != input.version {
-        return Err(stale("timesheet"));
-    }
-    if before.state != ClaimState::Submitted {
-        return Err(AppError::Conflict(format!(
-            "The timesheet is {}: only a submitted one is decided.",
-            before.state.as_str()
-        )));
-    }
+    let outcome = input.outcome("timesheet", before.version, before.state)?;
     let mut after = before.clone();
-    after.state = if input.approve {
-        ClaimState::Approved
-    } else {
-        ClaimState::Rejected
-    };
-    after.reason = reason;
+    after.state = outcome.state;
+    after.reason = outcome.reason;
     after.decided_by = Some(a.user.id);
     after.decided_at = Some(deps.clock.now());
     after.version = before.version + 1;
@@ -985,7 +1000,6 @@ pub async fn decide_expense(
     id: ExpenseId,
     input: Decision,
 ) -> Result<Expense, AppError> {
-    let reason = input.reason()?;
     let (a, items) = authenticate_many(
         deps,
         caller,
@@ -1000,22 +1014,10 @@ pub async fn decide_expense(
         PersonAction::DecideTime,
         &facts(&u, Some(before.supervisor)),
     )?;
-    if before.version != input.version {
-        return Err(stale("expense"));
-    }
-    if before.state != ClaimState::Submitted {
-        return Err(AppError::Conflict(format!(
-            "The expense is {}: only a submitted one is decided.",
-            before.state.as_str()
-        )));
-    }
+    let outcome = input.outcome("expense", before.version, before.state)?;
     let mut after = before.clone();
-    after.state = if input.approve {
-        ClaimState::Approved
-    } else {
-        ClaimState::Rejected
-    };
-    after.reason = reason;
+    after.state = outcome.state;
+    after.reason = outcome.reason;
     after.decided_by = Some(a.user.id);
     after.decided_at = Some(deps.clock.now());
     after.version = before.version + 1;

@@ -783,7 +783,8 @@ impl WeekPage {
     fn state(&self) -> &'static str {
         match self.sheet.state {
             ClaimState::Draft => "Draft",
-            ClaimState::Submitted => "Submitted: waiting for your supervisor",
+            ClaimState::Submitted if self.own => "Submitted: waiting for your supervisor",
+            ClaimState::Submitted => "Submitted: waiting for the supervisor's decision",
             ClaimState::Approved => "Approved: locked",
             ClaimState::Rejected => "Rejected: change it and submit it again",
         }
@@ -1113,7 +1114,8 @@ struct ExpensesPage {
     errors: Errors,
     notice: Option<&'static str>,
     items: Vec<Expense>,
-    today: String,
+    /// The claim form as typed (kept when it is refused).
+    form: ExpenseForm,
 }
 
 impl ExpensesPage {
@@ -1132,7 +1134,7 @@ async fn expenses_page(
     visit: &Visit,
     caller: &Caller,
     status: StatusCode,
-    errors: Errors,
+    (errors, form): (Errors, Option<ExpenseForm>),
     done: Option<&str>,
 ) -> Response {
     let (org, user) = people_path(caller);
@@ -1144,7 +1146,13 @@ async fn expenses_page(
                 errors,
                 notice: done_message(done),
                 items: p.items,
-                today: deps.clock.now().date_naive().to_string(),
+                form: form.unwrap_or_else(|| ExpenseForm {
+                    spent_on: deps.clock.now().date_naive().to_string(),
+                    amount: String::new(),
+                    currency: "EUR".into(),
+                    category: "travel".into(),
+                    description: String::new(),
+                }),
             },
         ),
         Err(e) => fail(visit, &deps.settings, e),
@@ -1162,13 +1170,13 @@ pub async fn expenses(
         &visit,
         &caller,
         StatusCode::OK,
-        Errors::none(),
+        (Errors::none(), None),
         q.done.as_deref(),
     )
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ExpenseForm {
     #[serde(default)]
     spent_on: String,
@@ -1212,7 +1220,7 @@ pub async fn claim(
     match result {
         Ok(_) => Redirect::to("/work/expenses?done=claimed").into_response(),
         Err(e) => match refused(&visit, &deps, e) {
-            Ok(errors) => expenses_page(&deps, &visit, &caller, StatusCode::BAD_REQUEST, errors, None).await,
+            Ok(errors) => expenses_page(&deps, &visit, &caller, StatusCode::BAD_REQUEST, (errors, Some(f)), None).await,
             Err(r) => r,
         },
     }

@@ -1193,12 +1193,25 @@ async fn journey_13_workspace() {
     b.click_text("Submit the week to my supervisor").await;
     b.wait_for_text("Submitted to your supervisor.").await;
     b.goto(&app.url("/work/expenses")).await;
-    b.fill("#amount", "42.10").await;
+    // A typo is said next to the form, which keeps its place.
+    b.fill("#amount", "forty-two").await;
     b.fill("#description", "Train to Contoso").await;
+    b.click_text("Claim it").await;
+    b.wait_for_text("There is a problem").await;
+    b.wait_for_text("Enter the amount, e.g. 42.10").await;
+    b.check_accessibility("my expenses, with an error").await;
+    b.screenshot("workspace-expense-error").await;
+    assert_eq!(
+        b.attr("#description", "value").await.as_deref(),
+        Some("Train to Contoso"),
+        "kept"
+    );
+    b.fill("#amount", "42.10").await;
     b.click_text("Claim it").await;
     b.wait_for_text("Expense claimed").await;
     b.wait_for_text("42.10 EUR").await;
     b.check_accessibility("my expenses").await;
+    b.screenshot("workspace-expenses").await;
     b.goto(&app.url("/work/profile")).await;
     b.wait_for_text("Pat Admin (approves your timesheets and expenses)")
         .await;
@@ -1206,6 +1219,7 @@ async fn journey_13_workspace() {
     b.click_text("Save").await;
     b.wait_for_text("Saved.").await;
     b.check_accessibility("my resource profile").await;
+    b.screenshot("workspace-profile").await;
     b.sign_out().await;
 
     // Pat Admin, the supervisor: the queue, both approved.
@@ -1221,6 +1235,7 @@ async fn journey_13_workspace() {
     b.wait_for_text("6.5 h on Map customer fields").await;
     assert!(!b.text().await.contains("Delete"), "read only");
     b.check_accessibility("someone's week, read only").await;
+    b.screenshot("workspace-week-read-only").await;
     b.back().await;
     b.wait_for_text("Timesheet: Nico User").await;
     b.click("button[name='decision'][value='approve']").await;
