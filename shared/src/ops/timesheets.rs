@@ -22,20 +22,13 @@ use crate::domain::{EntryId, ExpenseId, ItemId, OrgId, OrgKind, ProjectId, User,
 use crate::error::AppError;
 use crate::http::principal::Caller;
 use crate::ops::accounts::PageQuery;
+use crate::ops::workspace::{stale, to_json};
 use crate::ops::{Authenticated, Change, authenticate_many, authenticate_many_and_query, on_condition};
 use crate::store::{Cond, Index, Item, Query, SkCond, StoreError, Write, keys};
 use crate::workspace::{
     ClaimState, Expense, ExpenseCategory, Member, Money, Project, Receipt, ResourceProfile, Task, TimeEntry, Timesheet,
     WorkspaceConfig, long_text, text,
 };
-
-fn to_json(v: &impl Serialize) -> Result<serde_json::Value, AppError> {
-    serde_json::to_value(v).map_err(|e| AppError::Internal(e.to_string()))
-}
-
-fn stale(what: &str) -> AppError {
-    AppError::Conflict(format!("The {what} changed meanwhile: read it again and retry."))
-}
 
 fn take<const N: usize>(items: Vec<Option<Item>>) -> Result<[Option<Item>; N], AppError> {
     items

@@ -186,11 +186,13 @@ fn refuse_read_only(fields: &FieldAccess, name: FieldName, changed: bool) -> Res
     Ok(())
 }
 
-fn to_json(v: &impl Serialize) -> Result<serde_json::Value, AppError> {
+/// A record as an event's `after`.
+pub(crate) fn to_json(v: &impl Serialize) -> Result<serde_json::Value, AppError> {
     serde_json::to_value(v).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-fn stale(what: &str) -> AppError {
+/// What a write that lost to a newer version hears.
+pub(crate) fn stale(what: &str) -> AppError {
     AppError::Conflict(format!("The {what} changed meanwhile: read it again and retry."))
 }
 
